@@ -1,0 +1,105 @@
+/* openblas_gemm — the OpenBLAS peer of bench/bench_gemm.c, for comparison only
+ * (OpenBLAS is never a dependency of tapegrad). Prints the same lines,
+ *   dtype threads op m n k gflops
+ * for the same shapes, timing cblas_sgemm / cblas_dgemm (row-major) the same
+ * way: median of 7 samples. The thread count is whatever OpenBLAS was given
+ * through OPENBLAS_NUM_THREADS; pass it as the first argument so it is printed.
+ *
+ * Usage: OPENBLAS_NUM_THREADS=T openblas_gemm T [--quick]
+ * Built by bench/peers/run_openblas.sh. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct bench_shape {
+    const char *op;
+    int m, n, k;
+} bench_shape;
+
+/* Keep in sync with bench/bench_gemm.c. */
+static const bench_shape shapes[] = {
+    {"NN", 64, 64, 64},     {"NN", 128, 128, 128},    {"NN", 256, 256, 256},
+    {"NN", 512, 512, 512},  {"NN", 1024, 1024, 1024}, {"NN", 2048, 2048, 2048},
+    {"NN", 128, 512, 784},  {"NT", 128, 784, 512},    {"TN", 784, 512, 128},
+    {"NN", 128, 256, 512},  {"NT", 128, 512, 256},    {"TN", 512, 256, 128},
+};
+
+enum { SAMPLES = 7 };
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_doubles(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static void run_product(int f64, const bench_shape *s, void *a, void *b, void *c)
+{
+    int ta = s->op[0] == 'T', tb = s->op[1] == 'T';
+    int lda = ta ? s->m : s->k, ldb = tb ? s->k : s->n;
+    enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE opb = tb ? CblasTrans : CblasNoTrans;
+    if (f64)
+        cblas_dgemm(CblasRowMajor, opa, opb, s->m, s->n, s->k, 1.0, a, lda, b, ldb, 0.0, c, s->n);
+    else
+        cblas_sgemm(CblasRowMajor, opa, opb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c,
+                    s->n);
+}
+
+static double measure(int f64, const bench_shape *s, double sample_flops)
+{
+    size_t elem = f64 ? sizeof(double) : sizeof(float);
+    size_t a_n = (size_t)s->m * (size_t)s->k, b_n = (size_t)s->k * (size_t)s->n;
+    size_t c_n = (size_t)s->m * (size_t)s->n;
+    void *a = malloc(a_n * elem), *b = malloc(b_n * elem), *c = malloc(c_n * elem);
+    if (a == NULL || b == NULL || c == NULL) {
+        fprintf(stderr, "openblas_gemm: out of memory\n");
+        exit(1);
+    }
+    srand(1);
+    for (size_t i = 0; i < a_n; i++) {
+        double v = rand() / (double)RAND_MAX - 0.5;
+        if (f64) ((double *)a)[i] = v; else ((float *)a)[i] = (float)v;
+    }
+    for (size_t i = 0; i < b_n; i++) {
+        double v = rand() / (double)RAND_MAX - 0.5;
+        if (f64) ((double *)b)[i] = v; else ((float *)b)[i] = (float)v;
+    }
+    double flops = 2.0 * s->m * s->n * s->k;
+    int reps = (int)(sample_flops / flops) + 1;
+    run_product(f64, s, a, b, c);
+    double gflops[SAMPLES];
+    for (int sample = 0; sample < SAMPLES; sample++) {
+        double t0 = now_seconds();
+        for (int r = 0; r < reps; r++) run_product(f64, s, a, b, c);
+        gflops[sample] = flops * reps / (now_seconds() - t0) * 1e-9;
+    }
+    qsort(gflops, SAMPLES, sizeof gflops[0], compare_doubles);
+    free(a), free(b), free(c);
+    return gflops[SAMPLES / 2];
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc > 1 ? atoi(argv[1]) : 1;
+    double sample_flops = argc > 2 && strcmp(argv[2], "--quick") == 0 ? 2e8 : 2e9;
+    printf("# openblas gemm (%s), median of %d samples\n", OPENBLAS_VERSION, SAMPLES);
+    printf("# dtype threads op m n k gflops\n");
+    for (int f64 = 0; f64 < 2; f64++) {
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            const bench_shape *s = &shapes[i];
+            printf("%s %d %s %d %d %d %.1f\n", f64 ? "f64" : "f32", threads, s->op, s->m, s->n,
+                   s->k, measure(f64, s, sample_flops));
+            fflush(stdout);
+        }
+    }
+    return 0;
+}

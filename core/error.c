@@ -1,0 +1,73 @@
+/* core/error.c — the single error mechanism (see include/tapegrad/error.h). */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tapegrad/error.h"
+
+/* The handler is process-wide (set once in main); the last error is per thread
+ * so that two threads training two models never see each other's errors. */
+static _Atomic(tg_error_handler) custom_handler = NULL;
+static _Atomic(void *) custom_user = NULL;
+static _Atomic int error_mode = TG_ERRORS_ABORT;
+
+static _Thread_local tg_status last_code = TG_OK;
+static _Thread_local char last_message[1024];
+
+tg_error_mode tg_set_error_mode(tg_error_mode mode) {
+    atomic_store(&custom_handler, NULL);
+    return (tg_error_mode)atomic_exchange(&error_mode, (int)mode);
+}
+
+void tg_set_error_handler(tg_error_handler handler, void *user) {
+    atomic_store(&custom_user, user);
+    atomic_store(&custom_handler, handler);
+    if (handler == NULL) atomic_store(&error_mode, TG_ERRORS_ABORT);
+}
+
+tg_status tg_last_error(void) { return last_code; }
+const char *tg_last_error_message(void) { return last_message; }
+
+void tg_clear_error(void) {
+    last_code = TG_OK;
+    last_message[0] = '\0';
+}
+
+const char *tg_status_name(tg_status code) {
+    switch (code) {
+    case TG_OK: return "ok";
+    case TG_ERR_ARGUMENT: return "invalid argument";
+    case TG_ERR_SHAPE: return "shape mismatch";
+    case TG_ERR_DTYPE: return "dtype mismatch";
+    case TG_ERR_AXIS: return "axis out of range";
+    case TG_ERR_TAPE: return "tape error";
+    case TG_ERR_MEMORY: return "out of memory";
+    case TG_ERR_IO: return "i/o error";
+    case TG_ERR_FORMAT: return "malformed file";
+    case TG_ERR_NUMERIC: return "non-finite value";
+    }
+    return "unknown error";
+}
+
+tg_status tg_error_report(tg_status code, const char *function, const char *format, ...) {
+    int used = snprintf(last_message, sizeof last_message, "%s: ", function ? function : "tapegrad");
+    if (used < 0) used = 0;
+    if ((size_t)used < sizeof last_message) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(last_message + used, sizeof last_message - (size_t)used, format, args);
+        va_end(args);
+    }
+    last_code = code;
+
+    tg_error_handler handler = atomic_load(&custom_handler);
+    if (handler) {
+        handler(code, last_message, atomic_load(&custom_user));
+    } else if (atomic_load(&error_mode) == TG_ERRORS_ABORT) {
+        fprintf(stderr, "tapegrad error (%s): %s\n", tg_status_name(code), last_message);
+        fflush(stderr);
+        abort();
+    }
+    return code;
+}

@@ -1,0 +1,258 @@
+/* core/threadpool.c — the worker pool behind tg_parallel_for (see threadpool.h). */
+#include "core/threadpool.h"
+
+#include "tapegrad/error.h"
+#include "tapegrad/threads.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the thread count ---------------------------------------------------- */
+
+static atomic_int num_threads; /* 0 until first read or set */
+
+static int clamp_threads(long n)
+{
+    if (n < 1) return 1;
+    if (n > TG_MAX_THREADS) return TG_MAX_THREADS;
+    return (int)n;
+}
+
+static int default_num_threads(void)
+{
+    const char *env = getenv("TG_NUM_THREADS");
+    if (env != NULL && *env != '\0') {
+        char *end = NULL;
+        long n = strtol(env, &end, 10);
+        if (*end == '\0' && n >= 1) return clamp_threads(n);
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return clamp_threads(cpus);
+}
+
+int tg_get_num_threads(void)
+{
+    int n = atomic_load(&num_threads);
+    if (n == 0) {
+        int expected = 0;
+        n = default_num_threads();
+        if (!atomic_compare_exchange_strong(&num_threads, &expected, n)) n = expected;
+    }
+    return n;
+}
+
+int tg_set_num_threads(int n)
+{
+    if (n < 1) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_set_num_threads",
+                        "thread count must be >= 1, got %d", n);
+        return -1;
+    }
+    int previous = tg_get_num_threads();
+    atomic_store(&num_threads, clamp_threads(n));
+    return previous;
+}
+
+int tg_parallel_threads_for_work(double work, double min_work_per_thread)
+{
+    int max_threads = tg_get_num_threads();
+    if (!(min_work_per_thread > 0.0)) return max_threads;
+    double worth = work / min_work_per_thread;
+    if (!(worth >= 2.0)) return 1;
+    return worth >= (double)max_threads ? max_threads : (int)worth;
+}
+
+/* ---- the pool -------------------------------------------------------------- */
+
+/* How long a thread polls before it sleeps: a worker after its last job, the
+ * caller while it waits for the workers. Waking a sleeping thread costs tens
+ * of microseconds (more in a VM), as much as a mid-sized product, and
+ * training calls kernels back to back; a short poll hides that, and a thread
+ * never burns more than this much CPU time per job. */
+#define POLL_SECONDS 100e-6
+
+/* Held by the one caller whose job the pool runs; others fall back to inline. */
+static pthread_mutex_t pool_owner = PTHREAD_MUTEX_INITIALIZER;
+/* Guards sleeping and waking; workers sleep on work_ready, the caller on job_done. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_ready = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
+
+static pthread_t workers[TG_MAX_THREADS - 1];
+static int n_workers;
+static atomic_bool shutting_down;
+static bool atexit_registered;
+static int sleeping_workers; /* under pool_lock */
+static bool caller_sleeping; /* under pool_lock */
+
+/* The current job. `job_word` = job number * JOB_WORD_SCALE + thread count, in
+ * one atomic word so that a worker reads both consistently; the other fields
+ * are written before it (release) and read after it (acquire), and only by
+ * the workers taking part, whom the caller waits for. */
+#define JOB_WORD_SCALE 128
+static atomic_uint_fast64_t job_word;
+static tg_task_fn job_fn;
+static void *job_ctx;
+static int64_t job_tasks;
+static atomic_int job_pending; /* workers of this job not yet finished */
+
+static void run_share(tg_task_fn fn, void *ctx, int64_t n_tasks, int threads, int index)
+{
+    int64_t begin = n_tasks * index / threads;
+    int64_t end = n_tasks * (index + 1) / threads;
+    for (int64_t task = begin; task < end; task++) fn(ctx, task, index);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Polls until job_word != seen or the poll time is up; true if it changed. */
+static bool poll_job_word(uint64_t seen)
+{
+    double deadline = now_seconds() + POLL_SECONDS;
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(&job_word, memory_order_acquire) != seen) return true;
+            cpu_relax();
+        }
+        if (atomic_load(&shutting_down) || now_seconds() > deadline) return false;
+    }
+}
+
+typedef struct worker_start {
+    int index;           /* thread_index of this worker (>= 1) */
+    uint64_t job_word;   /* the last job it need not run */
+} worker_start;
+
+static worker_start worker_starts[TG_MAX_THREADS - 1];
+
+static void *worker_main(void *arg)
+{
+    const worker_start *start = arg;
+    int index = start->index;
+    uint64_t seen = start->job_word;
+    bool poll = false; /* only after a job it took part in */
+    for (;;) {
+        if (!(poll && poll_job_word(seen))) {
+            pthread_mutex_lock(&pool_lock);
+            while (!atomic_load(&shutting_down) && atomic_load(&job_word) == seen) {
+                sleeping_workers++;
+                pthread_cond_wait(&work_ready, &pool_lock);
+                sleeping_workers--;
+            }
+            pthread_mutex_unlock(&pool_lock);
+        }
+        if (atomic_load(&shutting_down)) break;
+        seen = atomic_load_explicit(&job_word, memory_order_acquire);
+        int threads = (int)(seen % JOB_WORD_SCALE);
+        poll = index < threads;
+        if (!poll) continue; /* not needed for this job */
+        run_share(job_fn, job_ctx, job_tasks, threads, index);
+        if (atomic_fetch_sub_explicit(&job_pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&pool_lock);
+            if (caller_sleeping) pthread_cond_signal(&job_done);
+            pthread_mutex_unlock(&pool_lock);
+        }
+    }
+    return NULL;
+}
+
+/* At exit: wake the workers and join them, unless a job is running (exit()
+ * called from inside a task), in which case joining could hang: leave them. */
+static void pool_shutdown(void)
+{
+    if (pthread_mutex_trylock(&pool_owner) != 0) return;
+    pthread_mutex_lock(&pool_lock);
+    atomic_store(&shutting_down, true);
+    pthread_cond_broadcast(&work_ready);
+    pthread_mutex_unlock(&pool_lock);
+    for (int i = 0; i < n_workers; i++) pthread_join(workers[i], NULL);
+    n_workers = 0;
+    pthread_mutex_unlock(&pool_owner);
+}
+
+/* Starts workers until there are `wanted`; returns how many there are.
+ * Called with pool_owner held and no job running. */
+static int grow_pool(int wanted)
+{
+    if (n_workers >= wanted) return n_workers;
+    if (!atexit_registered) {
+        atexit_registered = true;
+        atexit(pool_shutdown);
+    }
+    /* Workers block every signal, so signals reach the user's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (n_workers < wanted) {
+        worker_start *start = &worker_starts[n_workers];
+        start->index = n_workers + 1;
+        start->job_word = atomic_load(&job_word);
+        if (pthread_create(&workers[n_workers], NULL, worker_main, start) != 0) break;
+        n_workers++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return n_workers;
+}
+
+void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
+{
+    if (n_tasks <= 0) return;
+    int threads = n_threads >= 1 ? n_threads : tg_get_num_threads();
+    if (threads > TG_MAX_THREADS) threads = TG_MAX_THREADS;
+    if ((int64_t)threads > n_tasks) threads = (int)n_tasks;
+    if (threads <= 1 || pthread_mutex_trylock(&pool_owner) != 0) {
+        run_share(fn, ctx, n_tasks, 1, 0);
+        return;
+    }
+    if (atomic_load(&shutting_down)) {
+        pthread_mutex_unlock(&pool_owner);
+        run_share(fn, ctx, n_tasks, 1, 0);
+        return;
+    }
+    int available = grow_pool(threads - 1);
+    if (available < threads - 1) threads = available + 1;
+
+    job_fn = fn;
+    job_ctx = ctx;
+    job_tasks = n_tasks;
+    atomic_store(&job_pending, threads - 1);
+    uint64_t job_number = atomic_load(&job_word) / JOB_WORD_SCALE + 1;
+    pthread_mutex_lock(&pool_lock);
+    atomic_store_explicit(&job_word, job_number * JOB_WORD_SCALE + (uint64_t)threads,
+                          memory_order_release);
+    if (sleeping_workers > 0) pthread_cond_broadcast(&work_ready);
+    pthread_mutex_unlock(&pool_lock);
+
+    run_share(fn, ctx, n_tasks, threads, 0);
+
+    if (atomic_load_explicit(&job_pending, memory_order_acquire) > 0) {
+        double deadline = now_seconds() + POLL_SECONDS;
+        while (atomic_load_explicit(&job_pending, memory_order_acquire) > 0 &&
+               now_seconds() < deadline)
+            for (int i = 0; i < 64; i++) cpu_relax();
+        pthread_mutex_lock(&pool_lock);
+        caller_sleeping = true;
+        while (atomic_load_explicit(&job_pending, memory_order_acquire) > 0)
+            pthread_cond_wait(&job_done, &pool_lock);
+        caller_sleeping = false;
+        pthread_mutex_unlock(&pool_lock);
+    }
+    pthread_mutex_unlock(&pool_owner);
+}

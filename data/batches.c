@@ -1,0 +1,221 @@
+/* data/batches.c — copying samples into batch tensors, and epoch walking.
+ *
+ * Everything here writes into tensors that already exist: a training loop
+ * that takes its batches from tg_batches_next allocates nothing per step.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/dataset_internal.h"
+#include "data/internal.h"
+
+/* Checks that `t` is a persistent tensor with shape[0] == rows and `numel`
+ * elements; `what` names it in the message. */
+static tg_status check_batch_tensor(const char *fn, const tg_tensor *t, const char *what, int64_t rows,
+                                    int64_t numel)
+{
+    if (t->tape) return tg_error_report(TG_ERR_TAPE, fn, "%s belongs to a tape; pass a persistent tensor", what);
+    if (t->rank < 1 || t->shape[0] != rows || t->numel != numel || (numel > 0 && !t->data)) {
+        char shape[160];
+        tg_shape_string(shape, sizeof shape, t->rank, t->shape);
+        return tg_error_report(TG_ERR_SHAPE, fn, "%s has shape %s; need %lld rows and %lld elements", what,
+                               shape, (long long)rows, (long long)numel);
+    }
+    return TG_OK;
+}
+
+static void store_value(tg_tensor *t, int64_t at, double value)
+{
+    if (t->dtype == TG_F32)
+        ((float *)t->data)[at] = (float)value;
+    else
+        ((double *)t->data)[at] = value;
+}
+
+static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *rows, int64_t first,
+                           int64_t count, tg_tensor *x, tg_tensor *y, tg_label_encoding encoding)
+{
+    if (!ds || !x || count < 0)
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "NULL data set or x, or count %lld < 0", (long long)count);
+    if (!rows && (first < 0 || first > ds->count - count))
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "rows %lld..%lld outside the %lld samples", (long long)first,
+                               (long long)(first + count - 1), (long long)ds->count);
+    int64_t numel = 0;
+    if (!tgi_mul_ok(count, ds->feature_size, &numel))
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "count %lld too large", (long long)count);
+    tg_status status = check_batch_tensor(fn, x, "x", count, numel);
+    if (status) return status;
+    if (y) {
+        int64_t width = 1;
+        if (ds->label_kind == TG_LABELS_NONE)
+            return tg_error_report(TG_ERR_ARGUMENT, fn, "data set has no labels; pass y = NULL");
+        if (ds->label_kind == TG_LABELS_TARGET || encoding == TG_ENCODE_ONE_HOT) width = ds->label_width;
+        else if (encoding != TG_ENCODE_INDEX)
+            return tg_error_report(TG_ERR_ARGUMENT, fn, "unknown label encoding %d", (int)encoding);
+        int64_t y_numel = 0;
+        if (!tgi_mul_ok(count, width, &y_numel))
+            return tg_error_report(TG_ERR_ARGUMENT, fn, "count %lld too large", (long long)count);
+        if ((status = check_batch_tensor(fn, y, "y", count, y_numel))) return status;
+    }
+    /* Validate every row (and class) before writing anything. */
+    for (int64_t i = 0; i < count; ++i) {
+        int64_t row = rows ? rows[i] : first + i;
+        if (row < 0 || row >= ds->count)
+            return tg_error_report(TG_ERR_ARGUMENT, fn, "row %lld (entry %lld) outside 0..%lld", (long long)row,
+                                   (long long)i, (long long)ds->count - 1);
+        if (y && ds->label_kind == TG_LABELS_CLASS) {
+            int32_t cls = ds->store->classes[tgi_store_row(ds, row)];
+            if (cls < 0 || cls >= ds->label_width)
+                return tg_error_report(TG_ERR_ARGUMENT, fn, "sample %lld has class %d, outside 0..%lld",
+                                       (long long)row, cls, (long long)ds->label_width - 1);
+        }
+    }
+
+    const int64_t width = ds->feature_size;
+    for (int64_t i = 0; i < count; ++i) {
+        int64_t row = tgi_store_row(ds, rows ? rows[i] : first + i);
+        int64_t out = i * width;
+        if (ds->store->kind == TG_FEATURES_U8 && !ds->scaler && x->dtype == TG_F32) {
+            /* The MNIST path: bytes times a scale, straight into float32. */
+            const uint8_t *src = (const uint8_t *)ds->store->features + (size_t)row * (size_t)width;
+            float *dst = (float *)x->data + out;
+            float scale = (float)ds->scale;
+            for (int64_t f = 0; f < width; ++f) dst[f] = (float)src[f] * scale;
+            continue;
+        }
+        for (int64_t f = 0; f < width; ++f) store_value(x, out + f, tgi_value(ds, row, f));
+    }
+    if (!y) return TG_OK;
+    if (ds->label_kind == TG_LABELS_CLASS && encoding == TG_ENCODE_ONE_HOT && y->numel > 0)
+        memset(y->data, 0, (size_t)y->numel * tg_dtype_size(y->dtype));
+    for (int64_t i = 0; i < count; ++i) {
+        int64_t row = tgi_store_row(ds, rows ? rows[i] : first + i);
+        if (ds->label_kind == TG_LABELS_TARGET) {
+            for (int64_t k = 0; k < ds->label_width; ++k)
+                store_value(y, i * ds->label_width + k, ds->store->targets[row * ds->label_width + k]);
+        } else if (encoding == TG_ENCODE_ONE_HOT) {
+            store_value(y, i * ds->label_width + ds->store->classes[row], 1.0);
+        } else {
+            store_value(y, i, ds->store->classes[row]);
+        }
+    }
+    return TG_OK;
+}
+
+tg_status tg_dataset_fill_batch(const tg_dataset *ds, const int64_t *rows, int64_t count, tg_tensor *x,
+                                tg_tensor *y, tg_label_encoding encoding)
+{
+    if (count > 0 && !rows)
+        return tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_fill_batch", "rows is NULL");
+    static const int64_t no_rows[1] = {0};
+    return fill_rows("tg_dataset_fill_batch", ds, rows ? rows : no_rows, 0, count, x, y, encoding);
+}
+
+tg_status tg_dataset_fill_range(const tg_dataset *ds, int64_t first, int64_t count, tg_tensor *x,
+                                tg_tensor *y, tg_label_encoding encoding)
+{
+    return fill_rows("tg_dataset_fill_range", ds, NULL, first, count, x, y, encoding);
+}
+
+struct tg_batches {
+    const tg_dataset *ds;
+    int64_t batch_size;
+    int64_t *order;
+    int64_t position;
+    tg_label_encoding encoding;
+    tg_tensor *x_full, *y_full; /* batch_size rows                        */
+    tg_tensor *x_tail, *y_tail; /* count % batch_size rows, or NULL        */
+};
+
+void tg_batches_free(tg_batches *b)
+{
+    if (!b) return;
+    free(b->order);
+    tg_free(b->x_full);
+    tg_free(b->y_full);
+    tg_free(b->x_tail);
+    tg_free(b->y_tail);
+    free(b);
+}
+
+/* Allocates the x and y tensors for batches of `rows` rows. */
+static bool make_batch_tensors(tg_batches *b, tg_dtype dtype, int64_t rows, tg_tensor **x, tg_tensor **y)
+{
+    const tg_dataset *ds = b->ds;
+    int64_t x_shape[2] = {rows, ds->feature_size};
+    *x = tg_empty(dtype, 2, x_shape);
+    if (!*x) return false;
+    if (ds->label_kind == TG_LABELS_NONE) return true;
+    int64_t y_shape[2] = {rows, ds->label_width};
+    bool per_class = ds->label_kind == TG_LABELS_TARGET || b->encoding == TG_ENCODE_ONE_HOT;
+    *y = per_class ? tg_zeros(dtype, 2, y_shape) : tg_zeros(dtype, 1, y_shape);
+    return *y != NULL;
+}
+
+tg_batches *tg_batches_new(const tg_dataset *ds, int64_t batch_size, tg_dtype dtype, tg_label_encoding encoding)
+{
+    static const char *fn = "tg_batches_new";
+    if (!ds || batch_size < 1 || (dtype != TG_F32 && dtype != TG_F64) ||
+        (encoding != TG_ENCODE_INDEX && encoding != TG_ENCODE_ONE_HOT)) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "NULL data set, batch size %lld < 1, or bad dtype/encoding",
+                        (long long)batch_size);
+        return NULL;
+    }
+    tg_batches *b = calloc(1, sizeof *b);
+    if (!b || !(b->order = malloc(((size_t)ds->count + 1) * sizeof(int64_t)))) {
+        free(b);
+        tg_error_report(TG_ERR_MEMORY, fn, "out of memory for %lld rows", (long long)ds->count);
+        return NULL;
+    }
+    b->ds = ds;
+    b->batch_size = batch_size < ds->count ? batch_size : (ds->count > 0 ? ds->count : 1);
+    b->encoding = encoding;
+    for (int64_t i = 0; i < ds->count; ++i) b->order[i] = i;
+    int64_t tail = ds->count % b->batch_size;
+    if (!make_batch_tensors(b, dtype, b->batch_size, &b->x_full, &b->y_full) ||
+        (tail > 0 && !make_batch_tensors(b, dtype, tail, &b->x_tail, &b->y_tail))) {
+        tg_batches_free(b);
+        return NULL; /* tg_empty/tg_zeros reported the error */
+    }
+    return b;
+}
+
+tg_status tg_batches_shuffle(tg_batches *b, tg_rng *rng)
+{
+    if (!b) return tg_error_report(TG_ERR_ARGUMENT, "tg_batches_shuffle", "batches is NULL");
+    b->position = 0;
+    if (!rng) {
+        for (int64_t i = 0; i < b->ds->count; ++i) b->order[i] = i;
+        return TG_OK;
+    }
+    return tg_random_permutation(rng, b->ds->count, b->order);
+}
+
+int64_t tg_batches_next(tg_batches *b, tg_tensor **x, tg_tensor **y)
+{
+    if (!b || !x) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_batches_next", "batches or x is NULL");
+        return -1;
+    }
+    *x = NULL;
+    if (y) *y = NULL;
+    int64_t remaining = b->ds->count - b->position;
+    if (remaining <= 0) {
+        b->position = 0;
+        return 0;
+    }
+    int64_t rows = remaining < b->batch_size ? remaining : b->batch_size;
+    tg_tensor *bx = rows == b->batch_size ? b->x_full : b->x_tail;
+    tg_tensor *by = rows == b->batch_size ? b->y_full : b->y_tail;
+    if (fill_rows("tg_batches_next", b->ds, b->order + b->position, 0, rows, bx, by, b->encoding)) return -1;
+    b->position += rows;
+    *x = bx;
+    if (y) *y = by;
+    return rows;
+}
+
+int64_t tg_batches_per_epoch(const tg_batches *b)
+{
+    if (!b) return 0;
+    return (b->ds->count + b->batch_size - 1) / b->batch_size;
+}

@@ -1,0 +1,98 @@
+/* tapegrad/checkpoint.h — saving and loading named tensors (safetensors).
+ *
+ * The file format is Hugging Face's safetensors, so other tools read it:
+ *   8 bytes     N, the header length, little-endian uint64
+ *   N bytes     JSON: {"name": {"dtype": "F32", "shape": [2, 3],
+ *                                "data_offsets": [begin, end]}, ...,
+ *                      "__metadata__": {"key": "value", ...}}
+ *               padded with spaces so that the data starts 8-byte aligned
+ *   the rest    the tensors' bytes, little-endian, row-major; offsets are
+ *               relative to the start of this section, which they tile
+ *               exactly (no gaps, no overlaps).
+ * In Python, without the safetensors package:
+ *   n = int.from_bytes(f.read(8), "little"); h = json.loads(f.read(n))
+ *   buf = f.read(); e = h["w"]; a = np.frombuffer(buf[e["data_offsets"][0]:
+ *       e["data_offsets"][1]], "<f4").reshape(e["shape"])
+ *
+ * Safety: a save writes "<path>.tmp.<pid>.<n>", flushes and fsyncs it, then
+ * renames it over `path`, so a crash or a failed write never destroys the
+ * previous checkpoint. The metadata key "tapegrad.checksum" holds the FNV-1a
+ * 64 hash of the data section ("fnv1a64:<16 hex digits>"); loading verifies
+ * it when present, catching torn or bit-flipped files. Every size in the
+ * header is checked against the file before use: truncated, oversized,
+ * inconsistent or malformed files are refused with TG_ERR_FORMAT and a
+ * message naming the file and the problem.
+ */
+#ifndef TAPEGRAD_CHECKPOINT_H
+#define TAPEGRAD_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The metadata key under which tapegrad stores the data checksum. */
+#define TG_CHECKPOINT_CHECKSUM_KEY "tapegrad.checksum"
+
+/* Saves `n` >= 0 tensors under `names` (distinct, non-empty, not
+ * "__metadata__") with `n_meta` >= 0 string metadata pairs (distinct keys,
+ * not TG_CHECKPOINT_CHECKSUM_KEY), atomically replacing `path`. Tensors are
+ * float32 ("F32") or float64 ("F64") of any rank, including rank 0 and empty
+ * ones; their values are stored bit-exactly. Errors: TG_ERR_ARGUMENT (NULL
+ * or duplicate names, bad tensors), TG_ERR_IO (the temporary file cannot be
+ * created, written or renamed; `path` is then left as it was). */
+tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, const tg_tensor *const *tensors,
+                             int n_meta, const char *const *meta_keys, const char *const *meta_values);
+
+/* Loads the tensors `names[0..n)` of the file into the existing persistent
+ * tensors `tensors[0..n)` (e.g. a model's parameters), which must have
+ * exactly the shape and dtype stored in the file. All or nothing: the file
+ * and every name, shape and dtype are checked before the first tensor is
+ * written. Tensors in the file that are not asked for are ignored. Errors:
+ * TG_ERR_IO, TG_ERR_FORMAT (malformed file, checksum mismatch), TG_ERR_ARGUMENT
+ * (a name missing from the file), TG_ERR_SHAPE / TG_ERR_DTYPE (mismatch),
+ * TG_ERR_TAPE (a destination owned by a tape). */
+tg_status tg_checkpoint_load_into(const char *path, int n, const char *const *names, tg_tensor *const *tensors);
+
+/* ---- reading a checkpoint piece by piece ---- */
+
+typedef struct tg_checkpoint tg_checkpoint;
+
+/* One stored tensor, as described by the header. */
+typedef struct tg_checkpoint_entry {
+    const char *name;
+    const char *dtype;          /* as in the file: "F32", "F64", "I64", ... */
+    int rank;
+    int64_t shape[TG_MAX_RANK];
+    uint64_t begin, end;        /* byte range within the data section       */
+} tg_checkpoint_entry;
+
+/* Opens and fully validates a checkpoint (structure, sizes, checksum),
+ * holding its contents in memory until tg_checkpoint_close. Tensors of any
+ * safetensors dtype are listed; only F32 and F64 can be read. Returns NULL
+ * on error (TG_ERR_IO, TG_ERR_FORMAT, TG_ERR_MEMORY). */
+tg_checkpoint *tg_checkpoint_open(const char *path);
+/* Releases an open checkpoint; its entries and metadata strings die with it. */
+void tg_checkpoint_close(tg_checkpoint *ck);
+/* Number of tensors, and the i-th in file order (NULL if out of range). */
+int tg_checkpoint_count(const tg_checkpoint *ck);
+const tg_checkpoint_entry *tg_checkpoint_entry_at(const tg_checkpoint *ck, int i);
+/* The entry named `name`, or NULL if there is none (not an error). */
+const tg_checkpoint_entry *tg_checkpoint_find(const tg_checkpoint *ck, const char *name);
+/* The metadata value of `key`, or NULL if absent. Valid until close. */
+const char *tg_checkpoint_metadata(const tg_checkpoint *ck, const char *key);
+/* As tg_checkpoint_load_into, from an open checkpoint. */
+tg_status tg_checkpoint_read_into(const tg_checkpoint *ck, int n, const char *const *names,
+                                  tg_tensor *const *tensors);
+/* A new persistent tensor (caller frees with tg_free) holding the F32 or F64
+ * tensor `name`. Errors: TG_ERR_ARGUMENT (no such name), TG_ERR_DTYPE. */
+tg_tensor *tg_checkpoint_read_tensor(const tg_checkpoint *ck, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,80 @@
+/* tapegrad/error.h — the one error mechanism of the library.
+ *
+ * Every public function that can fail reports through tg_error_report():
+ * the message always starts with the function's name and names the offending
+ * shapes or values, e.g. "tg_matmul: inner dimensions differ: (3,4) @ (5,2)".
+ *
+ * What happens next is the caller's choice:
+ *   - TG_ERRORS_ABORT (the default): the message is printed to stderr and the
+ *     process stops with abort(). A bug in a training script stops at once,
+ *     at the line that caused it, instead of producing silent garbage.
+ *   - TG_ERRORS_RETURN: the message is kept in a per-thread slot
+ *     (tg_last_error()) and the failing call returns its error value: NULL
+ *     for functions returning a tensor, a non-zero tg_status for the others,
+ *     NaN for functions returning a double. Ops given a NULL input (the
+ *     result of an earlier failure) fail too, so a chain of calls can be
+ *     checked once at the end.
+ *   - a handler of your own (tg_set_error_handler): called with the code and
+ *     message; when it returns, the call returns its error value as in
+ *     TG_ERRORS_RETURN.
+ */
+#ifndef TAPEGRAD_ERROR_H
+#define TAPEGRAD_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tg_status {
+    TG_OK = 0,
+    TG_ERR_ARGUMENT,  /* NULL pointer, bad count, value out of range       */
+    TG_ERR_SHAPE,     /* shapes that do not fit together                   */
+    TG_ERR_DTYPE,     /* float32 mixed with float64, wrong dtype           */
+    TG_ERR_AXIS,      /* an axis outside [-rank, rank)                     */
+    TG_ERR_TAPE,      /* tensors of different tapes, stale tensor, no grad */
+    TG_ERR_MEMORY,    /* allocation failed or size overflow                */
+    TG_ERR_IO,        /* file could not be opened, read or written         */
+    TG_ERR_FORMAT,    /* a file's contents are malformed                   */
+    TG_ERR_NUMERIC    /* NaN or Inf caught by anomaly mode                 */
+} tg_status;
+
+typedef enum tg_error_mode {
+    TG_ERRORS_ABORT = 0, /* print to stderr and abort() (default) */
+    TG_ERRORS_RETURN     /* record the error and return an error value */
+} tg_error_mode;
+
+/* A caller-supplied handler. `message` is valid only during the call. */
+typedef void (*tg_error_handler)(tg_status code, const char *message, void *user);
+
+/* Selects one of the built-in behaviours (process-wide). Returns the previous mode.
+ * Setting a mode removes any custom handler. */
+tg_error_mode tg_set_error_mode(tg_error_mode mode);
+
+/* Installs a custom handler (process-wide); NULL restores TG_ERRORS_ABORT.
+ * The error is also recorded in tg_last_error() before the handler runs. */
+void tg_set_error_handler(tg_error_handler handler, void *user);
+
+/* The last error reported on this thread, TG_OK if none since tg_clear_error(). */
+tg_status tg_last_error(void);
+/* Its message ("" if none). Valid until the next error on this thread. */
+const char *tg_last_error_message(void);
+/* Forgets the last error of this thread. */
+void tg_clear_error(void);
+
+/* A readable name for a status code, e.g. "shape mismatch". */
+const char *tg_status_name(tg_status code);
+
+/* Reports an error through the mechanism above. `function` is the public
+ * function's name; the rest is a printf format. Returns `code` so that a
+ * caller can write `return tg_error_report(...)`. Exposed for user-defined ops
+ * and layers so that they report errors the same way. */
+tg_status tg_error_report(tg_status code, const char *function, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

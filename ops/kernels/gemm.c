@@ -1,0 +1,321 @@
+/* ops/kernels/gemm.c — the BLIS five-loop framework around the micro-kernels.
+ *
+ *   for jc in steps of NC over the columns of C            (B block: KC x NC, in L3)
+ *     for pc in steps of KC over k                           pack B(pc, jc) -> b_buf
+ *       for ic in steps of MC over the rows of C           (A block: MC x KC, in L2)
+ *         pack A(ic, pc) -> a_buf
+ *         for jr in steps of NR, for ir in steps of MR     (B micro-panel in L1)
+ *           micro-kernel: C(ic+ir, jc+jr) = alpha * a_panel . b_panel + beta' * C
+ *
+ * where beta' is the caller's beta for the first KC block and 1 afterwards.
+ * Packing reads op(A) and op(B) in place, whichever way they are stored, and
+ * zero-pads the last micro-panels so the kernels always compute full tiles.
+ *
+ * Threads split C into column strips (or row strips when C is tall), whole
+ * micro-tiles each; each thread runs the five loops on its strip with its own
+ * packing buffers. The per-element reduction (KC blocks in order, p in order
+ * inside) does not depend on the split, so results do not depend on the
+ * thread count. */
+#include "ops/kernels/gemm.h"
+
+#include "core/threadpool.h"
+#include "ops/kernels/gemm_config.h" /* generated: TG_HAVE_AVX2_KERNEL */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the kernel table ------------------------------------------------------ */
+
+typedef struct gemm_blocking {
+    int mr, nr;         /* micro-tile */
+    int64_t mc, kc, nc; /* cache blocks; mc a multiple of mr, nc of nr */
+} gemm_blocking;
+
+typedef struct gemm_kernel {
+    const char *name;
+    gemm_blocking f32, f64;
+    tg_gemm_micro_f32 *micro_f32;
+    tg_gemm_micro_f64 *micro_f64;
+    tg_gemm_pack_f32 *pack_f32;
+    tg_gemm_pack_f64 *pack_f64;
+} gemm_kernel;
+
+static const gemm_kernel portable_kernel = {
+    "portable",
+    {TG_GEMM_REF_MR_F32, TG_GEMM_REF_NR_F32, 128, 256, 4096},
+    {TG_GEMM_REF_MR_F64, TG_GEMM_REF_NR_F64, 64, 256, 2048},
+    tg_gemm_ref_micro_f32,
+    tg_gemm_ref_micro_f64,
+    tg_gemm_ref_pack_f32,
+    tg_gemm_ref_pack_f64,
+};
+
+#ifdef TG_HAVE_AVX2_KERNEL
+/* Zen/Haswell class: A block (MC x KC) fills about half of L2, B micro-panel
+ * (KC x NR) a third of L1. */
+static const gemm_kernel avx2_kernel = {
+    "avx2-fma",
+    {TG_GEMM_AVX2_MR_F32, TG_GEMM_AVX2_NR_F32, 144, 256, 4080},
+    {TG_GEMM_AVX2_MR_F64, TG_GEMM_AVX2_NR_F64, 72, 256, 4080},
+    tg_gemm_avx2_micro_f32,
+    tg_gemm_avx2_micro_f64,
+    tg_gemm_avx2_pack_f32,
+    tg_gemm_avx2_pack_f64,
+};
+#endif
+
+static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
+static const gemm_kernel *auto_kernel = &portable_kernel;
+static bool env_portable;        /* TG_GEMM_KERNEL=portable, read once */
+static atomic_bool force_portable; /* tg_gemm_force_portable() */
+
+static void choose_kernel(void)
+{
+    const char *env = getenv("TG_GEMM_KERNEL");
+    env_portable = env != NULL && strcmp(env, "portable") == 0;
+#if defined(TG_HAVE_AVX2_KERNEL) && (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) auto_kernel = &avx2_kernel;
+#endif
+}
+
+static const gemm_kernel *current_kernel(void)
+{
+    pthread_once(&kernel_once, choose_kernel);
+    return env_portable || atomic_load(&force_portable) ? &portable_kernel : auto_kernel;
+}
+
+const char *tg_gemm_kernel_name(void) { return current_kernel()->name; }
+
+void tg_gemm_force_portable(bool on)
+{
+    pthread_once(&kernel_once, choose_kernel);
+    atomic_store(&force_portable, on);
+}
+
+/* ---- per-thread packing buffers ---------------------------------------------
+ * One pair per OS thread (pool workers and user threads alike), grown to the
+ * largest block seen and kept: after warm-up a product allocates nothing. */
+
+typedef struct pack_buffers {
+    void *a, *b;
+    size_t a_bytes, b_bytes;
+} pack_buffers;
+
+static pthread_key_t buffers_key;
+static bool have_buffers_key;
+static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
+
+static void free_buffers(void *p)
+{
+    pack_buffers *buffers = p;
+    free(buffers->a);
+    free(buffers->b);
+    free(buffers);
+}
+
+static void make_buffers_key(void)
+{
+    have_buffers_key = pthread_key_create(&buffers_key, free_buffers) == 0;
+}
+
+static bool reserve(void **buf, size_t *have, size_t bytes)
+{
+    if (*have >= bytes) return true;
+    void *fresh = NULL;
+    bytes = (bytes + 4095) & ~(size_t)4095;
+    if (posix_memalign(&fresh, 64, bytes) != 0) return false;
+    free(*buf);
+    *buf = fresh;
+    *have = bytes;
+    return true;
+}
+
+/* This thread's buffers with room for `a_bytes` and `b_bytes`; NULL if out of memory. */
+static pack_buffers *thread_buffers(size_t a_bytes, size_t b_bytes)
+{
+    pthread_once(&buffers_once, make_buffers_key);
+    if (!have_buffers_key) return NULL;
+    pack_buffers *buffers = pthread_getspecific(buffers_key);
+    if (buffers == NULL) {
+        buffers = calloc(1, sizeof *buffers);
+        if (buffers == NULL || pthread_setspecific(buffers_key, buffers) != 0) {
+            free(buffers);
+            return NULL;
+        }
+    }
+    if (!reserve(&buffers->a, &buffers->a_bytes, a_bytes)) return NULL;
+    if (!reserve(&buffers->b, &buffers->b_bytes, b_bytes)) return NULL;
+    return buffers;
+}
+
+/* ---- sizes and work split ---------------------------------------------------- */
+
+/* Products with fewer multiply-adds than this skip packing altogether. */
+#define GEMM_SMALL_WORK 4096
+/* Multiply-adds a thread must get before waking a worker is worth it. */
+#define GEMM_WORK_PER_THREAD (1 << 20)
+
+static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/* The KC actually used: k split into equal blocks of at most kc_max (a
+ * multiple of 8), so that k = 784 runs as 200+200+200+184 rather than 3 x 256 + 16,
+ * whose short last block would cost a full pass over C. Depends only on k,
+ * never on the thread split. */
+static int64_t balanced_kc(int64_t k, int64_t kc_max)
+{
+    int64_t blocks = (k + kc_max - 1) / kc_max;
+    return min64(kc_max, round_up((k + blocks - 1) / blocks, 8));
+}
+
+/* A strip of C: rows [m0, m1), columns [n0, n1). */
+typedef struct gemm_strip {
+    int64_t m0, m1, n0, n1;
+} gemm_strip;
+
+/* Strip `t` of `threads`: whole micro-tiles of the longer side (in tiles). */
+static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int threads)
+{
+    gemm_strip s = {0, m, 0, n};
+    int64_t m_tiles = (m + mr - 1) / mr, n_tiles = (n + nr - 1) / nr;
+    if (n_tiles >= m_tiles) {
+        s.n0 = min64(n, n_tiles * t / threads * nr);
+        s.n1 = min64(n, n_tiles * (t + 1) / threads * nr);
+    } else {
+        s.m0 = min64(m, m_tiles * t / threads * mr);
+        s.m1 = min64(m, m_tiles * (t + 1) / threads * mr);
+    }
+    return s;
+}
+
+/* ---- the framework, once per element type -------------------------------- */
+
+#define GEMM_DEFINE(T, SFX)                                                                    \
+    typedef struct gemm_args_##SFX {                                                           \
+        const gemm_blocking *blk;                                                              \
+        tg_gemm_micro_##SFX *micro;                                                            \
+        tg_gemm_pack_##SFX *pack;                                                              \
+        bool trans_a, trans_b;                                                                 \
+        int64_t m, n, k;                                                                       \
+        T alpha, beta;                                                                         \
+        const T *a, *b;                                                                        \
+        T *c;                                                                                  \
+        int64_t lda, ldb, ldc;                                                                 \
+        int threads;                                                                           \
+    } gemm_args_##SFX;                                                                         \
+                                                                                               \
+    /* Packs op(A)[i0 : i0+mc, p0 : p0+kc] as mr-row micro-panels. A(i, p) is at   \
+     * a[i*lda + p], or a[p*lda + i] when transposed. */                                     \
+    static void pack_a_##SFX(const gemm_args_##SFX *g, int64_t i0, int64_t p0, int64_t mc,       \
+                             int64_t kc, T *buf)                                               \
+    {                                                                                          \
+        const int mr = g->blk->mr;                                                             \
+        int64_t rs = g->trans_a ? g->lda : 1, cs = g->trans_a ? 1 : g->lda;                    \
+        for (int64_t ir = 0; ir < mc; ir += mr, buf += mr * kc)                                \
+            g->pack(kc, (int)min64(mr, mc - ir), mr, g->a + p0 * rs + (i0 + ir) * cs, rs, cs,  \
+                    buf);                                                                      \
+    }                                                                                          \
+                                                                                               \
+    /* Packs op(B)[p0 : p0+kc, j0 : j0+nc] as nr-column micro-panels. B(p, j) is at \
+     * b[p*ldb + j], or b[j*ldb + p] when transposed. */                                     \
+    static void pack_b_##SFX(const gemm_args_##SFX *g, int64_t p0, int64_t j0, int64_t kc,       \
+                             int64_t nc, T *buf)                                               \
+    {                                                                                          \
+        const int nr = g->blk->nr;                                                             \
+        int64_t rs = g->trans_b ? 1 : g->ldb, cs = g->trans_b ? g->ldb : 1;                    \
+        for (int64_t jr = 0; jr < nc; jr += nr, buf += nr * kc)                                \
+            g->pack(kc, (int)min64(nr, nc - jr), nr, g->b + p0 * rs + (j0 + jr) * cs, rs, cs,  \
+                    buf);                                                                      \
+    }                                                                                          \
+                                                                                               \
+    /* The five loops over one strip of C. Returns false if out of memory. */                  \
+    static bool gemm_strip_##SFX(const gemm_args_##SFX *g, gemm_strip s)                       \
+    {                                                                                          \
+        const gemm_blocking *blk = g->blk;                                                     \
+        int64_t kc_step = balanced_kc(g->k, blk->kc), kc_max = min64(kc_step, g->k);           \
+        int64_t mc_max = min64(blk->mc, round_up(s.m1 - s.m0, blk->mr));                       \
+        int64_t nc_max = min64(blk->nc, round_up(s.n1 - s.n0, blk->nr));                       \
+        pack_buffers *buffers = thread_buffers((size_t)(mc_max * kc_max) * sizeof(T),          \
+                                               (size_t)(nc_max * kc_max) * sizeof(T));         \
+        if (buffers == NULL) return false;                                                     \
+        T *a_buf = buffers->a, *b_buf = buffers->b;                                            \
+        for (int64_t jc = s.n0; jc < s.n1; jc += blk->nc) {                                    \
+            int64_t nc = min64(blk->nc, s.n1 - jc);                                            \
+            for (int64_t pc = 0; pc < g->k; pc += kc_step) {                                   \
+                int64_t kc = min64(kc_step, g->k - pc);                                        \
+                T beta = pc == 0 ? g->beta : (T)1;                                             \
+                pack_b_##SFX(g, pc, jc, kc, nc, b_buf);                                        \
+                for (int64_t ic = s.m0; ic < s.m1; ic += blk->mc) {                            \
+                    int64_t mc = min64(blk->mc, s.m1 - ic);                                    \
+                    pack_a_##SFX(g, ic, pc, mc, kc, a_buf);                                    \
+                    for (int64_t jr = 0; jr < nc; jr += blk->nr) {                             \
+                        int n_eff = (int)min64(blk->nr, nc - jr);                              \
+                        const T *b_panel = b_buf + jr * kc;                                    \
+                        for (int64_t ir = 0; ir < mc; ir += blk->mr) {                         \
+                            int m_eff = (int)min64(blk->mr, mc - ir);                          \
+                            g->micro(kc, a_buf + ir * kc, b_panel,                             \
+                                     g->c + (ic + ir) * g->ldc + jc + jr, g->ldc, m_eff,       \
+                                     n_eff, g->alpha, beta);                                   \
+                        }                                                                      \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        return true;                                                                           \
+    }                                                                                          \
+                                                                                               \
+    /* No packing, for tiny products and as the fallback when memory runs out. */              \
+    static void gemm_direct_##SFX(const gemm_args_##SFX *g, gemm_strip s)                      \
+    {                                                                                          \
+        for (int64_t i = s.m0; i < s.m1; i++) {                                                \
+            T *c_row = g->c + i * g->ldc;                                                      \
+            for (int64_t j = s.n0; j < s.n1; j++) {                                            \
+                T sum = 0;                                                                     \
+                for (int64_t p = 0; p < g->k; p++) {                                           \
+                    T a_ip = g->trans_a ? g->a[p * g->lda + i] : g->a[i * g->lda + p];         \
+                    T b_pj = g->trans_b ? g->b[j * g->ldb + p] : g->b[p * g->ldb + j];         \
+                    sum += a_ip * b_pj;                                                        \
+                }                                                                              \
+                c_row[j] = g->beta == 0 ? g->alpha * sum : g->alpha * sum + g->beta * c_row[j]; \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+                                                                                               \
+    static void gemm_task_##SFX(void *ctx, int64_t task, int thread_index)                     \
+    {                                                                                          \
+        (void)thread_index;                                                                    \
+        const gemm_args_##SFX *g = ctx;                                                        \
+        gemm_strip s = split_strip(g->m, g->n, g->blk->mr, g->blk->nr, (int)task, g->threads); \
+        if (s.m0 < s.m1 && s.n0 < s.n1 && !gemm_strip_##SFX(g, s)) gemm_direct_##SFX(g, s);    \
+    }                                                                                          \
+                                                                                               \
+    void tg_gemm_##SFX(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,    \
+                       const T *a, int64_t lda, const T *b, int64_t ldb, T beta, T *c,         \
+                       int64_t ldc)                                                            \
+    {                                                                                          \
+        if (m <= 0 || n <= 0) return;                                                          \
+        if (k <= 0 || alpha == 0) { /* C = beta * C; A and B are not read */                   \
+            for (int64_t i = 0; i < m; i++)                                                    \
+                for (int64_t j = 0; j < n; j++)                                                \
+                    c[i * ldc + j] = beta == 0 ? (T)0 : beta * c[i * ldc + j];                 \
+            return;                                                                            \
+        }                                                                                      \
+        const gemm_kernel *kernel = current_kernel();                                          \
+        gemm_args_##SFX g = {&kernel->SFX, kernel->micro_##SFX, kernel->pack_##SFX, trans_a,   \
+                             trans_b, m, n, k,                                                 \
+                             alpha, beta, a, b, c, lda, ldb, ldc, 1};                          \
+        double work = (double)m * (double)n * (double)k;                                       \
+        if (work < GEMM_SMALL_WORK) {                                                          \
+            gemm_direct_##SFX(&g, (gemm_strip){0, m, 0, n});                                   \
+            return;                                                                            \
+        }                                                                                      \
+        g.threads = tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \
+        tg_parallel_for(g.threads, g.threads, gemm_task_##SFX, &g);                            \
+    }
+
+GEMM_DEFINE(float, f32)
+GEMM_DEFINE(double, f64)

@@ -1,0 +1,94 @@
+/* ops/kernels/gemm.h — general matrix products for float32 and float64.
+ *
+ *   C = alpha * op(A) @ op(B) + beta * C        op(X) = X or X^T
+ *
+ * All matrices are row-major. op(A) is m x k, op(B) is k x n, C is m x n.
+ * lda, ldb and ldc are the row strides, in elements, of the matrices as
+ * stored (untransposed): A is stored m x k (k x m when trans_a), B is stored
+ * k x n (n x k when trans_b). beta == 0 makes C write-only: its old values,
+ * NaN included, are never read. Any size is accepted, zero included; k == 0
+ * gives C = beta * C.
+ *
+ * The design is BLIS's: a five-loop framework (gemm.c) that packs blocks of
+ * A and B into contiguous micro-panels, reading transposed operands in place,
+ * and calls one small register-blocked micro-kernel per MR x NR tile of C.
+ * Micro-kernels live one file per CPU family (gemm_ref.c: portable C,
+ * gemm_avx2.c: x86-64 AVX2+FMA) and are chosen once at run time.
+ *
+ * Large products are split over the thread pool by blocks of C, so each
+ * thread writes its own elements. Every element of C is reduced over k in the
+ * same order whatever the thread count, so results are bitwise reproducible
+ * for a given kernel; small products stay on the calling thread. Packing
+ * buffers are allocated once per thread and reused.
+ */
+#ifndef TAPEGRAD_OPS_KERNELS_GEMM_H
+#define TAPEGRAD_OPS_KERNELS_GEMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+void tg_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                 int64_t ldc);
+void tg_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                 const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                 double *c, int64_t ldc);
+
+/* The micro-kernel family in use: "avx2-fma" or "portable". */
+const char *tg_gemm_kernel_name(void);
+
+/* Forces the portable kernels (on = true) or returns to the default choice
+ * (on = false): the best kernel the CPU supports, or the portable one when the
+ * environment variable TG_GEMM_KERNEL=portable was set (read once).
+ * Not to be called while another thread is inside tg_gemm_*. */
+void tg_gemm_force_portable(bool on);
+
+/* ---- for gemm.c and the micro-kernel files only ----------------------------
+ *
+ * A micro-kernel computes one MR x NR tile of C from packed micro-panels:
+ *   a_panel: k columns of MR elements (element (i,p) at a_panel[p*MR + i]),
+ *   b_panel: k rows of NR elements (element (p,j) at b_panel[p*NR + j]),
+ * both 64-byte aligned and zero-padded to full MR / NR. It stores
+ *   C[i][j] = alpha * sum_p A(i,p) B(p,j) + beta * C[i][j]
+ * for i < m_eff, j < n_eff (C at `c`, row stride ldc), reading C only when
+ * beta != 0. The sum over p runs in increasing p, one accumulator per element.
+ */
+typedef void tg_gemm_micro_f32(int64_t k, const float *a_panel, const float *b_panel, float *c,
+                               int64_t ldc, int m_eff, int n_eff, float alpha, float beta);
+typedef void tg_gemm_micro_f64(int64_t k, const double *a_panel, const double *b_panel,
+                               double *c, int64_t ldc, int m_eff, int n_eff, double alpha,
+                               double beta);
+
+/* A packing routine copies a kc x w_eff strided block into one micro-panel:
+ *   dst[p*w + j] = src[p*rs + j*cs]   for p < kc, j < w_eff,
+ *   dst[p*w + j] = 0                  for w_eff <= j < w,
+ * where w is MR (panels of A) or NR (panels of B). Either rs or cs is 1 in
+ * practice: cs == 1 copies rows, rs == 1 transposes. */
+typedef void tg_gemm_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64_t rs,
+                              int64_t cs, float *dst);
+typedef void tg_gemm_pack_f64(int64_t kc, int w_eff, int w, const double *src, int64_t rs,
+                              int64_t cs, double *dst);
+
+/* Portable packing (gemm_ref.c). */
+tg_gemm_pack_f32 tg_gemm_ref_pack_f32;
+tg_gemm_pack_f64 tg_gemm_ref_pack_f64;
+
+/* Portable kernels (gemm_ref.c). */
+#define TG_GEMM_REF_MR_F32 4
+#define TG_GEMM_REF_NR_F32 8
+#define TG_GEMM_REF_MR_F64 4
+#define TG_GEMM_REF_NR_F64 4
+tg_gemm_micro_f32 tg_gemm_ref_micro_f32;
+tg_gemm_micro_f64 tg_gemm_ref_micro_f64;
+
+/* AVX2+FMA kernels (gemm_avx2.c, built only when TG_HAVE_AVX2_KERNEL). */
+#define TG_GEMM_AVX2_MR_F32 6
+#define TG_GEMM_AVX2_NR_F32 16
+#define TG_GEMM_AVX2_MR_F64 6
+#define TG_GEMM_AVX2_NR_F64 8
+tg_gemm_micro_f32 tg_gemm_avx2_micro_f32;
+tg_gemm_micro_f64 tg_gemm_avx2_micro_f64;
+tg_gemm_pack_f32 tg_gemm_avx2_pack_f32; /* AVX transposes for w = 6, 8, 16 */
+tg_gemm_pack_f64 tg_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 8 */
+
+#endif

@@ -1,0 +1,105 @@
+/* Tests of the CSV reader (data/csv.c). */
+#include <math.h>
+
+#include "helpers.h"
+
+static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
+
+/* Writes `text` to a temporary file; returns its path in path (dir in dir). */
+static void csv_file(char *dir, char *path, const char *text)
+{
+    make_temp_dir(dir, 64);
+    snprintf(path, 128, "%s/table.csv", dir);
+    write_text(path, text);
+}
+
+Test(csv, reads_a_table_with_header_and_class_labels, .init = setup)
+{
+    char dir[64], path[128];
+    csv_file(dir, path, "x,y,label\r\n1.5, -2 ,0\r\n\"3\",4e1,2\r\n\r\n0.25,0,1\r\n");
+    tg_csv_options options = {',', true, -1, TG_LABELS_CLASS, TG_FEATURES_F64};
+    tg_dataset *ds = tg_csv_load(path, &options);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    cr_assert_eq(tg_dataset_count(ds), 3);
+    cr_assert_eq(tg_dataset_feature_size(ds), 2);
+    cr_assert_eq(tg_dataset_label_width(ds), 3, "classes 0..2");
+    cr_assert_eq(tg_dataset_feature(ds, 0, 0), 1.5);
+    cr_assert_eq(tg_dataset_feature(ds, 0, 1), -2.0);
+    cr_assert_eq(tg_dataset_feature(ds, 1, 0), 3.0);
+    cr_assert_eq(tg_dataset_feature(ds, 1, 1), 40.0);
+    cr_assert_eq(tg_dataset_class(ds, 1), 2);
+    cr_assert_eq(tg_dataset_class(ds, 2), 1);
+    tg_dataset_free(ds);
+    remove_temp_dir(dir);
+}
+
+Test(csv, takes_the_label_from_any_column_as_a_target, .init = setup)
+{
+    char dir[64], path[128];
+    csv_file(dir, path, "10;1;2\n20;3;4\n");
+    tg_csv_options options = {';', false, 0, TG_LABELS_TARGET, TG_FEATURES_F32};
+    tg_dataset *ds = tg_csv_load(path, &options);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    cr_assert_eq(tg_dataset_storage(ds), TG_FEATURES_F32);
+    cr_assert_eq(tg_dataset_target(ds, 1, 0), 20.0);
+    cr_assert_eq(tg_dataset_feature(ds, 1, 0), 3.0);
+    cr_assert_eq(tg_dataset_feature(ds, 1, 1), 4.0);
+    tg_dataset_free(ds);
+    remove_temp_dir(dir);
+}
+
+Test(csv, reads_features_only_without_a_label, .init = setup)
+{
+    char dir[64], path[128];
+    csv_file(dir, path, "1,2,3\n4,5,6");  /* no final newline */
+    tg_csv_options options = {0, false, TG_CSV_NO_LABEL, TG_LABELS_NONE, TG_FEATURES_F64};
+    tg_dataset *ds = tg_csv_load(path, &options);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    cr_assert_eq(tg_dataset_count(ds), 2);
+    cr_assert_eq(tg_dataset_feature_size(ds), 3);
+    cr_assert_eq(tg_dataset_label_kind(ds), TG_LABELS_NONE);
+    cr_assert_eq(tg_dataset_feature(ds, 1, 2), 6.0);
+    tg_dataset_free(ds);
+    remove_temp_dir(dir);
+}
+
+/* Loads `text` with default options and expects an error naming `where`. */
+static void expect_error(const char *text, const char *where, const char *what)
+{
+    char dir[64], path[128], location[200];
+    csv_file(dir, path, text);
+    tg_clear_error();
+    cr_assert_null(tg_csv_load(path, NULL));
+    cr_assert_eq(tg_last_error(), TG_ERR_FORMAT);
+    assert_error_from("tg_csv_load");
+    snprintf(location, sizeof location, "%s%s", path, where);
+    cr_assert_not_null(strstr(tg_last_error_message(), location), "'%s' lacks '%s'", tg_last_error_message(),
+                       location);
+    cr_assert_not_null(strstr(tg_last_error_message(), what), "'%s' lacks '%s'", tg_last_error_message(), what);
+    remove_temp_dir(dir);
+}
+
+Test(csv, reports_a_bad_number_with_line_and_column, .init = setup)
+{
+    expect_error("1,2,0\n3,abc,1\n", ":2:2:", "'abc'");
+    expect_error("1,,0\n", ":1:2:", "not a finite number");
+    expect_error("1,2,0\n\n1,nan,0\n", ":3:2:", "'nan'");
+    expect_error("1,2,0\n1,2,1.5\n", ":2:3:", "class label 1.5");
+}
+
+Test(csv, reports_a_ragged_row, .init = setup)
+{
+    expect_error("1,2,0\n3,4,5,1\n", ":2:", "4 fields, expected 3");
+    expect_error("1,2,0\n3,1\n", ":2:", "2 fields, expected 3");
+}
+
+Test(csv, reports_empty_and_missing_files, .init = setup)
+{
+    char dir[64], path[128];
+    csv_file(dir, path, "\n\n");
+    cr_assert_null(tg_csv_load(path, NULL));
+    cr_assert_not_null(strstr(tg_last_error_message(), "empty"));
+    remove_temp_dir(dir);
+    cr_assert_null(tg_csv_load("/nonexistent.csv", NULL));
+    cr_assert_eq(tg_last_error(), TG_ERR_IO);
+}

@@ -1,0 +1,370 @@
+/* Tests of the GEMM kernels (ops/kernels/gemm.h) and the thread pool.
+ *
+ * Expected values come from an independent implementation: the naive triple
+ * loop below, accumulated in double (long double for the float64 kernels).
+ * The tolerance follows the usual bound for a k-term dot product,
+ * |error| <= c * k * eps * sum_p |A(i,p) B(p,j)|, with c = 2 for slack. */
+#include <criterion/criterion.h>
+
+#include "core/threadpool.h"
+#include "ops/kernels/gemm.h"
+#include "tapegrad/error.h"
+#include "tapegrad/threads.h"
+
+#include <float.h>
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static uint64_t rng_state;
+
+static double next_uniform(void) /* in [-1, 1) */
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(rng_state >> 11) / (double)(1ULL << 52) - 1.0;
+}
+
+typedef struct shape {
+    int64_t m, n, k;
+} shape;
+
+/* 0 and 1, odd and prime sizes, sizes past the cache blocks (k > KC = 256,
+ * m > MC = 144, n > NC = 4080), and shapes big enough to use two threads,
+ * split by columns (130x1031x20) and by rows (1000x9x300). */
+static const shape test_shapes[] = {
+    {1, 1, 1},    {7, 13, 5},     {1, 64, 64},    {64, 1, 64},     {5, 3, 1},
+    {16, 16, 16}, {67, 31, 129},  {6, 16, 300},   {2, 4101, 3},    {130, 1031, 20},
+    {1000, 9, 300}, {257, 255, 253},
+};
+#define N_SHAPES (sizeof test_shapes / sizeof test_shapes[0])
+
+/* Runs one product of each transpose combination for `shape` and checks every
+ * element against the naive loop. Leading dimensions are padded by 3 so that
+ * strides differ from widths. Defined once per element type. */
+#define DEFINE_CHECK(T, SFX, ACC, EPS)                                                         \
+    static void check_##SFX(shape s, T alpha, T beta)                                          \
+    {                                                                                          \
+        for (int combo = 0; combo < 4; combo++) {                                              \
+            bool ta = combo & 1, tb = combo & 2;                                               \
+            int64_t a_rows = ta ? s.k : s.m, a_cols = ta ? s.m : s.k;                          \
+            int64_t b_rows = tb ? s.n : s.k, b_cols = tb ? s.k : s.n;                          \
+            int64_t lda = a_cols + 3, ldb = b_cols + 3, ldc = s.n + 3;                         \
+            T *a = malloc(sizeof(T) * (size_t)(a_rows * lda + 1));                             \
+            T *b = malloc(sizeof(T) * (size_t)(b_rows * ldb + 1));                             \
+            T *c = malloc(sizeof(T) * (size_t)(s.m * ldc + 1));                                \
+            T *c0 = malloc(sizeof(T) * (size_t)(s.m * ldc + 1));                               \
+            cr_assert(a && b && c && c0);                                                      \
+            rng_state = (uint64_t)(s.m * 1000003 + s.n * 1009 + s.k + combo);                  \
+            for (int64_t i = 0; i < a_rows * lda; i++) a[i] = (T)next_uniform();               \
+            for (int64_t i = 0; i < b_rows * ldb; i++) b[i] = (T)next_uniform();               \
+            for (int64_t i = 0; i < s.m * ldc; i++) c[i] = c0[i] = (T)next_uniform();          \
+            tg_gemm_##SFX(ta, tb, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);         \
+            for (int64_t i = 0; i < s.m; i++) {                                                \
+                for (int64_t j = 0; j < ldc; j++) {                                            \
+                    if (j >= s.n) { /* padding between rows is never written */               \
+                        cr_assert_eq(c[i * ldc + j], c0[i * ldc + j]);                         \
+                        continue;                                                              \
+                    }                                                                          \
+                    ACC sum = 0, mag = 0;                                                      \
+                    for (int64_t p = 0; p < s.k; p++) {                                        \
+                        ACC x = ta ? a[p * lda + i] : a[i * lda + p];                          \
+                        ACC y = tb ? b[j * ldb + p] : b[p * ldb + j];                          \
+                        sum += x * y;                                                          \
+                        mag += fabsl((long double)(x * y));                                    \
+                    }                                                                          \
+                    ACC want = (ACC)alpha * sum + (ACC)beta * (ACC)c0[i * ldc + j];            \
+                    ACC tol = 2 * (ACC)(s.k + 2) * (ACC)EPS *                                  \
+                              (fabsl((long double)alpha) * mag +                               \
+                               fabsl((long double)(beta * c0[i * ldc + j])));                  \
+                    ACC got = c[i * ldc + j];                                                  \
+                    cr_assert(fabsl((long double)(got - want)) <= tol,                         \
+                              "%s %s%s %lldx%lldx%lld alpha=%g beta=%g: C[%lld][%lld] = %.9g," \
+                              " want %.9g (tol %.3g)",                                         \
+                              tg_gemm_kernel_name(), ta ? "At" : "A", tb ? "Bt" : "B",         \
+                              (long long)s.m, (long long)s.n, (long long)s.k, (double)alpha,   \
+                              (double)beta, (long long)i, (long long)j, (double)got,           \
+                              (double)want, (double)tol);                                      \
+                }                                                                              \
+            }                                                                                  \
+            free(a), free(b), free(c), free(c0);                                               \
+        }                                                                                      \
+    }
+
+DEFINE_CHECK(float, f32, double, FLT_EPSILON)
+DEFINE_CHECK(double, f64, long double, DBL_EPSILON)
+
+static void check_all_shapes(bool f64)
+{
+    for (size_t s = 0; s < N_SHAPES; s++) {
+        if (f64) {
+            check_f64(test_shapes[s], 1.0, 0.0);
+            check_f64(test_shapes[s], -0.5, 0.25);
+        } else {
+            check_f32(test_shapes[s], 1.0f, 0.0f);
+            check_f32(test_shapes[s], -0.5f, 0.25f);
+        }
+    }
+}
+
+static void use_portable(void) { tg_gemm_force_portable(true); }
+
+/* ---- results against the naive loop ---------------------------------------- */
+
+Test(gemm, f32_auto_kernel_one_thread_matches_naive_loop)
+{
+    tg_set_num_threads(1);
+    check_all_shapes(false);
+}
+
+Test(gemm, f32_auto_kernel_two_threads_matches_naive_loop)
+{
+    tg_set_num_threads(2);
+    check_all_shapes(false);
+}
+
+Test(gemm, f32_portable_kernel_matches_naive_loop, .init = use_portable)
+{
+    cr_assert_str_eq(tg_gemm_kernel_name(), "portable");
+    tg_set_num_threads(2);
+    check_all_shapes(false);
+}
+
+Test(gemm, f64_auto_kernel_one_thread_matches_naive_loop)
+{
+    tg_set_num_threads(1);
+    check_all_shapes(true);
+}
+
+Test(gemm, f64_auto_kernel_two_threads_matches_naive_loop)
+{
+    tg_set_num_threads(2);
+    check_all_shapes(true);
+}
+
+Test(gemm, f64_portable_kernel_matches_naive_loop, .init = use_portable)
+{
+    tg_set_num_threads(2);
+    check_all_shapes(true);
+}
+
+Test(gemm, alpha_and_beta_variants)
+{
+    /* alpha = 0 leaves beta * C; beta = 1 accumulates; alpha = 2 scales. */
+    shape s = {67, 31, 129};
+    check_f32(s, 0.0f, 1.0f);
+    check_f32(s, 2.0f, 1.0f);
+    check_f64(s, 0.0, -1.0);
+    check_f64(s, 2.0, 1.0);
+}
+
+/* ---- hand-computed values and edge cases ---------------------------------- */
+
+Test(gemm, two_by_two_product_by_hand)
+{
+    /* [1 2; 3 4] @ [5 6; 7 8] = [19 22; 43 50]; with A^T: [3·7+1·5 ...] */
+    const float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8};
+    float c[4];
+    tg_gemm_f32(false, false, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+    cr_assert(c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50);
+    /* A^T = [1 3; 2 4]: A^T B = [26 30; 38 44] */
+    tg_gemm_f32(true, false, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+    cr_assert(c[0] == 26 && c[1] == 30 && c[2] == 38 && c[3] == 44);
+    /* B^T = [5 7; 6 8]: A B^T = [17 23; 39 53] */
+    const double ad[] = {1, 2, 3, 4}, bd[] = {5, 6, 7, 8};
+    double cd[4] = {1, 1, 1, 1};
+    tg_gemm_f64(false, true, 2, 2, 2, 1.0, ad, 2, bd, 2, 1.0, cd, 2);
+    cr_assert(cd[0] == 18 && cd[1] == 24 && cd[2] == 40 && cd[3] == 54);
+}
+
+Test(gemm, beta_zero_never_reads_c)
+{
+    /* Old NaNs in C must not leak into the result when beta == 0. */
+    for (int portable = 0; portable < 2; portable++) {
+        tg_gemm_force_portable(portable);
+        int64_t m = 37, n = 41, k = 19;
+        float *a = malloc(sizeof(float) * (size_t)(m * k));
+        float *b = malloc(sizeof(float) * (size_t)(k * n));
+        float *c = malloc(sizeof(float) * (size_t)(m * n));
+        for (int64_t i = 0; i < m * k; i++) a[i] = 1.0f;
+        for (int64_t i = 0; i < k * n; i++) b[i] = 0.5f;
+        for (int64_t i = 0; i < m * n; i++) c[i] = NAN;
+        tg_gemm_f32(false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+        for (int64_t i = 0; i < m * n; i++) cr_assert_eq(c[i], 9.5f);
+        for (int64_t i = 0; i < m * n; i++) c[i] = NAN;
+        tg_gemm_f32(false, false, 2, 3, 1, 1.0f, a, 1, b, 3, 0.0f, c, 3); /* tiny path */
+        for (int64_t i = 0; i < 6; i++) cr_assert_eq(c[i], 0.5f);
+        free(a), free(b), free(c);
+    }
+}
+
+Test(gemm, k_zero_scales_c_by_beta)
+{
+    double c[6] = {1, 2, 3, 4, 5, NAN};
+    tg_gemm_f64(false, false, 2, 2, 0, 1.0, NULL, 1, NULL, 1, 3.0, c, 3);
+    cr_assert(c[0] == 3 && c[1] == 6 && c[3] == 12 && c[4] == 15);
+    cr_assert(isnan(c[5])); /* padding untouched */
+    tg_gemm_f64(false, false, 2, 2, 0, 1.0, NULL, 1, NULL, 1, 0.0, c, 3);
+    cr_assert(c[0] == 0 && c[1] == 0 && c[2] == 3 && c[3] == 0 && c[4] == 0);
+}
+
+Test(gemm, empty_products_touch_nothing)
+{
+    float c[4] = {1, 2, 3, 4};
+    tg_gemm_f32(false, false, 0, 2, 5, 1.0f, NULL, 5, NULL, 2, 0.0f, c, 2);
+    tg_gemm_f32(true, true, 2, 0, 5, 1.0f, NULL, 2, NULL, 5, 0.0f, c, 2);
+    cr_assert(c[0] == 1 && c[1] == 2 && c[2] == 3 && c[3] == 4);
+}
+
+/* ---- determinism ------------------------------------------------------------- */
+
+#define REPRO_M 203
+#define REPRO_N 301
+#define REPRO_K 517
+
+static void repro_product(float *c, bool ta, bool tb)
+{
+    static float a[REPRO_M * REPRO_K], b[REPRO_K * REPRO_N];
+    rng_state = 42;
+    for (int i = 0; i < REPRO_M * REPRO_K; i++) a[i] = (float)next_uniform();
+    for (int i = 0; i < REPRO_K * REPRO_N; i++) b[i] = (float)next_uniform();
+    tg_gemm_f32(ta, tb, REPRO_M, REPRO_N, REPRO_K, 1.0f, a, ta ? REPRO_M : REPRO_K, b,
+                tb ? REPRO_K : REPRO_N, 0.0f, c, REPRO_N);
+}
+
+Test(gemm, repeated_calls_are_bitwise_identical)
+{
+    static float first[REPRO_M * REPRO_N], again[REPRO_M * REPRO_N];
+    tg_set_num_threads(2);
+    for (int combo = 0; combo < 4; combo++) {
+        repro_product(first, combo & 1, combo & 2);
+        for (int rep = 0; rep < 3; rep++) {
+            repro_product(again, combo & 1, combo & 2);
+            cr_assert(memcmp(first, again, sizeof first) == 0);
+        }
+    }
+}
+
+Test(gemm, result_does_not_depend_on_thread_count)
+{
+    static float one[REPRO_M * REPRO_N], two[REPRO_M * REPRO_N];
+    tg_set_num_threads(1);
+    repro_product(one, false, true);
+    tg_set_num_threads(2);
+    repro_product(two, false, true);
+    cr_assert(memcmp(one, two, sizeof one) == 0);
+}
+
+static void *repro_in_thread(void *out)
+{
+    repro_product(out, true, false);
+    return NULL;
+}
+
+Test(gemm, two_user_threads_at_once_get_the_same_result)
+{
+    /* The pool runs one job at a time; the other caller runs inline. Both
+     * must produce what a lone call produces. */
+    static float lone[REPRO_M * REPRO_N], first[REPRO_M * REPRO_N], second[REPRO_M * REPRO_N];
+    tg_set_num_threads(2);
+    repro_product(lone, true, false);
+    pthread_t t1, t2;
+    cr_assert_eq(pthread_create(&t1, NULL, repro_in_thread, first), 0);
+    cr_assert_eq(pthread_create(&t2, NULL, repro_in_thread, second), 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    cr_assert(memcmp(lone, first, sizeof lone) == 0);
+    cr_assert(memcmp(lone, second, sizeof lone) == 0);
+}
+
+Test(gemm, warm_calls_allocate_nothing)
+{
+    /* Packing buffers are kept per thread: once a shape has run, running it
+     * again leaves the heap exactly as it was (glibc's count of bytes in use). */
+    static float a[300 * 200], b[200 * 100], c[300 * 100];
+    tg_set_num_threads(2);
+    tg_gemm_f32(false, true, 300, 100, 200, 1.0f, a, 200, b, 200, 0.0f, c, 100);
+    struct mallinfo2 before = mallinfo2();
+    for (int rep = 0; rep < 3; rep++)
+        tg_gemm_f32(false, true, 300, 100, 200, 1.0f, a, 200, b, 200, 0.0f, c, 100);
+    struct mallinfo2 after = mallinfo2();
+    cr_assert_eq(after.uordblks, before.uordblks);
+    cr_assert_eq(after.hblkhd, before.hblkhd);
+}
+
+Test(gemm, kernel_can_be_forced_to_portable)
+{
+    const char *auto_name = tg_gemm_kernel_name();
+    cr_assert(strcmp(auto_name, "avx2-fma") == 0 || strcmp(auto_name, "portable") == 0);
+    tg_gemm_force_portable(true);
+    cr_assert_str_eq(tg_gemm_kernel_name(), "portable");
+    tg_gemm_force_portable(false);
+    cr_assert_str_eq(tg_gemm_kernel_name(), auto_name);
+}
+
+/* ---- the thread pool ----------------------------------------------------------- */
+
+Test(threads, set_returns_previous_and_rejects_zero)
+{
+    tg_set_num_threads(3);
+    cr_assert_eq(tg_set_num_threads(2), 3);
+    cr_assert_eq(tg_get_num_threads(), 2);
+    cr_assert_eq(tg_set_num_threads(1000), 2);
+    cr_assert_eq(tg_get_num_threads(), 64); /* capped */
+    tg_set_error_mode(TG_ERRORS_RETURN);
+    cr_assert_eq(tg_set_num_threads(0), -1);
+    cr_assert_eq(tg_last_error(), TG_ERR_ARGUMENT);
+    cr_assert_eq(tg_get_num_threads(), 64); /* unchanged */
+}
+
+typedef struct count_ctx {
+    atomic_int runs[100];
+    int owner[100];
+} count_ctx;
+
+static void count_task(void *ctx, int64_t task, int thread_index)
+{
+    count_ctx *counts = ctx;
+    atomic_fetch_add(&counts->runs[task], 1);
+    counts->owner[task] = thread_index;
+}
+
+Test(threads, parallel_for_runs_each_task_once_in_static_blocks)
+{
+    static count_ctx counts;
+    tg_set_num_threads(2);
+    tg_parallel_for(100, 2, count_task, &counts);
+    for (int t = 0; t < 100; t++) {
+        cr_assert_eq(atomic_load(&counts.runs[t]), 1);
+        cr_assert_eq(counts.owner[t], t < 50 ? 0 : 1); /* [0,50) on the caller */
+    }
+}
+
+static void nested_task(void *ctx, int64_t task, int thread_index)
+{
+    (void)task, (void)thread_index;
+    count_ctx *counts = ctx;
+    static count_ctx inner[2];
+    /* A call from inside a task runs inline on its own thread. */
+    tg_parallel_for(10, 2, count_task, &inner[thread_index]);
+    atomic_fetch_add(&counts->runs[0], 1);
+}
+
+Test(threads, nested_parallel_for_runs_inline)
+{
+    static count_ctx counts;
+    tg_parallel_for(2, 2, nested_task, &counts);
+    cr_assert_eq(atomic_load(&counts.runs[0]), 2);
+}
+
+Test(threads, parallel_threads_for_work_keeps_tiny_jobs_inline)
+{
+    tg_set_num_threads(2);
+    cr_assert_eq(tg_parallel_threads_for_work(10, 1000), 1);
+    cr_assert_eq(tg_parallel_threads_for_work(1e9, 1000), 2);
+}

@@ -1,0 +1,162 @@
+/* core/backward.c — reverse-mode differentiation: a reverse walk over the
+ * tape calling each node's vector-Jacobian rule (op.h). A loop, never
+ * recursion, so a chain of millions of ops needs no stack. */
+#include <string.h>
+
+#include "core/tape_internal.h"
+#include "core/tensor_internal.h"
+#include "tapegrad/ops.h"
+
+/* Where the gradient of a persistent leaf goes: into its .grad (tg_backward)
+ * or into a caller's list (tg_gradients). */
+typedef void (*leaf_sink)(void *ctx, tg_tensor *leaf, tg_tensor *grad);
+
+/* d(output)/d(output): the seed, copied onto the tape, or a 1. */
+static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tensor *output, const tg_tensor *seed) {
+    if (!seed && output->numel != 1) {
+        char text[160];
+        tg_error_report(TG_ERR_SHAPE, function,
+                        "output has shape %s; a non-scalar output needs a seed gradient of that shape",
+                        tg_shape_string(text, sizeof text, output->rank, output->shape));
+        return NULL;
+    }
+    if (seed) {
+        if (tg_tensor_check(function, "seed", seed) != TG_OK) return NULL;
+        if (!tg_same_shape(seed, output) || seed->dtype != output->dtype) {
+            char a[160], b[160];
+            tg_error_report(seed->dtype != output->dtype ? TG_ERR_DTYPE : TG_ERR_SHAPE, function,
+                            "seed is %s %s but the output is %s %s", tg_dtype_name(seed->dtype),
+                            tg_shape_string(a, sizeof a, seed->rank, seed->shape), tg_dtype_name(output->dtype),
+                            tg_shape_string(b, sizeof b, output->rank, output->shape));
+            return NULL;
+        }
+    }
+    tg_tensor *g = tg_tape_new_tensor(tape, function, output->dtype, output->rank, output->shape);
+    if (!g) return NULL;
+    for (int64_t i = 0; i < g->numel; i++) tg_store(g, i, seed ? tg_load(seed, i) : 1.0);
+    return g;
+}
+
+/* grad(t) += g, for a tape tensor. A new tensor, never an in-place update:
+ * one gradient tensor may be handed to several inputs (add passes g to both). */
+static void accumulate_on_tape(tg_tensor *t, tg_tensor *g) { t->grad = t->grad ? tg_add(t->grad, g) : g; }
+
+static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *seed, bool create_graph,
+                      leaf_sink sink, void *ctx) {
+    tg_status s = tg_tensor_check(function, "output", output);
+    if (s != TG_OK) return s;
+    if (!output->requires_grad)
+        return tg_error_report(TG_ERR_TAPE, function,
+                               "the output does not require a gradient (no input requires one, or grad mode was off)");
+    tg_tape *tape = output->tape ? output->tape : tg_tape_current();
+    if (!tape) return tg_last_error();
+    tg_tensor *g = initial_gradient(function, tape, output, seed);
+    if (!g) return tg_last_error();
+    if (!output->node) { /* a persistent leaf differentiated by itself */
+        sink(ctx, output, g);
+        return TG_OK;
+    }
+    size_t start = output->node->position;
+    for (size_t i = 0; i <= start; i++) tape->nodes[i]->output->grad = NULL;
+    output->grad = g;
+
+    tg_tape *previous_tape = tg_tape_use(tape);
+    bool previous_mode = tg_set_grad_enabled(create_graph);
+    s = TG_OK;
+    for (size_t i = start + 1; i-- > 0 && s == TG_OK;) {
+        tg_node *node = tape->nodes[i]; /* re-read: recording may move the list */
+        tg_tensor *grad_output = node->output->grad;
+        if (!grad_output || !node->op->backward) continue;
+        tg_tensor *grad_inputs[TG_MAX_INPUTS] = {0};
+        node->op->backward(node, grad_output, grad_inputs);
+        for (int j = 0; j < node->n_inputs; j++) {
+            tg_tensor *input = node->inputs[j];
+            tg_tensor *gi = grad_inputs[j];
+            if (!input->requires_grad || !gi) continue;
+            if (!tg_same_shape(gi, input) || gi->dtype != input->dtype) {
+                char a[160], b[160];
+                s = tg_error_report(TG_ERR_SHAPE, function,
+                                    "the backward rule of op '%s' gave input %d a gradient of shape %s %s; the input is %s %s",
+                                    node->op->name, j, tg_shape_string(a, sizeof a, gi->rank, gi->shape),
+                                    tg_dtype_name(gi->dtype), tg_shape_string(b, sizeof b, input->rank, input->shape),
+                                    tg_dtype_name(input->dtype));
+                break;
+            }
+            if (input->tape)
+                accumulate_on_tape(input, gi);
+            else
+                sink(ctx, input, gi);
+        }
+        if (tg_last_error() != TG_OK && s == TG_OK) s = tg_last_error();
+    }
+    tg_set_grad_enabled(previous_mode);
+    tg_tape_use(previous_tape);
+    return s;
+}
+
+/* ---- tg_backward: accumulate into the .grad of persistent leaves ---- */
+
+static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
+    (void)ctx;
+    if (!leaf->grad) {
+        leaf->grad = tg_zeros(leaf->dtype, leaf->rank, leaf->shape);
+        if (!leaf->grad) return;
+    }
+    tg_tensor *acc = leaf->grad;
+    if (acc->dtype == TG_F32) {
+        float *a = acc->data;
+        const float *b = g->data;
+        for (int64_t i = 0; i < acc->numel; i++) a[i] += b[i];
+    } else {
+        double *a = acc->data;
+        const double *b = g->data;
+        for (int64_t i = 0; i < acc->numel; i++) a[i] += b[i];
+    }
+}
+
+tg_status tg_backward(tg_tensor *output, const tg_tensor *seed) {
+    tg_clear_error();
+    return walk("tg_backward", output, seed, false, accumulate_into_leaf, NULL);
+}
+
+/* ---- tg_gradients: collect gradients for a list of tensors ---- */
+
+typedef struct wrt_list {
+    int n;
+    tg_tensor *const *wrt;
+    tg_tensor **grads;
+} wrt_list;
+
+static void collect_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
+    wrt_list *list = ctx;
+    for (int k = 0; k < list->n; k++)
+        if (list->wrt[k] == leaf) list->grads[k] = list->grads[k] ? tg_add(list->grads[k], g) : g;
+}
+
+tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt, tg_tensor **grads_out,
+                       bool create_graph) {
+    const char *function = "tg_gradients";
+    tg_clear_error();
+    if (n < 0 || (n > 0 && (!wrt || !grads_out)))
+        return tg_error_report(TG_ERR_ARGUMENT, function, "need n >= 0 and non-NULL wrt and grads_out, got n=%d", n);
+    for (int k = 0; k < n; k++) {
+        char what[32];
+        snprintf(what, sizeof what, "wrt[%d]", k);
+        tg_status s = tg_tensor_check(function, what, wrt[k]);
+        if (s != TG_OK) return s;
+        grads_out[k] = NULL;
+    }
+    wrt_list list = {n, wrt, grads_out};
+    tg_status s = walk(function, output, seed, create_graph, collect_leaf, &list);
+    if (s != TG_OK) return s;
+    tg_tape *tape = output->tape ? output->tape : tg_tape_current();
+    for (int k = 0; k < n; k++) {
+        if (wrt[k]->tape) grads_out[k] = wrt[k]->grad;
+        if (!grads_out[k]) { /* output does not depend on it */
+            grads_out[k] = tg_tape_new_tensor(tape, function, wrt[k]->dtype, wrt[k]->rank, wrt[k]->shape);
+            if (!grads_out[k]) return tg_last_error();
+            memset(grads_out[k]->data, 0, (size_t)grads_out[k]->numel * tg_dtype_size(wrt[k]->dtype));
+        }
+    }
+    return TG_OK;
+}

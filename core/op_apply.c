@@ -1,0 +1,88 @@
+/* core/op_apply.c — running an op record and recording it on the tape. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/tape_internal.h"
+#include "core/tensor_internal.h"
+#include "tapegrad/op.h"
+
+/* Messages name the public function: built-in op "add" reports as "tg_add". */
+static const char *function_name(const tg_op *op, char *buf, size_t size) {
+    snprintf(buf, size, "tg_%s", op && op->name ? op->name : "op_apply");
+    return buf;
+}
+
+/* The tape an op writes to: the one its tape inputs share, or this thread's
+ * current tape when every input is persistent. */
+static tg_tape *choose_tape(const char *function, tg_tensor *const *inputs, int n_inputs) {
+    tg_tape *tape = NULL;
+    for (int i = 0; i < n_inputs; i++) {
+        tg_tape *t = inputs[i]->tape;
+        if (!t) continue;
+        if (tape && t != tape) {
+            tg_error_report(TG_ERR_TAPE, function,
+                            "inputs belong to different tapes (input 0's tape differs from input %d's)", i);
+            return NULL;
+        }
+        tape = t;
+    }
+    return tape ? tape : tg_tape_current();
+}
+
+tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, const tg_op_attrs *attrs,
+                       tg_dtype out_dtype, int out_rank, const int64_t *out_shape) {
+    char function[64];
+    function_name(op, function, sizeof function);
+    if (!op || !op->forward) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_op_apply", "op is NULL or has no forward kernel");
+        return NULL;
+    }
+    if (n_inputs < 0 || n_inputs > TG_MAX_INPUTS || (op->arity >= 0 && n_inputs != op->arity)) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "takes %d inputs, got %d", op->arity, n_inputs);
+        return NULL;
+    }
+    if (n_inputs > 0 && !inputs) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "inputs is NULL");
+        return NULL;
+    }
+    bool wants_grad = false;
+    for (int i = 0; i < n_inputs; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "input %d", i);
+        if (tg_tensor_check(function, what, inputs[i]) != TG_OK) return NULL;
+        wants_grad |= inputs[i]->requires_grad;
+    }
+    tg_tape *tape = choose_tape(function, inputs, n_inputs);
+    if (!tape) return NULL;
+    tg_tensor *out = tg_tape_new_tensor(tape, function, out_dtype, out_rank, out_shape);
+    if (!out) return NULL;
+
+    bool record = wants_grad && op->backward && tg_is_grad_enabled();
+    tg_node local = {0};
+    tg_node *node = &local;
+    if (record) {
+        node = tg_tape_alloc(tape, sizeof *node + (size_t)n_inputs * sizeof(tg_tensor *));
+        if (!node) {
+            tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a tape node");
+            return NULL;
+        }
+        memset(node, 0, sizeof *node);
+        node->inputs = (tg_tensor **)(node + 1);
+        memcpy(node->inputs, inputs, (size_t)n_inputs * sizeof(tg_tensor *));
+    } else {
+        node->inputs = (tg_tensor **)inputs; /* read only, during forward */
+    }
+    node->op = op;
+    node->n_inputs = n_inputs;
+    node->output = out;
+    if (attrs) node->attrs = *attrs;
+
+    if (out->numel > 0) op->forward(node);
+
+    if (record) {
+        if (tg_tape_append(tape, node) != TG_OK) return NULL;
+        out->node = node;
+        out->requires_grad = true;
+    }
+    return out;
+}

@@ -1,0 +1,27 @@
+/* core/tape_internal.h — the tape's layout, for core/ and ops/ (internal). */
+#ifndef TG_CORE_TAPE_INTERNAL_H
+#define TG_CORE_TAPE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "tapegrad/op.h"
+#include "tapegrad/tape.h"
+
+struct tg_tape {
+    tg_arena arena;      /* every tape tensor, its data, every node      */
+    tg_node **nodes;     /* recorded ops in execution order (a Wengert list) */
+    size_t n_nodes;
+    size_t node_capacity; /* the node list is kept across resets         */
+    size_t node_list_allocs; /* system allocations made for the list      */
+    uint32_t generation; /* bumped by every reset; tensors carry theirs  */
+};
+
+/* Appends a node (made in the tape's arena by tg_op_apply). TG_ERR_MEMORY if
+ * the list cannot grow. */
+tg_status tg_tape_append(tg_tape *tape, tg_node *node);
+
+/* Memory from the tape's arena, for nodes and input lists. */
+void *tg_tape_alloc(tg_tape *tape, size_t bytes);
+
+#endif

@@ -1,0 +1,361 @@
+/* core/tensor.c — persistent tensors: creation, element access, conversion.
+ * (Tape tensors are made by core/tape.c; printing is in core/print.c.) */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tape_internal.h"
+#include "core/tensor_internal.h"
+#include "tapegrad/tensor.h"
+
+#define TG_DATA_ALIGN 64
+
+size_t tg_dtype_size(tg_dtype dtype) { return dtype == TG_F32 ? sizeof(float) : sizeof(double); }
+
+const char *tg_dtype_name(tg_dtype dtype) {
+    switch (dtype) {
+    case TG_F32: return "float32";
+    case TG_F64: return "float64";
+    }
+    return "unknown";
+}
+
+char *tg_shape_string(char *buf, size_t size, int rank, const int64_t *shape) {
+    if (!buf || size == 0) return buf;
+    size_t used = 0;
+    buf[0] = '\0';
+    int n = snprintf(buf, size, "(");
+    used = n > 0 ? (size_t)n : 0;
+    for (int i = 0; i < rank && used < size; i++) {
+        n = snprintf(buf + used, size - used, i ? ",%lld" : "%lld", (long long)shape[i]);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    if (used < size) snprintf(buf + used, size - used, ")");
+    return buf;
+}
+
+tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape, tg_dtype dtype,
+                            int64_t *numel) {
+    if (dtype != TG_F32 && dtype != TG_F64)
+        return tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d", (int)dtype);
+    if (rank < 0 || rank > TG_MAX_RANK)
+        return tg_error_report(TG_ERR_SHAPE, function, "rank %d outside 0..%d", rank, TG_MAX_RANK);
+    if (rank > 0 && !shape)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "shape is NULL for rank %d", rank);
+    /* The byte count must fit size_t as well as the element count int64_t,
+     * so a huge shape is refused instead of being allocated short. */
+    uint64_t limit = (uint64_t)(SIZE_MAX / tg_dtype_size(dtype));
+    if (limit > (uint64_t)INT64_MAX) limit = (uint64_t)INT64_MAX;
+    uint64_t count = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0) {
+            char text[160];
+            return tg_error_report(TG_ERR_SHAPE, function, "negative size %lld in axis %d of shape %s",
+                                   (long long)shape[i], i, tg_shape_string(text, sizeof text, rank, shape));
+        }
+    }
+    for (int i = 0; i < rank; i++) {
+        uint64_t s = (uint64_t)shape[i];
+        if (s != 0 && count > limit / s) {
+            char text[160];
+            return tg_error_report(TG_ERR_MEMORY, function, "shape %s has too many elements",
+                                   tg_shape_string(text, sizeof text, rank, shape));
+        }
+        count *= s;
+    }
+    *numel = (int64_t)count;
+    return TG_OK;
+}
+
+void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
+    t->rank = rank;
+    int64_t stride = 1;
+    for (int i = TG_MAX_RANK - 1; i >= 0; i--) {
+        if (i >= rank) {
+            t->shape[i] = 0;
+            t->strides[i] = 0;
+            continue;
+        }
+        t->shape[i] = shape[i];
+        t->strides[i] = stride;
+        stride *= shape[i];
+    }
+    int64_t numel = 1;
+    for (int i = 0; i < rank; i++) numel *= shape[i];
+    t->numel = numel;
+}
+
+tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t) {
+    if (!t) return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", what);
+    if (t->tape && t->generation != t->tape->generation)
+        return tg_error_report(TG_ERR_TAPE, function,
+                               "%s is a stale tensor: its tape was reset after it was made", what);
+    return TG_OK;
+}
+
+static tg_tensor *persistent_new(const char *function, tg_dtype dtype, int rank, const int64_t *shape) {
+    int64_t numel;
+    if (tg_shape_validate(function, rank, shape, dtype, &numel) != TG_OK) return NULL;
+    tg_tensor *t = calloc(1, sizeof *t);
+    size_t bytes = (size_t)numel * tg_dtype_size(dtype);
+    size_t rounded = (bytes + TG_DATA_ALIGN - 1) / TG_DATA_ALIGN * TG_DATA_ALIGN;
+    void *data = t && rounded >= bytes ? aligned_alloc(TG_DATA_ALIGN, rounded ? rounded : TG_DATA_ALIGN) : NULL;
+    if (!t || !data) {
+        free(t);
+        free(data);
+        char text[160];
+        tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %zu bytes for shape %s", bytes,
+                        tg_shape_string(text, sizeof text, rank, shape));
+        return NULL;
+    }
+    t->dtype = dtype;
+    tg_tensor_set_shape(t, rank, shape);
+    t->data = data;
+    t->owns_data = true;
+    return t;
+}
+
+tg_tensor *tg_empty(tg_dtype dtype, int rank, const int64_t *shape) {
+    return persistent_new("tg_empty", dtype, rank, shape);
+}
+
+static void fill(tg_tensor *t, double value) {
+    if (t->dtype == TG_F32) {
+        float *p = t->data;
+        for (int64_t i = 0; i < t->numel; i++) p[i] = (float)value;
+    } else {
+        double *p = t->data;
+        for (int64_t i = 0; i < t->numel; i++) p[i] = value;
+    }
+}
+
+static tg_tensor *filled(const char *function, tg_dtype dtype, int rank, const int64_t *shape, double value) {
+    tg_tensor *t = persistent_new(function, dtype, rank, shape);
+    if (t) fill(t, value);
+    return t;
+}
+
+tg_tensor *tg_zeros(tg_dtype dtype, int rank, const int64_t *shape) {
+    return filled("tg_zeros", dtype, rank, shape, 0.0);
+}
+tg_tensor *tg_ones(tg_dtype dtype, int rank, const int64_t *shape) {
+    return filled("tg_ones", dtype, rank, shape, 1.0);
+}
+tg_tensor *tg_full(tg_dtype dtype, int rank, const int64_t *shape, double value) {
+    return filled("tg_full", dtype, rank, shape, value);
+}
+tg_tensor *tg_scalar(tg_dtype dtype, double value) { return filled("tg_scalar", dtype, 0, NULL, value); }
+
+tg_tensor *tg_from_array(tg_dtype dtype, int rank, const int64_t *shape, const void *data) {
+    tg_tensor *t = persistent_new("tg_from_array", dtype, rank, shape);
+    if (!t) return NULL;
+    if (!data && t->numel > 0) {
+        tg_free(t);
+        tg_error_report(TG_ERR_ARGUMENT, "tg_from_array", "data is NULL");
+        return NULL;
+    }
+    if (t->numel > 0) memcpy(t->data, data, (size_t)t->numel * tg_dtype_size(dtype));
+    return t;
+}
+
+tg_tensor *tg_from_doubles(tg_dtype dtype, int rank, const int64_t *shape, const double *values) {
+    tg_tensor *t = persistent_new("tg_from_doubles", dtype, rank, shape);
+    if (!t) return NULL;
+    if (!values && t->numel > 0) {
+        tg_free(t);
+        tg_error_report(TG_ERR_ARGUMENT, "tg_from_doubles", "values is NULL");
+        return NULL;
+    }
+    for (int64_t i = 0; i < t->numel; i++) tg_store(t, i, values[i]);
+    return t;
+}
+
+tg_tensor *tg_arange(tg_dtype dtype, double start, double stop, double step) {
+    if (!(step != 0.0) || !isfinite(step) || !isfinite(start) || !isfinite(stop)) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_arange", "need finite start/stop and step != 0, got start=%g stop=%g step=%g",
+                        start, stop, step);
+        return NULL;
+    }
+    double span = ceil((stop - start) / step);
+    int64_t count = span > 0 ? (int64_t)span : 0;
+    tg_tensor *t = persistent_new("tg_arange", dtype, 1, &count);
+    if (!t) return NULL;
+    for (int64_t i = 0; i < count; i++) tg_store(t, i, start + (double)i * step);
+    return t;
+}
+
+tg_tensor *tg_linspace(tg_dtype dtype, double start, double stop, int64_t count) {
+    if (count < 1 || !isfinite(start) || !isfinite(stop)) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_linspace", "need count >= 1 and finite ends, got start=%g stop=%g count=%lld",
+                        start, stop, (long long)count);
+        return NULL;
+    }
+    tg_tensor *t = persistent_new("tg_linspace", dtype, 1, &count);
+    if (!t) return NULL;
+    for (int64_t i = 0; i < count; i++) {
+        /* The last value is exactly `stop`, as numpy's. */
+        double v = count == 1 ? start : start + (stop - start) * (double)i / (double)(count - 1);
+        tg_store(t, i, i == count - 1 && count > 1 ? stop : v);
+    }
+    return t;
+}
+
+tg_tensor *tg_clone(const tg_tensor *t) {
+    if (tg_tensor_check("tg_clone", "t", t) != TG_OK) return NULL;
+    return tg_from_array(t->dtype, t->rank, t->shape, t->data);
+}
+
+void tg_free(tg_tensor *t) {
+    if (!t) return;
+    if (t->tape) {
+        tg_error_report(TG_ERR_TAPE, "tg_free", "the tensor belongs to a tape; tg_tape_reset releases it");
+        return;
+    }
+    if (t->grad) tg_free(t->grad);
+    if (t->owns_data) free(t->data);
+    free(t);
+}
+
+tg_status tg_set_requires_grad(tg_tensor *t, bool requires_grad) {
+    tg_status s = tg_tensor_check("tg_set_requires_grad", "t", t);
+    if (s != TG_OK) return s;
+    if (t->tape)
+        return tg_error_report(TG_ERR_TAPE, "tg_set_requires_grad",
+                               "only persistent tensors can be marked; this one belongs to a tape");
+    t->requires_grad = requires_grad;
+    return TG_OK;
+}
+
+const tg_tensor *tg_grad(const tg_tensor *t) {
+    if (tg_tensor_check("tg_grad", "t", t) != TG_OK) return NULL;
+    return t->grad;
+}
+
+void tg_zero_grad(tg_tensor *t) {
+    if (tg_tensor_check("tg_zero_grad", "t", t) != TG_OK) return;
+    if (!t->grad) return;
+    if (t->tape) {
+        t->grad = NULL; /* tape gradients are arena memory: just forget it */
+        return;
+    }
+    memset(t->grad->data, 0, (size_t)t->grad->numel * tg_dtype_size(t->grad->dtype));
+}
+
+/* ---- element access ---- */
+
+static bool flat_index_of(const char *function, const tg_tensor *t, const int64_t *index, int64_t *flat) {
+    if (tg_tensor_check(function, "t", t) != TG_OK) return false;
+    if (t->rank > 0 && !index) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "index is NULL");
+        return false;
+    }
+    int64_t f = 0;
+    for (int i = 0; i < t->rank; i++) {
+        if (index[i] < 0 || index[i] >= t->shape[i]) {
+            char text[160];
+            tg_error_report(TG_ERR_ARGUMENT, function, "index %lld out of range for axis %d of shape %s",
+                            (long long)index[i], i, tg_shape_string(text, sizeof text, t->rank, t->shape));
+            return false;
+        }
+        f += index[i] * t->strides[i];
+    }
+    if (t->numel == 0) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "the tensor is empty");
+        return false;
+    }
+    *flat = f;
+    return true;
+}
+
+static bool flat_in_range(const char *function, const tg_tensor *t, int64_t i) {
+    if (tg_tensor_check(function, "t", t) != TG_OK) return false;
+    if (i < 0 || i >= t->numel) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "flat index %lld out of range [0, %lld)", (long long)i,
+                        (long long)t->numel);
+        return false;
+    }
+    return true;
+}
+
+double tg_get(const tg_tensor *t, const int64_t *index) {
+    int64_t f;
+    return flat_index_of("tg_get", t, index, &f) ? tg_load(t, f) : NAN;
+}
+
+tg_status tg_set(tg_tensor *t, const int64_t *index, double value) {
+    int64_t f;
+    if (!flat_index_of("tg_set", t, index, &f)) return tg_last_error();
+    tg_store(t, f, value);
+    return TG_OK;
+}
+
+double tg_get_flat(const tg_tensor *t, int64_t i) { return flat_in_range("tg_get_flat", t, i) ? tg_load(t, i) : NAN; }
+
+tg_status tg_set_flat(tg_tensor *t, int64_t i, double value) {
+    if (!flat_in_range("tg_set_flat", t, i)) return tg_last_error();
+    tg_store(t, i, value);
+    return TG_OK;
+}
+
+double tg_item(const tg_tensor *t) {
+    if (tg_tensor_check("tg_item", "t", t) != TG_OK) return NAN;
+    if (t->numel != 1) {
+        char text[160];
+        tg_error_report(TG_ERR_SHAPE, "tg_item", "needs exactly one element, shape is %s",
+                        tg_shape_string(text, sizeof text, t->rank, t->shape));
+        return NAN;
+    }
+    return tg_load(t, 0);
+}
+
+float *tg_data_f32(const tg_tensor *t) {
+    if (tg_tensor_check("tg_data_f32", "t", t) != TG_OK) return NULL;
+    if (t->dtype != TG_F32) {
+        tg_error_report(TG_ERR_DTYPE, "tg_data_f32", "tensor is %s", tg_dtype_name(t->dtype));
+        return NULL;
+    }
+    return t->data;
+}
+
+double *tg_data_f64(const tg_tensor *t) {
+    if (tg_tensor_check("tg_data_f64", "t", t) != TG_OK) return NULL;
+    if (t->dtype != TG_F64) {
+        tg_error_report(TG_ERR_DTYPE, "tg_data_f64", "tensor is %s", tg_dtype_name(t->dtype));
+        return NULL;
+    }
+    return t->data;
+}
+
+tg_status tg_copy_to_doubles(const tg_tensor *t, double *out) {
+    tg_status s = tg_tensor_check("tg_copy_to_doubles", "t", t);
+    if (s != TG_OK) return s;
+    if (!out && t->numel > 0) return tg_error_report(TG_ERR_ARGUMENT, "tg_copy_to_doubles", "out is NULL");
+    for (int64_t i = 0; i < t->numel; i++) out[i] = tg_load(t, i);
+    return TG_OK;
+}
+
+tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src) {
+    tg_status s = tg_tensor_check("tg_copy_into", "dst", dst);
+    if (s == TG_OK) s = tg_tensor_check("tg_copy_into", "src", src);
+    if (s != TG_OK) return s;
+    if (!tg_same_shape(dst, src)) {
+        char a[160], b[160];
+        return tg_error_report(TG_ERR_SHAPE, "tg_copy_into", "shapes differ: dst %s, src %s",
+                               tg_shape_string(a, sizeof a, dst->rank, dst->shape),
+                               tg_shape_string(b, sizeof b, src->rank, src->shape));
+    }
+    if (dst->dtype == src->dtype)
+        memmove(dst->data, src->data, (size_t)src->numel * tg_dtype_size(src->dtype));
+    else
+        for (int64_t i = 0; i < src->numel; i++) tg_store(dst, i, tg_load(src, i));
+    return TG_OK;
+}
+
+bool tg_same_shape(const tg_tensor *a, const tg_tensor *b) {
+    if (!a || !b || a->rank != b->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
+}

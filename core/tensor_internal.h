@@ -1,0 +1,40 @@
+/* core/tensor_internal.h — what ops/ and the rest of core/ need to know about
+ * tensors beyond the public header (internal; not installed). */
+#ifndef TG_CORE_TENSOR_INTERNAL_H
+#define TG_CORE_TENSOR_INTERNAL_H
+
+#include "tapegrad/error.h"
+#include "tapegrad/tape.h"
+#include "tapegrad/tensor.h"
+
+/* Checks rank and sizes and computes the element count. Refuses a rank outside
+ * 0..TG_MAX_RANK, a negative size, and a count whose bytes overflow size_t,
+ * reporting through tg_error_report() under `function`'s name. */
+tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape,
+                            tg_dtype dtype, int64_t *numel);
+
+/* Fills shape, rank, numel and row-major contiguous strides of `t`. */
+void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape);
+
+/* A tensor whose struct and data live in `tape`'s arena (uninitialized data).
+ * NULL after reporting TG_ERR_MEMORY under `function`'s name. */
+tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
+                              const int64_t *shape);
+
+/* Checks that `t` is usable by `function`: non-NULL, and, if it belongs to a
+ * tape, not left over from before that tape's last reset. `what` names the
+ * argument in the message ("a", "x", "input 2"). */
+tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t);
+
+/* Element i (flat, row-major) as a double, for any dtype. */
+static inline double tg_load(const tg_tensor *t, int64_t i) {
+    return t->dtype == TG_F32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];
+}
+static inline void tg_store(tg_tensor *t, int64_t i, double v) {
+    if (t->dtype == TG_F32)
+        ((float *)t->data)[i] = (float)v;
+    else
+        ((double *)t->data)[i] = v;
+}
+
+#endif

@@ -1,0 +1,23 @@
+/* tapegrad.h — reverse-mode automatic differentiation in C11.
+ *
+ * Include this one header. The pieces, in the order data flows through them:
+ *   tapegrad/error.h      the error mechanism (abort by default, or return)
+ *   tapegrad/tensor.h     n-d tensors: creation, access, printing
+ *   tapegrad/random.h     seeded reproducible random numbers
+ *   tapegrad/tape.h       the tape, backward, grad mode
+ *   tapegrad/op.h         op records (for user-defined ops)
+ *   tapegrad/ops.h        the differentiable ops
+ *   tapegrad/gradcheck.h  finite-difference gradient verification
+ */
+#ifndef TAPEGRAD_H
+#define TAPEGRAD_H
+
+#include "tapegrad/error.h"
+#include "tapegrad/tensor.h"
+#include "tapegrad/random.h"
+#include "tapegrad/tape.h"
+#include "tapegrad/op.h"
+#include "tapegrad/ops.h"
+#include "tapegrad/gradcheck.h"
+
+#endif

@@ -1,0 +1,90 @@
+/* tapegrad/tape.h — the tape (Wengert list) and reverse-mode backward.
+ *
+ * Every op whose inputs require gradients appends one node to a tape, in
+ * execution order. tg_backward() walks the tape in reverse and calls each
+ * node's vector-Jacobian rule (see op.h); gradients add up when a tensor is
+ * used more than once. The walk is a loop, never recursion, so graphs of
+ * millions of nodes are fine.
+ *
+ * The tape is also an arena: it owns every tensor an op returns (and their
+ * data and gradients). tg_tape_reset() releases them all at once, keeping the
+ * memory for reuse, and leaves persistent tensors (parameters) and their
+ * gradients untouched. A training loop resets the tape once per step and runs
+ * in constant memory.
+ *
+ * Which tape an op writes to: the tape of its inputs (all tape inputs of one
+ * op must share one tape, else TG_ERR_TAPE), or, when every input is
+ * persistent, this thread's current tape (tg_tape_use). Each thread starts with
+ * its own default tape, so single-threaded code never has to mention tapes.
+ */
+#ifndef TAPEGRAD_TAPE_H
+#define TAPEGRAD_TAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tg_tape tg_tape;
+
+/* A new empty tape. Free it with tg_tape_free (which also frees its tensors). */
+tg_tape *tg_tape_new(void);
+void tg_tape_free(tg_tape *tape);
+/* Releases every tensor on the tape and forgets every node. Memory is kept
+ * for reuse. Tensors of the tape must not be used afterwards: using one is
+ * reported as TG_ERR_TAPE ("stale tensor") where it can be detected. */
+void tg_tape_reset(tg_tape *tape);
+
+/* This thread's current tape (created on first use). */
+tg_tape *tg_tape_current(void);
+/* Makes `tape` this thread's current tape; NULL selects the thread's default
+ * tape. Returns the previous current tape. */
+tg_tape *tg_tape_use(tg_tape *tape);
+
+/* Number of nodes recorded so far. */
+size_t tg_tape_num_nodes(const tg_tape *tape);
+
+typedef struct tg_tape_stats {
+    size_t bytes_in_use;   /* arena bytes handed out since the last reset  */
+    size_t bytes_reserved; /* arena bytes held from the system             */
+    size_t peak_bytes;     /* largest bytes_in_use seen                    */
+    size_t system_allocs;  /* number of allocations asked of the system    */
+    size_t nodes;          /* nodes currently recorded                     */
+} tg_tape_stats;
+tg_tape_stats tg_tape_get_stats(const tg_tape *tape);
+
+/* Reverse-mode differentiation of `output`.
+ * `seed` is d(loss)/d(output): NULL means 1 and requires output->numel == 1;
+ * otherwise it must have output's shape and dtype. Gradients of persistent
+ * tensors that require grad accumulate (+=) into their grad until
+ * tg_zero_grad; gradients of tape tensors are recomputed by every call.
+ * Errors: output needs no gradient, seed shape differs, stale tensor. */
+tg_status tg_backward(tg_tensor *output, const tg_tensor *seed);
+
+/* The gradients of `output` with respect to `n` tensors `wrt` (persistent
+ * leaves or tape tensors), like torch.autograd.grad: grads_out[i] receives a
+ * new tape tensor of wrt[i]'s shape, or zeros where output does not depend on
+ * it. Nothing is accumulated into any tensor's grad. With create_graph the
+ * backward pass is itself recorded on the tape, so the returned gradients can
+ * be differentiated again (gradients of gradients). `seed` as in tg_backward.
+ * Errors: as tg_backward, plus a NULL or stale tensor in wrt. */
+tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt,
+                       tg_tensor **grads_out, bool create_graph);
+
+/* Grad mode (per thread). While disabled, ops compute values but record
+ * nothing (inference, optimizer updates). Returns the previous setting. */
+bool tg_set_grad_enabled(bool enabled);
+bool tg_is_grad_enabled(void);
+
+/* A tensor of the same tape sharing `t`'s data but cut off from the graph:
+ * no gradient flows through it. */
+tg_tensor *tg_detach(tg_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

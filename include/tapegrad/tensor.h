@@ -1,0 +1,121 @@
+/* tapegrad/tensor.h — n-dimensional tensors: creation, access, printing.
+ *
+ * A tensor is a row-major array of float32 or float64 with rank 0..TG_MAX_RANK.
+ * Ownership follows one rule:
+ *   - tensors made by the creation functions below (tg_zeros, tg_from_array,
+ *     tg_rand_normal, ...) are *persistent*: they live outside any tape, the
+ *     caller owns them and releases them with tg_free(). Parameters are
+ *     persistent tensors with requires_grad set (tg_param_* or
+ *     tg_set_requires_grad).
+ *   - tensors returned by ops (tg_add, tg_matmul, ...) belong to a tape
+ *     (see tape.h) and are released all at once by tg_tape_reset().
+ *
+ * The struct is public so that kernels and user code can read shapes and
+ * data quickly; treat every field as read-only and use the functions to
+ * change anything.
+ */
+#ifndef TAPEGRAD_TENSOR_H
+#define TAPEGRAD_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TG_MAX_RANK 8
+
+typedef enum tg_dtype { TG_F32 = 0, TG_F64 = 1 } tg_dtype;
+
+struct tg_tape;
+struct tg_node;
+
+typedef struct tg_tensor {
+    tg_dtype dtype;
+    int rank;
+    int64_t shape[TG_MAX_RANK];
+    int64_t strides[TG_MAX_RANK]; /* in elements; row-major contiguous today */
+    int64_t numel;                /* product of shape; 1 for rank 0        */
+    void *data;                   /* numel elements of dtype               */
+    struct tg_tensor *grad;       /* accumulated gradient, or NULL         */
+    struct tg_tape *tape;         /* owning tape; NULL when persistent     */
+    struct tg_node *node;         /* op that produced it; NULL for leaves  */
+    uint32_t generation;          /* tape generation it was made in        */
+    bool requires_grad;           /* gradient flows to / through it        */
+    bool owns_data;               /* persistent tensor that frees `data`   */
+} tg_tensor;
+
+/* Size in bytes of one element, and a name ("float32"/"float64"). */
+size_t tg_dtype_size(tg_dtype dtype);
+const char *tg_dtype_name(tg_dtype dtype);
+
+/* ---- creation: every function returns a persistent tensor (free with tg_free)
+ * `shape` points to `rank` sizes, each >= 0; rank 0 makes a scalar (shape may be
+ * NULL). Errors: rank outside 0..TG_MAX_RANK, a negative size, an element count
+ * that overflows (TG_ERR_MEMORY), an unknown dtype. */
+tg_tensor *tg_empty(tg_dtype dtype, int rank, const int64_t *shape); /* uninitialized */
+tg_tensor *tg_zeros(tg_dtype dtype, int rank, const int64_t *shape);
+tg_tensor *tg_ones(tg_dtype dtype, int rank, const int64_t *shape);
+tg_tensor *tg_full(tg_dtype dtype, int rank, const int64_t *shape, double value);
+/* Rank-0 tensor holding `value`. */
+tg_tensor *tg_scalar(tg_dtype dtype, double value);
+/* Copies numel elements of type `dtype` (float or double) from `data`. */
+tg_tensor *tg_from_array(tg_dtype dtype, int rank, const int64_t *shape, const void *data);
+/* Copies numel doubles from `values`, converting to `dtype`. */
+tg_tensor *tg_from_doubles(tg_dtype dtype, int rank, const int64_t *shape, const double *values);
+/* 1-D [start, start+step, ...) below `stop` (above, for a negative step). step != 0. */
+tg_tensor *tg_arange(tg_dtype dtype, double start, double stop, double step);
+/* 1-D, `count` >= 1 evenly spaced values from start to stop inclusive. */
+tg_tensor *tg_linspace(tg_dtype dtype, double start, double stop, int64_t count);
+/* A persistent copy of any tensor (data only, no gradient, requires_grad off). */
+tg_tensor *tg_clone(const tg_tensor *t);
+
+/* Releases a persistent tensor and its gradient. NULL is ignored. A tensor
+ * that belongs to a tape is refused (TG_ERR_TAPE): the tape owns it. */
+void tg_free(tg_tensor *t);
+
+/* ---- gradients on persistent tensors ----
+ * Marks a persistent tensor as a parameter: ops that use it are recorded and
+ * backward accumulates into its gradient. Returns TG_ERR_TAPE for tape tensors. */
+tg_status tg_set_requires_grad(tg_tensor *t, bool requires_grad);
+/* The gradient accumulated so far, or NULL if none yet. Read-only. */
+const tg_tensor *tg_grad(const tg_tensor *t);
+/* Sets the accumulated gradient of `t` to zero (keeps its storage). */
+void tg_zero_grad(tg_tensor *t);
+
+/* ---- element access (any dtype; values travel as double) ---- */
+/* `index` holds rank indices, each in [0, shape[i]); errors name the bad index. */
+double tg_get(const tg_tensor *t, const int64_t *index);
+tg_status tg_set(tg_tensor *t, const int64_t *index, double value);
+/* Flat (row-major) index in [0, numel). */
+double tg_get_flat(const tg_tensor *t, int64_t flat_index);
+tg_status tg_set_flat(tg_tensor *t, int64_t flat_index, double value);
+/* The single value of a tensor with numel == 1. */
+double tg_item(const tg_tensor *t);
+/* Typed views of the data; NULL with TG_ERR_DTYPE if the dtype differs. */
+float *tg_data_f32(const tg_tensor *t);
+double *tg_data_f64(const tg_tensor *t);
+/* Copies the tensor's values into `out` (numel doubles). */
+tg_status tg_copy_to_doubles(const tg_tensor *t, double *out);
+/* Copies `src` values into persistent `dst` (same shape; dtypes may differ). */
+tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src);
+
+/* True when both have the same rank and sizes. */
+bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
+/* Writes "(3,1,4)" into buf (always NUL-terminated); returns buf. */
+char *tg_shape_string(char *buf, size_t size, int rank, const int64_t *shape);
+
+/* Prints like numpy: "tensor([[1.0000, 2.0000], ...], dtype=float32)".
+ * Large tensors are summarized with "..." the way numpy does. */
+void tg_print(const tg_tensor *t);
+void tg_fprint(FILE *out, const tg_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

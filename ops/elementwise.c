@@ -1,0 +1,218 @@
+/* ops/elementwise.c — broadcasting, the binary arithmetic ops (add, sub, mul,
+ * div), and the helpers every elementwise op shares. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/op_internal.h"
+
+/* ---- shared helpers ---- */
+
+tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
+    tg_status s = tg_tensor_check(function, "a", a);
+    if (s == TG_OK) s = tg_tensor_check(function, "b", b);
+    if (s != TG_OK) return s;
+    if (a->dtype != b->dtype)
+        return tg_error_report(TG_ERR_DTYPE, function, "dtypes differ: %s and %s (convert with tg_to_dtype)",
+                               tg_dtype_name(a->dtype), tg_dtype_name(b->dtype));
+    return TG_OK;
+}
+
+tg_status tg_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
+                             const int64_t *shape_b, int *out_rank, int64_t *out_shape) {
+    int rank = rank_a > rank_b ? rank_a : rank_b;
+    for (int i = 0; i < rank; i++) {
+        /* Axis i of the output meets axis i-(rank-r) of each operand. */
+        int ia = i - (rank - rank_a), ib = i - (rank - rank_b);
+        int64_t sa = ia >= 0 ? shape_a[ia] : 1, sb = ib >= 0 ? shape_b[ib] : 1;
+        if (sa != sb && sa != 1 && sb != 1) {
+            char ta[160], tb[160];
+            return tg_error_report(TG_ERR_SHAPE, function, "shapes do not broadcast: %s and %s",
+                                   tg_shape_string(ta, sizeof ta, rank_a, shape_a),
+                                   tg_shape_string(tb, sizeof tb, rank_b, shape_b));
+        }
+        out_shape[i] = sa == 1 ? sb : sa;
+    }
+    *out_rank = rank;
+    return TG_OK;
+}
+
+void tg_broadcast_strides(const tg_tensor *x, int out_rank, const int64_t *out_shape, int64_t *strides) {
+    for (int i = 0; i < out_rank; i++) {
+        int ix = i - (out_rank - x->rank);
+        strides[i] = (ix >= 0 && x->shape[ix] == out_shape[i]) ? x->strides[ix] : 0;
+    }
+}
+
+tg_status tg_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out) {
+    if (axis < -x->rank || axis >= x->rank) {
+        char text[160];
+        return tg_error_report(TG_ERR_AXIS, function, "axis %d out of range for shape %s (rank %d)", axis,
+                               tg_shape_string(text, sizeof text, x->rank, x->shape), x->rank);
+    }
+    *out = axis < 0 ? axis + x->rank : axis;
+    return TG_OK;
+}
+
+tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, const int *axes, uint32_t *mask) {
+    if (n_axes == 0 && !axes) {
+        *mask = x->rank ? (uint32_t)((1u << x->rank) - 1u) : 0u;
+        return TG_OK;
+    }
+    if (n_axes < 0 || n_axes > x->rank || (n_axes > 0 && !axes))
+        return tg_error_report(TG_ERR_ARGUMENT, function, "bad axis list: %d axes for rank %d", n_axes, x->rank);
+    uint32_t m = 0;
+    for (int i = 0; i < n_axes; i++) {
+        int a;
+        tg_status s = tg_normalize_axis(function, x, axes[i], &a);
+        if (s != TG_OK) return s;
+        if (m & (1u << a)) return tg_error_report(TG_ERR_AXIS, function, "axis %d listed twice", axes[i]);
+        m |= 1u << a;
+    }
+    *mask = m;
+    return TG_OK;
+}
+
+void tg_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank, int64_t *shape) {
+    int r = 0;
+    for (int i = 0; i < x->rank; i++) {
+        if (mask & (1u << i)) {
+            if (keepdim) shape[r++] = 1;
+        } else {
+            shape[r++] = x->shape[i];
+        }
+    }
+    *rank = r;
+}
+
+void tg_map_unary(const tg_node *node, tg_scalar_fn f) {
+    const tg_tensor *x = node->inputs[0];
+    tg_tensor *out = node->output;
+    const tg_op_attrs *attrs = &node->attrs;
+    if (x->dtype == TG_F32) {
+        const float *in = x->data;
+        float *o = out->data;
+        for (int64_t i = 0; i < out->numel; i++) o[i] = (float)f((double)in[i], attrs);
+    } else {
+        const double *in = x->data;
+        double *o = out->data;
+        for (int64_t i = 0; i < out->numel; i++) o[i] = f(in[i], attrs);
+    }
+}
+
+tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs) {
+    if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
+    return tg_op_apply(op, &x, 1, attrs, x->dtype, x->rank, x->shape);
+}
+
+tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x) {
+    if (!grad) return NULL;
+    if (tg_same_shape(grad, x)) return grad;
+    return tg_sum_to(grad, x->rank, x->shape);
+}
+
+/* ---- the binary kernel: one loop over the output, operands broadcast ---- */
+
+enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV };
+
+static void inner_f64(enum binary_kind kind, double *o, const double *a, int64_t sa, const double *b, int64_t sb,
+                      int64_t n) {
+    switch (kind) {
+    case BINARY_ADD: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] + b[j * sb]; break;
+    case BINARY_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] - b[j * sb]; break;
+    case BINARY_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] * b[j * sb]; break;
+    case BINARY_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] / b[j * sb]; break;
+    }
+}
+
+static void inner_f32(enum binary_kind kind, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
+                      int64_t n) {
+    switch (kind) {
+    case BINARY_ADD: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] + b[j * sb]; break;
+    case BINARY_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] - b[j * sb]; break;
+    case BINARY_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] * b[j * sb]; break;
+    case BINARY_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] / b[j * sb]; break;
+    }
+}
+
+/* Walks the output in row-major order, one innermost row at a time; an
+ * odometer over the outer axes moves each operand by its broadcast strides. */
+static void binary_forward(const tg_node *node, enum binary_kind kind) {
+    const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    tg_tensor *out = node->output;
+    int rank = out->rank;
+    int64_t sa[TG_MAX_RANK], sb[TG_MAX_RANK];
+    tg_broadcast_strides(a, rank, out->shape, sa);
+    tg_broadcast_strides(b, rank, out->shape, sb);
+    int64_t row = rank ? out->shape[rank - 1] : 1;
+    int64_t step_a = rank ? sa[rank - 1] : 0, step_b = rank ? sb[rank - 1] : 0;
+    if (tg_same_shape(a, out) && tg_same_shape(b, out)) { /* the common case: one flat loop */
+        row = out->numel;
+        step_a = step_b = 1;
+    }
+    int64_t index[TG_MAX_RANK] = {0};
+    int64_t offset_a = 0, offset_b = 0;
+    for (int64_t start = 0; start < out->numel; start += row) {
+        if (out->dtype == TG_F64)
+            inner_f64(kind, (double *)out->data + start, (const double *)a->data + offset_a, step_a,
+                      (const double *)b->data + offset_b, step_b, row);
+        else
+            inner_f32(kind, (float *)out->data + start, (const float *)a->data + offset_a, step_a,
+                      (const float *)b->data + offset_b, step_b, row);
+        for (int d = rank - 2; d >= 0; d--) { /* advance the odometer */
+            index[d]++;
+            offset_a += sa[d];
+            offset_b += sb[d];
+            if (index[d] < out->shape[d]) break;
+            offset_a -= sa[d] * index[d];
+            offset_b -= sb[d] * index[d];
+            index[d] = 0;
+        }
+    }
+}
+
+static tg_tensor *apply_binary(const char *function, const tg_op *op, tg_tensor *a, tg_tensor *b) {
+    if (tg_check_binary(function, a, b) != TG_OK) return NULL;
+    int rank;
+    int64_t shape[TG_MAX_RANK];
+    if (tg_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank, shape) != TG_OK) return NULL;
+    tg_tensor *inputs[2] = {a, b};
+    return tg_op_apply(op, inputs, 2, NULL, a->dtype, rank, shape);
+}
+
+/* ---- add: a + b.   d/da = 1, d/db = 1 (summed back over broadcast axes) ---- */
+static void add_forward(const tg_node *node) { binary_forward(node, BINARY_ADD); }
+static void add_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_reduce_grad_to(g, node->inputs[0]);
+    grad_inputs[1] = tg_reduce_grad_to(g, node->inputs[1]);
+}
+const tg_op tg_op_add = {"add", 2, add_forward, add_backward};
+tg_tensor *tg_add(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_add", &tg_op_add, a, b); }
+
+/* ---- sub: a - b.   d/da = 1, d/db = -1 ---- */
+static void sub_forward(const tg_node *node) { binary_forward(node, BINARY_SUB); }
+static void sub_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_reduce_grad_to(g, node->inputs[0]);
+    if (node->inputs[1]->requires_grad) grad_inputs[1] = tg_reduce_grad_to(tg_neg(g), node->inputs[1]);
+}
+const tg_op tg_op_sub = {"sub", 2, sub_forward, sub_backward};
+tg_tensor *tg_sub(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_sub", &tg_op_sub, a, b); }
+
+/* ---- mul: a * b.   d/da = b, d/db = a ---- */
+static void mul_forward(const tg_node *node) { binary_forward(node, BINARY_MUL); }
+static void mul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    if (a->requires_grad) grad_inputs[0] = tg_reduce_grad_to(tg_mul(g, b), a);
+    if (b->requires_grad) grad_inputs[1] = tg_reduce_grad_to(tg_mul(g, a), b);
+}
+const tg_op tg_op_mul = {"mul", 2, mul_forward, mul_backward};
+tg_tensor *tg_mul(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_mul", &tg_op_mul, a, b); }
+
+/* ---- div: a / b.   d/da = 1/b, d/db = -a/b^2 ---- */
+static void div_forward(const tg_node *node) { binary_forward(node, BINARY_DIV); }
+static void div_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    if (a->requires_grad) grad_inputs[0] = tg_reduce_grad_to(tg_div(g, b), a);
+    if (b->requires_grad) grad_inputs[1] = tg_reduce_grad_to(tg_neg(tg_div(tg_mul(g, a), tg_mul(b, b))), b);
+}
+const tg_op tg_op_div = {"div", 2, div_forward, div_backward};
+tg_tensor *tg_div(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_div", &tg_op_div, a, b); }

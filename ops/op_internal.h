@@ -1,0 +1,85 @@
+/* ops/op_internal.h — helpers shared by the op files (internal).
+ *
+ * How an op is written (see elementwise.c for the pattern):
+ *   1. a forward kernel  static void NAME_forward(const tg_node *node)
+ *      that reads node->inputs / node->attrs and fills node->output (already
+ *      allocated, contiguous, row-major) for float32 and float64;
+ *   2. a backward rule   static void NAME_backward(const tg_node *node,
+ *                            tg_tensor *grad_output, tg_tensor **grad_inputs)
+ *      written only with public ops (tg_mul, tg_sum_to, ...), so that it can
+ *      itself be recorded and differentiated (gradients of gradients);
+ *   3. the record        const tg_op tg_op_NAME = {"NAME", arity, fwd, bwd};
+ *      and one line in op_list.h;
+ *   4. the public function (tg_NAME) that validates its arguments, reporting
+ *      errors under its own name, works out the output shape and calls
+ *      tg_op_apply().
+ */
+#ifndef TG_OPS_OP_INTERNAL_H
+#define TG_OPS_OP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/tensor_internal.h"
+#include "tapegrad/op.h"
+#include "tapegrad/ops.h"
+
+/* How each built-in op keeps its parameters in tg_op_attrs (op.h):
+ *   add_scalar, mul_scalar, pow: scalar[0] = c / p;  clamp: scalar[0..1] = lo, hi
+ *   gt_scalar, lt_scalar: scalar[0] = c
+ *   sum, mean, max: axes_mask = reduced axes; flags & TG_ATTR_KEEPDIM
+ *   argmax_mask: ints[0] = axis, or TG_ALL_AXES (first max in flat order)
+ *   expand, sum_to, reshape: none (the shapes are the output's and input's)
+ *   permute: ints[0..rank) = perm (output axis i is input axis perm[i])
+ *   slice: ints = {axis, start, stop};  pad: ints = {axis, before, after}
+ *   concat: ints[0] = axis;  softmax, log_softmax: ints[0] = axis
+ *   matmul: flags & TG_ATTR_TRANSPOSE_A, flags & TG_ATTR_TRANSPOSE_B
+ *   to_dtype: none (the output's dtype) */
+#define TG_ATTR_KEEPDIM 1
+#define TG_ATTR_TRANSPOSE_A 1
+#define TG_ATTR_TRANSPOSE_B 2
+
+/* Every built-in record, declared from the op list. */
+#define TG_OP(name) extern const tg_op tg_op_##name;
+#include "ops/op_list.h"
+#undef TG_OP
+
+/* Checks that both are usable and share a dtype, reporting under `function`. */
+tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
+
+/* The NumPy broadcast of two shapes: aligned at the right, each pair equal or
+ * containing a 1. TG_ERR_SHAPE naming both shapes otherwise. */
+tg_status tg_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
+                             const int64_t *shape_b, int *out_rank, int64_t *out_shape);
+
+/* Strides (in elements) to read `x` as if it had the broadcast shape
+ * (out_rank, out_shape): 0 along the axes it is broadcast over. */
+void tg_broadcast_strides(const tg_tensor *x, int out_rank, const int64_t *out_shape, int64_t *strides);
+
+/* Maps axis in [-rank, rank) to [0, rank); TG_ERR_AXIS naming the function,
+ * the axis and the shape otherwise. A rank-0 tensor accepts axis 0 and -1 as
+ * "no axis" only where the op says so (callers pass rank >= 1). */
+tg_status tg_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out);
+
+/* Turns a list of axes into a bit mask (bit i = axis i), refusing duplicates
+ * and axes out of range. n_axes == 0 with axes == NULL means every axis. */
+tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, const int *axes, uint32_t *mask);
+
+/* Output shape of a reduction over `mask`: reduced axes dropped, or kept as
+ * size 1 with keepdim. */
+void tg_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank, int64_t *shape);
+
+/* Elementwise unary kernel: out[i] = f(x[i], attrs), evaluated in double and
+ * stored in the output's dtype. Used by the unary ops and masks. */
+typedef double (*tg_scalar_fn)(double x, const tg_op_attrs *attrs);
+void tg_map_unary(const tg_node *node, tg_scalar_fn f);
+
+/* Runs a unary op record on x with attrs, output of x's shape and dtype,
+ * reporting errors under `function`. */
+tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs);
+
+/* The gradient of a broadcast input: `grad` summed down to x's shape (a no-op
+ * when the shapes already agree). */
+tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x);
+
+#endif

@@ -1,0 +1,41 @@
+/* ops/op_list.h — the table of built-in ops: one line each.
+ *
+ * TG_OP(name) names a record `tg_op_<name>` defined in one file of ops/ (its
+ * forward kernel and backward rule side by side). This list is the single
+ * place that makes an op known: op_table.c builds the lookup table from it,
+ * and the gradcheck test refuses an op here without a test case.
+ * Differentiable ops first, then those with no backward (masks). */
+TG_OP(add)          /* a + b, broadcasting                 elementwise.c */
+TG_OP(sub)          /* a - b                               elementwise.c */
+TG_OP(mul)          /* a * b                               elementwise.c */
+TG_OP(div)          /* a / b                               elementwise.c */
+TG_OP(add_scalar)   /* x + c                               unary.c       */
+TG_OP(mul_scalar)   /* x * c                               unary.c       */
+TG_OP(pow)          /* x ^ p                               unary.c       */
+TG_OP(neg)          /* -x                                  unary.c       */
+TG_OP(exp)          /* e^x                                 unary.c       */
+TG_OP(log)          /* ln x                                unary.c       */
+TG_OP(sqrt)         /* sqrt x                              unary.c       */
+TG_OP(abs)          /* |x|                                 unary.c       */
+TG_OP(tanh)         /* tanh x                              unary.c       */
+TG_OP(relu)         /* max(0, x)                           unary.c       */
+TG_OP(sigmoid)      /* 1 / (1 + e^-x)                      unary.c       */
+TG_OP(clamp)        /* min(max(x, lo), hi)                 unary.c       */
+TG_OP(sum)          /* sum over axes (all by default)      reduce.c      */
+TG_OP(mean)         /* mean over axes                      reduce.c      */
+TG_OP(max)          /* max over axes, gradient to arg-max  reduce.c      */
+TG_OP(expand)       /* broadcast to a shape                broadcast.c   */
+TG_OP(sum_to)       /* sum down to a shape                 broadcast.c   */
+TG_OP(reshape)      /* same data, new shape                shape.c       */
+TG_OP(permute)      /* reorder axes (transpose)            shape.c       */
+TG_OP(slice)        /* [start, stop) along an axis         shape.c       */
+TG_OP(pad)          /* zeros before/after along an axis    shape.c       */
+TG_OP(concat)       /* join along an axis                  shape.c       */
+TG_OP(to_dtype)     /* float32 <-> float64                 shape.c       */
+TG_OP(matmul)       /* (batched) matrix product            matmul.c      */
+TG_OP(softmax)      /* e^x / sum e^x along an axis         softmax.c     */
+TG_OP(log_softmax)  /* x - log sum e^x along an axis       softmax.c     */
+TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
+TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
+TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */
+TG_OP(argmax_mask)  /* 1 at the first max (no gradient)    masks.c       */

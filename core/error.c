@@ -8,8 +8,8 @@
 
 /* The handler is process-wide (set once in main); the last error is per thread
  * so that two threads training two models never see each other's errors. */
-static _Atomic(tg_error_handler) custom_handler = NULL;
-static _Atomic(void *) custom_user = NULL;
+static _Atomic(tg_error_handler) custom_handler; /* zero: no handler */
+static _Atomic(void *) custom_user;
 static _Atomic int error_mode = TG_ERRORS_ABORT;
 
 static _Thread_local tg_status last_code = TG_OK;

@@ -8,6 +8,10 @@
  *   tapegrad/op.h         op records (for user-defined ops)
  *   tapegrad/ops.h        the differentiable ops
  *   tapegrad/gradcheck.h  finite-difference gradient verification
+ *   tapegrad/optim.h      optimizers
+ *   tapegrad/threads.h    the thread count of parallel kernels
+ *   tapegrad/data.h       data files, data sets, batches
+ *   tapegrad/checkpoint.h saving and loading tensors (safetensors)
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -19,5 +23,9 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/gradcheck.h"
+#include "tapegrad/optim.h"
+#include "tapegrad/threads.h"
+#include "tapegrad/data.h"
+#include "tapegrad/checkpoint.h"
 
 #endif

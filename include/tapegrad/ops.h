@@ -25,10 +25,11 @@ tg_tensor *tg_sub(tg_tensor *a, tg_tensor *b); /* a - b        d: 1, -1         
 tg_tensor *tg_mul(tg_tensor *a, tg_tensor *b); /* a * b        d: b, a               */
 tg_tensor *tg_div(tg_tensor *a, tg_tensor *b); /* a / b        d: 1/b, -a/b^2        */
 
-/* ---- with a scalar constant ---- */
+/* ---- with a scalar constant (c and p must be finite, else TG_ERR_ARGUMENT) ---- */
 tg_tensor *tg_add_scalar(tg_tensor *x, double c); /* x + c     d: 1                   */
 tg_tensor *tg_mul_scalar(tg_tensor *x, double c); /* x * c     d: c                   */
-tg_tensor *tg_pow(tg_tensor *x, double p);        /* x^p       d: p x^(p-1)           */
+/* x^p as C pow: NaN for x < 0 with a non-integer p.   d: p x^(p-1), 0 when p = 0 */
+tg_tensor *tg_pow(tg_tensor *x, double p);
 
 /* ---- unary ---- */
 tg_tensor *tg_neg(tg_tensor *x);     /* -x                     d: -1                   */
@@ -39,48 +40,76 @@ tg_tensor *tg_abs(tg_tensor *x);     /* |x|                    d: sign(x), 0 at 
 tg_tensor *tg_tanh(tg_tensor *x);    /* tanh x                 d: 1 - tanh^2 x         */
 tg_tensor *tg_relu(tg_tensor *x);    /* max(0, x)              d: 1 if x > 0 else 0    */
 tg_tensor *tg_sigmoid(tg_tensor *x); /* 1/(1+e^-x), stable     d: s(1-s)               */
-/* min(max(x, lo), hi), lo <= hi.      d: 1 strictly inside (lo, hi), else 0 */
+/* min(max(x, lo), hi).                d: 1 strictly inside (lo, hi), else 0
+ * lo <= hi and neither NaN (TG_ERR_ARGUMENT); either may be infinite for a
+ * one-sided clamp. A NaN element stays NaN. */
 tg_tensor *tg_clamp(tg_tensor *x, double lo, double hi);
 
-/* ---- not differentiable (no gradient flows through them; masks for rules) ---- */
+/* ---- not differentiable (no gradient flows through them; masks for rules) ----
+ * Outputs have x's shape and dtype and are never recorded. */
+/* c must not be NaN (TG_ERR_ARGUMENT); a NaN element gives 0. */
 tg_tensor *tg_gt_scalar(tg_tensor *x, double c); /* 1 where x > c, else 0 */
 tg_tensor *tg_lt_scalar(tg_tensor *x, double c); /* 1 where x < c, else 0 */
-tg_tensor *tg_sign(tg_tensor *x);                /* -1, 0 or 1            */
-/* 1 at the first maximum along `axis` (all elements when axis is
- * TG_ALL_AXES), 0 elsewhere; same shape as x. */
+tg_tensor *tg_sign(tg_tensor *x);                /* -1, 0 or 1; NaN stays NaN */
+/* 1 at the first maximum along `axis` (all elements, in flat order, when axis
+ * is TG_ALL_AXES), 0 elsewhere; same shape as x. A NaN counts as the maximum
+ * (the first NaN wins, as numpy.argmax). TG_ERR_AXIS for an axis outside
+ * [-rank, rank); a rank-0 x accepts only TG_ALL_AXES (and gives 1). */
 tg_tensor *tg_argmax_mask(tg_tensor *x, int axis);
 #define TG_ALL_AXES (-1000)
 
-/* ---- reductions ---- */
-tg_tensor *tg_sum(tg_tensor *x);  /* sum of all elements, rank 0        */
-tg_tensor *tg_mean(tg_tensor *x); /* mean of all elements, rank 0       */
-tg_tensor *tg_max(tg_tensor *x);  /* max of all; gradient to the first arg-max */
-/* Over the listed axes (distinct); keepdim keeps them as size 1. */
+/* ---- reductions ----
+ * Over all elements (rank-0 result) or over a list of distinct axes; keepdim
+ * keeps the reduced axes as size 1, so the result broadcasts against x.
+ * n_axes == 0 with axes == NULL means every axis; an empty non-NULL list
+ * reduces nothing (a copy). float32 sums accumulate in double. The sum of
+ * zero elements is 0; mean or max of zero elements is TG_ERR_SHAPE. A bad
+ * axis, or one listed twice, is TG_ERR_AXIS.
+ *   sum:  d: g broadcast back over the reduced axes
+ *   mean: d: g / count broadcast back
+ *   max:  NaN if any element is NaN.  d: g at the first arg-max, 0 elsewhere */
+tg_tensor *tg_sum(tg_tensor *x);
+tg_tensor *tg_mean(tg_tensor *x);
+tg_tensor *tg_max(tg_tensor *x);
 tg_tensor *tg_sum_axes(tg_tensor *x, int n_axes, const int *axes, bool keepdim);
 tg_tensor *tg_mean_axes(tg_tensor *x, int n_axes, const int *axes, bool keepdim);
 tg_tensor *tg_max_axis(tg_tensor *x, int axis, bool keepdim);
 
 /* ---- broadcasting, as ops (their gradients are each other) ---- */
-/* Broadcasts x to `shape` (x's shape must broadcast to it).  d: sum_to     */
+/* Copies x along the axes where it is broadcast to `shape`: x's shape,
+ * aligned at the right, must match or be 1 (so (3,1) -> (2,3,4) is fine).
+ * Equal shapes give a copy. TG_ERR_SHAPE otherwise.          d: sum_to   */
 tg_tensor *tg_expand(tg_tensor *x, int rank, const int64_t *shape);
-/* Sums x down to `shape`, which must broadcast to x's shape. d: expand    */
+/* Sums x down to `shape`, which must broadcast to x's shape: x's leading
+ * extra axes and the axes where `shape` has 1 are summed ((2,3,4) -> (3,1)
+ * sums axes 0 and 2). TG_ERR_SHAPE otherwise.                 d: expand   */
 tg_tensor *tg_sum_to(tg_tensor *x, int rank, const int64_t *shape);
 
-/* ---- shape ---- */
-/* Same data, new shape with equal element count; one size may be -1. */
+/* ---- shape (each returns a copy; no op returns a view of its input) ---- */
+/* The same elements in row-major order, in a new shape with the same count.
+ * One size may be -1: it is inferred (impossible when another size is 0).
+ * TG_ERR_SHAPE naming both shapes when the counts differ.  d: reshape back */
 tg_tensor *tg_reshape(tg_tensor *x, int rank, const int64_t *shape);
-/* Swaps the last two axes (rank >= 2). */
+/* Swaps the last two axes: (..., m, n) -> (..., n, m). TG_ERR_SHAPE for
+ * rank < 2. A permute; d: transpose. */
 tg_tensor *tg_transpose(tg_tensor *x);
-/* Output axis i is input axis perm[i]; perm is a permutation of 0..rank-1. */
+/* Output axis i is input axis perm[i]; perm (rank entries, negative allowed)
+ * is a permutation of 0..rank-1, else TG_ERR_AXIS. (2,3,4) by {2,0,1} is
+ * (4,2,3).                                   d: the inverse permutation */
 tg_tensor *tg_permute(tg_tensor *x, const int *perm);
-/* Elements [start, stop) along `axis`; 0 <= start <= stop <= size. */
+/* Elements [start, stop) along `axis`; 0 <= start <= stop <= size, else
+ * TG_ERR_ARGUMENT (no negative or clamped bounds).
+ * d: the gradient padded with zeros back to x's size. */
 tg_tensor *tg_slice(tg_tensor *x, int axis, int64_t start, int64_t stop);
-/* Zeros added along `axis`: `before` in front, `after` behind (both >= 0).
- * d: the slice of the gradient at the original place. */
+/* Zeros added along `axis`: `before` in front, `after` behind (both >= 0,
+ * else TG_ERR_ARGUMENT).  d: the slice of the gradient at the original place. */
 tg_tensor *tg_pad(tg_tensor *x, int axis, int64_t before, int64_t after);
-/* Joins n >= 1 tensors of equal shape except along `axis`. */
+/* Joins 1 <= n <= TG_MAX_INPUTS tensors along `axis`: same dtype
+ * (TG_ERR_DTYPE), same rank and sizes except along `axis` (TG_ERR_SHAPE).
+ * d: each input gets the slice of the gradient where it was. */
 tg_tensor *tg_concat(int n, tg_tensor *const *tensors, int axis);
-/* Converts to another dtype.   d: the gradient converted back */
+/* Converts to another dtype (or copies, for the same dtype); float64 ->
+ * float32 rounds to nearest.   d: the gradient converted back */
 tg_tensor *tg_to_dtype(tg_tensor *x, tg_dtype dtype);
 
 /* ---- linear algebra ---- */

@@ -1,0 +1,103 @@
+/* ops/masks.c — the ops with no gradient: comparisons with a constant, sign,
+ * and the arg-max mask. Their records have backward = NULL, so they are never
+ * recorded and their outputs never require a gradient; backward rules
+ * (relu, abs, clamp, max) multiply by them to select where a gradient flows.
+ * Outputs keep x's dtype so that a rule can multiply them with a gradient
+ * directly. */
+#include <math.h>
+#include <string.h>
+
+#include "ops/op_internal.h"
+
+/* A NaN constant would make every comparison false: refuse it rather than
+ * return an all-zero mask. Infinite constants are meaningful (x > -inf). */
+static tg_status check_not_nan(const char *function, double c) {
+    if (!isnan(c)) return TG_OK;
+    return tg_error_report(TG_ERR_ARGUMENT, function, "c must not be NaN");
+}
+
+/* ---- gt_scalar: 1 where x > c, else 0 (0 for a NaN x) ---- */
+static double gt_scalar_scalar(double x, const tg_op_attrs *a) { return x > a->scalar[0] ? 1.0 : 0.0; }
+static void gt_scalar_forward(const tg_node *node) { tg_map_unary(node, gt_scalar_scalar); }
+const tg_op tg_op_gt_scalar = {"gt_scalar", 1, gt_scalar_forward, NULL};
+tg_tensor *tg_gt_scalar(tg_tensor *x, double c) {
+    if (check_not_nan("tg_gt_scalar", c) != TG_OK) return NULL;
+    tg_op_attrs attrs = {.scalar = {c}};
+    return tg_apply_unary("tg_gt_scalar", &tg_op_gt_scalar, x, &attrs);
+}
+
+/* ---- lt_scalar: 1 where x < c, else 0 (0 for a NaN x) ---- */
+static double lt_scalar_scalar(double x, const tg_op_attrs *a) { return x < a->scalar[0] ? 1.0 : 0.0; }
+static void lt_scalar_forward(const tg_node *node) { tg_map_unary(node, lt_scalar_scalar); }
+const tg_op tg_op_lt_scalar = {"lt_scalar", 1, lt_scalar_forward, NULL};
+tg_tensor *tg_lt_scalar(tg_tensor *x, double c) {
+    if (check_not_nan("tg_lt_scalar", c) != TG_OK) return NULL;
+    tg_op_attrs attrs = {.scalar = {c}};
+    return tg_apply_unary("tg_lt_scalar", &tg_op_lt_scalar, x, &attrs);
+}
+
+/* ---- sign: -1, 0 or 1; -0 gives 0; NaN stays NaN (as numpy.sign) ---- */
+static double sign_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    if (x > 0.0) return 1.0;
+    if (x < 0.0) return -1.0;
+    return x == 0.0 ? 0.0 : x;
+}
+static void sign_forward(const tg_node *node) { tg_map_unary(node, sign_scalar); }
+const tg_op tg_op_sign = {"sign", 1, sign_forward, NULL};
+tg_tensor *tg_sign(tg_tensor *x) { return tg_apply_unary("tg_sign", &tg_op_sign, x, NULL); }
+
+/* ---- argmax_mask: 1 at the first maximum along an axis, 0 elsewhere ----
+ * "First" makes the result deterministic under ties, so the gradient of max
+ * goes to exactly one element (as numpy.argmax picks). A NaN counts as
+ * larger than any number, and the first NaN wins, as in numpy.argmax: the
+ * mask then points at the element that made max NaN. */
+
+/* Index (0..n-1) of the first maximum of the n elements x[start + k*stride]. */
+static int64_t first_max(const tg_tensor *x, int64_t start, int64_t n, int64_t stride) {
+    int64_t best = 0;
+    double best_value = tg_load(x, start);
+    for (int64_t k = 1; k < n && !isnan(best_value); k++) {
+        double v = tg_load(x, start + k * stride);
+        if (v > best_value || isnan(v)) {
+            best = k;
+            best_value = v;
+        }
+    }
+    return best;
+}
+
+static void argmax_mask_forward(const tg_node *node) {
+    const tg_tensor *x = node->inputs[0];
+    tg_tensor *out = node->output;
+    memset(out->data, 0, (size_t)out->numel * tg_dtype_size(out->dtype));
+    int axis = (int)node->attrs.ints[0];
+    if (axis == TG_ALL_AXES) { /* flat order; also the rank-0 case */
+        tg_store(out, first_max(x, 0, x->numel, 1), 1.0);
+        return;
+    }
+    /* x seen as (outer, n, inner): element (o, k, i) is at
+     * o*n*inner + k*inner + i, and inner is the axis stride. The output is
+     * contiguous with x's shape, so it shares the offsets. */
+    int64_t n = x->shape[axis], inner = x->strides[axis];
+    int64_t outer = x->numel / (n * inner); /* numel > 0 here, so n, inner >= 1 */
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t start = o * n * inner + i;
+            tg_store(out, start + first_max(x, start, n, inner) * inner, 1.0);
+        }
+    }
+}
+const tg_op tg_op_argmax_mask = {"argmax_mask", 1, argmax_mask_forward, NULL};
+
+tg_tensor *tg_argmax_mask(tg_tensor *x, int axis) {
+    const char *function = "tg_argmax_mask";
+    if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
+    tg_op_attrs attrs = {.ints = {TG_ALL_AXES}, .n_ints = 1};
+    if (axis != TG_ALL_AXES) {
+        int normalized;
+        if (tg_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;
+        attrs.ints[0] = normalized;
+    }
+    return tg_apply_unary(function, &tg_op_argmax_mask, x, &attrs);
+}

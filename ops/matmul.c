@@ -1,0 +1,170 @@
+/* ops/matmul.c — the (batched, broadcasting) matrix product.
+ *
+ *   C = op(A) @ op(B)      op(X) = X, or X with its last two axes swapped
+ *
+ * The last two axes of each operand are the matrices; the leading axes are
+ * batch axes and broadcast like NumPy ((2,1,3,4) @ (5,4,6) -> (2,5,3,6); a
+ * 2-D operand is shared by every batch). The forward loops over the batch
+ * and calls the packed GEMM (kernels/gemm.h) once per batch entry, or once in
+ * all when a shared right operand lets the batch fold into the rows.
+ * Transposed operands are read in place by the GEMM's trans flags, never
+ * copied. The backward is itself a pair of matmul_t calls (below), summed
+ * back over broadcast batch axes by tg_reduce_grad_to. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/kernels/gemm.h"
+#include "ops/op_internal.h"
+
+/* The matrix part of an operand as op() sees it. */
+typedef struct matrix_dims {
+    int64_t rows, cols; /* of op(X)                              */
+    int64_t ld;         /* row stride of X as stored (its last size) */
+} matrix_dims;
+
+static matrix_dims dims_of(const tg_tensor *x, bool transposed) {
+    int64_t r = x->shape[x->rank - 2], c = x->shape[x->rank - 1];
+    matrix_dims d = {transposed ? c : r, transposed ? r : c, c};
+    return d;
+}
+
+/* Strides (in elements) of x's batch axes read as the output's batch shape
+ * (batch_rank sizes): 0 along the axes x is broadcast over. */
+static void batch_strides(const tg_tensor *x, int batch_rank, const int64_t *batch_shape, int64_t *strides) {
+    int x_batch = x->rank - 2;
+    for (int i = 0; i < batch_rank; i++) {
+        int ix = i - (batch_rank - x_batch);
+        strides[i] = (ix >= 0 && x->shape[ix] == batch_shape[i]) ? x->strides[ix] : 0;
+    }
+}
+
+static void gemm(tg_dtype dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t off_a,
+                 int64_t lda, const void *b, int64_t off_b, int64_t ldb, void *c, int64_t off_c, int64_t ldc) {
+    if (dtype == TG_F32)
+        tg_gemm_f32(ta, tb, m, n, k, 1.0f, (const float *)a + off_a, lda, (const float *)b + off_b, ldb, 0.0f,
+                    (float *)c + off_c, ldc);
+    else
+        tg_gemm_f64(ta, tb, m, n, k, 1.0, (const double *)a + off_a, lda, (const double *)b + off_b, ldb, 0.0,
+                    (double *)c + off_c, ldc);
+}
+
+static void matmul_forward(const tg_node *node) {
+    const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    tg_tensor *out = node->output;
+    bool ta = node->attrs.flags & TG_ATTR_TRANSPOSE_A, tb = node->attrs.flags & TG_ATTR_TRANSPOSE_B;
+    matrix_dims da = dims_of(a, ta), db = dims_of(b, tb);
+    int64_t m = da.rows, k = da.cols, n = db.cols;
+    if (k == 0) { /* an empty sum: zeros (and A, B, possibly empty, are never touched) */
+        memset(out->data, 0, (size_t)out->numel * tg_dtype_size(out->dtype));
+        return;
+    }
+    int batch_rank = out->rank - 2;
+    const int64_t *batch_shape = out->shape;
+    int64_t sa[TG_MAX_RANK], sb[TG_MAX_RANK];
+    batch_strides(a, batch_rank, batch_shape, sa);
+    batch_strides(b, batch_rank, batch_shape, sb);
+    int64_t batches = out->numel / (m * n); /* out->numel > 0 here, so m, n > 0 */
+
+    /* B shared by the whole batch and A neither transposed nor broadcast: the
+     * batch is just more rows of A, so (batches*m, k) @ B is one GEMM (the
+     * usual x @ W of a linear layer, and the best case for the GEMM's blocking). */
+    bool b_shared = true, a_full = !ta && a->rank - 2 == batch_rank;
+    for (int i = 0; i < batch_rank; i++) {
+        b_shared &= sb[i] == 0 || batch_shape[i] == 1;
+        a_full &= a->shape[i] == batch_shape[i];
+    }
+    if (b_shared && a_full) {
+        gemm(out->dtype, false, tb, batches * m, n, k, a->data, 0, da.ld, b->data, 0, db.ld, out->data, 0, n);
+        return;
+    }
+
+    int64_t index[TG_MAX_RANK] = {0};
+    int64_t off_a = 0, off_b = 0;
+    for (int64_t batch = 0; batch < batches; batch++) {
+        gemm(out->dtype, ta, tb, m, n, k, a->data, off_a, da.ld, b->data, off_b, db.ld, out->data, batch * m * n, n);
+        for (int d = batch_rank - 1; d >= 0; d--) { /* advance the odometer over the batch axes */
+            index[d]++;
+            off_a += sa[d];
+            off_b += sb[d];
+            if (index[d] < batch_shape[d]) break;
+            off_a -= sa[d] * index[d];
+            off_b -= sb[d] * index[d];
+            index[d] = 0;
+        }
+    }
+}
+
+/* With A' = op(A), B' = op(B) and C = A' B', the gradients of the matrices as
+ * used are dA' = G B'^T and dB' = A'^T G; a transposed operand takes the
+ * transpose of its gradient ((X Y)^T = Y^T X^T):
+ *   C = A B:      dA = G B^T  = mt(G,F,B,T)    dB = A^T G  = mt(A,T,G,F)
+ *   C = A^T B:    dA = B G^T  = mt(B,F,G,T)    dB = A G    = mt(A,F,G,F)
+ *   C = A B^T:    dA = G B    = mt(G,F,B,F)    dB = G^T A  = mt(G,T,A,F)
+ *   C = A^T B^T:  dA = B^T G^T = mt(B,T,G,T)   dB = G^T A^T = mt(G,T,A,T)
+ * Each product comes out with the broadcast batch shape; tg_reduce_grad_to
+ * sums it back to the operand's own batch shape. */
+static void matmul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    bool ta = node->attrs.flags & TG_ATTR_TRANSPOSE_A, tb = node->attrs.flags & TG_ATTR_TRANSPOSE_B;
+    if (a->requires_grad) {
+        tg_tensor *ga = ta ? tg_matmul_t(b, tb, g, true) : tg_matmul_t(g, false, b, !tb);
+        grad_inputs[0] = tg_reduce_grad_to(ga, a);
+    }
+    if (b->requires_grad) {
+        tg_tensor *gb = tb ? tg_matmul_t(g, true, a, ta) : tg_matmul_t(a, !ta, g, false);
+        grad_inputs[1] = tg_reduce_grad_to(gb, b);
+    }
+}
+
+const tg_op tg_op_matmul = {"matmul", 2, matmul_forward, matmul_backward};
+
+/* "(3,4)" or, for a transposed operand, "(4,3)^T" (the shape as given). */
+static const char *operand_string(char *buf, size_t size, const tg_tensor *x, bool transposed) {
+    tg_shape_string(buf, size, x->rank, x->shape);
+    if (transposed) {
+        size_t used = strlen(buf);
+        if (used < size) snprintf(buf + used, size - used, "^T");
+    }
+    return buf;
+}
+
+static tg_tensor *apply_matmul(const char *function, tg_tensor *a, bool ta, tg_tensor *b, bool tb) {
+    if (tg_check_binary(function, a, b) != TG_OK) return NULL;
+    char sa[176], sb[176];
+    operand_string(sa, sizeof sa, a, ta);
+    operand_string(sb, sizeof sb, b, tb);
+    if (a->rank < 2 || b->rank < 2) {
+        tg_error_report(TG_ERR_SHAPE, function,
+                        "operands must have rank >= 2, got %s @ %s (reshape a vector to (1,k) or (k,1))", sa, sb);
+        return NULL;
+    }
+    matrix_dims da = dims_of(a, ta), db = dims_of(b, tb);
+    if (da.cols != db.rows) {
+        tg_error_report(TG_ERR_SHAPE, function, "inner dimensions differ: %s @ %s", sa, sb);
+        return NULL;
+    }
+    /* The batch axes broadcast; the output is batch shape + (m, n). */
+    int ba = a->rank - 2, bb = b->rank - 2;
+    int batch_rank = ba > bb ? ba : bb;
+    int64_t shape[TG_MAX_RANK];
+    for (int i = 0; i < batch_rank; i++) {
+        int ia = i - (batch_rank - ba), ib = i - (batch_rank - bb);
+        int64_t size_a = ia >= 0 ? a->shape[ia] : 1, size_b = ib >= 0 ? b->shape[ib] : 1;
+        if (size_a != size_b && size_a != 1 && size_b != 1) {
+            tg_error_report(TG_ERR_SHAPE, function, "batch dimensions do not broadcast: %s @ %s", sa, sb);
+            return NULL;
+        }
+        shape[i] = size_a == 1 ? size_b : size_a;
+    }
+    shape[batch_rank] = da.rows;
+    shape[batch_rank + 1] = db.cols;
+    tg_op_attrs attrs = {.flags = (ta ? TG_ATTR_TRANSPOSE_A : 0) | (tb ? TG_ATTR_TRANSPOSE_B : 0)};
+    tg_tensor *inputs[2] = {a, b};
+    return tg_op_apply(&tg_op_matmul, inputs, 2, &attrs, a->dtype, batch_rank + 2, shape);
+}
+
+tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b) { return apply_matmul("tg_matmul", a, false, b, false); }
+
+tg_tensor *tg_matmul_t(tg_tensor *a, bool transpose_a, tg_tensor *b, bool transpose_b) {
+    return apply_matmul("tg_matmul_t", a, transpose_a, b, transpose_b);
+}

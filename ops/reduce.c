@@ -1,0 +1,331 @@
+/* ops/reduce.c — reductions over axes: sum, mean and max.
+ *
+ * All three records keep their parameters the same way (op_internal.h):
+ * attrs.axes_mask has bit i set when axis i is reduced, and
+ * attrs.flags & TG_ATTR_KEEPDIM keeps reduced axes as size 1. One kernel
+ * serves them all (and sum_to in broadcast.c, which is a sum over the axes it
+ * broadcasts over). float32 sums accumulate in double. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/op_internal.h"
+
+/* ---- the reduction kernel ----
+ *
+ * x's axes are first simplified without changing the memory order: size-1
+ * axes are dropped (they move nothing) and neighbouring axes that are both
+ * reduced or both kept merge into one group. A (2,3,4,5) tensor reduced over
+ * axes {1,2} becomes kept 2, reduced 12, kept 5. The innermost group always
+ * has stride 1, so the innermost loop reads contiguous memory:
+ *   - innermost group reduced: each output element is the reduction of
+ *     contiguous runs, one per combination of the outer reduced groups;
+ *   - innermost group kept: each output row accumulates contiguous input rows,
+ *     in chunks of ROW_CHUNK doubles kept on the stack. */
+
+enum reduce_kind { REDUCE_SUM, REDUCE_MAX };
+
+#define ROW_CHUNK 1024
+
+typedef struct reduce_plan {
+    int n;                        /* groups after simplification (>= 1) */
+    int64_t size[TG_MAX_RANK];
+    int64_t stride[TG_MAX_RANK];  /* in x, in elements; the last is 1    */
+    bool reduced[TG_MAX_RANK];
+} reduce_plan;
+
+static void plan_reduction(const tg_tensor *x, uint32_t mask, reduce_plan *plan) {
+    int n = 0;
+    for (int i = 0; i < x->rank; i++) {
+        if (x->shape[i] == 1) continue;
+        bool reduced = (mask >> i) & 1u;
+        if (n > 0 && plan->reduced[n - 1] == reduced) { /* merge with the group before */
+            plan->size[n - 1] *= x->shape[i];
+        } else {
+            plan->size[n] = x->shape[i];
+            plan->reduced[n] = reduced;
+            n++;
+        }
+        plan->stride[n - 1] = x->strides[i]; /* a group steps like its innermost axis */
+    }
+    if (n == 0) { /* a single element: a kept group of one */
+        plan->size[0] = 1;
+        plan->stride[0] = 1;
+        plan->reduced[0] = false;
+        n = 1;
+    }
+    plan->n = n;
+}
+
+/* An odometer over some groups of a plan: `offset` is the position in x of
+ * the current combination of indices. */
+typedef struct odometer {
+    int n;
+    int64_t size[TG_MAX_RANK], stride[TG_MAX_RANK], index[TG_MAX_RANK];
+    int64_t offset;
+    int64_t count; /* number of combinations */
+} odometer;
+
+/* The outer groups (all but the innermost) whose `reduced` flag is `which`. */
+static void odometer_init(odometer *o, const reduce_plan *plan, bool which) {
+    o->n = 0;
+    o->offset = 0;
+    o->count = 1;
+    for (int g = 0; g < plan->n - 1; g++) {
+        if (plan->reduced[g] != which) continue;
+        o->size[o->n] = plan->size[g];
+        o->stride[o->n] = plan->stride[g];
+        o->index[o->n] = 0;
+        o->count *= plan->size[g];
+        o->n++;
+    }
+}
+
+static void odometer_step(odometer *o) {
+    for (int d = o->n - 1; d >= 0; d--) {
+        o->index[d]++;
+        o->offset += o->stride[d];
+        if (o->index[d] < o->size[d]) return;
+        o->offset -= o->stride[d] * o->index[d];
+        o->index[d] = 0;
+    }
+}
+
+/* The larger of the two, NaN if v is NaN (and acc stays NaN once it is:
+ * nothing compares greater than NaN). Both tests are evaluated, without a
+ * branch, so that loops over rows vectorize. */
+static inline double max_of(double acc, double v) { return ((v > acc) | isnan(v)) ? v : acc; }
+
+/* Reduction of n contiguous elements of x from `offset`, combined into acc.
+ * Four partial sums: shorter dependency chains, and a little more accurate. */
+static double reduce_run(enum reduce_kind kind, const tg_tensor *x, int64_t offset, int64_t n, double acc) {
+    if (kind == REDUCE_SUM) {
+        double s[4] = {0, 0, 0, 0};
+        int64_t j = 0;
+        if (x->dtype == TG_F32) {
+            const float *p = (const float *)x->data + offset;
+            for (; j + 4 <= n; j += 4)
+                for (int k = 0; k < 4; k++) s[k] += (double)p[j + k];
+            for (; j < n; j++) s[0] += (double)p[j];
+        } else {
+            const double *p = (const double *)x->data + offset;
+            for (; j + 4 <= n; j += 4)
+                for (int k = 0; k < 4; k++) s[k] += p[j + k];
+            for (; j < n; j++) s[0] += p[j];
+        }
+        return acc + ((s[0] + s[1]) + (s[2] + s[3]));
+    }
+    double m[4] = {acc, acc, acc, acc}; /* four running maxima, as for the sum */
+    int64_t j = 0;
+    if (x->dtype == TG_F32) {
+        const float *p = (const float *)x->data + offset;
+        for (; j + 4 <= n; j += 4)
+            for (int k = 0; k < 4; k++) m[k] = max_of(m[k], (double)p[j + k]);
+        for (; j < n; j++) m[0] = max_of(m[0], (double)p[j]);
+    } else {
+        const double *p = (const double *)x->data + offset;
+        for (; j + 4 <= n; j += 4)
+            for (int k = 0; k < 4; k++) m[k] = max_of(m[k], p[j + k]);
+        for (; j < n; j++) m[0] = max_of(m[0], p[j]);
+    }
+    return max_of(max_of(m[0], m[1]), max_of(m[2], m[3]));
+}
+
+/* acc[j] (op)= x[offset + j] for j < n. */
+static void reduce_rows(enum reduce_kind kind, double *acc, const tg_tensor *x, int64_t offset, int64_t n) {
+    if (x->dtype == TG_F32) {
+        const float *p = (const float *)x->data + offset;
+        if (kind == REDUCE_SUM)
+            for (int64_t j = 0; j < n; j++) acc[j] += (double)p[j];
+        else
+            for (int64_t j = 0; j < n; j++) acc[j] = max_of(acc[j], (double)p[j]);
+    } else {
+        const double *p = (const double *)x->data + offset;
+        if (kind == REDUCE_SUM)
+            for (int64_t j = 0; j < n; j++) acc[j] += p[j];
+        else
+            for (int64_t j = 0; j < n; j++) acc[j] = max_of(acc[j], p[j]);
+    }
+}
+
+/* Reduces node->inputs[0] over node->attrs.axes_mask into node->output,
+ * written in row-major order of the kept axes (so the output's own shape —
+ * with or without the reduced axes — does not matter). Each result is divided
+ * by `divisor` (1 for sum and max, the element count for mean). */
+static void reduce_forward(const tg_node *node, enum reduce_kind kind, double divisor) {
+    const tg_tensor *x = node->inputs[0];
+    tg_tensor *out = node->output;
+    reduce_plan plan;
+    plan_reduction(x, node->attrs.axes_mask, &plan);
+    int64_t inner = plan.size[plan.n - 1];
+    bool inner_reduced = plan.reduced[plan.n - 1];
+    double initial = kind == REDUCE_SUM ? 0.0 : -INFINITY;
+
+    odometer kept, red;
+    odometer_init(&kept, &plan, false);
+    odometer_init(&red, &plan, true);
+    int64_t out_index = 0;
+    for (int64_t k = 0; k < kept.count; k++, odometer_step(&kept)) {
+        if (inner_reduced) {
+            double acc = initial;
+            red.offset = 0;
+            memset(red.index, 0, sizeof red.index);
+            for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
+                acc = reduce_run(kind, x, kept.offset + red.offset, inner, acc);
+            tg_store(out, out_index++, acc / divisor);
+            continue;
+        }
+        for (int64_t c0 = 0; c0 < inner; c0 += ROW_CHUNK) {
+            int64_t len = inner - c0 < ROW_CHUNK ? inner - c0 : ROW_CHUNK;
+            double acc[ROW_CHUNK];
+            for (int64_t j = 0; j < len; j++) acc[j] = initial;
+            red.offset = 0;
+            memset(red.index, 0, sizeof red.index);
+            for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
+                reduce_rows(kind, acc, x, kept.offset + red.offset + c0, len);
+            for (int64_t j = 0; j < len; j++) tg_store(out, out_index + c0 + j, acc[j] / divisor);
+        }
+        out_index += inner;
+    }
+}
+
+/* ---- shared by the public functions and backward rules ---- */
+
+/* Number of elements each output element reduces: the product of the
+ * reduced sizes (1 when no axis is reduced). */
+static int64_t reduced_count(const tg_tensor *x, uint32_t mask) {
+    int64_t count = 1;
+    for (int i = 0; i < x->rank; i++)
+        if ((mask >> i) & 1u) count *= x->shape[i];
+    return count;
+}
+
+/* "{0,2}": the axes of a mask, for messages. */
+static const char *mask_string(char *buf, size_t size, uint32_t mask) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < TG_MAX_RANK && used < size; i++) {
+        if (!((mask >> i) & 1u)) continue;
+        int n = snprintf(buf + used, size - used, used ? ",%d" : "{%d", i);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    if (used == 0)
+        snprintf(buf, size, "{}");
+    else if (used < size)
+        snprintf(buf + used, size - used, "}");
+    return buf;
+}
+
+/* Validates, works out the output shape and applies `op` reducing `mask`.
+ * mean and max refuse to reduce zero elements (they have no value). */
+static tg_tensor *apply_reduce(const char *function, const tg_op *op, tg_tensor *x, uint32_t mask, bool keepdim,
+                               const char *what) {
+    if (what && reduced_count(x, mask) == 0) {
+        char shape_text[192], axes_text[64];
+        tg_error_report(TG_ERR_SHAPE, function, "the %s of zero elements is undefined: shape %s reduced over axes %s",
+                        what, tg_shape_string(shape_text, sizeof shape_text, x->rank, x->shape),
+                        mask_string(axes_text, sizeof axes_text, mask));
+        return NULL;
+    }
+    tg_op_attrs attrs = {0};
+    attrs.axes_mask = mask;
+    attrs.flags = keepdim ? TG_ATTR_KEEPDIM : 0;
+    int rank;
+    int64_t shape[TG_MAX_RANK];
+    tg_reduced_shape(x, mask, keepdim, &rank, shape);
+    return tg_op_apply(op, &x, 1, &attrs, x->dtype, rank, shape);
+}
+
+static tg_tensor *reduce_axes(const char *function, const tg_op *op, tg_tensor *x, int n_axes, const int *axes,
+                              bool keepdim, const char *what) {
+    if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
+    uint32_t mask;
+    if (tg_axes_mask(function, x, n_axes, axes, &mask) != TG_OK) return NULL;
+    return apply_reduce(function, op, x, mask, keepdim, what);
+}
+
+/* The gradient of a reduction's output brought back to x's shape: g gets the
+ * reduced axes back as size 1 (a reshape, unless keepdim kept them), then is
+ * broadcast along them. Steps that would not change the shape are skipped. */
+static tg_tensor *broadcast_back(const tg_node *node, tg_tensor *g) {
+    const tg_tensor *x = node->inputs[0];
+    if (!g) return NULL;
+    int rank;
+    int64_t shape[TG_MAX_RANK];
+    tg_reduced_shape(x, node->attrs.axes_mask, true, &rank, shape);
+    bool reshape_needed = g->rank != rank;
+    for (int i = 0; !reshape_needed && i < rank; i++) reshape_needed = g->shape[i] != shape[i];
+    tg_tensor *kept = reshape_needed ? tg_reshape(g, rank, shape) : g;
+    if (!kept || tg_same_shape(kept, x)) return kept;
+    return tg_expand(kept, x->rank, x->shape);
+}
+
+/* ---- sum: sum over the axes in the mask.   d: g broadcast back ---- */
+static void sum_forward(const tg_node *node) { reduce_forward(node, REDUCE_SUM, 1.0); }
+static void sum_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = broadcast_back(node, g);
+}
+const tg_op tg_op_sum = {"sum", 1, sum_forward, sum_backward};
+
+tg_tensor *tg_sum(tg_tensor *x) { return reduce_axes("tg_sum", &tg_op_sum, x, 0, NULL, false, NULL); }
+
+tg_tensor *tg_sum_axes(tg_tensor *x, int n_axes, const int *axes, bool keepdim) {
+    return reduce_axes("tg_sum_axes", &tg_op_sum, x, n_axes, axes, keepdim, NULL);
+}
+
+/* ---- mean: sum / count.   d: g / count broadcast back ---- */
+static void mean_forward(const tg_node *node) {
+    reduce_forward(node, REDUCE_SUM, (double)reduced_count(node->inputs[0], node->attrs.axes_mask));
+}
+static void mean_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    double count = (double)reduced_count(node->inputs[0], node->attrs.axes_mask);
+    grad_inputs[0] = broadcast_back(node, tg_mul_scalar(g, 1.0 / count));
+}
+const tg_op tg_op_mean = {"mean", 1, mean_forward, mean_backward};
+
+tg_tensor *tg_mean(tg_tensor *x) { return reduce_axes("tg_mean", &tg_op_mean, x, 0, NULL, false, "mean"); }
+
+tg_tensor *tg_mean_axes(tg_tensor *x, int n_axes, const int *axes, bool keepdim) {
+    return reduce_axes("tg_mean_axes", &tg_op_mean, x, n_axes, axes, keepdim, "mean");
+}
+
+/* ---- max: the largest element (NaN if any is NaN).
+ * d: g broadcast back, times a mask that is 1 only at the first arg-max, so
+ * ties send the whole gradient to one element (as the subgradient PyTorch's
+ * max(dim) uses) instead of splitting it. Only one axis or all axes are
+ * reduced: tg_max_axis and tg_max are the only ways to make this op. ---- */
+static void max_forward(const tg_node *node) { reduce_forward(node, REDUCE_MAX, 1.0); }
+static void max_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    tg_tensor *x = node->inputs[0];
+    uint32_t mask = node->attrs.axes_mask;
+    uint32_t all = x->rank ? (uint32_t)((1u << x->rank) - 1u) : 0u;
+    if (x->rank == 0) { /* the max of one element is that element */
+        grad_inputs[0] = g;
+        return;
+    }
+    int axis;
+    if (mask != 0 && (mask & (mask - 1u)) == 0) { /* exactly one axis */
+        axis = 0;
+        while (!((mask >> axis) & 1u)) axis++;
+    } else if (mask == all) {
+        axis = TG_ALL_AXES;
+    } else {
+        char text[64];
+        tg_error_report(TG_ERR_AXIS, "tg_max", "the gradient of max needs one axis or all axes, not %s",
+                        mask_string(text, sizeof text, mask));
+        return;
+    }
+    grad_inputs[0] = tg_mul(broadcast_back(node, g), tg_argmax_mask(x, axis));
+}
+const tg_op tg_op_max = {"max", 1, max_forward, max_backward};
+
+tg_tensor *tg_max(tg_tensor *x) { return reduce_axes("tg_max", &tg_op_max, x, 0, NULL, false, "max"); }
+
+tg_tensor *tg_max_axis(tg_tensor *x, int axis, bool keepdim) {
+    const char *function = "tg_max_axis";
+    if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
+    int a;
+    if (tg_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
+    return apply_reduce(function, &tg_op_max, x, 1u << a, keepdim, "max");
+}

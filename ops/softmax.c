@@ -1,0 +1,120 @@
+/* ops/softmax.c — softmax and log_softmax along one axis.
+ *
+ *   softmax:      y_j = e^(x_j - M) / S              M = max_j x_j
+ *   log_softmax:  y_j = (x_j - M) - log S            S = sum_j e^(x_j - M)
+ *
+ * Subtracting the max keeps every exponent <= 0, so nothing overflows: inputs
+ * of +-1000 give finite results (log_softmax([1000, 0]) = [0, -1000]), and S
+ * >= 1 so the log is finite. Both dtypes are computed in double and rounded
+ * once when stored.
+ *
+ * A rank-0 tensor has no axis to normalize over; it is refused (TG_ERR_AXIS)
+ * rather than given the trivial answer 1, which is more likely to hide a
+ * missing axis than to be wanted.
+ *
+ * The backward rules reuse the output y (node->output, differentiable through
+ * its own node under create_graph) and are written with public ops. */
+#include <math.h>
+
+#include "ops/op_internal.h"
+
+/* Columns of the layout below handled together: the max and sum of up to
+ * this many independent rows are kept on the stack, so that with inner > 1
+ * each pass reads whole runs of consecutive elements. */
+#define SOFTMAX_BLOCK 64
+
+/* x seen as (outer, len, inner) around the axis: element (o, j, i) is at
+ * (o * len + j) * inner + i; each (o, i) is one independent row of len. */
+typedef struct axis_layout {
+    int64_t outer, len, inner;
+} axis_layout;
+
+static axis_layout layout_of(const tg_tensor *x, int axis) {
+    axis_layout l = {1, x->shape[axis], 1};
+    for (int d = 0; d < axis; d++) l.outer *= x->shape[d];
+    for (int d = axis + 1; d < x->rank; d++) l.inner *= x->shape[d];
+    return l;
+}
+
+/* One kernel per element type; `log_form` selects log_softmax. */
+#define DEFINE_SOFTMAX_KERNEL(T, SFX)                                                                      \
+    static void softmax_kernel_##SFX(const T *x, T *y, axis_layout l, bool log_form) {                    \
+        double max[SOFTMAX_BLOCK], sum[SOFTMAX_BLOCK];                                                     \
+        for (int64_t o = 0; o < l.outer; o++) {                                                            \
+            const T *xo = x + o * l.len * l.inner;                                                         \
+            T *yo = y + o * l.len * l.inner;                                                               \
+            for (int64_t i0 = 0; i0 < l.inner; i0 += SOFTMAX_BLOCK) {                                      \
+                int64_t w = l.inner - i0 < SOFTMAX_BLOCK ? l.inner - i0 : SOFTMAX_BLOCK;                   \
+                for (int64_t i = 0; i < w; i++) {                                                          \
+                    max[i] = -INFINITY;                                                                    \
+                    sum[i] = 0.0;                                                                          \
+                }                                                                                          \
+                for (int64_t j = 0; j < l.len; j++)                                                        \
+                    for (int64_t i = 0; i < w; i++) {                                                      \
+                        double v = (double)xo[j * l.inner + i0 + i];                                       \
+                        if (v > max[i]) max[i] = v; /* a NaN in x makes S NaN, and so every y */       \
+                    }                                                                                      \
+                for (int64_t j = 0; j < l.len; j++)                                                        \
+                    for (int64_t i = 0; i < w; i++) sum[i] += exp((double)xo[j * l.inner + i0 + i] - max[i]); \
+                for (int64_t i = 0; i < w; i++) sum[i] = log_form ? log(sum[i]) : 1.0 / sum[i];            \
+                for (int64_t j = 0; j < l.len; j++)                                                        \
+                    for (int64_t i = 0; i < w; i++) {                                                      \
+                        double shifted = (double)xo[j * l.inner + i0 + i] - max[i];                        \
+                        yo[j * l.inner + i0 + i] =                                                         \
+                            (T)(log_form ? shifted - sum[i] : exp(shifted) * sum[i]);                      \
+                    }                                                                                      \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+DEFINE_SOFTMAX_KERNEL(float, f32)
+DEFINE_SOFTMAX_KERNEL(double, f64)
+
+static void softmax_family_forward(const tg_node *node, bool log_form) {
+    const tg_tensor *x = node->inputs[0];
+    axis_layout l = layout_of(x, (int)node->attrs.ints[0]);
+    if (x->dtype == TG_F32)
+        softmax_kernel_f32(x->data, node->output->data, l, log_form);
+    else
+        softmax_kernel_f64(x->data, node->output->data, l, log_form);
+}
+
+static tg_tensor *apply_softmax_family(const char *function, const tg_op *op, tg_tensor *x, int axis) {
+    if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
+    if (x->rank == 0) {
+        tg_error_report(TG_ERR_AXIS, function,
+                        "x has rank 0 (shape ()); there is no axis %d to normalize over (reshape to (1) first)",
+                        axis);
+        return NULL;
+    }
+    int normalized;
+    if (tg_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;
+    tg_op_attrs attrs = {.ints = {normalized}, .n_ints = 1};
+    return tg_apply_unary(function, op, x, &attrs);
+}
+
+/* ---- softmax.   d: dx = y * (g - sum_axis(g * y)) ----
+ * (J = diag(y) - y y^T along the axis, and J is symmetric.) */
+static void softmax_forward(const tg_node *node) { softmax_family_forward(node, false); }
+static void softmax_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    int axis = (int)node->attrs.ints[0];
+    tg_tensor *y = node->output;
+    tg_tensor *dot = tg_sum_axes(tg_mul(g, y), 1, &axis, true); /* keepdim: broadcasts back */
+    grad_inputs[0] = tg_mul(y, tg_sub(g, dot));
+}
+const tg_op tg_op_softmax = {"softmax", 1, softmax_forward, softmax_backward};
+tg_tensor *tg_softmax(tg_tensor *x, int axis) {
+    return apply_softmax_family("tg_softmax", &tg_op_softmax, x, axis);
+}
+
+/* ---- log_softmax.   d: dx = g - e^y * sum_axis(g) ----
+ * (dy_j/dx_k = [j == k] - softmax_k, and softmax = e^y.) */
+static void log_softmax_forward(const tg_node *node) { softmax_family_forward(node, true); }
+static void log_softmax_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    int axis = (int)node->attrs.ints[0];
+    tg_tensor *total = tg_sum_axes(g, 1, &axis, true);
+    grad_inputs[0] = tg_sub(g, tg_mul(tg_exp(node->output), total));
+}
+const tg_op tg_op_log_softmax = {"log_softmax", 1, log_softmax_forward, log_softmax_backward};
+tg_tensor *tg_log_softmax(tg_tensor *x, int axis) {
+    return apply_softmax_family("tg_log_softmax", &tg_op_log_softmax, x, axis);
+}

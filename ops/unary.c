@@ -1,0 +1,200 @@
+/* ops/unary.c — elementwise ops of one tensor: the scalar-constant ops
+ * (add_scalar, mul_scalar, pow), the functions (neg, exp, log, sqrt, abs,
+ * tanh) and the activations (relu, sigmoid, clamp).
+ *
+ * Each forward is a scalar function mapped by tg_map_unary (float32 is
+ * computed in double and rounded once). Each backward is written with public
+ * ops only, so that with create_graph it is itself recorded and can be
+ * differentiated again. A unary node is recorded only when its input requires
+ * a gradient, so the rules need not test inputs[0]->requires_grad.
+ * Rules that reuse the output y (exp, sqrt, tanh, sigmoid) read
+ * node->output: it is on the tape, and under create_graph it is
+ * differentiable through its own node, so no value is recomputed. */
+#include <math.h>
+
+#include "ops/op_internal.h"
+
+/* TG_ERR_ARGUMENT unless `value` is finite: a NaN or infinite constant would
+ * silently turn every element (or every gradient) into NaN/Inf. */
+static tg_status check_finite(const char *function, const char *what, double value) {
+    if (isfinite(value)) return TG_OK;
+    return tg_error_report(TG_ERR_ARGUMENT, function, "%s must be finite, got %g", what, value);
+}
+
+/* ---- add_scalar: x + c.   d: 1 ---- */
+static double add_scalar_scalar(double x, const tg_op_attrs *a) { return x + a->scalar[0]; }
+static void add_scalar_forward(const tg_node *node) { tg_map_unary(node, add_scalar_scalar); }
+static void add_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    (void)node;
+    grad_inputs[0] = g; /* shared, never modified in place (see backward.c) */
+}
+const tg_op tg_op_add_scalar = {"add_scalar", 1, add_scalar_forward, add_scalar_backward};
+tg_tensor *tg_add_scalar(tg_tensor *x, double c) {
+    if (check_finite("tg_add_scalar", "c", c) != TG_OK) return NULL;
+    tg_op_attrs attrs = {.scalar = {c}};
+    return tg_apply_unary("tg_add_scalar", &tg_op_add_scalar, x, &attrs);
+}
+
+/* ---- mul_scalar: x * c.   d: c ---- */
+static double mul_scalar_scalar(double x, const tg_op_attrs *a) { return x * a->scalar[0]; }
+static void mul_scalar_forward(const tg_node *node) { tg_map_unary(node, mul_scalar_scalar); }
+static void mul_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_mul_scalar(g, node->attrs.scalar[0]);
+}
+const tg_op tg_op_mul_scalar = {"mul_scalar", 1, mul_scalar_forward, mul_scalar_backward};
+tg_tensor *tg_mul_scalar(tg_tensor *x, double c) {
+    if (check_finite("tg_mul_scalar", "c", c) != TG_OK) return NULL;
+    tg_op_attrs attrs = {.scalar = {c}};
+    return tg_apply_unary("tg_mul_scalar", &tg_op_mul_scalar, x, &attrs);
+}
+
+/* ---- pow: x^p (C pow: NaN for x < 0 with a non-integer p).   d: p x^(p-1) ---- */
+static double pow_scalar(double x, const tg_op_attrs *a) { return pow(x, a->scalar[0]); }
+static void pow_forward(const tg_node *node) { tg_map_unary(node, pow_scalar); }
+static void pow_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    double p = node->attrs.scalar[0];
+    /* x^0 is the constant 1: its derivative is 0 everywhere. The general rule
+     * would compute 0 * x^-1, which is NaN at x = 0. */
+    if (p == 0.0) {
+        grad_inputs[0] = tg_mul_scalar(g, 0.0);
+        return;
+    }
+    grad_inputs[0] = tg_mul(g, tg_mul_scalar(tg_pow(node->inputs[0], p - 1.0), p));
+}
+const tg_op tg_op_pow = {"pow", 1, pow_forward, pow_backward};
+tg_tensor *tg_pow(tg_tensor *x, double p) {
+    if (check_finite("tg_pow", "exponent p", p) != TG_OK) return NULL;
+    tg_op_attrs attrs = {.scalar = {p}};
+    return tg_apply_unary("tg_pow", &tg_op_pow, x, &attrs);
+}
+
+/* ---- neg: -x.   d: -1 ---- */
+static double neg_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    return -x;
+}
+static void neg_forward(const tg_node *node) { tg_map_unary(node, neg_scalar); }
+static void neg_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    (void)node;
+    grad_inputs[0] = tg_neg(g);
+}
+const tg_op tg_op_neg = {"neg", 1, neg_forward, neg_backward};
+tg_tensor *tg_neg(tg_tensor *x) { return tg_apply_unary("tg_neg", &tg_op_neg, x, NULL); }
+
+/* ---- exp: y = e^x.   d: y ---- */
+static double exp_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    return exp(x);
+}
+static void exp_forward(const tg_node *node) { tg_map_unary(node, exp_scalar); }
+static void exp_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_mul(g, node->output);
+}
+const tg_op tg_op_exp = {"exp", 1, exp_forward, exp_backward};
+tg_tensor *tg_exp(tg_tensor *x) { return tg_apply_unary("tg_exp", &tg_op_exp, x, NULL); }
+
+/* ---- log: ln x (-inf at 0, NaN below).   d: 1/x ---- */
+static double log_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    return log(x);
+}
+static void log_forward(const tg_node *node) { tg_map_unary(node, log_scalar); }
+static void log_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_div(g, node->inputs[0]);
+}
+const tg_op tg_op_log = {"log", 1, log_forward, log_backward};
+tg_tensor *tg_log(tg_tensor *x) { return tg_apply_unary("tg_log", &tg_op_log, x, NULL); }
+
+/* ---- sqrt: y = sqrt x (NaN below 0).   d: 1/(2y) (inf at 0) ---- */
+static double sqrt_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    return sqrt(x);
+}
+static void sqrt_forward(const tg_node *node) { tg_map_unary(node, sqrt_scalar); }
+static void sqrt_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_div(g, tg_mul_scalar(node->output, 2.0));
+}
+const tg_op tg_op_sqrt = {"sqrt", 1, sqrt_forward, sqrt_backward};
+tg_tensor *tg_sqrt(tg_tensor *x) { return tg_apply_unary("tg_sqrt", &tg_op_sqrt, x, NULL); }
+
+/* ---- abs: |x|.   d: sign(x), 0 at 0 (the subgradient PyTorch and JAX choose) ---- */
+static double abs_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    return fabs(x);
+}
+static void abs_forward(const tg_node *node) { tg_map_unary(node, abs_scalar); }
+static void abs_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_mul(g, tg_sign(node->inputs[0]));
+}
+const tg_op tg_op_abs = {"abs", 1, abs_forward, abs_backward};
+tg_tensor *tg_abs(tg_tensor *x) { return tg_apply_unary("tg_abs", &tg_op_abs, x, NULL); }
+
+/* ---- tanh: y = tanh x.   d: 1 - y^2 ---- */
+static double tanh_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    return tanh(x);
+}
+static void tanh_forward(const tg_node *node) { tg_map_unary(node, tanh_scalar); }
+static void tanh_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    tg_tensor *y = node->output;
+    grad_inputs[0] = tg_mul(g, tg_add_scalar(tg_neg(tg_mul(y, y)), 1.0));
+}
+const tg_op tg_op_tanh = {"tanh", 1, tanh_forward, tanh_backward};
+tg_tensor *tg_tanh(tg_tensor *x) { return tg_apply_unary("tg_tanh", &tg_op_tanh, x, NULL); }
+
+/* ---- relu: max(0, x).   d: 1 where x > 0, else 0 ----
+ * The mask is x > 0 exactly: writing relu as a symmetric max(x, 0) would pass
+ * half the gradient at 0 (the trap tinygrad's gradient.py warns about). */
+static double relu_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    return x <= 0.0 ? 0.0 : x; /* NaN fails the test and propagates */
+}
+static void relu_forward(const tg_node *node) { tg_map_unary(node, relu_scalar); }
+static void relu_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    grad_inputs[0] = tg_mul(g, tg_gt_scalar(node->inputs[0], 0.0));
+}
+const tg_op tg_op_relu = {"relu", 1, relu_forward, relu_backward};
+tg_tensor *tg_relu(tg_tensor *x) { return tg_apply_unary("tg_relu", &tg_op_relu, x, NULL); }
+
+/* ---- sigmoid: y = 1/(1+e^-x).   d: y(1-y) ----
+ * e^-x overflows to inf for x < -709 (double); the x < 0 branch uses
+ * e^x/(1+e^x) instead, whose e^x only underflows to 0, so both tails are
+ * exact (0 and 1) and never NaN. */
+static double sigmoid_scalar(double x, const tg_op_attrs *a) {
+    (void)a;
+    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x); /* NaN lands here and stays NaN */
+    return e / (1.0 + e);
+}
+static void sigmoid_forward(const tg_node *node) { tg_map_unary(node, sigmoid_scalar); }
+static void sigmoid_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    tg_tensor *y = node->output;
+    grad_inputs[0] = tg_mul(g, tg_mul(y, tg_add_scalar(tg_neg(y), 1.0)));
+}
+const tg_op tg_op_sigmoid = {"sigmoid", 1, sigmoid_forward, sigmoid_backward};
+tg_tensor *tg_sigmoid(tg_tensor *x) { return tg_apply_unary("tg_sigmoid", &tg_op_sigmoid, x, NULL); }
+
+/* ---- clamp: min(max(x, lo), hi).   d: 1 where lo < x < hi, else 0 ----
+ * At x == lo or x == hi the gradient is 0: the output is pinned there.
+ * lo or hi may be infinite, for a one-sided clamp. */
+static double clamp_scalar(double x, const tg_op_attrs *a) {
+    /* Comparisons rather than fmin/fmax, which would replace a NaN x by a bound. */
+    if (x < a->scalar[0]) return a->scalar[0];
+    if (x > a->scalar[1]) return a->scalar[1];
+    return x;
+}
+static void clamp_forward(const tg_node *node) { tg_map_unary(node, clamp_scalar); }
+static void clamp_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
+    tg_tensor *x = node->inputs[0];
+    tg_tensor *inside = tg_mul(tg_gt_scalar(x, node->attrs.scalar[0]), tg_lt_scalar(x, node->attrs.scalar[1]));
+    grad_inputs[0] = tg_mul(g, inside);
+}
+const tg_op tg_op_clamp = {"clamp", 1, clamp_forward, clamp_backward};
+tg_tensor *tg_clamp(tg_tensor *x, double lo, double hi) {
+    if (isnan(lo) || isnan(hi) || lo > hi) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_clamp", "need lo <= hi (neither NaN), got lo=%g hi=%g", lo, hi);
+        return NULL;
+    }
+    tg_op_attrs attrs = {.scalar = {lo, hi}};
+    return tg_apply_unary("tg_clamp", &tg_op_clamp, x, &attrs);
+}

@@ -1,0 +1,248 @@
+/* tests/core/test_gradcheck_ops.c — every built-in op's backward rule against
+ * central finite differences, in float64 (tight) and float32 (the op runs in
+ * float32; loose tolerances for float32 rounding), on several shapes:
+ * rank 0, size-1 axes, broadcast pairs such as (3,1,4) with (2,1).
+ * A test also fails if any op in the op table lacks a backward rule or a case
+ * here. */
+#include <math.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "tapegrad.h"
+
+#define MAX_CASE_INPUTS 3
+
+typedef tg_tensor *(*case_fn)(tg_tensor **x);
+
+typedef struct op_case {
+    const char *op;  /* the op-table name this case covers */
+    const char *what;
+    case_fn apply;
+    int n_inputs;
+    int rank[MAX_CASE_INPUTS];
+    int64_t shape[MAX_CASE_INPUTS][4];
+    double lo, hi;   /* sample range                              */
+    double avoid;    /* a kink or domain edge to keep away from, or NAN */
+    double avoid2;   /* a second one, or NAN                      */
+} op_case;
+
+/* ---- the functions under test ---- */
+static tg_tensor *f_add(tg_tensor **x) { return tg_add(x[0], x[1]); }
+static tg_tensor *f_sub(tg_tensor **x) { return tg_sub(x[0], x[1]); }
+static tg_tensor *f_mul(tg_tensor **x) { return tg_mul(x[0], x[1]); }
+static tg_tensor *f_div(tg_tensor **x) { return tg_div(x[0], x[1]); }
+static tg_tensor *f_add_scalar(tg_tensor **x) { return tg_add_scalar(x[0], 1.5); }
+static tg_tensor *f_mul_scalar(tg_tensor **x) { return tg_mul_scalar(x[0], -2.5); }
+static tg_tensor *f_pow(tg_tensor **x) { return tg_pow(x[0], 2.5); }
+static tg_tensor *f_pow_int(tg_tensor **x) { return tg_pow(x[0], 3.0); }
+static tg_tensor *f_neg(tg_tensor **x) { return tg_neg(x[0]); }
+static tg_tensor *f_exp(tg_tensor **x) { return tg_exp(x[0]); }
+static tg_tensor *f_log(tg_tensor **x) { return tg_log(x[0]); }
+static tg_tensor *f_sqrt(tg_tensor **x) { return tg_sqrt(x[0]); }
+static tg_tensor *f_abs(tg_tensor **x) { return tg_abs(x[0]); }
+static tg_tensor *f_tanh(tg_tensor **x) { return tg_tanh(x[0]); }
+static tg_tensor *f_relu(tg_tensor **x) { return tg_relu(x[0]); }
+static tg_tensor *f_sigmoid(tg_tensor **x) { return tg_sigmoid(x[0]); }
+static tg_tensor *f_clamp(tg_tensor **x) { return tg_clamp(x[0], -0.5, 0.5); }
+static tg_tensor *f_sum(tg_tensor **x) { return tg_sum(x[0]); }
+static tg_tensor *f_sum_axes(tg_tensor **x) { return tg_sum_axes(x[0], 2, (int[]){0, -1}, false); }
+static tg_tensor *f_sum_keepdim(tg_tensor **x) { return tg_sum_axes(x[0], 1, (int[]){1}, true); }
+static tg_tensor *f_mean(tg_tensor **x) { return tg_mean(x[0]); }
+static tg_tensor *f_mean_axes(tg_tensor **x) { return tg_mean_axes(x[0], 1, (int[]){1}, true); }
+static tg_tensor *f_max(tg_tensor **x) { return tg_max(x[0]); }
+static tg_tensor *f_max_axis(tg_tensor **x) { return tg_max_axis(x[0], 1, false); }
+static tg_tensor *f_max_axis_keep(tg_tensor **x) { return tg_max_axis(x[0], 0, true); }
+static tg_tensor *f_expand(tg_tensor **x) { return tg_expand(x[0], 3, (int64_t[]){2, 3, 4}); }
+static tg_tensor *f_sum_to(tg_tensor **x) { return tg_sum_to(x[0], 2, (int64_t[]){3, 1}); }
+static tg_tensor *f_reshape(tg_tensor **x) { return tg_reshape(x[0], 3, (int64_t[]){3, -1, 2}); }
+static tg_tensor *f_reshape_scalar(tg_tensor **x) { return tg_reshape(x[0], 0, NULL); }
+static tg_tensor *f_permute(tg_tensor **x) { return tg_permute(x[0], (int[]){2, 0, 1}); }
+static tg_tensor *f_transpose(tg_tensor **x) { return tg_transpose(x[0]); }
+static tg_tensor *f_slice(tg_tensor **x) { return tg_slice(x[0], 1, 1, 3); }
+static tg_tensor *f_pad(tg_tensor **x) { return tg_pad(x[0], 0, 1, 2); }
+static tg_tensor *f_concat(tg_tensor **x) { return tg_concat(3, x, 1); }
+/* x converted to float64 and multiplied by itself. In the float32 run the
+ * conversion widens (its rule narrows the gradient back); the float32 run's
+ * inputs also pass through a narrowing tg_to_dtype (run_case), so both
+ * directions are checked. A float64 -> float32 -> float64 round trip is not
+ * a case: finite differences of float32 rounding are noise. */
+static tg_tensor *f_to_dtype(tg_tensor **x) {
+    tg_tensor *wide = tg_to_dtype(x[0], TG_F64);
+    return tg_mul(wide, wide);
+}
+static tg_tensor *f_matmul(tg_tensor **x) { return tg_matmul(x[0], x[1]); }
+static tg_tensor *f_matmul_ta(tg_tensor **x) { return tg_matmul_t(x[0], true, x[1], false); }
+static tg_tensor *f_matmul_tb(tg_tensor **x) { return tg_matmul_t(x[0], false, x[1], true); }
+static tg_tensor *f_matmul_tab(tg_tensor **x) { return tg_matmul_t(x[0], true, x[1], true); }
+static tg_tensor *f_softmax(tg_tensor **x) { return tg_softmax(x[0], -1); }
+static tg_tensor *f_softmax0(tg_tensor **x) { return tg_softmax(x[0], 0); }
+static tg_tensor *f_log_softmax(tg_tensor **x) { return tg_log_softmax(x[0], 1); }
+/* The ops used as one expression: a second-order check would use these too. */
+static tg_tensor *f_composite(tg_tensor **x) {
+    return tg_mean(tg_mul(tg_sigmoid(tg_matmul(x[0], x[1])), tg_log_softmax(tg_matmul(x[0], x[1]), 1)));
+}
+
+static const op_case cases[] = {
+    {"add", "broadcast (3,1,4)+(2,1)", f_add, 2, {3, 2}, {{3, 1, 4}, {2, 1}}, -2, 2, NAN, NAN},
+    {"add", "same shape", f_add, 2, {2, 2}, {{2, 3}, {2, 3}}, -2, 2, NAN, NAN},
+    {"add", "rank 0 + (3)", f_add, 2, {0, 1}, {{0}, {3}}, -2, 2, NAN, NAN},
+    {"sub", "broadcast (2,1)-(3,1,4)", f_sub, 2, {2, 3}, {{2, 1}, {3, 1, 4}}, -2, 2, NAN, NAN},
+    {"mul", "broadcast (3,1,4)*(2,1)", f_mul, 2, {3, 2}, {{3, 1, 4}, {2, 1}}, -2, 2, NAN, NAN},
+    {"mul", "size-1 axes (1,3,1)*(1)", f_mul, 2, {3, 1}, {{1, 3, 1}, {1}}, -2, 2, NAN, NAN},
+    {"div", "broadcast (3,1,4)/(2,1)", f_div, 2, {3, 2}, {{3, 1, 4}, {2, 1}}, 0.5, 2, NAN, NAN},
+    {"add_scalar", "(2,3)", f_add_scalar, 1, {2}, {{2, 3}}, -2, 2, NAN, NAN},
+    {"mul_scalar", "rank 0", f_mul_scalar, 1, {0}, {{0}}, -2, 2, NAN, NAN},
+    {"pow", "x^2.5 on (2,3)", f_pow, 1, {2}, {{2, 3}}, 0.3, 2, NAN, NAN},
+    {"pow", "x^3 on negatives too", f_pow_int, 1, {1}, {{5}}, -2, 2, NAN, NAN},
+    {"neg", "(4)", f_neg, 1, {1}, {{4}}, -2, 2, NAN, NAN},
+    {"exp", "(2,2)", f_exp, 1, {2}, {{2, 2}}, -2, 2, NAN, NAN},
+    {"exp", "rank 0", f_exp, 1, {0}, {{0}}, -2, 2, NAN, NAN},
+    {"log", "(3,2), x > 0", f_log, 1, {2}, {{3, 2}}, 0.2, 3, NAN, NAN},
+    {"sqrt", "(3), x > 0", f_sqrt, 1, {1}, {{3}}, 0.2, 3, NAN, NAN},
+    {"abs", "(2,3) away from 0", f_abs, 1, {2}, {{2, 3}}, -2, 2, 0.0, NAN},
+    {"tanh", "(2,3)", f_tanh, 1, {2}, {{2, 3}}, -2, 2, NAN, NAN},
+    {"relu", "(2,3) away from 0", f_relu, 1, {2}, {{2, 3}}, -2, 2, 0.0, NAN},
+    {"relu", "size-1 axes (1,4,1)", f_relu, 1, {3}, {{1, 4, 1}}, -2, 2, 0.0, NAN},
+    {"sigmoid", "(2,3)", f_sigmoid, 1, {2}, {{2, 3}}, -3, 3, NAN, NAN},
+    {"clamp", "(2,4) away from -0.5 and 0.5", f_clamp, 1, {2}, {{2, 4}}, -1, 1, -0.5, 0.5},
+    {"sum", "all of (2,3,2)", f_sum, 1, {3}, {{2, 3, 2}}, -2, 2, NAN, NAN},
+    {"sum", "rank 0", f_sum, 1, {0}, {{0}}, -2, 2, NAN, NAN},
+    {"sum", "axes {0,-1} of (2,3,4)", f_sum_axes, 1, {3}, {{2, 3, 4}}, -2, 2, NAN, NAN},
+    {"sum", "axis 1 keepdim of (2,3)", f_sum_keepdim, 1, {2}, {{2, 3}}, -2, 2, NAN, NAN},
+    {"mean", "all of (3,4)", f_mean, 1, {2}, {{3, 4}}, -2, 2, NAN, NAN},
+    {"mean", "axis 1 keepdim of (2,3,2)", f_mean_axes, 1, {3}, {{2, 3, 2}}, -2, 2, NAN, NAN},
+    {"max", "all of (3,4)", f_max, 1, {2}, {{3, 4}}, -2, 2, NAN, NAN},
+    {"max", "axis 1 of (2,5)", f_max_axis, 1, {2}, {{2, 5}}, -2, 2, NAN, NAN},
+    {"max", "axis 0 keepdim of (3,2)", f_max_axis_keep, 1, {2}, {{3, 2}}, -2, 2, NAN, NAN},
+    {"expand", "(3,1) to (2,3,4)", f_expand, 1, {2}, {{3, 1}}, -2, 2, NAN, NAN},
+    {"sum_to", "(2,3,4) to (3,1)", f_sum_to, 1, {3}, {{2, 3, 4}}, -2, 2, NAN, NAN},
+    {"reshape", "(2,3,2) to (3,-1,2)", f_reshape, 1, {3}, {{2, 3, 2}}, -2, 2, NAN, NAN},
+    {"reshape", "(1,1) to rank 0", f_reshape_scalar, 1, {2}, {{1, 1}}, -2, 2, NAN, NAN},
+    {"permute", "(2,3,4) by (2,0,1)", f_permute, 1, {3}, {{2, 3, 4}}, -2, 2, NAN, NAN},
+    {"permute", "transpose (2,3,4)", f_transpose, 1, {3}, {{2, 3, 4}}, -2, 2, NAN, NAN},
+    {"slice", "axis 1 [1,3) of (2,4)", f_slice, 1, {2}, {{2, 4}}, -2, 2, NAN, NAN},
+    {"pad", "axis 0 (1,2) of (2,3)", f_pad, 1, {2}, {{2, 3}}, -2, 2, NAN, NAN},
+    {"concat", "three along axis 1", f_concat, 3, {2, 2, 2}, {{2, 1}, {2, 3}, {2, 2}}, -2, 2, NAN, NAN},
+    {"to_dtype", "to float64, squared", f_to_dtype, 1, {2}, {{2, 3}}, -2, 2, NAN, NAN},
+    {"matmul", "(3,4)@(4,2)", f_matmul, 2, {2, 2}, {{3, 4}, {4, 2}}, -2, 2, NAN, NAN},
+    {"matmul", "batched broadcast (2,1,2,3)@(3,3,2)", f_matmul, 2, {4, 3}, {{2, 1, 2, 3}, {3, 3, 2}}, -2, 2, NAN, NAN},
+    {"matmul", "A^T B: (4,3)^T@(4,2)", f_matmul_ta, 2, {2, 2}, {{4, 3}, {4, 2}}, -2, 2, NAN, NAN},
+    {"matmul", "A B^T: (3,4)@(2,4)^T", f_matmul_tb, 2, {2, 2}, {{3, 4}, {2, 4}}, -2, 2, NAN, NAN},
+    {"matmul", "A^T B^T, batched", f_matmul_tab, 2, {3, 3}, {{2, 4, 3}, {2, 2, 4}}, -2, 2, NAN, NAN},
+    {"matmul", "size-1 (1,3)@(3,1)", f_matmul, 2, {2, 2}, {{1, 3}, {3, 1}}, -2, 2, NAN, NAN},
+    {"softmax", "last axis of (3,4)", f_softmax, 1, {2}, {{3, 4}}, -3, 3, NAN, NAN},
+    {"softmax", "axis 0 of (3,1,2)", f_softmax0, 1, {3}, {{3, 1, 2}}, -3, 3, NAN, NAN},
+    {"log_softmax", "axis 1 of (2,5)", f_log_softmax, 1, {2}, {{2, 5}}, -3, 3, NAN, NAN},
+    {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
+};
+static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
+
+/* Ops with no gradient by design: masks used inside backward rules. */
+static const char *const non_differentiable[] = {"gt_scalar", "lt_scalar", "sign", "argmax_mask"};
+
+typedef struct run_ctx {
+    const op_case *c;
+    tg_dtype dtype;
+} run_ctx;
+
+/* gradcheck hands float64 inputs; the op runs in the dtype under test. */
+static tg_tensor *run_case(tg_tensor *const *inputs, int n, void *ctx) {
+    run_ctx *run = ctx;
+    tg_tensor *converted[MAX_CASE_INPUTS];
+    for (int i = 0; i < n; i++) converted[i] = run->dtype == TG_F64 ? inputs[i] : tg_to_dtype(inputs[i], run->dtype);
+    return run->c->apply(converted);
+}
+
+static void check_case(const op_case *c, tg_dtype dtype, tg_gradcheck_mode mode, uint64_t seed) {
+    tg_rng rng = tg_rng_seeded(seed);
+    tg_tensor *inputs[MAX_CASE_INPUTS];
+    double avoid[2];
+    int n_avoid = 0;
+    if (!isnan(c->avoid)) avoid[n_avoid++] = c->avoid;
+    if (!isnan(c->avoid2)) avoid[n_avoid++] = c->avoid2;
+    for (int i = 0; i < c->n_inputs; i++)
+        inputs[i] = tg_gradcheck_input(&rng, c->rank[i], c->shape[i], c->lo, c->hi, n_avoid, avoid, 0.05);
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.mode = mode;
+    options.seed = seed;
+    if (dtype == TG_F32) { /* float32 rounding (~6e-8) swamps a small step */
+        options.eps = 1e-3;
+        options.atol = 2e-3;
+        options.rtol = 2e-2;
+    } else {
+        options.eps = 1e-6;
+        options.atol = 1e-7;
+        options.rtol = 1e-6;
+    }
+    run_ctx run = {c, dtype};
+    tg_gradcheck_result result;
+    tg_status status = tg_gradcheck(run_case, &run, c->n_inputs, inputs, &options, &result);
+    char text[512];
+    cr_assert_eq(status, TG_OK, "%s (%s, %s): gradcheck could not run: %s", c->op, c->what, tg_dtype_name(dtype),
+                 tg_last_error_message());
+    cr_assert(result.passed, "%s (%s, %s, %s): %s", c->op, c->what, tg_dtype_name(dtype),
+              mode == TG_GRADCHECK_FULL ? "full" : "random", tg_gradcheck_describe(&result, text, sizeof text));
+    cr_assert_gt(result.entries_checked, 0);
+    for (int i = 0; i < c->n_inputs; i++) tg_free(inputs[i]);
+}
+
+Test(gradcheck_ops, every_op_float64_full_jacobian) {
+    for (int i = 0; i < n_cases; i++) check_case(&cases[i], TG_F64, TG_GRADCHECK_FULL, 100 + (uint64_t)i);
+}
+
+Test(gradcheck_ops, every_op_float32_full_jacobian) {
+    for (int i = 0; i < n_cases; i++) check_case(&cases[i], TG_F32, TG_GRADCHECK_FULL, 200 + (uint64_t)i);
+}
+
+Test(gradcheck_ops, every_op_float64_random_directions) {
+    for (int i = 0; i < n_cases; i++) check_case(&cases[i], TG_F64, TG_GRADCHECK_RANDOM, 300 + (uint64_t)i);
+}
+
+static bool is_non_differentiable(const char *name) {
+    for (size_t i = 0; i < sizeof non_differentiable / sizeof non_differentiable[0]; i++)
+        if (strcmp(name, non_differentiable[i]) == 0) return true;
+    return false;
+}
+
+Test(gradcheck_ops, every_op_in_the_table_has_a_backward_rule_and_a_case) {
+    cr_assert_gt(tg_builtin_op_count(), 30);
+    for (int k = 0; k < tg_builtin_op_count(); k++) {
+        const tg_op *op = tg_builtin_op(k);
+        cr_assert_not_null(op->forward, "%s has no forward kernel", op->name);
+        cr_assert_eq(tg_find_op(op->name), op, "%s: lookup by name", op->name);
+        if (is_non_differentiable(op->name)) {
+            cr_assert_null(op->backward, "%s is listed as non-differentiable but has a backward rule", op->name);
+            continue;
+        }
+        cr_assert_not_null(op->backward, "op '%s' has no backward rule", op->name);
+        bool covered = false;
+        for (int i = 0; i < n_cases && !covered; i++) covered = strcmp(cases[i].op, op->name) == 0;
+        cr_assert(covered, "op '%s' has no gradcheck case in tests/core/test_gradcheck_ops.c", op->name);
+    }
+}
+
+/* Second order: the backward rules are ops, so d/dx of a gradient is checked
+ * too. h(x) = sum(g * d/dx f(x)) for f = sum(tanh(x) * x * sigmoid(x)). */
+static tg_tensor *gradient_of(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    (void)ctx;
+    tg_tensor *x = inputs[0];
+    tg_tensor *f = tg_sum(tg_mul(tg_mul(tg_tanh(x), x), tg_sigmoid(tg_log_softmax(x, 0))));
+    tg_tensor *dfdx;
+    if (tg_gradients(f, NULL, 1, &inputs[0], &dfdx, true) != TG_OK) return NULL;
+    return dfdx;
+}
+
+Test(gradcheck_ops, second_order_gradients) {
+    tg_rng rng = tg_rng_seeded(7);
+    tg_tensor *x = tg_gradcheck_input(&rng, 1, (int64_t[]){5}, -2, 2, 0, NULL, 0);
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.atol = 1e-7;
+    options.rtol = 1e-6;
+    tg_gradcheck_result result;
+    cr_assert_eq(tg_gradcheck(gradient_of, NULL, 1, &x, &options, &result), TG_OK, "%s", tg_last_error_message());
+    char text[512];
+    cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
+    tg_free(x);
+}

@@ -13,7 +13,8 @@
  *     (output shape) and u (all inputs), <grad of <v,f>, u> against
  *     (<v, f(x + eps u)> - <v, f(x - eps u)>) / (2 eps). Cost per direction:
  *     one backward, two forwards.
- * An entry passes when |analytic - numeric| <= atol + rtol * |numeric|.
+ * An entry passes when |analytic - numeric| <= atol + rtol * |numeric|; a NaN
+ * or Inf on either side fails it. rel_error is abs_error / |numeric|.
  *
  * Finite differences are wrong at kinks (relu, abs and clamp at their corners)
  * and outside a domain (log, sqrt at <= 0): pick sample points away from them;
@@ -35,7 +36,8 @@ extern "C" {
 
 /* The function under test: builds its output from `inputs` with tapegrad ops
  * and returns it (a tape tensor of any shape), or NULL on error. It must be
- * deterministic and must not keep the tensors it is given. */
+ * deterministic and must not keep the tensors it is given. It should return
+ * a tape tensor: a new persistent one would leak at every evaluation. */
 typedef tg_tensor *(*tg_gradcheck_fn)(tg_tensor *const *inputs, int n_inputs, void *ctx);
 
 typedef enum tg_gradcheck_mode { TG_GRADCHECK_FULL = 0, TG_GRADCHECK_RANDOM = 1 } tg_gradcheck_mode;
@@ -55,7 +57,7 @@ typedef struct tg_gradcheck_result {
     /* The worst entry (largest error relative to its tolerance): */
     int worst_input;       /* which input (-1 in RANDOM mode: all at once)  */
     int64_t worst_index;   /* flat index in that input (direction in RANDOM) */
-    int64_t worst_output;  /* flat index of the output element (FULL mode)  */
+    int64_t worst_output;  /* flat index of the output element (FULL mode); -1 in RANDOM */
     double analytic, numeric;
     double abs_error, rel_error;
 } tg_gradcheck_result;
@@ -67,8 +69,10 @@ tg_gradcheck_options tg_gradcheck_defaults(void);
  * perturbed during the check and restored exactly). Runs on a private tape and
  * leaves the inputs' .grad and requires_grad as they were. `options` may be
  * NULL for the defaults; `result` may be NULL. Returns TG_OK when the check
- * ran (read result->passed), or an error: bad arguments (TG_ERR_ARGUMENT,
- * TG_ERR_DTYPE for a float32 input), or f failing (its error passes through). */
+ * ran (read result->passed), or an error: bad arguments (TG_ERR_ARGUMENT, also
+ * for an input that belongs to a tape; TG_ERR_DTYPE for a float32 input), f
+ * changing its output's shape between calls (TG_ERR_SHAPE), or f failing (its
+ * error passes through). On error *result is zeroed with worst_* set to -1. */
 tg_status tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs,
                        const tg_gradcheck_options *options, tg_gradcheck_result *result);
 

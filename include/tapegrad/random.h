@@ -28,9 +28,11 @@ tg_rng tg_rng_seeded(uint64_t seed);
 uint64_t tg_rng_next_u64(tg_rng *rng);
 /* Uniform double in [0, 1) with 53 random bits. */
 double tg_rng_uniform(tg_rng *rng);
-/* Standard normal (mean 0, std 1). */
+/* Standard normal (mean 0, std 1): Box-Muller on two uniforms per value (the
+ * generator keeps no spare value, so its state stays 4 words). */
 double tg_rng_normal(tg_rng *rng);
-/* Uniform integer in [0, bound), without modulo bias. bound >= 1. */
+/* Uniform integer in [0, bound), without modulo bias. bound >= 1; 0 is an
+ * error (reported, returns 0). A NULL rng is reported too (NaN / 0 returned). */
 uint64_t tg_rng_below(tg_rng *rng, uint64_t bound);
 
 /* Persistent tensors of uniform [lo, hi) or normal(mean, std) values. */

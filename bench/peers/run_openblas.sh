@@ -18,8 +18,12 @@ if [ ! -x "$bench" ]; then
     exit 1
 fi
 
+# Debian's libopenblas-dev puts its headers in <triplet>/openblas-pthread (or
+# -openmp, -serial); only cblas.h is linked to <triplet>/, by alternatives.
 cblas_header=""
-for dir in /usr/include/x86_64-linux-gnu /usr/include/aarch64-linux-gnu /usr/include/openblas /usr/include; do
+for dir in /usr/include/*-linux-gnu/openblas-pthread /usr/include/*-linux-gnu/openblas-openmp \
+        /usr/include/*-linux-gnu/openblas-serial /usr/include/x86_64-linux-gnu \
+        /usr/include/aarch64-linux-gnu /usr/include/openblas /usr/include; do
     if [ -f "$dir/cblas.h" ] && grep -q OPENBLAS "$dir/openblas_config.h" 2>/dev/null; then
         cblas_header=$dir
         break

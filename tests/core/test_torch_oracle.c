@@ -1,0 +1,157 @@
+/* tests/core/test_torch_oracle.c — PyTorch as an independent oracle: the same
+ * expressions are differentiated by tapegrad and by torch.autograd (float64),
+ * and every gradient entry must agree to 1e-10. Skipped, with the reason,
+ * when Debian's python3 with torch is not installed (apt-get install
+ * python3-torch). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "tapegrad.h"
+
+#define PYTHON "/usr/bin/python3"
+#define MAX_INPUTS 3
+
+typedef struct oracle_case {
+    const char *name;
+    int n_inputs;
+    int rank[MAX_INPUTS];
+    int64_t shape[MAX_INPUTS][4];
+    tg_tensor *(*apply)(tg_tensor **x);
+    const char *torch; /* Python: inputs x0, x1, ...; sets `out` (a scalar) */
+} oracle_case;
+
+static tg_tensor *c_softmax_ce(tg_tensor **x) {
+    /* The labels are fixed: one-hot rows for classes 1, 4, 0, 2. */
+    static const double onehot[20] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0};
+    tg_tensor *labels = tg_from_doubles(TG_F64, 2, (int64_t[]){4, 5}, onehot);
+    /* Backward keeps its inputs, so the constant must live on the tape: copy
+     * it there (not recorded: it needs no gradient) and free the original. */
+    tg_tensor *y = tg_mul_scalar(labels, 1.0);
+    tg_free(labels);
+    tg_tensor *picked = tg_mul(y, tg_log_softmax(x[0], 1));
+    return tg_neg(tg_mean(tg_sum_axes(picked, 1, (int[]){1}, false)));
+}
+static tg_tensor *c_broadcast_mix(tg_tensor **x) {
+    tg_tensor *a = x[0], *b = x[1];
+    return tg_sum(tg_div(tg_exp(tg_mul(a, b)), tg_add_scalar(tg_abs(tg_sub(a, b)), 1.0)));
+}
+static tg_tensor *c_batched_matmul(tg_tensor **x) {
+    return tg_mean(tg_pow(tg_tanh(tg_matmul(x[0], x[1])), 2.0));
+}
+static tg_tensor *c_matmul_transposes(tg_tensor **x) {
+    tg_tensor *p = tg_matmul_t(x[0], true, x[1], false);  /* (3,4)^T (3,2) -> (4,2) */
+    tg_tensor *q = tg_matmul_t(p, false, x[2], true);     /* (4,2) (5,2)^T -> (4,5) */
+    return tg_sum(tg_sigmoid(q));
+}
+static tg_tensor *c_shape_ops(tg_tensor **x) {
+    tg_tensor *p = tg_permute(x[0], (int[]){2, 0, 1});            /* (4,2,3) */
+    tg_tensor *s = tg_slice(p, 2, 1, 3);                           /* (4,2,2) */
+    tg_tensor *padded = tg_pad(s, 0, 1, 0);                        /* (5,2,2) */
+    tg_tensor *joined = tg_concat(2, (tg_tensor *[]){padded, tg_mul_scalar(padded, 2.0)}, 1); /* (5,4,2) */
+    tg_tensor *r = tg_reshape(joined, 2, (int64_t[]){10, -1});
+    return tg_sum(tg_mul(r, tg_expand(tg_sum_to(r, 2, (int64_t[]){1, 4}), 2, (int64_t[]){10, 4})));
+}
+static tg_tensor *c_reductions(tg_tensor **x) {
+    tg_tensor *m = tg_max_axis(x[0], 1, true);                        /* (3,1) */
+    tg_tensor *c = tg_clamp(x[0], -0.7, 0.9);
+    tg_tensor *mean = tg_mean_axes(tg_mul(c, m), 1, (int[]){0}, false); /* (5) */
+    return tg_add(tg_sum(tg_sqrt(tg_add_scalar(tg_mul(mean, mean), 0.5))), tg_max(x[0]));
+}
+static tg_tensor *c_softmax_log(tg_tensor **x) {
+    tg_tensor *s = tg_softmax(x[0], 0);
+    return tg_sum(tg_mul(tg_log(tg_add_scalar(s, 0.1)), tg_relu(x[1])));
+}
+
+static const oracle_case cases[] = {
+    {"softmax_ce", 1, {2}, {{4, 5}}, c_softmax_ce,
+     "y = torch.zeros(4, 5, dtype=torch.float64); y[[0,1,2,3],[1,4,0,2]] = 1\n"
+     "out = -(y * torch.log_softmax(x0, 1)).sum(1).mean()"},
+    {"broadcast_mix", 2, {3, 2}, {{3, 1, 4}, {2, 1}}, c_broadcast_mix,
+     "out = (torch.exp(x0 * x1) / (torch.abs(x0 - x1) + 1)).sum()"},
+    {"batched_matmul", 2, {4, 3}, {{2, 1, 2, 3}, {3, 3, 2}}, c_batched_matmul,
+     "out = torch.tanh(x0 @ x1).pow(2).mean()"},
+    {"matmul_transposes", 3, {2, 2, 2}, {{3, 4}, {3, 2}, {5, 2}}, c_matmul_transposes,
+     "out = torch.sigmoid((x0.T @ x1) @ x2.T).sum()"},
+    {"shape_ops", 1, {3}, {{2, 3, 4}}, c_shape_ops,
+     "p = x0.permute(2, 0, 1)[:, :, 1:3]\n"
+     "padded = torch.nn.functional.pad(p, (0, 0, 0, 0, 1, 0))\n"
+     "r = torch.cat([padded, padded * 2], 1).reshape(10, -1)\n"
+     "out = (r * r.sum(0, keepdim=True)).sum()"},
+    {"reductions", 1, {2}, {{3, 5}}, c_reductions,
+     "m = x0.max(1, keepdim=True).values\n"
+     "mean = (torch.clamp(x0, -0.7, 0.9) * m).mean(0)\n"
+     "out = torch.sqrt(mean * mean + 0.5).sum() + x0.max()"},
+    {"softmax_log", 2, {2, 2}, {{3, 4}, {3, 4}}, c_softmax_log,
+     "out = (torch.log(torch.softmax(x0, 0) + 0.1) * torch.relu(x1)).sum()"},
+};
+
+static bool have_torch(void) {
+    if (access(PYTHON, X_OK) != 0) return false;
+    return system(PYTHON " -c 'import torch' >/dev/null 2>&1") == 0;
+}
+
+static void write_tensor(FILE *f, const tg_tensor *t) {
+    fprintf(f, "torch.tensor([");
+    for (int64_t i = 0; i < t->numel; i++) fprintf(f, "%.17g,", tg_get_flat(t, i));
+    fprintf(f, "], dtype=torch.float64).reshape([");
+    for (int d = 0; d < t->rank; d++) fprintf(f, "%lld,", (long long)t->shape[d]);
+    fprintf(f, "]).requires_grad_()");
+}
+
+static void check_against_torch(const oracle_case *c, uint64_t seed) {
+    tg_rng rng = tg_rng_seeded(seed);
+    tg_tensor *x[MAX_INPUTS];
+    for (int i = 0; i < c->n_inputs; i++) {
+        x[i] = tg_rand_uniform(&rng, TG_F64, c->rank[i], c->shape[i], -1.5, 1.5);
+        tg_set_requires_grad(x[i], true);
+    }
+    tg_tensor *out = c->apply(x);
+    cr_assert_not_null(out);
+    cr_assert_eq(tg_backward(out, NULL), TG_OK);
+
+    char script[] = "/tmp/tg_oracle_XXXXXX";
+    int fd = mkstemp(script);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "import torch\n");
+    for (int i = 0; i < c->n_inputs; i++) {
+        fprintf(f, "x%d = ", i);
+        write_tensor(f, x[i]);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "%s\nout.backward()\nprint(repr(out.item()))\n", c->torch);
+    for (int i = 0; i < c->n_inputs; i++) fprintf(f, "print(' '.join(repr(v) for v in x%d.grad.flatten().tolist()))\n", i);
+    fclose(f);
+
+    char command[256];
+    snprintf(command, sizeof command, PYTHON " %s 2>&1", script);
+    FILE *p = popen(command, "r");
+    cr_assert_not_null(p);
+    double torch_out;
+    cr_assert_eq(fscanf(p, "%lf", &torch_out), 1, "%s: torch printed no value", c->name);
+    cr_assert(fabs(torch_out - tg_item(out)) <= 1e-10 * fmax(1, fabs(torch_out)), "%s: value tapegrad %.17g torch %.17g",
+              c->name, tg_item(out), torch_out);
+    for (int i = 0; i < c->n_inputs; i++)
+        for (int64_t k = 0; k < x[i]->numel; k++) {
+            double want;
+            cr_assert_eq(fscanf(p, "%lf", &want), 1, "%s: torch gave too few gradient entries", c->name);
+            double got = tg_get_flat(tg_grad(x[i]), k);
+            cr_assert(fabs(got - want) <= 1e-10 * fmax(1, fabs(want)), "%s: d/dx%d[%lld]: tapegrad %.17g torch %.17g",
+                      c->name, i, (long long)k, got, want);
+        }
+    pclose(p);
+    unlink(script);
+    for (int i = 0; i < c->n_inputs; i++) tg_free(x[i]);
+    tg_tape_reset(tg_tape_current());
+}
+
+Test(torch_oracle, gradients_agree_with_torch_autograd, .timeout = 300) {
+    if (!have_torch()) cr_skip_test("PyTorch not available (" PYTHON " -c 'import torch' failed); apt-get install python3-torch");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_against_torch(&cases[i], 1000 * (i + 1));
+}

@@ -14,13 +14,14 @@ static const char *function_name(const tg_op *op, char *buf, size_t size) {
 
 /* The tape an op writes to: the one its tape inputs share, or this thread's
  * current tape when every input is persistent. */
-static tg_tape *choose_tape(const char *function, tg_tensor *const *inputs, int n_inputs) {
+static tg_tape *choose_tape(const tg_op *op, tg_tensor *const *inputs, int n_inputs) {
     tg_tape *tape = NULL;
     for (int i = 0; i < n_inputs; i++) {
         tg_tape *t = inputs[i]->tape;
         if (!t) continue;
         if (tape && t != tape) {
-            tg_error_report(TG_ERR_TAPE, function,
+            char function[64];
+            tg_error_report(TG_ERR_TAPE, function_name(op, function, sizeof function),
                             "inputs belong to different tapes (input 0's tape differs from input %d's)", i);
             return NULL;
         }
@@ -29,32 +30,57 @@ static tg_tape *choose_tape(const char *function, tg_tensor *const *inputs, int 
     return tape ? tape : tg_tape_current();
 }
 
+/* A cheap check that needs no message; tg_shape_validate explains failures. */
+static bool plausible_shape(tg_dtype dtype, int rank, const int64_t *shape) {
+    if ((dtype != TG_F32 && dtype != TG_F64) || rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) return false;
+    for (int i = 0; i < rank; i++)
+        if (shape[i] < 0) return false;
+    return true;
+}
+
+/* Reports the first unusable input. Only reached on error: the fast path in
+ * tg_op_apply formats no message. */
+static void report_bad_input(const char *function, tg_tensor *const *inputs, int n_inputs) {
+    for (int i = 0; i < n_inputs; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "input %d", i);
+        if (tg_tensor_check(function, what, inputs[i]) != TG_OK) return;
+    }
+}
+
 tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, const tg_op_attrs *attrs,
                        tg_dtype out_dtype, int out_rank, const int64_t *out_shape) {
     char function[64];
-    function_name(op, function, sizeof function);
     if (!op || !op->forward) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_op_apply", "op is NULL or has no forward kernel");
         return NULL;
     }
     if (n_inputs < 0 || n_inputs > TG_MAX_INPUTS || (op->arity >= 0 && n_inputs != op->arity)) {
-        tg_error_report(TG_ERR_ARGUMENT, function, "takes %d inputs, got %d", op->arity, n_inputs);
+        tg_error_report(TG_ERR_ARGUMENT, function_name(op, function, sizeof function), "takes %d inputs, got %d",
+                        op->arity, n_inputs);
         return NULL;
     }
     if (n_inputs > 0 && !inputs) {
-        tg_error_report(TG_ERR_ARGUMENT, function, "inputs is NULL");
+        tg_error_report(TG_ERR_ARGUMENT, function_name(op, function, sizeof function), "inputs is NULL");
         return NULL;
     }
     bool wants_grad = false;
     for (int i = 0; i < n_inputs; i++) {
-        char what[32];
-        snprintf(what, sizeof what, "input %d", i);
-        if (tg_tensor_check(function, what, inputs[i]) != TG_OK) return NULL;
-        wants_grad |= inputs[i]->requires_grad;
+        const tg_tensor *t = inputs[i];
+        if (!t || (t->tape && t->generation != t->tape->generation)) {
+            report_bad_input(function_name(op, function, sizeof function), inputs, n_inputs);
+            return NULL;
+        }
+        wants_grad |= t->requires_grad;
     }
-    tg_tape *tape = choose_tape(function, inputs, n_inputs);
+    tg_tape *tape = choose_tape(op, inputs, n_inputs);
     if (!tape) return NULL;
-    tg_tensor *out = tg_tape_new_tensor(tape, function, out_dtype, out_rank, out_shape);
+    if (!plausible_shape(out_dtype, out_rank, out_shape)) { /* a user op's mistake: say which op */
+        int64_t numel;
+        tg_shape_validate(function_name(op, function, sizeof function), out_rank, out_shape, out_dtype, &numel);
+        return NULL;
+    }
+    tg_tensor *out = tg_tape_new_tensor(tape, "tg_op_apply", out_dtype, out_rank, out_shape);
     if (!out) return NULL;
 
     bool record = wants_grad && op->backward && tg_is_grad_enabled();
@@ -63,7 +89,7 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     if (record) {
         node = tg_tape_alloc(tape, sizeof *node + (size_t)n_inputs * sizeof(tg_tensor *));
         if (!node) {
-            tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a tape node");
+            tg_error_report(TG_ERR_MEMORY, function_name(op, function, sizeof function), "cannot allocate a tape node");
             return NULL;
         }
         memset(node, 0, sizeof *node);

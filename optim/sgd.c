@@ -1,90 +1,43 @@
-/* optim/sgd.c — the optimizer object and plain gradient descent. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+/* optim/sgd.c — stochastic gradient descent: plain, with momentum, Nesterov
+ * (torch.optim.SGD; formulas in optim.h). Each operation below is one of
+ * PyTorch's in-place tensor operations, in its order:
+ *   g <- g + lambda W            d_p.add(param, alpha=weight_decay)
+ *   b <- mu b + (1 - tau) g      buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
+ *   W <- W - lr d                param.add_(d_p, alpha=-lr)
+ * Plain SGD is exactly the seeds' W <- W - lr dW. */
+#include "optim_internal.h"
 
-#include "tapegrad/optim.h"
+/* The rule for one element type T; `buffer` is NULL for plain SGD. */
+#define DEFINE_SGD_UPDATE(T)                                                                                        \
+    static void sgd_update_##T(int64_t n, T *w, const T *grad, T *buffer, T lr, T lambda, T mu, T keep,            \
+                               bool nesterov, bool first) {                                                         \
+        for (int64_t k = 0; k < n; k++) {                                                                           \
+            T g = grad[k];                                                                                          \
+            if (lambda != 0) g += lambda * w[k];                                                                    \
+            if (buffer) {                                                                                           \
+                buffer[k] = first ? g : mu * buffer[k] + keep * g;                                                  \
+                g = nesterov ? g + mu * buffer[k] : buffer[k];                                                      \
+            }                                                                                                       \
+            w[k] -= lr * g;                                                                                         \
+        }                                                                                                           \
+    }
+DEFINE_SGD_UPDATE(float)
+DEFINE_SGD_UPDATE(double)
 
-struct tg_optimizer {
-    int n;
-    tg_tensor **params;
-    double lr;
-};
-
-static tg_status check_lr(const char *function, double lr) {
-    if (!isfinite(lr) || lr <= 0)
-        return tg_error_report(TG_ERR_ARGUMENT, function, "learning rate must be finite and > 0, got %g", lr);
-    return TG_OK;
+void tg_optim_sgd_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
+    bool nesterov = c->kind == TG_OPT_NESTEROV, first = t == 1;
+    double keep = 1 - c->dampening;
+    tg_tensor *buffer = slots[0];
+    if (param->dtype == TG_F32)
+        sgd_update_float(param->numel, param->data, param->grad->data, buffer ? buffer->data : NULL, (float)c->lr,
+                         (float)c->weight_decay, (float)c->momentum, (float)keep, nesterov, first);
+    else
+        sgd_update_double(param->numel, param->data, param->grad->data, buffer ? buffer->data : NULL, c->lr,
+                          c->weight_decay, c->momentum, keep, nesterov, first);
 }
 
 tg_optimizer *tg_sgd_new(int n, tg_tensor *const *params, double lr) {
-    const char *function = "tg_sgd_new";
-    if (n < 1 || !params) {
-        tg_error_report(TG_ERR_ARGUMENT, function, "need n >= 1 parameters, got %d%s", n, params ? "" : " (NULL list)");
-        return NULL;
-    }
-    if (check_lr(function, lr) != TG_OK) return NULL;
-    for (int i = 0; i < n; i++) {
-        if (!params[i] || params[i]->tape || !params[i]->requires_grad) {
-            tg_error_report(TG_ERR_ARGUMENT, function,
-                            "parameter %d must be a persistent tensor that requires grad%s", i,
-                            !params[i] ? " (it is NULL)" : params[i]->tape ? " (it belongs to a tape)" : "");
-            return NULL;
-        }
-    }
-    tg_optimizer *opt = calloc(1, sizeof *opt);
-    tg_tensor **list = malloc((size_t)n * sizeof *list);
-    if (!opt || !list) {
-        free(opt);
-        free(list);
-        tg_error_report(TG_ERR_MEMORY, function, "cannot allocate an optimizer for %d parameters", n);
-        return NULL;
-    }
-    memcpy(list, params, (size_t)n * sizeof *list);
-    opt->n = n;
-    opt->params = list;
-    opt->lr = lr;
-    return opt;
-}
-
-tg_status tg_optimizer_step(tg_optimizer *opt) {
-    if (!opt) return tg_error_report(TG_ERR_ARGUMENT, "tg_optimizer_step", "optimizer is NULL");
-    for (int i = 0; i < opt->n; i++) {
-        tg_tensor *p = opt->params[i];
-        if (!p->grad) continue;
-        if (p->dtype == TG_F32) {
-            float *w = p->data;
-            const float *g = p->grad->data;
-            float lr = (float)opt->lr;
-            for (int64_t k = 0; k < p->numel; k++) w[k] -= lr * g[k];
-        } else {
-            double *w = p->data;
-            const double *g = p->grad->data;
-            for (int64_t k = 0; k < p->numel; k++) w[k] -= opt->lr * g[k];
-        }
-    }
-    return TG_OK;
-}
-
-void tg_optimizer_zero_grad(tg_optimizer *opt) {
-    if (!opt) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_optimizer_zero_grad", "optimizer is NULL");
-        return;
-    }
-    for (int i = 0; i < opt->n; i++) tg_zero_grad(opt->params[i]);
-}
-
-double tg_optimizer_lr(const tg_optimizer *opt) { return opt ? opt->lr : NAN; }
-
-tg_status tg_optimizer_set_lr(tg_optimizer *opt, double lr) {
-    if (!opt) return tg_error_report(TG_ERR_ARGUMENT, "tg_optimizer_set_lr", "optimizer is NULL");
-    tg_status s = check_lr("tg_optimizer_set_lr", lr);
-    if (s == TG_OK) opt->lr = lr;
-    return s;
-}
-
-void tg_optimizer_free(tg_optimizer *opt) {
-    if (!opt) return;
-    free(opt->params);
-    free(opt);
+    tg_optimizer_config c = tg_optimizer_defaults(TG_OPT_SGD);
+    c.lr = lr;
+    return tg_optim_create("tg_sgd_new", n, params, &c);
 }

@@ -8,6 +8,7 @@
  *   tapegrad/op.h         op records (for user-defined ops)
  *   tapegrad/ops.h        the differentiable ops
  *   tapegrad/gradcheck.h  finite-difference gradient verification
+ *   tapegrad/nn.h         layers, activations, losses, models
  *   tapegrad/optim.h      optimizers
  *   tapegrad/threads.h    the thread count of parallel kernels
  *   tapegrad/data.h       data files, data sets, batches
@@ -23,6 +24,7 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/gradcheck.h"
+#include "tapegrad/nn.h"
 #include "tapegrad/optim.h"
 #include "tapegrad/threads.h"
 #include "tapegrad/data.h"

@@ -150,7 +150,7 @@ static void check_against_torch(const oracle_case *c, uint64_t seed) {
     tg_tape_reset(tg_tape_current());
 }
 
-Test(torch_oracle, gradients_agree_with_torch_autograd, .timeout = 300) {
+Test(torch_oracle, gradients_agree_with_torch_autograd) {
     if (!have_torch()) cr_skip_test("PyTorch not available (" PYTHON " -c 'import torch' failed); apt-get install python3-torch");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_against_torch(&cases[i], 1000 * (i + 1));

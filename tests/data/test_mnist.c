@@ -53,12 +53,12 @@ static void check_split(const char *split, int64_t count, int64_t first_label, i
     tg_dataset_free(ds);
 }
 
-Test(mnist, loads_the_training_set, .init = setup, .timeout = 20)
+Test(mnist, loads_the_training_set, .init = setup)
 {
     check_split("train", 60000, 5, 5923, 6742);
 }
 
-Test(mnist, loads_the_test_set, .init = setup, .timeout = 20)
+Test(mnist, loads_the_test_set, .init = setup)
 {
     check_split("t10k", 10000, 7, 980, 1135);
 }

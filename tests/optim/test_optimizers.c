@@ -801,7 +801,7 @@ static void run_ours(const tg_optimizer_config *c, tg_dtype dtype, double *out) 
     tg_free(cb);
 }
 
-Test(optim_torch, five_steps_match_torch_optim, .timeout = 300) {
+Test(optim_torch, five_steps_match_torch_optim) {
     const char *python = "/usr/bin/python3";
     if (access(python, X_OK) != 0) cr_skip_test("%s is not installed", python);
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)

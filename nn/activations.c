@@ -1,0 +1,64 @@
+/* nn/activations.c — activations built from ops, and tg_activate.
+ *
+ * A trap these avoid: a piecewise function written as a sum of kinked ops
+ * (relu(x) + log(1 + e^-|x|)) is right everywhere except at the kink, where
+ * each op's own choice of derivative (relu' = abs' = 0 at 0) need not add up
+ * to the function's derivative. Here each branch is picked by a constant
+ * mask (gt_scalar, never recorded) and the differentiated expression is
+ * smooth in the branch it selects, so the gradient at the kink is the one
+ * the formula gives for that branch. */
+#include <math.h>
+
+#include "tapegrad/nn.h"
+#include "tapegrad/ops.h"
+
+/* x * f with the constant f = m + slope (1 - m), m = [x > 0]: f is exactly 1
+ * or exactly slope (m (1 - slope) + slope could round to 0.9999...), so
+ * positive inputs pass unchanged, and the gradient is f: slope at 0. */
+tg_tensor *tg_leaky_relu(tg_tensor *x, double slope) {
+    if (!isfinite(slope)) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_leaky_relu", "slope must be finite, got %g", slope);
+        return NULL;
+    }
+    tg_tensor *m = tg_gt_scalar(x, 0.0);
+    tg_tensor *factor = tg_add(m, tg_mul_scalar(tg_add_scalar(tg_neg(m), 1.0), slope));
+    return tg_mul(x, factor);
+}
+
+/* x sigmoid(x). */
+tg_tensor *tg_silu(tg_tensor *x) { return tg_mul(x, tg_sigmoid(x)); }
+
+/* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), Hendrycks & Gimpel's tanh
+ * approximation (the form of GPT-2 and of PyTorch's approximate="tanh"). */
+tg_tensor *tg_gelu(tg_tensor *x) {
+    const double sqrt_2_over_pi = 0.79788456080286535588; /* sqrt(2 / pi) */
+    tg_tensor *inner = tg_mul_scalar(tg_add(x, tg_mul_scalar(tg_pow(x, 3.0), 0.044715)), sqrt_2_over_pi);
+    return tg_mul(tg_mul_scalar(x, 0.5), tg_add_scalar(tg_tanh(inner), 1.0));
+}
+
+/* log(1 + e^x) as m x + log(1 + e^(-s x)) with the constant masks m = [x > 0]
+ * and s = 2m - 1, i.e. relu(x) + log(1 + e^-|x|): e^ never sees a positive
+ * argument, so neither the value nor the gradient overflows (softplus(1000)
+ * = 1000). Gradient m - s e^(-s x) / (1 + e^(-s x)) = sigmoid(x) everywhere,
+ * 1/2 at 0 (relu + abs would give 0 there). */
+tg_tensor *tg_softplus(tg_tensor *x) {
+    tg_tensor *m = tg_gt_scalar(x, 0.0);
+    tg_tensor *s = tg_add_scalar(tg_mul_scalar(m, 2.0), -1.0);
+    tg_tensor *minus_abs = tg_neg(tg_mul(x, s));
+    return tg_add(tg_mul(x, m), tg_log(tg_add_scalar(tg_exp(minus_abs), 1.0)));
+}
+
+tg_tensor *tg_activate(tg_activation activation, tg_tensor *x) {
+    switch (activation) {
+    case TG_ACT_RELU: return tg_relu(x);
+    case TG_ACT_LEAKY_RELU: return tg_leaky_relu(x, 0.01);
+    case TG_ACT_SIGMOID: return tg_sigmoid(x);
+    case TG_ACT_TANH: return tg_tanh(x);
+    case TG_ACT_SILU: return tg_silu(x);
+    case TG_ACT_GELU: return tg_gelu(x);
+    case TG_ACT_SOFTPLUS: return tg_softplus(x);
+    case TG_ACT_SOFTMAX: return tg_softmax(x, -1);
+    }
+    tg_error_report(TG_ERR_ARGUMENT, "tg_activate", "unknown activation %d", (int)activation);
+    return NULL;
+}

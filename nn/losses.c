@@ -1,0 +1,127 @@
+/* nn/losses.c — losses as compositions of ops; each returns a rank-0 tape
+ * tensor, the mean over the elements (or, for cross-entropy, the samples). */
+#include <math.h>
+
+#include "tapegrad/nn.h"
+#include "tapegrad/ops.h"
+
+/* A prediction and a target must agree exactly: a (n,1) prediction against
+ * an (n) target would otherwise broadcast to (n,n) and average the wrong
+ * thing without a word. */
+static tg_status check_pair(const char *function, const char *name_a, const tg_tensor *a, const char *name_b,
+                            const tg_tensor *b) {
+    if (!a || !b)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !a ? name_a : name_b);
+    if (a->dtype != b->dtype)
+        return tg_error_report(TG_ERR_DTYPE, function, "dtypes differ: %s %s, %s %s (convert with tg_to_dtype)",
+                               name_a, tg_dtype_name(a->dtype), name_b, tg_dtype_name(b->dtype));
+    if (!tg_same_shape(a, b)) {
+        char sa[160], sb[160];
+        return tg_error_report(TG_ERR_SHAPE, function, "shapes differ: %s %s, %s %s (reshape one of them)", name_a,
+                               tg_shape_string(sa, sizeof sa, a->rank, a->shape), name_b,
+                               tg_shape_string(sb, sizeof sb, b->rank, b->shape));
+    }
+    if (a->numel == 0) return tg_error_report(TG_ERR_SHAPE, function, "the mean of zero elements is undefined");
+    return TG_OK;
+}
+
+/* mean((pred - target)^2) */
+tg_tensor *tg_mse_loss(tg_tensor *pred, tg_tensor *target) {
+    if (check_pair("tg_mse_loss", "pred", pred, "target", target) != TG_OK) return NULL;
+    tg_tensor *d = tg_sub(pred, target);
+    return tg_mean(tg_mul(d, d));
+}
+
+/* mean(-(y log p + (1 - y) log(1 - p))), op for op as the seed articles
+ * write it, so that after p = sigmoid(z) the tape gives their closed form
+ * dL/dz = (p - y) / m. */
+tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target) {
+    if (check_pair("tg_bce_loss", "prob", prob, "target", target) != TG_OK) return NULL;
+    tg_tensor *one_minus_y = tg_add_scalar(tg_neg(target), 1.0);
+    tg_tensor *one_minus_p = tg_add_scalar(tg_neg(prob), 1.0);
+    tg_tensor *log_likelihood = tg_add(tg_mul(target, tg_log(prob)), tg_mul(one_minus_y, tg_log(one_minus_p)));
+    return tg_mean(tg_neg(log_likelihood));
+}
+
+/* mean(softplus(z) - z y): the same as -(y log s + (1 - y) log(1 - s)) with
+ * s = sigmoid(z), since log s = -softplus(-z) = z - softplus(z) and
+ * log(1 - s) = -softplus(z). softplus never exponentiates a positive number,
+ * so z = +-1000 gives a finite loss and the gradient (sigmoid(z) - y) / m. */
+tg_tensor *tg_bce_with_logits_loss(tg_tensor *logits, tg_tensor *target) {
+    if (check_pair("tg_bce_with_logits_loss", "logits", logits, "target", target) != TG_OK) return NULL;
+    return tg_mean(tg_sub(tg_softplus(logits), tg_mul(logits, target)));
+}
+
+/* The labels as a one-hot tensor of logits' shape, on the tape.
+ *
+ * It has to live as long as the tape: the mul that reads it keeps a
+ * reference for its backward rule (d/dlog_probs = g * one_hot), so a
+ * persistent tensor made and freed here would dangle, and one kept would
+ * leak. So it is made on the tape: a mask that is 0 everywhere (x > +inf is
+ * never true, not even for NaN; masks are never recorded), whose label
+ * entries are then set to 1 before any op reads it. It dies with the tape's
+ * reset, like every other tensor of the loss, and costs no allocation from
+ * the system once the tape has grown. */
+static tg_tensor *tape_one_hot(tg_tensor *logits, const tg_tensor *labels) {
+    tg_tensor *one_hot = tg_gt_scalar(logits, INFINITY);
+    if (!one_hot) return NULL;
+    int64_t classes = logits->shape[1];
+    for (int64_t row = 0; row < labels->numel; row++)
+        tg_set_flat(one_hot, row * classes + (int64_t)tg_get_flat(labels, row), 1.0);
+    return one_hot;
+}
+
+/* Labels must be exact class indices: a 2.5 or a -1 is a data bug, not
+ * something to round. */
+static tg_status check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
+                              const tg_tensor *labels) {
+    char ss[160], sl[160];
+    if (!scores || !labels)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !scores ? scores_name : "labels");
+    if (scores->rank != 2 || scores->shape[0] < 1 || scores->shape[1] < 1)
+        return tg_error_report(TG_ERR_SHAPE, function, "%s must be (batch, classes) with both >= 1, got %s",
+                               scores_name, tg_shape_string(ss, sizeof ss, scores->rank, scores->shape));
+    if (labels->rank != 1 || labels->shape[0] != scores->shape[0])
+        return tg_error_report(TG_ERR_SHAPE, function, "labels must have shape (%lld) for %s %s, got %s",
+                               (long long)scores->shape[0], scores_name,
+                               tg_shape_string(ss, sizeof ss, scores->rank, scores->shape),
+                               tg_shape_string(sl, sizeof sl, labels->rank, labels->shape));
+    int64_t classes = scores->shape[1];
+    for (int64_t row = 0; row < labels->numel; row++) {
+        double label = tg_get_flat(labels, row);
+        if (!(label >= 0.0 && label < (double)classes && label == floor(label)))
+            return tg_error_report(TG_ERR_ARGUMENT, function,
+                                   "label %g at row %lld is not a class index in 0..%lld", label, (long long)row,
+                                   (long long)(classes - 1));
+    }
+    return TG_OK;
+}
+
+/* mean over rows of -sum_c one_hot[c] log_softmax(logits)[c].
+ * Gradient at the logits: (softmax(logits) - one_hot) / batch. */
+tg_tensor *tg_cross_entropy_loss(tg_tensor *logits, const tg_tensor *labels) {
+    if (check_labels("tg_cross_entropy_loss", logits, "logits", labels) != TG_OK) return NULL;
+    tg_tensor *log_probs = tg_log_softmax(logits, -1);
+    tg_tensor *one_hot = tape_one_hot(logits, labels);
+    tg_tensor *picked = tg_sum_axes(tg_mul(one_hot, log_probs), 1, (int[]){-1}, false);
+    return tg_neg(tg_mean(picked));
+}
+
+/* With c = clamp(d, -delta, delta): 0.5 c^2 + delta (|d| - |c|). Inside
+ * (|d| <= delta) c = d and the second term is exactly 0; outside, c = +-delta
+ * and it is delta (|d| - 0.5 delta). No branch mask, nothing squared but the
+ * clamped c (no overflow for huge d), and the gradient is d inside and
+ * delta sign(d) outside, continuous at |d| = delta. */
+tg_tensor *tg_huber_loss(tg_tensor *pred, tg_tensor *target, double delta) {
+    const char *function = "tg_huber_loss";
+    if (!(delta > 0.0) || !isfinite(delta)) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "delta must be finite and > 0, got %g", delta);
+        return NULL;
+    }
+    if (check_pair(function, "pred", pred, "target", target) != TG_OK) return NULL;
+    tg_tensor *d = tg_sub(pred, target);
+    tg_tensor *c = tg_clamp(d, -delta, delta);
+    tg_tensor *quadratic = tg_mul_scalar(tg_mul(c, c), 0.5);
+    tg_tensor *linear = tg_mul_scalar(tg_sub(tg_abs(d), tg_abs(c)), delta);
+    return tg_mean(tg_add(quadratic, linear));
+}

@@ -1,0 +1,302 @@
+/* nn/model.c — a model is a sequence of layers: forward, parameters and
+ * their names, the MLP builder, saving and loading. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tapegrad/checkpoint.h"
+#include "tapegrad/nn.h"
+
+struct tg_model {
+    tg_layer **layers;
+    int n_layers, capacity;
+    bool training;
+};
+
+tg_model *tg_model_new(void) {
+    tg_model *model = calloc(1, sizeof *model);
+    if (!model) {
+        tg_error_report(TG_ERR_MEMORY, "tg_model_new", "cannot allocate a model");
+        return NULL;
+    }
+    model->training = true;
+    return model;
+}
+
+void tg_model_free(tg_model *model) {
+    if (!model) return;
+    for (int i = 0; i < model->n_layers; i++) tg_layer_free(model->layers[i]);
+    free(model->layers);
+    free(model);
+}
+
+/* A user-defined layer must fill the record consistently: its parameters are
+ * named, saved and handed to optimizers by the model. */
+static tg_status check_layer(const char *function, const tg_layer *layer) {
+    if (!layer) return tg_error_report(TG_ERR_ARGUMENT, function, "layer is NULL");
+    if (!layer->forward || !layer->destroy)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "layer '%s' needs forward and destroy",
+                               layer->kind ? layer->kind : "(no kind)");
+    if (layer->n_params < 0 || layer->n_params > TG_LAYER_MAX_PARAMS)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "layer '%s' has %d parameters (0..%d allowed)",
+                               layer->kind ? layer->kind : "(no kind)", layer->n_params, TG_LAYER_MAX_PARAMS);
+    for (int k = 0; k < layer->n_params; k++) {
+        if (!layer->params[k] || !layer->param_names[k] || !layer->param_names[k][0])
+            return tg_error_report(TG_ERR_ARGUMENT, function, "layer '%s': parameter %d or its name is missing",
+                                   layer->kind ? layer->kind : "(no kind)", k);
+        if (layer->params[k]->tape)
+            return tg_error_report(TG_ERR_TAPE, function, "layer '%s': parameter '%s' belongs to a tape",
+                                   layer->kind ? layer->kind : "(no kind)", layer->param_names[k]);
+    }
+    return TG_OK;
+}
+
+tg_status tg_model_add(tg_model *model, tg_layer *layer) {
+    const char *function = "tg_model_add";
+    tg_status status = model ? check_layer(function, layer)
+                             : tg_error_report(TG_ERR_ARGUMENT, function, "model is NULL");
+    if (status == TG_OK && model->n_layers == model->capacity) {
+        int capacity = model->capacity ? 2 * model->capacity : 8;
+        tg_layer **layers = realloc(model->layers, (size_t)capacity * sizeof *layers);
+        if (layers) {
+            model->layers = layers;
+            model->capacity = capacity;
+        } else {
+            status = tg_error_report(TG_ERR_MEMORY, function, "cannot grow the layer list to %d", capacity);
+        }
+    }
+    if (status != TG_OK) { /* the model owns the layer even on error */
+        if (layer && layer->destroy) layer->destroy(layer);
+        return status;
+    }
+    layer->training = model->training;
+    model->layers[model->n_layers++] = layer;
+    return TG_OK;
+}
+
+tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x) {
+    if (!model) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_forward", "model is NULL");
+        return NULL;
+    }
+    for (int i = 0; i < model->n_layers && x; i++) x = tg_layer_forward(model->layers[i], x);
+    return x;
+}
+
+int tg_model_num_layers(const tg_model *model) {
+    if (!model) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_num_layers", "model is NULL");
+        return 0;
+    }
+    return model->n_layers;
+}
+
+tg_layer *tg_model_layer(tg_model *model, int index) {
+    if (!model || index < 0 || index >= model->n_layers) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_layer", "no layer %d (the model has %d)", index,
+                        model ? model->n_layers : 0);
+        return NULL;
+    }
+    return model->layers[index];
+}
+
+int tg_model_num_params(const tg_model *model) {
+    if (!model) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_num_params", "model is NULL");
+        return 0;
+    }
+    int count = 0;
+    for (int i = 0; i < model->n_layers; i++) count += model->layers[i]->n_params;
+    return count;
+}
+
+/* The index-th parameter in model order: its layer and its slot there. */
+static bool locate_param(const tg_model *model, int index, int *layer, int *slot) {
+    for (int i = 0; i < model->n_layers && index >= 0; i++) {
+        if (index < model->layers[i]->n_params) {
+            *layer = i;
+            *slot = index;
+            return true;
+        }
+        index -= model->layers[i]->n_params;
+    }
+    return false;
+}
+
+tg_tensor *tg_model_param(tg_model *model, int index, char *name_buf, size_t name_size) {
+    int layer, slot;
+    if (!model || !locate_param(model, index, &layer, &slot)) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_param", "no parameter %d (the model has %d)", index,
+                        model ? tg_model_num_params(model) : 0);
+        return NULL;
+    }
+    const tg_layer *l = model->layers[layer];
+    if (name_buf && name_size > 0) snprintf(name_buf, name_size, "%d.%s", layer, l->param_names[slot]);
+    return l->params[slot];
+}
+
+int tg_model_params(tg_model *model, tg_tensor **out, int max) {
+    if (!model || (!out && max > 0)) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_params", "%s is NULL", !model ? "model" : "out");
+        return 0;
+    }
+    int count = 0;
+    for (int i = 0; i < model->n_layers; i++)
+        for (int k = 0; k < model->layers[i]->n_params && count < max; k++) out[count++] = model->layers[i]->params[k];
+    return count;
+}
+
+int64_t tg_model_param_count(const tg_model *model) {
+    if (!model) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_param_count", "model is NULL");
+        return 0;
+    }
+    int64_t count = 0;
+    for (int i = 0; i < model->n_layers; i++)
+        for (int k = 0; k < model->layers[i]->n_params; k++) count += model->layers[i]->params[k]->numel;
+    return count;
+}
+
+void tg_model_set_training(tg_model *model, bool training) {
+    if (!model) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_set_training", "model is NULL");
+        return;
+    }
+    model->training = training;
+    for (int i = 0; i < model->n_layers; i++) model->layers[i]->training = training;
+}
+
+/* ---- the MLP builder ---- */
+
+/* He init keeps the variance of activations that zero about half their
+ * inputs (ReLU and its smooth cousins); Glorot suits the rest. */
+static bool relu_family(tg_activation activation) {
+    return activation == TG_ACT_RELU || activation == TG_ACT_LEAKY_RELU || activation == TG_ACT_SILU ||
+           activation == TG_ACT_GELU;
+}
+
+static bool known_activation(int activation) { return activation >= TG_ACT_RELU && activation <= TG_ACT_SOFTMAX; }
+
+tg_model *tg_mlp_new(tg_rng *rng, tg_dtype dtype, int n_sizes, const int64_t *sizes, tg_activation hidden,
+                     int output) {
+    const char *function = "tg_mlp_new";
+    if (n_sizes < 2 || !sizes) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "need at least 2 sizes (inputs and outputs), got %d%s", n_sizes,
+                        sizes ? "" : " (sizes is NULL)");
+        return NULL;
+    }
+    for (int i = 0; i < n_sizes; i++)
+        if (sizes[i] < 1) {
+            tg_error_report(TG_ERR_ARGUMENT, function, "sizes[%d] = %lld; every size must be >= 1", i,
+                            (long long)sizes[i]);
+            return NULL;
+        }
+    if (!known_activation((int)hidden) || (output >= 0 && !known_activation(output))) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "unknown activation: hidden %d, output %d", (int)hidden, output);
+        return NULL;
+    }
+    if (!rng) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "rng is NULL");
+        return NULL;
+    }
+    tg_model *model = tg_model_new();
+    if (!model) return NULL;
+    for (int i = 0; i + 1 < n_sizes; i++) {
+        bool last = i + 2 == n_sizes;
+        tg_init init = !last && relu_family(hidden) ? TG_INIT_HE_UNIFORM : TG_INIT_GLOROT_UNIFORM;
+        /* A layer that failed is not passed on: its error stays the last one. */
+        tg_layer *dense = tg_dense_new(rng, dtype, sizes[i], sizes[i + 1], init);
+        bool ok = dense && tg_model_add(model, dense) == TG_OK;
+        if (ok && (!last || output >= 0)) {
+            tg_layer *activation = tg_activation_layer_new(last ? (tg_activation)output : hidden);
+            ok = activation && tg_model_add(model, activation) == TG_OK;
+        }
+        if (!ok) {
+            tg_model_free(model);
+            return NULL;
+        }
+    }
+    return model;
+}
+
+/* ---- saving and loading: every parameter under "<layer>.<param>" ---- */
+
+typedef struct named_params {
+    int n;
+    char **names;
+    tg_tensor **tensors;
+} named_params;
+
+static void named_params_free(named_params *p) {
+    if (p->names)
+        for (int i = 0; i < p->n; i++) free(p->names[i]);
+    free(p->names);
+    free(p->tensors);
+}
+
+static tg_status named_params_of(const char *function, const tg_model *model, named_params *p) {
+    memset(p, 0, sizeof *p);
+    if (!model) return tg_error_report(TG_ERR_ARGUMENT, function, "model is NULL");
+    int n = tg_model_num_params(model);
+    p->names = calloc((size_t)n + 1, sizeof *p->names);
+    p->tensors = calloc((size_t)n + 1, sizeof *p->tensors);
+    if (!p->names || !p->tensors) {
+        named_params_free(p);
+        return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d parameter names", n);
+    }
+    for (int i = 0; i < model->n_layers; i++) {
+        const tg_layer *l = model->layers[i];
+        for (int k = 0; k < l->n_params; k++) {
+            size_t size = strlen(l->param_names[k]) + 16;
+            char *name = malloc(size);
+            if (!name) {
+                named_params_free(p);
+                return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a parameter name");
+            }
+            snprintf(name, size, "%d.%s", i, l->param_names[k]);
+            p->names[p->n] = name;
+            p->tensors[p->n++] = l->params[k];
+        }
+    }
+    return TG_OK;
+}
+
+tg_status tg_model_save(const tg_model *model, const char *path) {
+    named_params p;
+    tg_status status = named_params_of("tg_model_save", model, &p);
+    if (status != TG_OK) return status;
+    status = tg_checkpoint_save(path, p.n, (const char *const *)p.names, (const tg_tensor *const *)p.tensors, 0,
+                                NULL, NULL);
+    named_params_free(&p);
+    return status;
+}
+
+/* Strict, like PyTorch's load_state_dict: the file must hold exactly the
+ * model's parameters. A tensor the model does not have means the file is of
+ * another architecture (e.g. one more layer), even when every tensor the
+ * model asks for matches. */
+tg_status tg_model_load(tg_model *model, const char *path) {
+    const char *function = "tg_model_load";
+    named_params p;
+    tg_status status = named_params_of(function, model, &p);
+    if (status != TG_OK) return status;
+    tg_checkpoint *ck = tg_checkpoint_open(path);
+    if (!ck) {
+        named_params_free(&p);
+        return tg_last_error() != TG_OK ? tg_last_error() : TG_ERR_IO;
+    }
+    int stored = tg_checkpoint_count(ck);
+    for (int i = 0; i < stored && status == TG_OK; i++) {
+        const char *name = tg_checkpoint_entry_at(ck, i)->name;
+        bool known = false;
+        for (int k = 0; k < p.n && !known; k++) known = strcmp(name, p.names[k]) == 0;
+        if (!known)
+            status = tg_error_report(TG_ERR_ARGUMENT, function,
+                                     "'%s' holds '%s', which the model (%d parameters) does not have", path, name,
+                                     p.n);
+    }
+    if (status == TG_OK) status = tg_checkpoint_read_into(ck, p.n, (const char *const *)p.names, p.tensors);
+    tg_checkpoint_close(ck);
+    named_params_free(&p);
+    return status;
+}

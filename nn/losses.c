@@ -2,6 +2,7 @@
  * tensor, the mean over the elements (or, for cross-entropy, the samples). */
 #include <math.h>
 
+#include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
 
@@ -72,9 +73,9 @@ static tg_tensor *tape_one_hot(tg_tensor *logits, const tg_tensor *labels) {
 }
 
 /* Labels must be exact class indices: a 2.5 or a -1 is a data bug, not
- * something to round. */
-static tg_status check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
-                              const tg_tensor *labels) {
+ * something to round. Shared with tg_accuracy (nn_internal.h). */
+tg_status tg_nn_check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
+                             const tg_tensor *labels) {
     char ss[160], sl[160];
     if (!scores || !labels)
         return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !scores ? scores_name : "labels");
@@ -100,7 +101,7 @@ static tg_status check_labels(const char *function, const tg_tensor *scores, con
 /* mean over rows of -sum_c one_hot[c] log_softmax(logits)[c].
  * Gradient at the logits: (softmax(logits) - one_hot) / batch. */
 tg_tensor *tg_cross_entropy_loss(tg_tensor *logits, const tg_tensor *labels) {
-    if (check_labels("tg_cross_entropy_loss", logits, "logits", labels) != TG_OK) return NULL;
+    if (tg_nn_check_labels("tg_cross_entropy_loss", logits, "logits", labels) != TG_OK) return NULL;
     tg_tensor *log_probs = tg_log_softmax(logits, -1);
     tg_tensor *one_hot = tape_one_hot(logits, labels);
     tg_tensor *picked = tg_sum_axes(tg_mul(one_hot, log_probs), 1, (int[]){-1}, false);

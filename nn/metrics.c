@@ -2,6 +2,7 @@
  * gradient). Errors return NaN. */
 #include <math.h>
 
+#include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 
 /* Index of the first maximum of row `row`; a NaN counts as the maximum (the
@@ -20,33 +21,9 @@ static int64_t row_argmax(const tg_tensor *scores, int64_t row) {
 }
 
 double tg_accuracy(const tg_tensor *scores, const tg_tensor *labels) {
-    const char *function = "tg_accuracy";
-    char ss[160], sl[160];
-    if (!scores || !labels) {
-        tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !scores ? "scores" : "labels");
-        return NAN;
-    }
-    if (scores->rank != 2 || scores->shape[0] < 1 || scores->shape[1] < 1) {
-        tg_error_report(TG_ERR_SHAPE, function, "scores must be (batch, classes) with both >= 1, got %s",
-                        tg_shape_string(ss, sizeof ss, scores->rank, scores->shape));
-        return NAN;
-    }
-    if (labels->rank != 1 || labels->shape[0] != scores->shape[0]) {
-        tg_error_report(TG_ERR_SHAPE, function, "labels must have shape (%lld) for scores %s, got %s",
-                        (long long)scores->shape[0], tg_shape_string(ss, sizeof ss, scores->rank, scores->shape),
-                        tg_shape_string(sl, sizeof sl, labels->rank, labels->shape));
-        return NAN;
-    }
-    int64_t rows = scores->shape[0], classes = scores->shape[1], correct = 0;
-    for (int64_t row = 0; row < rows; row++) {
-        double label = tg_get_flat(labels, row);
-        if (!(label >= 0.0 && label < (double)classes && label == floor(label))) {
-            tg_error_report(TG_ERR_ARGUMENT, function, "label %g at row %lld is not a class index in 0..%lld", label,
-                            (long long)row, (long long)(classes - 1));
-            return NAN;
-        }
-        correct += row_argmax(scores, row) == (int64_t)label;
-    }
+    if (tg_nn_check_labels("tg_accuracy", scores, "scores", labels) != TG_OK) return NAN;
+    int64_t rows = scores->shape[0], correct = 0;
+    for (int64_t row = 0; row < rows; row++) correct += row_argmax(scores, row) == (int64_t)tg_get_flat(labels, row);
     return (double)correct / (double)rows;
 }
 

@@ -5,8 +5,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
+#include "tests/test_helpers.h"
 
 /* ---- functions under test ---- */
 
@@ -133,7 +132,7 @@ static tg_gradcheck_options random_mode(void)
 
 /* ---- defaults ---- */
 
-Test(gradcheck, defaults_are_the_documented_ones, .init = setup)
+Test(gradcheck, defaults_are_the_documented_ones, .init = return_mode)
 {
     tg_gradcheck_options o = tg_gradcheck_defaults();
     cr_assert_eq(o.mode, TG_GRADCHECK_FULL);
@@ -145,7 +144,7 @@ Test(gradcheck, defaults_are_the_documented_ones, .init = setup)
 
 /* ---- correct gradients pass ---- */
 
-Test(gradcheck, sum_of_squares_passes_in_full_mode, .init = setup)
+Test(gradcheck, sum_of_squares_passes_in_full_mode, .init = return_mode)
 {
     int64_t shape[2] = {3, 4};
     tg_tensor *x = sample(1, 2, shape);
@@ -163,7 +162,7 @@ Test(gradcheck, sum_of_squares_passes_in_full_mode, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, sum_of_squares_passes_in_random_mode, .init = setup)
+Test(gradcheck, sum_of_squares_passes_in_random_mode, .init = return_mode)
 {
     int64_t shape[1] = {10};
     tg_tensor *x = sample(2, 1, shape);
@@ -178,7 +177,7 @@ Test(gradcheck, sum_of_squares_passes_in_random_mode, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, a_vector_output_checks_the_whole_jacobian, .init = setup)
+Test(gradcheck, a_vector_output_checks_the_whole_jacobian, .init = return_mode)
 {
     int64_t shape[1] = {5};
     tg_tensor *x = sample(3, 1, shape);
@@ -189,7 +188,7 @@ Test(gradcheck, a_vector_output_checks_the_whole_jacobian, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, several_inputs_are_checked_together, .init = setup)
+Test(gradcheck, several_inputs_are_checked_together, .init = return_mode)
 {
     int64_t shape[2] = {2, 3};
     tg_tensor *in[2] = {sample(4, 2, shape), sample(5, 2, shape)};
@@ -204,7 +203,7 @@ Test(gradcheck, several_inputs_are_checked_together, .init = setup)
     tg_free(in[1]);
 }
 
-Test(gradcheck, a_correct_user_defined_op_passes, .init = setup)
+Test(gradcheck, a_correct_user_defined_op_passes, .init = return_mode)
 {
     int64_t shape[1] = {4};
     tg_tensor *x = sample(6, 1, shape);
@@ -218,7 +217,7 @@ Test(gradcheck, a_correct_user_defined_op_passes, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, relu_passes_away_from_its_kink, .init = setup)
+Test(gradcheck, relu_passes_away_from_its_kink, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(7);
     int64_t shape[1] = {16};
@@ -230,7 +229,7 @@ Test(gradcheck, relu_passes_away_from_its_kink, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, a_float32_output_gets_a_float32_seed, .init = setup)
+Test(gradcheck, a_float32_output_gets_a_float32_seed, .init = return_mode)
 {
     int64_t shape[1] = {3};
     tg_tensor *x = sample(8, 1, shape);
@@ -245,7 +244,7 @@ Test(gradcheck, a_float32_output_gets_a_float32_seed, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, an_output_independent_of_the_inputs_passes_with_zeros, .init = setup)
+Test(gradcheck, an_output_independent_of_the_inputs_passes_with_zeros, .init = return_mode)
 {
     int64_t shape[1] = {3};
     tg_tensor *x = sample(9, 1, shape);
@@ -262,7 +261,7 @@ Test(gradcheck, an_output_independent_of_the_inputs_passes_with_zeros, .init = s
 
 /* ---- wrong gradients are caught ---- */
 
-Test(gradcheck, a_missing_factor_2_fails_in_full_mode, .init = setup)
+Test(gradcheck, a_missing_factor_2_fails_in_full_mode, .init = return_mode)
 {
     int64_t shape[1] = {4};
     double values[4] = {0.5, -1.25, 2.0, 0.75};
@@ -288,7 +287,7 @@ Test(gradcheck, a_missing_factor_2_fails_in_full_mode, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, a_missing_factor_2_fails_through_a_sum, .init = setup)
+Test(gradcheck, a_missing_factor_2_fails_through_a_sum, .init = return_mode)
 {
     int64_t shape[2] = {2, 2};
     tg_tensor *x = sample(10, 2, shape);
@@ -299,7 +298,7 @@ Test(gradcheck, a_missing_factor_2_fails_through_a_sum, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, a_missing_factor_2_fails_in_random_mode, .init = setup)
+Test(gradcheck, a_missing_factor_2_fails_in_random_mode, .init = return_mode)
 {
     int64_t shape[1] = {6};
     tg_tensor *x = sample(11, 1, shape);
@@ -319,7 +318,7 @@ Test(gradcheck, a_missing_factor_2_fails_in_random_mode, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, random_mode_is_reproducible_for_a_seed, .init = setup)
+Test(gradcheck, random_mode_is_reproducible_for_a_seed, .init = return_mode)
 {
     int64_t shape[1] = {6};
     tg_tensor *x = sample(12, 1, shape);
@@ -335,7 +334,7 @@ Test(gradcheck, random_mode_is_reproducible_for_a_seed, .init = setup)
 
 /* ---- what the check leaves behind ---- */
 
-Test(gradcheck, inputs_flags_grads_tape_and_mode_are_restored, .init = setup)
+Test(gradcheck, inputs_flags_grads_tape_and_mode_are_restored, .init = return_mode)
 {
     /* 0.1 and friends are not exact in binary: x + eps - eps would not give
      * them back, the saved value must be written. */
@@ -370,7 +369,7 @@ Test(gradcheck, inputs_flags_grads_tape_and_mode_are_restored, .init = setup)
     tg_free(b);
 }
 
-Test(gradcheck, an_existing_gradient_is_left_untouched, .init = setup)
+Test(gradcheck, an_existing_gradient_is_left_untouched, .init = return_mode)
 {
     int64_t shape[1] = {2};
     tg_tensor *x = tg_from_doubles(TG_F64, 1, shape, (double[]){1.0, 2.0});
@@ -389,7 +388,7 @@ Test(gradcheck, an_existing_gradient_is_left_untouched, .init = setup)
 
 /* ---- errors ---- */
 
-Test(gradcheck, an_error_in_f_passes_through_and_restores_state, .init = setup)
+Test(gradcheck, an_error_in_f_passes_through_and_restores_state, .init = return_mode)
 {
     int64_t shape[1] = {2};
     tg_tensor *x = sample(13, 1, shape);
@@ -406,7 +405,7 @@ Test(gradcheck, an_error_in_f_passes_through_and_restores_state, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, bad_arguments_are_refused, .init = setup)
+Test(gradcheck, bad_arguments_are_refused, .init = return_mode)
 {
     int64_t shape[1] = {2};
     tg_tensor *x = sample(14, 1, shape);
@@ -435,7 +434,7 @@ Test(gradcheck, bad_arguments_are_refused, .init = setup)
 
 /* ---- describe ---- */
 
-Test(gradcheck, describe_summarizes_a_pass, .init = setup)
+Test(gradcheck, describe_summarizes_a_pass, .init = return_mode)
 {
     tg_gradcheck_result r = {.passed = true, .entries_checked = 24, .worst_input = 0, .worst_index = 3,
                              .worst_output = 1, .analytic = 1.5, .numeric = 1.5000001,
@@ -451,7 +450,7 @@ Test(gradcheck, describe_summarizes_a_pass, .init = setup)
 
 /* ---- sample points ---- */
 
-Test(gradcheck, input_points_keep_away_from_kinks, .init = setup)
+Test(gradcheck, input_points_keep_away_from_kinks, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(15);
     int64_t shape[2] = {50, 40};
@@ -473,7 +472,7 @@ Test(gradcheck, input_points_keep_away_from_kinks, .init = setup)
     tg_free(x);
 }
 
-Test(gradcheck, input_points_need_room, .init = setup)
+Test(gradcheck, input_points_need_room, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(16);
     int64_t shape[1] = {3};

@@ -8,8 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
+#include "tests/test_helpers.h"
 
 /* What tg_fprint writes for t (caller frees). */
 static char *printed(const tg_tensor *t)
@@ -30,30 +29,23 @@ static void assert_prints(const tg_tensor *t, const char *expected)
     free(text);
 }
 
-static tg_tensor *from(tg_dtype dtype, int rank, const int64_t *shape, const double *values)
-{
-    tg_tensor *t = tg_from_doubles(dtype, rank, shape, values);
-    cr_assert_not_null(t, "%s", tg_last_error_message());
-    return t;
-}
-
-Test(print, matrix_float32, .init = setup)
+Test(print, matrix_float32, .init = return_mode)
 {
     int64_t shape[2] = {2, 2};
-    tg_tensor *t = from(TG_F32, 2, shape, (double[]){1, 2, 3, 4});
+    tg_tensor *t = make(TG_F32, 2, shape, (double[]){1, 2, 3, 4});
     assert_prints(t, "tensor([[1.0000, 2.0000],\n"
                      "        [3.0000, 4.0000]], dtype=float32)\n");
     tg_free(t);
 }
 
-Test(print, scalar_float64, .init = setup)
+Test(print, scalar_float64, .init = return_mode)
 {
     tg_tensor *t = tg_scalar(TG_F64, 3.5);
     assert_prints(t, "tensor(3.5000, dtype=float64)\n");
     tg_free(t);
 }
 
-Test(print, empty_shows_its_shape, .init = setup)
+Test(print, empty_shows_its_shape, .init = return_mode)
 {
     int64_t shape[2] = {0, 3};
     tg_tensor *t = tg_zeros(TG_F32, 2, shape);
@@ -66,19 +58,19 @@ Test(print, empty_shows_its_shape, .init = setup)
     tg_free(t);
 }
 
-Test(print, negative_values_are_right_aligned, .init = setup)
+Test(print, negative_values_are_right_aligned, .init = return_mode)
 {
     int64_t shape[2] = {2, 2};
-    tg_tensor *t = from(TG_F64, 2, shape, (double[]){-1.5, 2, 30.25, -4});
+    tg_tensor *t = make(TG_F64, 2, shape, (double[]){-1.5, 2, 30.25, -4});
     assert_prints(t, "tensor([[-1.5000,  2.0000],\n"
                      "        [30.2500, -4.0000]], dtype=float64)\n");
     tg_free(t);
 }
 
-Test(print, rank_3_blocks_are_separated_by_a_blank_line, .init = setup)
+Test(print, rank_3_blocks_are_separated_by_a_blank_line, .init = return_mode)
 {
     int64_t shape[3] = {2, 2, 2};
-    tg_tensor *t = from(TG_F32, 3, shape, (double[]){0, 1, 2, 3, 4, 5, 6, 7});
+    tg_tensor *t = make(TG_F32, 3, shape, (double[]){0, 1, 2, 3, 4, 5, 6, 7});
     assert_prints(t, "tensor([[[0.0000, 1.0000],\n"
                      "         [2.0000, 3.0000]],\n"
                      "\n"
@@ -87,7 +79,7 @@ Test(print, rank_3_blocks_are_separated_by_a_blank_line, .init = setup)
     tg_free(t);
 }
 
-Test(print, large_1d_is_summarized_with_edge_items, .init = setup)
+Test(print, large_1d_is_summarized_with_edge_items, .init = return_mode)
 {
     /* 2000 > numpy's threshold of 1000: first and last 3 shown. Values
      * 1, 1.25, ..., 500.75 keep the fixed format (largest/smallest < 1000);
@@ -99,7 +91,7 @@ Test(print, large_1d_is_summarized_with_edge_items, .init = setup)
     tg_free(t);
 }
 
-Test(print, summarized_integers_0_to_1999_use_scientific, .init = setup)
+Test(print, summarized_integers_0_to_1999_use_scientific, .init = return_mode)
 {
     /* 1999 / 1 > 1e3, the same rule that makes numpy print arange(2000.)
      * in scientific notation; the line wraps before the 80th column. */
@@ -112,7 +104,7 @@ Test(print, summarized_integers_0_to_1999_use_scientific, .init = setup)
     tg_free(t);
 }
 
-Test(print, large_matrix_summarizes_rows_and_columns, .init = setup)
+Test(print, large_matrix_summarizes_rows_and_columns, .init = return_mode)
 {
     int64_t shape[2] = {100, 100};
     tg_tensor *t = tg_zeros(TG_F64, 2, shape);
@@ -127,7 +119,7 @@ Test(print, large_matrix_summarizes_rows_and_columns, .init = setup)
     tg_free(t);
 }
 
-Test(print, exactly_1000_elements_are_not_summarized, .init = setup)
+Test(print, exactly_1000_elements_are_not_summarized, .init = return_mode)
 {
     tg_tensor *t = tg_arange(TG_F64, 0.0, 1000.0, 1.0);
     char *text = printed(t);
@@ -137,7 +129,7 @@ Test(print, exactly_1000_elements_are_not_summarized, .init = setup)
     tg_free(t);
 }
 
-Test(print, long_rows_wrap_within_80_columns, .init = setup)
+Test(print, long_rows_wrap_within_80_columns, .init = return_mode)
 {
     tg_tensor *t = tg_arange(TG_F64, 0.0, 20.0, 1.0);
     assert_prints(t, "tensor([ 0.0000,  1.0000,  2.0000,  3.0000,  4.0000,  5.0000,  6.0000,  7.0000,\n"
@@ -146,46 +138,46 @@ Test(print, long_rows_wrap_within_80_columns, .init = setup)
     tg_free(t);
 }
 
-Test(print, tiny_or_huge_values_switch_to_scientific, .init = setup)
+Test(print, tiny_or_huge_values_switch_to_scientific, .init = return_mode)
 {
     int64_t shape[1] = {2};
-    tg_tensor *t = from(TG_F64, 1, shape, (double[]){1e-5, 1.0});
+    tg_tensor *t = make(TG_F64, 1, shape, (double[]){1e-5, 1.0});
     assert_prints(t, "tensor([1.0000e-05, 1.0000e+00], dtype=float64)\n");
     tg_free(t);
     t = tg_scalar(TG_F32, 1e9);
     assert_prints(t, "tensor(1.0000e+09, dtype=float32)\n");
     tg_free(t);
     /* zeros do not count as "tiny" */
-    t = from(TG_F64, 1, shape, (double[]){0.0, 0.5});
+    t = make(TG_F64, 1, shape, (double[]){0.0, 0.5});
     assert_prints(t, "tensor([0.0000, 0.5000], dtype=float64)\n");
     tg_free(t);
 }
 
-Test(print, non_finite_values_are_spelled_out, .init = setup)
+Test(print, non_finite_values_are_spelled_out, .init = return_mode)
 {
     int64_t shape[1] = {3};
-    tg_tensor *t = from(TG_F64, 1, shape, (double[]){NAN, INFINITY, -2.0});
+    tg_tensor *t = make(TG_F64, 1, shape, (double[]){NAN, INFINITY, -2.0});
     assert_prints(t, "tensor([    nan,     inf, -2.0000], dtype=float64)\n");
     tg_free(t);
 }
 
-Test(print, requires_grad_is_shown, .init = setup)
+Test(print, requires_grad_is_shown, .init = return_mode)
 {
     int64_t shape[1] = {2};
-    tg_tensor *t = from(TG_F64, 1, shape, (double[]){1, 2});
+    tg_tensor *t = make(TG_F64, 1, shape, (double[]){1, 2});
     tg_set_requires_grad(t, true);
     assert_prints(t, "tensor([1.0000, 2.0000], dtype=float64, requires_grad=True)\n");
     tg_free(t);
 }
 
-Test(print, null_prints_a_placeholder_without_error, .init = setup)
+Test(print, null_prints_a_placeholder_without_error, .init = return_mode)
 {
     tg_clear_error();
     assert_prints(NULL, "tensor(NULL)\n");
     cr_assert_eq(tg_last_error(), TG_OK);
 }
 
-Test(print, a_stale_tensor_is_reported, .init = setup)
+Test(print, a_stale_tensor_is_reported, .init = return_mode)
 {
     tg_tape *tape = tg_tape_new();
     tg_tape *previous = tg_tape_use(tape);

@@ -5,13 +5,12 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
+#include "tests/test_helpers.h"
 
 /* Expected words from an independent Python transcription of splitmix64 and
  * xoshiro256starstar.c (https://prng.di.unimi.it/), seeded the same way:
  * state[i] = the i-th splitmix64 output of the seed. */
-Test(random, seed_42_gives_the_reference_stream, .init = setup)
+Test(random, seed_42_gives_the_reference_stream, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(42);
     cr_assert_eq(tg_rng_next_u64(&rng), UINT64_C(0x15780b2e0c2ec716));
@@ -20,14 +19,14 @@ Test(random, seed_42_gives_the_reference_stream, .init = setup)
     cr_assert_eq(tg_rng_next_u64(&rng), UINT64_C(0xecb8ad4703b360a1));
 }
 
-Test(random, seed_0_is_a_valid_generator, .init = setup)
+Test(random, seed_0_is_a_valid_generator, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(0);
     cr_assert_eq(tg_rng_next_u64(&rng), UINT64_C(0x99ec5f36cb75f2b4));
     cr_assert_eq(tg_rng_next_u64(&rng), UINT64_C(0xbf6e1f784956452a));
 }
 
-Test(random, equal_seeds_agree_and_different_seeds_differ, .init = setup)
+Test(random, equal_seeds_agree_and_different_seeds_differ, .init = return_mode)
 {
     tg_rng a = tg_rng_seeded(42), b = tg_rng_seeded(42), c = tg_rng_seeded(43);
     int differences = 0;
@@ -39,7 +38,7 @@ Test(random, equal_seeds_agree_and_different_seeds_differ, .init = setup)
     cr_assert_eq(differences, 16, "seed 43 repeats seed 42's stream");
 }
 
-Test(random, uniform_uses_the_top_53_bits, .init = setup)
+Test(random, uniform_uses_the_top_53_bits, .init = return_mode)
 {
     /* (word >> 11) * 2^-53 of the reference words above. */
     tg_rng rng = tg_rng_seeded(42);
@@ -49,7 +48,7 @@ Test(random, uniform_uses_the_top_53_bits, .init = setup)
     cr_assert_float_eq(third, 0.6800434110281394, 1e-16);
 }
 
-Test(random, uniform_has_the_moments_of_u01, .init = setup)
+Test(random, uniform_has_the_moments_of_u01, .init = return_mode)
 {
     /* U[0,1): mean 1/2, variance 1/12. With n = 1e5 the standard error of the
      * mean is sqrt(1/12/n) ~ 9e-4 and of the variance ~ 2.4e-4; the bounds
@@ -72,7 +71,7 @@ Test(random, uniform_has_the_moments_of_u01, .init = setup)
     cr_assert_gt(highest, 1 - 1e-3);
 }
 
-Test(random, normal_has_mean_0_std_1_and_gaussian_tails, .init = setup)
+Test(random, normal_has_mean_0_std_1_and_gaussian_tails, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(2);
     const int n = 100000;
@@ -92,7 +91,7 @@ Test(random, normal_has_mean_0_std_1_and_gaussian_tails, .init = setup)
     cr_assert(beyond_2 > 4200 && beyond_2 < 4900, "%d of %d beyond 2 sigma", beyond_2, n);
 }
 
-Test(random, below_is_flat_and_in_range, .init = setup)
+Test(random, below_is_flat_and_in_range, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(3);
     const int n = 70000;
@@ -107,7 +106,7 @@ Test(random, below_is_flat_and_in_range, .init = setup)
         cr_assert(counts[k] > 9500 && counts[k] < 10500, "bucket %d has %d of %d", k, counts[k], n);
 }
 
-Test(random, below_1_is_always_0_and_huge_bounds_stay_below, .init = setup)
+Test(random, below_1_is_always_0_and_huge_bounds_stay_below, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(4);
     const uint64_t big = (UINT64_C(1) << 63) + 12345; /* rejects almost half of all words */
@@ -117,7 +116,7 @@ Test(random, below_1_is_always_0_and_huge_bounds_stay_below, .init = setup)
     }
 }
 
-Test(random, below_0_and_null_rng_are_errors, .init = setup)
+Test(random, below_0_and_null_rng_are_errors, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(5);
     tg_clear_error();
@@ -136,7 +135,7 @@ Test(random, below_0_and_null_rng_are_errors, .init = setup)
     cr_assert_eq(tg_last_error(), TG_ERR_ARGUMENT);
 }
 
-Test(random, rand_uniform_fills_a_persistent_tensor_in_range, .init = setup)
+Test(random, rand_uniform_fills_a_persistent_tensor_in_range, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(6);
     int64_t shape[2] = {100, 50};
@@ -156,7 +155,7 @@ Test(random, rand_uniform_fills_a_persistent_tensor_in_range, .init = setup)
     tg_free(t);
 }
 
-Test(random, rand_uniform_matches_the_scalar_stream, .init = setup)
+Test(random, rand_uniform_matches_the_scalar_stream, .init = return_mode)
 {
     /* Element i is lo + (hi - lo) * (the i-th tg_rng_uniform). */
     tg_rng a = tg_rng_seeded(7), b = tg_rng_seeded(7);
@@ -169,7 +168,7 @@ Test(random, rand_uniform_matches_the_scalar_stream, .init = setup)
     tg_free(t);
 }
 
-Test(random, rand_uniform_with_equal_bounds_is_constant, .init = setup)
+Test(random, rand_uniform_with_equal_bounds_is_constant, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(8);
     int64_t shape[1] = {4};
@@ -179,7 +178,7 @@ Test(random, rand_uniform_with_equal_bounds_is_constant, .init = setup)
     tg_free(t);
 }
 
-Test(random, rand_normal_has_the_requested_mean_and_std, .init = setup)
+Test(random, rand_normal_has_the_requested_mean_and_std, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(9);
     int64_t shape[3] = {10, 20, 100};
@@ -197,7 +196,7 @@ Test(random, rand_normal_has_the_requested_mean_and_std, .init = setup)
     tg_free(t);
 }
 
-Test(random, rand_normal_is_reproducible, .init = setup)
+Test(random, rand_normal_is_reproducible, .init = return_mode)
 {
     tg_rng a = tg_rng_seeded(10), b = tg_rng_seeded(10);
     int64_t shape[1] = {32};
@@ -208,7 +207,7 @@ Test(random, rand_normal_is_reproducible, .init = setup)
     tg_free(y);
 }
 
-Test(random, rand_refuses_bad_arguments_naming_the_values, .init = setup)
+Test(random, rand_refuses_bad_arguments_naming_the_values, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(11);
     int64_t shape[1] = {3};

@@ -8,16 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static tg_tensor *param(int rank, const int64_t *shape, const double *values) {
-    tg_tensor *t = tg_from_doubles(TG_F64, rank, shape, values);
-    tg_set_requires_grad(t, true);
-    return t;
-}
-
-static tg_tensor *constant(int rank, const int64_t *shape, const double *values) {
-    return tg_from_doubles(TG_F64, rank, shape, values);
-}
+#include "tests/test_helpers.h"
 
 /* The article prints 5 significant digits: agree to half a unit of the last. */
 static void assert_printed(double actual, double printed, double half_unit, const char *what) {
@@ -62,14 +53,14 @@ static seed2_net seed2_build(void) {
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) W2[i * 3 + j] = seed2_w[7 + j + 3 * i];
     for (int i = 0; i < 3; i++) W3[i] = seed2_w[16 + i];
-    n.x = constant(2, (int64_t[]){1, 2}, seed2_x);
-    n.y = constant(0, NULL, &seed2_y);
-    n.W1 = param(2, (int64_t[]){2, 3}, W1);
-    n.b1 = param(1, (int64_t[]){3}, &seed2_b[1]);
-    n.W2 = param(2, (int64_t[]){3, 3}, W2);
-    n.b2 = param(1, (int64_t[]){3}, &seed2_b[4]);
-    n.W3 = param(2, (int64_t[]){3, 1}, W3);
-    n.b3 = param(1, (int64_t[]){1}, &seed2_b[7]);
+    n.x = make(TG_F64, 2, (int64_t[]){1, 2}, seed2_x);
+    n.y = make(TG_F64, 0, NULL, &seed2_y);
+    n.W1 = param(TG_F64, 2, (int64_t[]){2, 3}, W1);
+    n.b1 = param(TG_F64, 1, (int64_t[]){3}, &seed2_b[1]);
+    n.W2 = param(TG_F64, 2, (int64_t[]){3, 3}, W2);
+    n.b2 = param(TG_F64, 1, (int64_t[]){3}, &seed2_b[4]);
+    n.W3 = param(TG_F64, 2, (int64_t[]){3, 1}, W3);
+    n.b3 = param(TG_F64, 1, (int64_t[]){1}, &seed2_b[7]);
     n.h1 = tg_relu(tg_add(tg_matmul(n.x, n.W1), n.b1));
     n.h2 = tg_relu(tg_add(tg_matmul(n.h1, n.W2), n.b2));
     n.yhat = tg_sigmoid(tg_add(tg_matmul(n.h2, n.W3), n.b3));

@@ -7,35 +7,12 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 static tg_tensor *param1(double value) {
     tg_tensor *t = tg_scalar(TG_F64, value);
     tg_set_requires_grad(t, true);
     return t;
-}
-
-static tg_tensor *param_vec(int64_t n, const double *values) {
-    tg_tensor *t = tg_from_doubles(TG_F64, 1, &n, values);
-    tg_set_requires_grad(t, true);
-    return t;
-}
-
-static void reset(void) { tg_tape_reset(tg_tape_current()); }
-
-/* Errors come back as values in these tests. */
-static void return_mode(void) {
-    tg_set_error_mode(TG_ERRORS_RETURN);
-    tg_clear_error();
-}
-static void abort_mode(void) { tg_set_error_mode(TG_ERRORS_ABORT); }
-
-static void assert_error(tg_status code, const char *function, const char *fragment) {
-    cr_assert_eq(tg_last_error(), code, "expected %s, got %s: %s", tg_status_name(code), tg_status_name(tg_last_error()),
-                 tg_last_error_message());
-    cr_assert(strstr(tg_last_error_message(), function), "message '%s' does not name %s", tg_last_error_message(),
-              function);
-    if (fragment)
-        cr_assert(strstr(tg_last_error_message(), fragment), "message '%s' lacks '%s'", tg_last_error_message(), fragment);
 }
 
 Test(tape, records_only_ops_that_need_gradients) {
@@ -50,7 +27,7 @@ Test(tape, records_only_ops_that_need_gradients) {
     cr_assert_eq(tg_item(y), 6.0);
     tg_free(x);
     tg_free(c);
-    reset();
+    reset_tape();
 }
 
 /* A diamond: y = a*b + a, so dy/da = b + 1 = 4 and dy/db = a = 2. */
@@ -62,7 +39,7 @@ Test(tape, gradients_accumulate_over_shared_uses) {
     cr_assert_eq(tg_item(tg_grad(b)), 2.0);
     tg_free(a);
     tg_free(b);
-    reset();
+    reset_tape();
 }
 
 /* y = (a*a) used twice: z = y*y = a^4, dz/da = 4a^3 = 32 at a = 2. */
@@ -73,7 +50,7 @@ Test(tape, intermediate_used_twice) {
     cr_assert_eq(tg_backward(z, NULL), TG_OK);
     cr_assert_eq(tg_item(tg_grad(a)), 32.0);
     tg_free(a);
-    reset();
+    reset_tape();
 }
 
 Test(tape, parameter_gradients_accumulate_until_zero_grad) {
@@ -95,7 +72,7 @@ Test(tape, parameter_gradients_accumulate_until_zero_grad) {
     cr_assert_eq(first_b, 2.0);
     tg_free(a);
     tg_free(b);
-    reset();
+    reset_tape();
 }
 
 Test(tape, unused_input_gets_zero_gradient) {
@@ -110,13 +87,13 @@ Test(tape, unused_input_gets_zero_gradient) {
     cr_assert_null(tg_grad(unused), "backward never touched the unused parameter");
     tg_free(a);
     tg_free(unused);
-    reset();
+    reset_tape();
 }
 
 /* y = x * w elementwise with a seed v: d<v,y>/dx = v * w. */
 Test(tape, non_scalar_output_takes_a_seed) {
     const double xv[3] = {1, 2, 3}, wv[3] = {4, 5, 6}, sv[3] = {1, 10, 100};
-    tg_tensor *x = param_vec(3, xv);
+    tg_tensor *x = param(TG_F64, 1, (int64_t[]){3}, xv);
     tg_tensor *w = tg_from_doubles(TG_F64, 1, (int64_t[]){3}, wv);
     tg_tensor *seed = tg_from_doubles(TG_F64, 1, (int64_t[]){3}, sv);
     tg_tensor *y = tg_mul(x, w);
@@ -131,7 +108,7 @@ Test(tape, non_scalar_output_takes_a_seed) {
     abort_mode();
     tg_tensor *all[] = {x, w, seed, bad_seed};
     for (int i = 0; i < 4; i++) tg_free(all[i]);
-    reset();
+    reset_tape();
 }
 
 Test(tape, no_grad_mode_records_nothing) {
@@ -149,7 +126,7 @@ Test(tape, no_grad_mode_records_nothing) {
     assert_error(TG_ERR_TAPE, "tg_backward", "does not require a gradient");
     abort_mode();
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 /* y = detach(x*x) * x: the detached factor is a constant 4, so dy/dx = 4. */
@@ -163,13 +140,13 @@ Test(tape, detach_stops_the_gradient) {
     cr_assert_eq(tg_backward(y, NULL), TG_OK);
     cr_assert_eq(tg_item(tg_grad(x)), 4.0);
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(tape, reset_frees_intermediates_and_keeps_parameters) {
     tg_tape *tape = tg_tape_new();
     tg_tape *previous = tg_tape_use(tape);
-    tg_tensor *w = param_vec(4, (double[]){1, 2, 3, 4});
+    tg_tensor *w = param(TG_F64, 1, (int64_t[]){4}, (double[]){1, 2, 3, 4});
     size_t allocs_after_first = 0, in_use_after_first = 0;
     for (int step = 0; step < 200; step++) {
         tg_tensor *loss = tg_sum(tg_mul(tg_mul(w, w), w));
@@ -207,7 +184,7 @@ Test(tape, stale_tensor_is_refused) {
     assert_error(TG_ERR_TAPE, "tg_mul", "stale");
     abort_mode();
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(tape, mixing_tapes_is_refused) {
@@ -223,7 +200,7 @@ Test(tape, mixing_tapes_is_refused) {
     abort_mode();
     tg_free(x);
     tg_tape_free(other);
-    reset();
+    reset_tape();
 }
 
 Test(tape, freeing_a_tape_tensor_is_refused) {
@@ -234,7 +211,7 @@ Test(tape, freeing_a_tape_tensor_is_refused) {
     assert_error(TG_ERR_TAPE, "tg_free", NULL);
     abort_mode();
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(tape, errors_name_function_and_shapes) {
@@ -266,7 +243,7 @@ Test(tape, errors_name_function_and_shapes) {
     tg_free(b);
     tg_free(c);
     tg_free(d);
-    reset();
+    reset_tape();
 }
 
 /* A chain of 1,000,000 ops: y = x + 1 + 1 + ... ; dy/dx = 1. Backward is a
@@ -308,7 +285,7 @@ Test(tape, gradient_of_a_gradient) {
     cr_assert(fabs(tg_item(ddg) - s * (1 - s) * (1 - 2 * s)) < 1e-15, "g'' = %.17g", tg_item(ddg));
     tg_free(x);
     tg_free(z);
-    reset();
+    reset_tape();
 }
 
 /* A user-defined op is a record like any built-in: cube(x) = x^3 with its own
@@ -325,7 +302,7 @@ static void cube_backward(const tg_node *node, tg_tensor *grad_output, tg_tensor
 static const tg_op cube_op = {"cube", 1, cube_forward, cube_backward};
 
 Test(tape, user_defined_op_records_and_differentiates) {
-    tg_tensor *x = param_vec(2, (double[]){2.0, -1.0});
+    tg_tensor *x = param(TG_F64, 1, (int64_t[]){2}, (double[]){2.0, -1.0});
     tg_tensor *y = tg_op_apply(&cube_op, &x, 1, NULL, TG_F64, 1, (int64_t[]){2});
     cr_assert_eq(tg_get_flat(y, 0), 8.0);
     cr_assert_eq(tg_get_flat(y, 1), -1.0);
@@ -334,7 +311,7 @@ Test(tape, user_defined_op_records_and_differentiates) {
     cr_assert_eq(tg_get_flat(tg_grad(x), 0), 12.0);
     cr_assert_eq(tg_get_flat(tg_grad(x), 1), 3.0);
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 /* Two tapes on two threads would be tested with the thread suite; here: an

@@ -10,8 +10,6 @@
 #include "helpers.h"
 #include "tapegrad/checkpoint.h"
 
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-
 /* Three tensors covering the awkward cases: float32 with special values,
  * a float64 scalar (rank 0) and an empty float64 tensor. */
 typedef struct fixture {
@@ -59,7 +57,7 @@ static tg_status load_fixture_into_zeros(const char *path, tg_tensor **w, tg_ten
     return tg_checkpoint_load_into(path, 3, names, tensors);
 }
 
-Test(checkpoint, round_trips_bit_exactly, .init = setup)
+Test(checkpoint, round_trips_bit_exactly, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -83,7 +81,7 @@ Test(checkpoint, round_trips_bit_exactly, .init = setup)
     fixture_free(&f);
 }
 
-Test(checkpoint, lists_entries_and_metadata, .init = setup)
+Test(checkpoint, lists_entries_and_metadata, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -130,7 +128,7 @@ static void expect_load_error(const char *path, tg_status code, const char *what
     tg_free(e);
 }
 
-Test(checkpoint, refuses_truncated_files, .init = setup)
+Test(checkpoint, refuses_truncated_files, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -147,7 +145,7 @@ Test(checkpoint, refuses_truncated_files, .init = setup)
     fixture_free(&f);
 }
 
-Test(checkpoint, refuses_a_bit_flip_in_the_data, .init = setup)
+Test(checkpoint, refuses_a_bit_flip_in_the_data, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -161,7 +159,7 @@ Test(checkpoint, refuses_a_bit_flip_in_the_data, .init = setup)
     fixture_free(&f);
 }
 
-Test(checkpoint, refuses_or_survives_every_header_byte_change, .init = setup)
+Test(checkpoint, refuses_or_survives_every_header_byte_change, .init = return_mode)
 {
     /* Changing any header byte must give a clean error or (in padding, or in
      * metadata text) a successful load; never a crash or a wrong tensor. */
@@ -198,7 +196,7 @@ static void write_handmade(const char *path, const char *json, size_t data_size)
     free(raw);
 }
 
-Test(checkpoint, refuses_inconsistent_headers, .init = setup)
+Test(checkpoint, refuses_inconsistent_headers, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -257,7 +255,7 @@ Test(checkpoint, refuses_inconsistent_headers, .init = setup)
     fixture_free(&f);
 }
 
-Test(checkpoint, refuses_absurd_header_lengths, .init = setup)
+Test(checkpoint, refuses_absurd_header_lengths, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -271,7 +269,7 @@ Test(checkpoint, refuses_absurd_header_lengths, .init = setup)
     fixture_free(&f);
 }
 
-Test(checkpoint, refuses_mismatched_destinations, .init = setup)
+Test(checkpoint, refuses_mismatched_destinations, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -299,7 +297,7 @@ Test(checkpoint, refuses_mismatched_destinations, .init = setup)
     fixture_free(&f);
 }
 
-Test(checkpoint, refuses_bad_save_arguments, .init = setup)
+Test(checkpoint, refuses_bad_save_arguments, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -328,7 +326,7 @@ static int count_files(const char *dir)
     return count;
 }
 
-Test(checkpoint, failed_save_keeps_the_previous_file, .init = setup)
+Test(checkpoint, failed_save_keeps_the_previous_file, .init = return_mode)
 {
     fixture f;
     fixture_make(&f);
@@ -363,7 +361,7 @@ Test(checkpoint, failed_save_keeps_the_previous_file, .init = setup)
     fixture_free(&f);
 }
 
-Test(checkpoint, unwritable_directory_keeps_the_previous_file, .init = setup)
+Test(checkpoint, unwritable_directory_keeps_the_previous_file, .init = return_mode)
 {
     if (geteuid() == 0) cr_skip_test("running as root: directory permissions are not enforced");
     fixture f;
@@ -405,7 +403,7 @@ static const char read_header_py[] =
     "    begin, end = h[name]['data_offsets']\n"
     "    return b[begin:end]\n";
 
-Test(checkpoint, numpy_reads_the_file, .init = setup)
+Test(checkpoint, numpy_reads_the_file, .init = return_mode)
 {
     if (!have_program("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1"))
         cr_skip_test("/usr/bin/python3 with numpy is not available");
@@ -427,7 +425,7 @@ Test(checkpoint, numpy_reads_the_file, .init = setup)
 }
 
 /* Without numpy, Python's standard library can still check the layout. */
-Test(checkpoint, python_json_and_struct_read_the_file, .init = setup)
+Test(checkpoint, python_json_and_struct_read_the_file, .init = return_mode)
 {
     if (!have_program("/usr/bin/python3 -c 'import json, struct' > /dev/null 2>&1"))
         cr_skip_test("/usr/bin/python3 is not available");

@@ -3,8 +3,6 @@
 
 #include "helpers.h"
 
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-
 /* Writes `text` to a temporary file; returns its path in path (dir in dir). */
 static void csv_file(char *dir, char *path, const char *text)
 {
@@ -13,7 +11,7 @@ static void csv_file(char *dir, char *path, const char *text)
     write_text(path, text);
 }
 
-Test(csv, reads_a_table_with_header_and_class_labels, .init = setup)
+Test(csv, reads_a_table_with_header_and_class_labels, .init = return_mode)
 {
     char dir[64], path[128];
     csv_file(dir, path, "x,y,label\r\n1.5, -2 ,0\r\n\"3\",4e1,2\r\n\r\n0.25,0,1\r\n");
@@ -33,7 +31,7 @@ Test(csv, reads_a_table_with_header_and_class_labels, .init = setup)
     remove_temp_dir(dir);
 }
 
-Test(csv, takes_the_label_from_any_column_as_a_target, .init = setup)
+Test(csv, takes_the_label_from_any_column_as_a_target, .init = return_mode)
 {
     char dir[64], path[128];
     csv_file(dir, path, "10;1;2\n20;3;4\n");
@@ -48,7 +46,7 @@ Test(csv, takes_the_label_from_any_column_as_a_target, .init = setup)
     remove_temp_dir(dir);
 }
 
-Test(csv, reads_features_only_without_a_label, .init = setup)
+Test(csv, reads_features_only_without_a_label, .init = return_mode)
 {
     char dir[64], path[128];
     csv_file(dir, path, "1,2,3\n4,5,6");  /* no final newline */
@@ -64,7 +62,7 @@ Test(csv, reads_features_only_without_a_label, .init = setup)
 }
 
 /* Loads `text` with default options and expects an error naming `where`. */
-static void expect_error(const char *text, const char *where, const char *what)
+static void expect_csv_error(const char *text, const char *where, const char *what)
 {
     char dir[64], path[128], location[200];
     csv_file(dir, path, text);
@@ -79,21 +77,21 @@ static void expect_error(const char *text, const char *where, const char *what)
     remove_temp_dir(dir);
 }
 
-Test(csv, reports_a_bad_number_with_line_and_column, .init = setup)
+Test(csv, reports_a_bad_number_with_line_and_column, .init = return_mode)
 {
-    expect_error("1,2,0\n3,abc,1\n", ":2:2:", "'abc'");
-    expect_error("1,,0\n", ":1:2:", "not a finite number");
-    expect_error("1,2,0\n\n1,nan,0\n", ":3:2:", "'nan'");
-    expect_error("1,2,0\n1,2,1.5\n", ":2:3:", "class label 1.5");
+    expect_csv_error("1,2,0\n3,abc,1\n", ":2:2:", "'abc'");
+    expect_csv_error("1,,0\n", ":1:2:", "not a finite number");
+    expect_csv_error("1,2,0\n\n1,nan,0\n", ":3:2:", "'nan'");
+    expect_csv_error("1,2,0\n1,2,1.5\n", ":2:3:", "class label 1.5");
 }
 
-Test(csv, reports_a_ragged_row, .init = setup)
+Test(csv, reports_a_ragged_row, .init = return_mode)
 {
-    expect_error("1,2,0\n3,4,5,1\n", ":2:", "4 fields, expected 3");
-    expect_error("1,2,0\n3,1\n", ":2:", "2 fields, expected 3");
+    expect_csv_error("1,2,0\n3,4,5,1\n", ":2:", "4 fields, expected 3");
+    expect_csv_error("1,2,0\n3,1\n", ":2:", "2 fields, expected 3");
 }
 
-Test(csv, reports_empty_and_missing_files, .init = setup)
+Test(csv, reports_empty_and_missing_files, .init = return_mode)
 {
     char dir[64], path[128];
     csv_file(dir, path, "\n\n");

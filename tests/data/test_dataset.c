@@ -4,8 +4,6 @@
 
 #include "helpers.h"
 
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-
 /* A data set of n rows, 2 float64 features (row, 10*row), class row % 3. */
 static tg_dataset *counting_dataset(int64_t n)
 {
@@ -21,7 +19,7 @@ static tg_dataset *counting_dataset(int64_t n)
     return ds;
 }
 
-Test(dataset, permutation_is_a_permutation_and_reproducible, .init = setup)
+Test(dataset, permutation_is_a_permutation_and_reproducible, .init = return_mode)
 {
     enum { N = 1000 };
     int64_t a[N], b[N], c[N];
@@ -42,7 +40,7 @@ Test(dataset, permutation_is_a_permutation_and_reproducible, .init = setup)
     cr_assert_lt(fixed_points, 10);
 }
 
-Test(dataset, split_sizes_are_disjoint_and_cover_everything, .init = setup)
+Test(dataset, split_sizes_are_disjoint_and_cover_everything, .init = return_mode)
 {
     tg_dataset *ds = counting_dataset(101);
     tg_rng rng = tg_rng_seeded(5);
@@ -75,7 +73,7 @@ Test(dataset, split_sizes_are_disjoint_and_cover_everything, .init = setup)
     tg_dataset_free(ds2);
 }
 
-Test(dataset, split_refuses_bad_fractions, .init = setup)
+Test(dataset, split_refuses_bad_fractions, .init = return_mode)
 {
     tg_dataset *ds = counting_dataset(10), *train = (tg_dataset *)1, *validation = (tg_dataset *)1;
     tg_rng rng = tg_rng_seeded(1);
@@ -86,7 +84,7 @@ Test(dataset, split_refuses_bad_fractions, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(dataset, fill_batch_copies_rows_and_encodes_labels, .init = setup)
+Test(dataset, fill_batch_copies_rows_and_encodes_labels, .init = return_mode)
 {
     tg_dataset *ds = counting_dataset(10);
     tg_tensor *x = tg_zeros(TG_F32, 2, (const int64_t[]){3, 2});
@@ -116,7 +114,7 @@ Test(dataset, fill_batch_copies_rows_and_encodes_labels, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(dataset, batches_cover_an_epoch_with_a_partial_last_batch, .init = setup)
+Test(dataset, batches_cover_an_epoch_with_a_partial_last_batch, .init = return_mode)
 {
     tg_dataset *ds = counting_dataset(10);
     tg_batches *b = tg_batches_new(ds, 4, TG_F64, TG_ENCODE_INDEX);
@@ -151,7 +149,7 @@ Test(dataset, batches_cover_an_epoch_with_a_partial_last_batch, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(dataset, standardization_gives_zero_mean_unit_std, .init = setup)
+Test(dataset, standardization_gives_zero_mean_unit_std, .init = return_mode)
 {
     /* uint8 storage with scale 1/255 and a constant feature. */
     const int64_t n = 500;
@@ -190,7 +188,7 @@ Test(dataset, standardization_gives_zero_mean_unit_std, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(dataset, minmax_maps_the_training_range, .init = setup)
+Test(dataset, minmax_maps_the_training_range, .init = return_mode)
 {
     tg_dataset *ds = counting_dataset(11); /* feature 0 in 0..10, feature 1 in 0..100 */
     tg_scaler *scaler = tg_scaler_fit_minmax(ds, -1.0, 1.0);
@@ -213,7 +211,7 @@ Test(dataset, minmax_maps_the_training_range, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(dataset, subsets_refuse_bad_rows_and_writes, .init = setup)
+Test(dataset, subsets_refuse_bad_rows_and_writes, .init = return_mode)
 {
     tg_dataset *ds = counting_dataset(5);
     cr_assert_null(tg_dataset_subset(ds, (const int64_t[]){0, 5}, 2));
@@ -227,7 +225,7 @@ Test(dataset, subsets_refuse_bad_rows_and_writes, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(dataset, refuses_bad_construction, .init = setup)
+Test(dataset, refuses_bad_construction, .init = return_mode)
 {
     cr_assert_null(tg_dataset_new(TG_FEATURES_F32, -1, 1, (const int64_t[]){2}, TG_LABELS_NONE, 0));
     assert_error_from("tg_dataset_new");
@@ -237,7 +235,7 @@ Test(dataset, refuses_bad_construction, .init = setup)
     cr_assert_eq(tg_last_error(), TG_ERR_MEMORY);
 }
 
-Test(dataset, fill_refuses_out_of_range_class_labels, .init = setup)
+Test(dataset, fill_refuses_out_of_range_class_labels, .init = return_mode)
 {
     tg_dataset *ds = counting_dataset(3);
     tg_dataset_classes_data(ds)[1] = 3; /* only classes 0..2 exist */

@@ -3,8 +3,6 @@
 
 #include "helpers.h"
 
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-
 static void count_classes(const tg_dataset *ds, int64_t *counts, int classes)
 {
     for (int k = 0; k < classes; ++k) counts[k] = 0;
@@ -25,7 +23,7 @@ static bool same_dataset(const tg_dataset *a, const tg_dataset *b)
     return true;
 }
 
-Test(generators, circles_without_noise_lie_on_two_radii, .init = setup)
+Test(generators, circles_without_noise_lie_on_two_radii, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(0);
     tg_dataset *ds = tg_make_circles(&rng, 101, 0.0, 0.5);
@@ -46,7 +44,7 @@ Test(generators, circles_without_noise_lie_on_two_radii, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(generators, moons_are_reproducible_for_a_seed, .init = setup)
+Test(generators, moons_are_reproducible_for_a_seed, .init = return_mode)
 {
     tg_rng a = tg_rng_seeded(11), b = tg_rng_seeded(11), c = tg_rng_seeded(12);
     tg_dataset *d1 = tg_make_moons(&a, 200, 0.1);
@@ -72,7 +70,7 @@ Test(generators, moons_are_reproducible_for_a_seed, .init = setup)
     tg_dataset_free(d3);
 }
 
-Test(generators, spirals_split_samples_evenly_across_classes, .init = setup)
+Test(generators, spirals_split_samples_evenly_across_classes, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(2);
     tg_dataset *ds = tg_make_spirals(&rng, 302, 3, 0.2);
@@ -88,7 +86,7 @@ Test(generators, spirals_split_samples_evenly_across_classes, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(generators, refuse_bad_arguments, .init = setup)
+Test(generators, refuse_bad_arguments, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(2);
     cr_assert_null(tg_make_circles(&rng, 10, 0.1, 1.5));

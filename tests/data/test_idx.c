@@ -3,9 +3,7 @@
 
 #include "helpers.h"
 
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-
-Test(idx, round_trips_uint8_arrays, .init = setup)
+Test(idx, round_trips_uint8_arrays, .init = return_mode)
 {
     char dir[64], path[128];
     make_temp_dir(dir, sizeof dir);
@@ -35,7 +33,7 @@ Test(idx, round_trips_uint8_arrays, .init = setup)
     remove_temp_dir(dir);
 }
 
-Test(idx, round_trips_multibyte_types_in_host_order, .init = setup)
+Test(idx, round_trips_multibyte_types_in_host_order, .init = return_mode)
 {
     char dir[64], path[128];
     make_temp_dir(dir, sizeof dir);
@@ -64,7 +62,7 @@ Test(idx, round_trips_multibyte_types_in_host_order, .init = setup)
     remove_temp_dir(dir);
 }
 
-Test(idx, reads_gzipped_files, .init = setup)
+Test(idx, reads_gzipped_files, .init = return_mode)
 {
     if (!have_program("gzip --version > /dev/null 2>&1")) cr_skip_test("the gzip program is not installed");
     char dir[64], path[128], command[300];
@@ -102,14 +100,14 @@ static void expect_refused(const unsigned char *bytes, size_t size, const char *
     remove_temp_dir(dir);
 }
 
-Test(idx, refuses_truncated_headers, .init = setup)
+Test(idx, refuses_truncated_headers, .init = return_mode)
 {
     const unsigned char bytes[] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0};
     expect_refused(bytes, sizeof bytes, "truncated");
     expect_refused(bytes, 3, "too short");
 }
 
-Test(idx, refuses_dims_larger_than_the_data, .init = setup)
+Test(idx, refuses_dims_larger_than_the_data, .init = return_mode)
 {
     /* 60000 x 28 x 28 declared, 4 bytes present: the header must not be trusted. */
     const unsigned char bytes[] = {0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3, 4};
@@ -120,13 +118,13 @@ Test(idx, refuses_dims_larger_than_the_data, .init = setup)
     expect_refused(huge, sizeof huge, "data bytes follow");
 }
 
-Test(idx, refuses_trailing_bytes, .init = setup)
+Test(idx, refuses_trailing_bytes, .init = return_mode)
 {
     const unsigned char bytes[] = {0, 0, 8, 1, 0, 0, 0, 2, 7, 7, 7};
     expect_refused(bytes, sizeof bytes, "but 3 data bytes follow");
 }
 
-Test(idx, refuses_bad_magic_type_and_rank, .init = setup)
+Test(idx, refuses_bad_magic_type_and_rank, .init = return_mode)
 {
     const unsigned char magic[] = {1, 0, 8, 1, 0, 0, 0, 1, 5};
     expect_refused(magic, sizeof magic, "magic");
@@ -136,7 +134,7 @@ Test(idx, refuses_bad_magic_type_and_rank, .init = setup)
     expect_refused(rank, sizeof rank, "rank");
 }
 
-Test(idx, reports_missing_files, .init = setup)
+Test(idx, reports_missing_files, .init = return_mode)
 {
     cr_assert_null(tg_idx_load("/nonexistent/dir/file.idx", 0));
     cr_assert_eq(tg_last_error(), TG_ERR_IO);

@@ -5,8 +5,6 @@
 
 #include "helpers.h"
 
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-
 /* zlib level 9 on "hello, hello, hello world\n": one fixed-Huffman block with
  * back-references. */
 static const uint8_t gz_fixed[] = {
@@ -21,7 +19,7 @@ static const uint8_t gz_stored[] = {
     0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x68, 0xd9, 0xd7, 0xd8, 0x18, 0x00, 0x00, 0x00};
 static const char text_stored[] = "stored block: 0123456789";
 
-Test(inflate, decodes_a_fixed_huffman_block, .init = setup)
+Test(inflate, decodes_a_fixed_huffman_block, .init = return_mode)
 {
     uint8_t *out = NULL;
     size_t size = 0;
@@ -31,7 +29,7 @@ Test(inflate, decodes_a_fixed_huffman_block, .init = setup)
     free(out);
 }
 
-Test(inflate, decodes_a_stored_block, .init = setup)
+Test(inflate, decodes_a_stored_block, .init = return_mode)
 {
     uint8_t *out = NULL;
     size_t size = 0;
@@ -41,7 +39,7 @@ Test(inflate, decodes_a_stored_block, .init = setup)
     free(out);
 }
 
-Test(inflate, refuses_a_crc_mismatch, .init = setup)
+Test(inflate, refuses_a_crc_mismatch, .init = return_mode)
 {
     uint8_t bad[sizeof gz_fixed];
     memcpy(bad, gz_fixed, sizeof bad);
@@ -55,7 +53,7 @@ Test(inflate, refuses_a_crc_mismatch, .init = setup)
     cr_assert_not_null(strstr(tg_last_error_message(), "CRC32"));
 }
 
-Test(inflate, refuses_every_truncation, .init = setup)
+Test(inflate, refuses_every_truncation, .init = return_mode)
 {
     for (size_t cut = 0; cut < sizeof gz_fixed; ++cut) {
         uint8_t *out = NULL;
@@ -66,7 +64,7 @@ Test(inflate, refuses_every_truncation, .init = setup)
     }
 }
 
-Test(inflate, refuses_output_above_the_limit, .init = setup)
+Test(inflate, refuses_output_above_the_limit, .init = return_mode)
 {
     uint8_t *out = NULL;
     size_t size = 0;
@@ -74,7 +72,7 @@ Test(inflate, refuses_output_above_the_limit, .init = setup)
     cr_assert_not_null(strstr(tg_last_error_message(), "limit"));
 }
 
-Test(inflate, refuses_an_impossible_declared_size, .init = setup)
+Test(inflate, refuses_an_impossible_declared_size, .init = return_mode)
 {
     /* ISIZE claims 1 GiB from 36 bytes: refused before allocating it. */
     uint8_t bad[sizeof gz_fixed];
@@ -86,7 +84,7 @@ Test(inflate, refuses_an_impossible_declared_size, .init = setup)
     cr_assert_not_null(strstr(tg_last_error_message(), "impossible"));
 }
 
-Test(inflate, refuses_bad_magic, .init = setup)
+Test(inflate, refuses_bad_magic, .init = return_mode)
 {
     uint8_t bad[sizeof gz_fixed];
     memcpy(bad, gz_fixed, sizeof bad);
@@ -99,7 +97,7 @@ Test(inflate, refuses_bad_magic, .init = setup)
 
 /* Every single-bit flip of a valid stream must fail cleanly or (rarely, in
  * header fields that are not checked, like MTIME) decode the same text. */
-Test(inflate, survives_every_bit_flip, .init = setup)
+Test(inflate, survives_every_bit_flip, .init = return_mode)
 {
     uint8_t bad[sizeof gz_fixed];
     for (size_t byte = 0; byte < sizeof gz_fixed; ++byte) {
@@ -119,7 +117,7 @@ Test(inflate, survives_every_bit_flip, .init = setup)
 }
 
 /* Random garbage after a valid header must never crash or overrun. */
-Test(inflate, survives_random_streams, .init = setup)
+Test(inflate, survives_random_streams, .init = return_mode)
 {
     tg_rng rng = tg_rng_seeded(1951);
     uint8_t buffer[600];
@@ -137,7 +135,7 @@ Test(inflate, survives_random_streams, .init = setup)
 
 /* Dynamic-Huffman blocks, long matches and overlapping copies: compress a
  * generated text with the gzip program and compare. */
-Test(inflate, matches_the_gzip_program, .init = setup)
+Test(inflate, matches_the_gzip_program, .init = return_mode)
 {
     if (!have_program("gzip --version > /dev/null 2>&1")) cr_skip_test("the gzip program is not installed");
     char dir[64], plain[128], command[400];
@@ -167,7 +165,7 @@ Test(inflate, matches_the_gzip_program, .init = setup)
     remove_temp_dir(dir);
 }
 
-Test(inflate, reads_uncompressed_files_as_they_are, .init = setup)
+Test(inflate, reads_uncompressed_files_as_they_are, .init = return_mode)
 {
     char dir[64], path[128];
     make_temp_dir(dir, sizeof dir);

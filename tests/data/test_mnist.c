@@ -7,8 +7,6 @@
 
 #include "helpers.h"
 
-static void setup(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-
 /* Writes the MNIST directory into dir, or skips the test. */
 static void shared_mnist_dir(char *dir, size_t size)
 {
@@ -53,17 +51,17 @@ static void check_split(const char *split, int64_t count, int64_t first_label, i
     tg_dataset_free(ds);
 }
 
-Test(mnist, loads_the_training_set, .init = setup)
+Test(mnist, loads_the_training_set, .init = return_mode)
 {
     check_split("train", 60000, 5, 5923, 6742);
 }
 
-Test(mnist, loads_the_test_set, .init = setup)
+Test(mnist, loads_the_test_set, .init = return_mode)
 {
     check_split("t10k", 10000, 7, 980, 1135);
 }
 
-Test(mnist, fills_batches_of_float32_pixels, .init = setup)
+Test(mnist, fills_batches_of_float32_pixels, .init = return_mode)
 {
     char dir[1024];
     shared_mnist_dir(dir, sizeof dir);
@@ -90,7 +88,7 @@ Test(mnist, fills_batches_of_float32_pixels, .init = setup)
     tg_dataset_free(ds);
 }
 
-Test(mnist, finds_the_directory_from_the_environment, .init = setup)
+Test(mnist, finds_the_directory_from_the_environment, .init = return_mode)
 {
     char dir[1024], found[1024];
     shared_mnist_dir(dir, sizeof dir);
@@ -103,7 +101,7 @@ Test(mnist, finds_the_directory_from_the_environment, .init = setup)
     cr_assert_str_eq(found, dir);
 }
 
-Test(mnist, refuses_unknown_splits_and_missing_files, .init = setup)
+Test(mnist, refuses_unknown_splits_and_missing_files, .init = return_mode)
 {
     cr_assert_null(tg_mnist_load("/tmp", "validation"));
     assert_error_from("tg_mnist_load");

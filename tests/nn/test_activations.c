@@ -10,8 +10,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static void reset_tape(void) { tg_tape_reset(tg_tape_current()); }
+#include "tests/test_helpers.h"
 
 /* ---- reference formulas, plain C ---- */
 

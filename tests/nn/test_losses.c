@@ -10,29 +10,13 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static void reset_tape(void) { tg_tape_reset(tg_tape_current()); }
-
-static tg_tensor *f64(int rank, const int64_t *shape, const double *values) {
-    return tg_from_doubles(TG_F64, rank, shape, values);
-}
+#include "tests/test_helpers.h"
 
 static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
 
 static void assert_close(double got, double want, double rel, const char *what) {
     double tol = rel * fmax(fabs(want), 1e-3);
     cr_assert(fabs(got - want) <= tol, "%s: got %.17g, want %.17g (tol %.3g)", what, got, want, tol);
-}
-
-static void assert_error(tg_status code, const char *function, const char *fragment) {
-    cr_assert_eq(tg_last_error(), code, "expected %s from %s, got %s: %s", tg_status_name(code), function,
-                 tg_status_name(tg_last_error()), tg_last_error_message());
-    cr_assert_not_null(strstr(tg_last_error_message(), function), "'%s' does not name %s", tg_last_error_message(),
-                       function);
-    if (fragment)
-        cr_assert_not_null(strstr(tg_last_error_message(), fragment), "'%s' does not mention '%s'",
-                           tg_last_error_message(), fragment);
-    tg_clear_error();
 }
 
 /* ---- gradcheck of every loss, float64, full Jacobian ---- */
@@ -111,7 +95,7 @@ Test(nn_losses, huber_passes_gradcheck_in_both_regimes) {
 
 Test(nn_losses, cross_entropy_passes_gradcheck) {
     tg_rng rng = tg_rng_seeded(5);
-    tg_tensor *labels = f64(1, (int64_t[]){4}, (double[]){2, 0, 4, 2});
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){4}, (double[]){2, 0, 4, 2});
     tg_tensor *in[1] = {tg_gradcheck_input(&rng, 2, (int64_t[]){4, 5}, -3, 3, 0, NULL, 0)};
     gradcheck_loss(&(loss_ctx){CROSS_ENTROPY, labels}, 1, in, "cross_entropy");
     tg_free(labels);
@@ -121,7 +105,7 @@ Test(nn_losses, cross_entropy_passes_gradcheck) {
 
 Test(nn_losses, mse_value_and_gradient) {
     const double p[] = {1.0, -2.0, 0.5, 3.0}, t[] = {0.0, -1.0, 0.5, 1.0};
-    tg_tensor *pred = f64(2, (int64_t[]){2, 2}, p), *target = f64(2, (int64_t[]){2, 2}, t);
+    tg_tensor *pred = make(TG_F64, 2, (int64_t[]){2, 2}, p), *target = make(TG_F64, 2, (int64_t[]){2, 2}, t);
     tg_set_requires_grad(pred, true);
     tg_tensor *loss = tg_mse_loss(pred, target);
     cr_assert_eq(loss->rank, 0);
@@ -136,7 +120,7 @@ Test(nn_losses, mse_value_and_gradient) {
 
 Test(nn_losses, bce_value_is_the_mean_of_the_formula) {
     const double p[] = {0.9, 0.2, 0.6, 0.01}, y[] = {1, 0, 0, 1};
-    tg_tensor *prob = f64(1, (int64_t[]){4}, p), *target = f64(1, (int64_t[]){4}, y);
+    tg_tensor *prob = make(TG_F64, 1, (int64_t[]){4}, p), *target = make(TG_F64, 1, (int64_t[]){4}, y);
     double want = 0;
     for (int i = 0; i < 4; i++) want -= (y[i] * log(p[i]) + (1 - y[i]) * log(1 - p[i])) / 4;
     assert_close(tg_item(tg_bce_loss(prob, target)), want, 1e-15, "bce");
@@ -229,7 +213,7 @@ Test(nn_losses, cross_entropy_is_minus_log_softmax_at_the_label) {
     const double v[] = {2.0, 1.0, 0.1, -1.0, 0.5, 0.5, 3.0, -2.0, 0.0, 0.0, 0.0, 0.0};
     const double labels_v[] = {0, 3, 1};
     const int batch = 3, classes = 4;
-    tg_tensor *logits = f64(2, (int64_t[]){3, 4}, v), *labels = f64(1, (int64_t[]){3}, labels_v);
+    tg_tensor *logits = make(TG_F64, 2, (int64_t[]){3, 4}, v), *labels = make(TG_F64, 1, (int64_t[]){3}, labels_v);
     tg_set_requires_grad(logits, true);
     tg_tensor *loss = tg_cross_entropy_loss(logits, labels);
     cr_assert_eq(loss->rank, 0);
@@ -260,7 +244,7 @@ Test(nn_losses, cross_entropy_is_minus_log_softmax_at_the_label) {
  * nothing is left to free but the tape. Labels of another dtype are fine. */
 Test(nn_losses, cross_entropy_needs_its_labels_only_while_it_is_built) {
     tg_tensor *logits = tg_from_doubles(TG_F32, 2, (int64_t[]){2, 3}, (double[]){1, 2, 3, 3, 2, 1});
-    tg_tensor *labels = f64(1, (int64_t[]){2}, (double[]){2, 0});
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){2}, (double[]){2, 0});
     tg_set_requires_grad(logits, true);
     tg_tensor *loss = tg_cross_entropy_loss(logits, labels);
     tg_free(labels);
@@ -276,8 +260,8 @@ Test(nn_losses, cross_entropy_needs_its_labels_only_while_it_is_built) {
 }
 
 Test(nn_losses, cross_entropy_is_finite_for_extreme_logits) {
-    tg_tensor *logits = f64(2, (int64_t[]){2, 2}, (double[]){1000, -1000, 1000, -1000});
-    tg_tensor *labels = f64(1, (int64_t[]){2}, (double[]){0, 1});
+    tg_tensor *logits = make(TG_F64, 2, (int64_t[]){2, 2}, (double[]){1000, -1000, 1000, -1000});
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){2}, (double[]){0, 1});
     tg_set_requires_grad(logits, true);
     tg_tensor *loss = tg_cross_entropy_loss(logits, labels);
     cr_assert_eq(tg_item(loss), 1000.0, "(0 + 2000) / 2");
@@ -294,7 +278,7 @@ Test(nn_losses, cross_entropy_is_finite_for_extreme_logits) {
 Test(nn_losses, huber_in_both_regimes) {
     const double d[] = {0.0, 0.5, -0.8, 1.0, 3.0, -4.0, 1e200};
     const int n = 7;
-    tg_tensor *pred = f64(1, (int64_t[]){7}, d), *target = tg_zeros(TG_F64, 1, (int64_t[]){7});
+    tg_tensor *pred = make(TG_F64, 1, (int64_t[]){7}, d), *target = tg_zeros(TG_F64, 1, (int64_t[]){7});
     tg_set_requires_grad(pred, true);
     tg_tensor *loss = tg_huber_loss(pred, target, 1.0);
     double want = 0;
@@ -321,7 +305,7 @@ Test(nn_losses, huber_in_both_regimes) {
 Test(nn_losses, every_loss_runs_in_float32) {
     const double a[] = {0.3, 0.8, 0.55, 0.1, 0.9, 0.45}, b[] = {0, 1, 1, 0, 1, 0};
     const double labels_v[] = {1, 0};
-    tg_tensor *labels = f64(1, (int64_t[]){2}, labels_v);
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){2}, labels_v);
     tg_tensor *x[2], *t[2];
     double values[2][6];
     for (int d = 0; d < 2; d++) {
@@ -390,12 +374,12 @@ Test(nn_losses, cross_entropy_refuses_bad_labels_and_shapes) {
     const double bad[][2] = {{0, 3}, {-1, 0}, {0, 2.5}, {NAN, 0}, {INFINITY, 0}};
     const char *mention[] = {"label 3 at row 1", "label -1 at row 0", "label 2.5 at row 1", "row 0", "row 0"};
     for (int k = 0; k < 5; k++) {
-        tg_tensor *labels = f64(1, (int64_t[]){2}, bad[k]);
+        tg_tensor *labels = make(TG_F64, 1, (int64_t[]){2}, bad[k]);
         cr_assert_null(tg_cross_entropy_loss(logits, labels), "case %d", k);
         assert_error(TG_ERR_ARGUMENT, "tg_cross_entropy_loss", mention[k]);
         tg_free(labels);
     }
-    tg_tensor *three = f64(1, (int64_t[]){3}, (double[]){0, 1, 2});
+    tg_tensor *three = make(TG_F64, 1, (int64_t[]){3}, (double[]){0, 1, 2});
     cr_assert_null(tg_cross_entropy_loss(logits, three));
     assert_error(TG_ERR_SHAPE, "tg_cross_entropy_loss", "(2,3)");
     tg_tensor *one_hot = tg_zeros(TG_F64, 2, (int64_t[]){2, 3});
@@ -420,10 +404,10 @@ Test(nn_losses, cross_entropy_refuses_bad_labels_and_shapes) {
 
 Test(nn_losses, accuracy_counts_rows_whose_first_argmax_is_the_label) {
     /* Row arg-maxes: 2, 0 (a tie of 0 and 1: the first wins), 1, 0. */
-    tg_tensor *scores = f64(2, (int64_t[]){4, 3}, (double[]){0.1, 0.2, 0.7, 5, 5, 1, -1, 3, 2, 9, 1, 1});
-    tg_tensor *labels = f64(1, (int64_t[]){4}, (double[]){2, 1, 1, 2});
+    tg_tensor *scores = make(TG_F64, 2, (int64_t[]){4, 3}, (double[]){0.1, 0.2, 0.7, 5, 5, 1, -1, 3, 2, 9, 1, 1});
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){4}, (double[]){2, 1, 1, 2});
     cr_assert_eq(tg_accuracy(scores, labels), 0.5);
-    tg_tensor *all = f64(1, (int64_t[]){4}, (double[]){2, 0, 1, 0});
+    tg_tensor *all = make(TG_F64, 1, (int64_t[]){4}, (double[]){2, 0, 1, 0});
     cr_assert_eq(tg_accuracy(scores, all), 1.0);
     tg_free(scores);
     tg_free(labels);
@@ -431,8 +415,8 @@ Test(nn_losses, accuracy_counts_rows_whose_first_argmax_is_the_label) {
 }
 
 Test(nn_losses, binary_accuracy_thresholds_at_one_half) {
-    tg_tensor *prob = f64(2, (int64_t[]){5, 1}, (double[]){0.5, 0.49, 0.9, 0.1, 0.7});
-    tg_tensor *target = f64(2, (int64_t[]){5, 1}, (double[]){1, 0, 0, 0, 1});
+    tg_tensor *prob = make(TG_F64, 2, (int64_t[]){5, 1}, (double[]){0.5, 0.49, 0.9, 0.1, 0.7});
+    tg_tensor *target = make(TG_F64, 2, (int64_t[]){5, 1}, (double[]){1, 0, 0, 0, 1});
     cr_assert_eq(tg_binary_accuracy(prob, target), 0.8); /* 0.5 counts as 1 */
     tg_free(prob);
     tg_free(target);
@@ -441,13 +425,14 @@ Test(nn_losses, binary_accuracy_thresholds_at_one_half) {
 Test(nn_losses, metrics_refuse_bad_inputs_with_nan) {
     tg_set_error_mode(TG_ERRORS_RETURN);
     tg_tensor *scores = tg_zeros(TG_F64, 2, (int64_t[]){2, 3});
-    tg_tensor *labels = f64(1, (int64_t[]){2}, (double[]){0, 3});
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){2}, (double[]){0, 3});
     cr_assert(isnan(tg_accuracy(scores, labels)));
     assert_error(TG_ERR_ARGUMENT, "tg_accuracy", "label 3");
-    tg_tensor *short_labels = f64(1, (int64_t[]){1}, (double[]){0});
+    tg_tensor *short_labels = make(TG_F64, 1, (int64_t[]){1}, (double[]){0});
     cr_assert(isnan(tg_accuracy(scores, short_labels)));
     assert_error(TG_ERR_SHAPE, "tg_accuracy", "(2,3)");
-    tg_tensor *prob = f64(1, (int64_t[]){2}, (double[]){0.2, 0.8}), *soft = f64(1, (int64_t[]){2}, (double[]){0, 0.5});
+    tg_tensor *prob = make(TG_F64, 1, (int64_t[]){2}, (double[]){0.2, 0.8});
+    tg_tensor *soft = make(TG_F64, 1, (int64_t[]){2}, (double[]){0, 0.5});
     cr_assert(isnan(tg_binary_accuracy(prob, soft)));
     assert_error(TG_ERR_ARGUMENT, "tg_binary_accuracy", "0.5");
     cr_assert(isnan(tg_binary_accuracy(prob, scores)));

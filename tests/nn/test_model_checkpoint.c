@@ -12,19 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static void reset_tape(void) { tg_tape_reset(tg_tape_current()); }
-
-static void assert_error(tg_status code, const char *function, const char *fragment) {
-    cr_assert_eq(tg_last_error(), code, "expected %s from %s, got %s: %s", tg_status_name(code), function,
-                 tg_status_name(tg_last_error()), tg_last_error_message());
-    cr_assert_not_null(strstr(tg_last_error_message(), function), "'%s' does not name %s", tg_last_error_message(),
-                       function);
-    if (fragment)
-        cr_assert_not_null(strstr(tg_last_error_message(), fragment), "'%s' does not mention '%s'",
-                           tg_last_error_message(), fragment);
-    tg_clear_error();
-}
+#include "tests/test_helpers.h"
 
 /* ---- temporary files: one directory per test, removed at the end ---- */
 
@@ -35,8 +23,7 @@ typedef struct temp_dir {
 } temp_dir;
 
 static void temp_dir_open(temp_dir *d) {
-    snprintf(d->path, sizeof d->path, "/tmp/tg_nn_model_XXXXXX");
-    cr_assert_not_null(mkdtemp(d->path), "mkdtemp failed");
+    make_temp_dir(d->path, sizeof d->path);
     d->n_files = 0;
 }
 

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -27,7 +28,7 @@ static tg_tensor *filled(tg_dtype dtype, int rank, const int64_t *shape, uint64_
     return t;
 }
 
-static tg_tensor *param(tg_tensor *t) {
+static tg_tensor *as_param(tg_tensor *t) {
     tg_set_requires_grad(t, true);
     return t;
 }
@@ -294,7 +295,7 @@ Test(matmul, empty_dimensions) {
 Test(matmul, backward_by_hand) {
     const int64_t sa[2] = {2, 3}, sb[2] = {3, 2}, sg[2] = {2, 2};
     const double av[6] = {1, 2, 3, 4, 5, 6}, bv[6] = {7, 8, 9, 10, 11, 12}, gv[4] = {1, 2, 3, 4};
-    tg_tensor *a = param(tg_from_doubles(TG_F64, 2, sa, av)), *b = param(tg_from_doubles(TG_F64, 2, sb, bv));
+    tg_tensor *a = as_param(tg_from_doubles(TG_F64, 2, sa, av)), *b = as_param(tg_from_doubles(TG_F64, 2, sb, bv));
     tg_tensor *g = tg_from_doubles(TG_F64, 2, sg, gv);
     cr_assert_eq(tg_backward(tg_matmul(a, b), g), TG_OK, "%s", tg_last_error_message());
     const double da[6] = {23, 29, 35, 53, 67, 81}, db[6] = {13, 18, 17, 24, 21, 30};
@@ -309,7 +310,7 @@ Test(matmul, backward_by_hand) {
  * the chain rule applied term by term (for_each_term). */
 static void check_backward(tg_dtype dtype, int ra, const int64_t *sa, bool ta, int rb, const int64_t *sb, bool tb,
                            double tol, const char *what) {
-    tg_tensor *a = param(filled(dtype, ra, sa, 61)), *b = param(filled(dtype, rb, sb, 62));
+    tg_tensor *a = as_param(filled(dtype, ra, sa, 61)), *b = as_param(filled(dtype, rb, sb, 62));
     tg_tensor *c = tg_matmul_t(a, ta, b, tb);
     cr_assert_not_null(c, "%s: %s", what, tg_last_error_message());
     tg_tensor *g = filled(dtype, c->rank, c->shape, 63);
@@ -352,10 +353,7 @@ Test(matmul, backward_sums_over_broadcast_batch_axes) {
 
 /* ---- errors ------------------------------------------------------------------ */
 
-static void errors_return(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-static void errors_abort(void) { tg_set_error_mode(TG_ERRORS_ABORT); }
-
-Test(matmul_errors, inner_dimensions_differ, .init = errors_return, .fini = errors_abort) {
+Test(matmul_errors, inner_dimensions_differ, .init = return_mode, .fini = abort_mode) {
     const int64_t sa[2] = {3, 4}, sb[2] = {5, 2};
     tg_tensor *a = tg_zeros(TG_F32, 2, sa), *b = tg_zeros(TG_F32, 2, sb);
     cr_assert_null(tg_matmul(a, b));
@@ -366,7 +364,7 @@ Test(matmul_errors, inner_dimensions_differ, .init = errors_return, .fini = erro
 }
 
 /* With transposes the shapes are still shown as given, marked ^T. */
-Test(matmul_errors, inner_dimensions_differ_with_transposes, .init = errors_return, .fini = errors_abort) {
+Test(matmul_errors, inner_dimensions_differ_with_transposes, .init = return_mode, .fini = abort_mode) {
     const int64_t sa[2] = {4, 3}, sb[2] = {5, 2};
     tg_tensor *a = tg_zeros(TG_F32, 2, sa), *b = tg_zeros(TG_F32, 2, sb);
     cr_assert_null(tg_matmul_t(a, true, b, false));
@@ -379,7 +377,7 @@ Test(matmul_errors, inner_dimensions_differ_with_transposes, .init = errors_retu
     tg_free(b);
 }
 
-Test(matmul_errors, rank_one_operands_are_refused, .init = errors_return, .fini = errors_abort) {
+Test(matmul_errors, rank_one_operands_are_refused, .init = return_mode, .fini = abort_mode) {
     const int64_t s3[1] = {3}, s34[2] = {3, 4};
     tg_tensor *v = tg_zeros(TG_F64, 1, s3), *m = tg_zeros(TG_F64, 2, s34);
     cr_assert_null(tg_matmul(v, m));
@@ -393,7 +391,7 @@ Test(matmul_errors, rank_one_operands_are_refused, .init = errors_return, .fini 
     tg_free(m);
 }
 
-Test(matmul_errors, dtypes_must_match, .init = errors_return, .fini = errors_abort) {
+Test(matmul_errors, dtypes_must_match, .init = return_mode, .fini = abort_mode) {
     const int64_t s[2] = {2, 2};
     tg_tensor *a = tg_zeros(TG_F32, 2, s), *b = tg_zeros(TG_F64, 2, s);
     cr_assert_null(tg_matmul(a, b));
@@ -403,7 +401,7 @@ Test(matmul_errors, dtypes_must_match, .init = errors_return, .fini = errors_abo
     tg_free(b);
 }
 
-Test(matmul_errors, batch_axes_must_broadcast, .init = errors_return, .fini = errors_abort) {
+Test(matmul_errors, batch_axes_must_broadcast, .init = return_mode, .fini = abort_mode) {
     const int64_t sa[3] = {2, 3, 4}, sb[3] = {5, 4, 6};
     tg_tensor *a = tg_zeros(TG_F32, 3, sa), *b = tg_zeros(TG_F32, 3, sb);
     cr_assert_null(tg_matmul(a, b));
@@ -413,7 +411,7 @@ Test(matmul_errors, batch_axes_must_broadcast, .init = errors_return, .fini = er
     tg_free(b);
 }
 
-Test(matmul_errors, a_null_operand_fails_the_call, .init = errors_return, .fini = errors_abort) {
+Test(matmul_errors, a_null_operand_fails_the_call, .init = return_mode, .fini = abort_mode) {
     const int64_t s[2] = {2, 2};
     tg_tensor *a = tg_zeros(TG_F32, 2, s);
     cr_assert_null(tg_matmul(a, NULL));

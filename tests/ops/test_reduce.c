@@ -11,70 +11,9 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 static const tg_dtype dtypes[] = {TG_F32, TG_F64};
-
-static tg_tensor *make(tg_dtype dtype, int rank, const int64_t *shape, const double *values) {
-    tg_tensor *t = tg_from_doubles(dtype, rank, shape, values);
-    cr_assert_not_null(t);
-    return t;
-}
-
-static tg_tensor *param(tg_dtype dtype, int rank, const int64_t *shape, const double *values) {
-    tg_tensor *t = make(dtype, rank, shape, values);
-    cr_assert_eq(tg_set_requires_grad(t, true), TG_OK);
-    return t;
-}
-
-/* 0, 1, 2, ... in row-major order (up to 4096 elements). */
-static tg_tensor *iota(tg_dtype dtype, int rank, const int64_t *shape, bool requires_grad) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= shape[i];
-    static double values[4096];
-    cr_assert(n <= 4096);
-    for (int64_t i = 0; i < n; i++) values[i] = (double)i;
-    return requires_grad ? param(dtype, rank, shape, values) : make(dtype, rank, shape, values);
-}
-
-static void reset(void) { tg_tape_reset(tg_tape_current()); }
-
-static void expect_shape(const tg_tensor *t, int rank, const int64_t *shape) {
-    char got[128], want[128];
-    cr_assert_not_null(t, "no tensor (error: %s)", tg_last_error_message());
-    cr_assert(t->rank == rank && (rank == 0 || memcmp(t->shape, shape, (size_t)rank * sizeof *shape) == 0),
-              "shape %s, expected %s", tg_shape_string(got, sizeof got, t->rank, t->shape),
-              tg_shape_string(want, sizeof want, rank, shape));
-}
-
-static void expect_values(const tg_tensor *t, const double *expected) {
-    for (int64_t i = 0; i < t->numel; i++)
-        cr_assert_eq(tg_get_flat(t, i), expected[i], "%s element %lld: got %.17g, expected %.17g",
-                     tg_dtype_name(t->dtype), (long long)i, tg_get_flat(t, i), expected[i]);
-}
-
-static void expect_tensor(const tg_tensor *t, tg_dtype dtype, int rank, const int64_t *shape, const double *expected) {
-    expect_shape(t, rank, shape);
-    cr_assert_eq(t->dtype, dtype);
-    expect_values(t, expected);
-}
-
-static void return_mode(void) {
-    tg_set_error_mode(TG_ERRORS_RETURN);
-    tg_clear_error();
-}
-static void abort_mode(void) {
-    tg_set_error_mode(TG_ERRORS_ABORT);
-    tg_clear_error();
-}
-
-static void expect_error(const tg_tensor *result, tg_status code, const char *function) {
-    cr_assert_null(result, "%s should have failed", function);
-    cr_assert_eq(tg_last_error(), code, "expected %s, got %s: %s", tg_status_name(code),
-                 tg_status_name(tg_last_error()), tg_last_error_message());
-    cr_assert(strstr(tg_last_error_message(), function), "message '%s' does not name %s", tg_last_error_message(),
-              function);
-    tg_clear_error();
-}
 
 /* ======================= sum ======================= */
 
@@ -87,7 +26,7 @@ Test(reduce, sum_all_is_rank_0) {
         expect_tensor(tg_sum(s), dtypes[d], 0, NULL, (double[]){-4.5});
         tg_free(x);
         tg_free(s);
-        reset();
+        reset_tape();
     }
 }
 
@@ -106,7 +45,7 @@ Test(reduce, sum_axes_one_axis_with_and_without_keepdim) {
         tg_tensor *none = tg_sum_axes(x, 0, (int[]){0}, false); /* an empty list reduces nothing */
         expect_tensor(none, dtypes[d], 2, (int64_t[]){2, 3}, (double[]){1, 2, 3, 4, 5, 6});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -122,7 +61,7 @@ Test(reduce, sum_over_separated_axes) {
         expect_tensor(tg_sum_axes(x, 2, (int[]){0, 2}, false), dtypes[d], 2, (int64_t[]){3, 5}, want);
         expect_tensor(tg_sum_axes(x, 2, (int[]){2, 0}, true), dtypes[d], 4, (int64_t[]){1, 3, 1, 5}, want);
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -140,7 +79,7 @@ Test(reduce, sum_and_max_over_leading_axis_of_wide_tensor) {
         expect_tensor(tg_sum_axes(x, 1, (int[]){0}, false), dtypes[d], 1, (int64_t[]){1100}, sums);
         expect_tensor(tg_max_axis(x, 0, false), dtypes[d], 1, (int64_t[]){1100}, maxima);
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -151,7 +90,7 @@ Test(reduce, sum_over_size_one_axis) {
         expect_tensor(tg_sum_axes(x, 1, (int[]){1}, false), dtypes[d], 2, (int64_t[]){2, 3},
                       (double[]){0, 1, 2, 3, 4, 5});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -163,7 +102,7 @@ Test(reduce, sum_of_nothing_is_zero) {
         expect_tensor(tg_sum_axes(x, 1, (int[]){1}, false), dtypes[d], 1, (int64_t[]){2}, (double[]){0, 0});
         expect_shape(tg_sum_axes(x, 1, (int[]){0}, false), 1, (int64_t[]){0});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -176,7 +115,7 @@ Test(reduce, float32_sum_is_accumulated_in_double) {
     tg_tensor *s = tg_sum(x);
     cr_assert_float_eq(tg_item(s), 100000.0, 0.01, "got %.6f", tg_item(s));
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 /* loss = sum(sum_axes(x, {1}) * w) on a (2,3): every x[i,j] reaches out[i],
@@ -191,7 +130,7 @@ Test(reduce, sum_axes_gradient_broadcasts_back) {
             expect_tensor(tg_grad(x), dtypes[d], 2, (int64_t[]){2, 3}, (double[]){2, 2, 2, -3, -3, -3});
             tg_free(x);
             tg_free(w);
-            reset();
+            reset_tape();
         }
     }
 }
@@ -209,7 +148,7 @@ Test(reduce, mean_over_axes_0_and_2) {
         expect_tensor(tg_mean_axes(x, 2, (int[]){0, -1}, true), dtypes[d], 3, (int64_t[]){1, 3, 1}, want);
         expect_tensor(tg_mean(x), dtypes[d], 0, NULL, (double[]){5.5});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -225,7 +164,7 @@ Test(reduce, mean_gradient_is_one_over_count) {
         cr_assert_eq(tg_backward(tg_mean(x), NULL), TG_OK); /* 1/12: compare with tolerance */
         for (int i = 0; i < 12; i++) cr_assert_float_eq(tg_get_flat(tg_grad(x), i), 1.0 / 12, 1e-7);
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -245,7 +184,7 @@ Test(reduce, max_values_with_ties) {
         expect_tensor(tg_max(neg), dtypes[d], 0, NULL, (double[]){-1});
         tg_free(x);
         tg_free(neg);
-        reset();
+        reset_tape();
     }
 }
 
@@ -264,7 +203,7 @@ Test(reduce, max_propagates_nan) {
             cr_assert(j == 3 ? isnan(tg_get_flat(cols, j)) : tg_get_flat(cols, j) == want[j], "column %d: %g", j,
                       tg_get_flat(cols, j));
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -280,7 +219,7 @@ Test(reduce, max_axis_gradient_goes_to_first_argmax) {
         cr_assert_eq(tg_backward(tg_sum(tg_max_axis(x, 0, true)), NULL), TG_OK);
         expect_tensor(tg_grad(x), dtypes[d], 2, (int64_t[]){2, 3}, (double[]){0, 1, 1, 1, 0, 0});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -292,7 +231,7 @@ Test(reduce, max_all_gradient_goes_to_first_argmax) {
         cr_assert_eq(tg_backward(tg_mul_scalar(tg_max(x), 2), NULL), TG_OK);
         expect_tensor(tg_grad(x), dtypes[d], 2, (int64_t[]){2, 2}, (double[]){0, 2, 0, 0});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -308,7 +247,7 @@ Test(reduce_errors, mean_and_max_of_nothing, .init = return_mode, .fini = abort_
     cr_assert(strstr(tg_last_error_message(), "(2,0)"), "message '%s' lacks the shape", tg_last_error_message());
     expect_error(r, TG_ERR_SHAPE, "tg_max_axis");
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(reduce_errors, axis_out_of_range_or_repeated, .init = return_mode, .fini = abort_mode) {
@@ -322,5 +261,5 @@ Test(reduce_errors, axis_out_of_range_or_repeated, .init = return_mode, .fini = 
     expect_error(tg_sum(NULL), TG_ERR_ARGUMENT, "tg_sum");
     tg_free(s);
     tg_free(x);
-    reset();
+    reset_tape();
 }

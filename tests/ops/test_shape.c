@@ -13,72 +13,9 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 static const tg_dtype dtypes[] = {TG_F32, TG_F64};
-
-static tg_tensor *make(tg_dtype dtype, int rank, const int64_t *shape, const double *values) {
-    tg_tensor *t = tg_from_doubles(dtype, rank, shape, values);
-    cr_assert_not_null(t);
-    return t;
-}
-
-static tg_tensor *param(tg_dtype dtype, int rank, const int64_t *shape, const double *values) {
-    tg_tensor *t = make(dtype, rank, shape, values);
-    cr_assert_eq(tg_set_requires_grad(t, true), TG_OK);
-    return t;
-}
-
-/* 0, 1, 2, ... in row-major order. */
-static tg_tensor *iota(tg_dtype dtype, int rank, const int64_t *shape, bool requires_grad) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= shape[i];
-    double values[256];
-    cr_assert(n <= 256);
-    for (int64_t i = 0; i < n; i++) values[i] = (double)i;
-    return requires_grad ? param(dtype, rank, shape, values) : make(dtype, rank, shape, values);
-}
-
-static void reset(void) { tg_tape_reset(tg_tape_current()); }
-
-static void expect_shape(const tg_tensor *t, int rank, const int64_t *shape) {
-    char got[128], want[128];
-    cr_assert_not_null(t, "no tensor (error: %s)", tg_last_error_message());
-    cr_assert(t->rank == rank && (rank == 0 || memcmp(t->shape, shape, (size_t)rank * sizeof *shape) == 0),
-              "shape %s, expected %s", tg_shape_string(got, sizeof got, t->rank, t->shape),
-              tg_shape_string(want, sizeof want, rank, shape));
-}
-
-/* Every element equals the expected value exactly (they are exact here). */
-static void expect_values(const tg_tensor *t, const double *expected) {
-    for (int64_t i = 0; i < t->numel; i++)
-        cr_assert_eq(tg_get_flat(t, i), expected[i], "%s element %lld: got %g, expected %g",
-                     tg_dtype_name(t->dtype), (long long)i, tg_get_flat(t, i), expected[i]);
-}
-
-static void expect_tensor(const tg_tensor *t, tg_dtype dtype, int rank, const int64_t *shape, const double *expected) {
-    expect_shape(t, rank, shape);
-    cr_assert_eq(t->dtype, dtype);
-    expect_values(t, expected);
-}
-
-/* Errors come back as values in the error tests. */
-static void return_mode(void) {
-    tg_set_error_mode(TG_ERRORS_RETURN);
-    tg_clear_error();
-}
-static void abort_mode(void) {
-    tg_set_error_mode(TG_ERRORS_ABORT);
-    tg_clear_error();
-}
-
-static void expect_error(const tg_tensor *result, tg_status code, const char *function) {
-    cr_assert_null(result, "%s should have failed", function);
-    cr_assert_eq(tg_last_error(), code, "expected %s, got %s: %s", tg_status_name(code),
-                 tg_status_name(tg_last_error()), tg_last_error_message());
-    cr_assert(strstr(tg_last_error_message(), function), "message '%s' does not name %s", tg_last_error_message(),
-              function);
-    tg_clear_error();
-}
 
 /* ======================= expand ======================= */
 
@@ -95,7 +32,7 @@ Test(shape, expand_3x1_to_2x3x4) {
                 for (int k = 0; k < 4; k++) want[12 * i + 4 * j + k] = xv[j];
         expect_tensor(tg_expand(x, 3, os), dtypes[d], 3, os, want);
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -110,7 +47,7 @@ Test(shape, expand_row_and_scalar) {
         expect_tensor(tg_expand(s, 2, ss), dtypes[d], 2, ss, (double[]){2.5, 2.5, 2.5, 2.5});
         tg_free(row);
         tg_free(s);
-        reset();
+        reset_tape();
     }
 }
 
@@ -127,7 +64,7 @@ Test(shape, expand_same_shape_and_middle_axis) {
                 for (int k = 0; k < 3; k++) want[12 * i + 3 * j + k] = 3 * i + k;
         expect_tensor(tg_expand(x, 3, os), dtypes[d], 3, os, want);
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -139,7 +76,7 @@ Test(shape, expand_gradient_counts_copies) {
         cr_assert_eq(tg_backward(tg_sum(tg_expand(x, 3, os)), NULL), TG_OK);
         expect_tensor(tg_grad(x), dtypes[d], 2, xs, (double[]){8, 8, 8});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -153,7 +90,7 @@ Test(shape, sum_to_2x3x4_to_3x1) {
         tg_tensor *x = iota(dtypes[d], 3, xs, false);
         expect_tensor(tg_sum_to(x, 2, os), dtypes[d], 2, os, (double[]){60, 92, 124});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -168,7 +105,7 @@ Test(shape, sum_to_columns_rows_total_and_same) {
         expect_tensor(tg_sum_to(x, 0, NULL), dtypes[d], 0, NULL, (double[]){15});
         expect_tensor(tg_sum_to(x, 2, xs), dtypes[d], 2, xs, (double[]){0, 1, 2, 3, 4, 5});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -185,7 +122,7 @@ Test(shape, sum_to_gradient_broadcasts_back) {
         expect_tensor(tg_grad(x), dtypes[d], 3, xs, want);
         tg_free(x);
         tg_free(w);
-        reset();
+        reset_tape();
     }
 }
 
@@ -203,7 +140,7 @@ Test(shape, reshape_infers_minus_one) {
         expect_tensor(tg_reshape(tg_reshape(one, 1, (int64_t[]){1}), 0, NULL), dtypes[d], 0, NULL, (double[]){7});
         tg_free(x);
         tg_free(one);
-        reset();
+        reset_tape();
     }
 }
 
@@ -215,7 +152,7 @@ Test(shape, reshape_empty) {
     expect_shape(tg_reshape(x, 2, (int64_t[]){3, 0}), 2, (int64_t[]){3, 0});
     expect_shape(tg_reshape(x, 2, (int64_t[]){5, -1}), 2, (int64_t[]){5, 0});
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 /* loss = sum(reshape(x) * w): the gradient is w in x's shape. */
@@ -228,7 +165,7 @@ Test(shape, reshape_gradient_is_reshaped_back) {
         expect_tensor(tg_grad(x), dtypes[d], 2, xs, (double[]){1, 2, 3, 4, 5, 6});
         tg_free(x);
         tg_free(w);
-        reset();
+        reset_tape();
     }
 }
 
@@ -251,7 +188,7 @@ Test(shape, permute_2x3x4_by_201) {
         tg_tensor *y = tg_permute(x, (int[]){2, 0, 1});
         expect_tensor(y, dtypes[d], 3, os, want);
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -272,7 +209,7 @@ Test(shape, permute_keeping_last_axis) {
                                                                                    12, 13, 14, 15, 16, 17, 18, 19, 20,
                                                                                    21, 22, 23});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -287,7 +224,7 @@ Test(shape, transpose_swaps_last_two_axes) {
         expect_tensor(tg_transpose(b), dtypes[d], 3, bos, (double[]){1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12});
         tg_free(x);
         tg_free(b);
-        reset();
+        reset_tape();
     }
 }
 
@@ -298,7 +235,7 @@ Test(shape, permute_with_size_one_axes) {
         tg_tensor *x = iota(dtypes[d], 3, xs, false);
         expect_tensor(tg_permute(x, (int[]){1, 0, 2}), dtypes[d], 3, os, (double[]){0, 1, 2, 3, 4, 5});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -319,7 +256,7 @@ Test(shape, permute_gradient_uses_inverse) {
         expect_tensor(tg_grad(x), dtypes[d], 3, xs, want);
         tg_free(x);
         tg_free(w);
-        reset();
+        reset_tape();
     }
 }
 
@@ -337,7 +274,7 @@ Test(shape, slice_values) {
         expect_shape(tg_slice(x, 1, 1, 1), 2, (int64_t[]){2, 0});
         expect_tensor(tg_slice(x, 1, 0, 3), dtypes[d], 2, xs, (double[]){1, 2, 3, 4, 5, 6});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -349,7 +286,7 @@ Test(shape, slice_gradient_is_one_inside_zero_outside) {
         cr_assert_eq(tg_backward(tg_sum(tg_slice(x, 1, 1, 3)), NULL), TG_OK);
         expect_tensor(tg_grad(x), dtypes[d], 2, xs, (double[]){0, 1, 1, 0, 1, 1});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -363,7 +300,7 @@ Test(shape, pad_values) {
         expect_tensor(tg_pad(x, 0, 0, 1), dtypes[d], 2, (int64_t[]){3, 2}, (double[]){1, 2, 3, 4, 0, 0});
         expect_tensor(tg_pad(x, -2, 0, 0), dtypes[d], 2, xs, (double[]){1, 2, 3, 4});
         tg_free(x);
-        reset();
+        reset_tape();
     }
 }
 
@@ -378,7 +315,7 @@ Test(shape, pad_gradient_is_the_slice_where_x_was) {
         expect_tensor(tg_grad(x), dtypes[d], 2, xs, (double[]){11, 12, 21, 22});
         tg_free(x);
         tg_free(w);
-        reset();
+        reset_tape();
     }
 }
 
@@ -398,7 +335,7 @@ Test(shape, concat_three_along_axis_1) {
         tg_free(a);
         tg_free(b);
         tg_free(c);
-        reset();
+        reset_tape();
     }
 }
 
@@ -413,7 +350,7 @@ Test(shape, concat_along_axis_0_and_single) {
         expect_tensor(tg_concat(1, parts + 1, 0), dtypes[d], 2, (int64_t[]){2, 2}, (double[]){3, 4, 5, 6});
         tg_free(a);
         tg_free(b);
-        reset();
+        reset_tape();
     }
 }
 
@@ -434,7 +371,7 @@ Test(shape, concat_gradient_slices_per_input) {
         tg_free(b);
         tg_free(c);
         tg_free(w);
-        reset();
+        reset_tape();
     }
 }
 
@@ -450,7 +387,7 @@ Test(shape, to_dtype_round_trip) {
     expect_tensor(back, TG_F64, 1, (int64_t[]){3}, (double[]){(double)0.1f, 1.5, -2.25});
     expect_tensor(tg_to_dtype(back, TG_F64), TG_F64, 1, (int64_t[]){3}, (double[]){(double)0.1f, 1.5, -2.25});
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 /* loss = sum(to_dtype(x, other) * w): the gradient is w, converted back to
@@ -464,7 +401,7 @@ Test(shape, to_dtype_gradient_converts_back) {
         expect_tensor(tg_grad(x), dtypes[d], 1, (int64_t[]){3}, (double[]){0.5, -1, 4});
         tg_free(x);
         tg_free(w);
-        reset();
+        reset_tape();
     }
 }
 
@@ -483,7 +420,7 @@ Test(shape_errors, bad_reshape_names_both_shapes, .init = return_mode, .fini = a
     expect_error(tg_reshape(x, 9, (int64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 6}), TG_ERR_SHAPE, "tg_reshape");
     expect_error(tg_reshape(NULL, 1, (int64_t[]){6}), TG_ERR_ARGUMENT, "tg_reshape");
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(shape_errors, axis_out_of_range, .init = return_mode, .fini = abort_mode) {
@@ -498,7 +435,7 @@ Test(shape_errors, axis_out_of_range, .init = return_mode, .fini = abort_mode) {
     expect_error(tg_slice(s, 0, 0, 1), TG_ERR_AXIS, "tg_slice");
     tg_free(s);
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(shape_errors, bad_permutation, .init = return_mode, .fini = abort_mode) {
@@ -511,7 +448,7 @@ Test(shape_errors, bad_permutation, .init = return_mode, .fini = abort_mode) {
     expect_error(tg_transpose(v), TG_ERR_SHAPE, "tg_transpose");
     tg_free(v);
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(shape_errors, slice_and_pad_out_of_range, .init = return_mode, .fini = abort_mode) {
@@ -522,7 +459,7 @@ Test(shape_errors, slice_and_pad_out_of_range, .init = return_mode, .fini = abor
     expect_error(tg_slice(x, 1, 2, 1), TG_ERR_ARGUMENT, "tg_slice");
     expect_error(tg_pad(x, 0, -1, 0), TG_ERR_ARGUMENT, "tg_pad");
     tg_free(x);
-    reset();
+    reset_tape();
 }
 
 Test(shape_errors, concat_mismatches, .init = return_mode, .fini = abort_mode) {
@@ -541,7 +478,7 @@ Test(shape_errors, concat_mismatches, .init = return_mode, .fini = abort_mode) {
     tg_free(b);
     tg_free(c);
     tg_free(v);
-    reset();
+    reset_tape();
 }
 
 Test(shape_errors, expand_and_sum_to_mismatches, .init = return_mode, .fini = abort_mode) {
@@ -552,5 +489,5 @@ Test(shape_errors, expand_and_sum_to_mismatches, .init = return_mode, .fini = ab
     expect_error(tg_sum_to(x, 3, (int64_t[]){1, 3, 2}), TG_ERR_SHAPE, "tg_sum_to");
     expect_error(tg_to_dtype(x, (tg_dtype)7), TG_ERR_DTYPE, "tg_to_dtype");
     tg_free(x);
-    reset();
+    reset_tape();
 }

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -184,10 +185,7 @@ Test(softmax, backward_matches_the_jacobian) {
 
 /* ---- errors ------------------------------------------------------------------ */
 
-static void errors_return(void) { tg_set_error_mode(TG_ERRORS_RETURN); }
-static void errors_abort(void) { tg_set_error_mode(TG_ERRORS_ABORT); }
-
-Test(softmax_errors, axis_out_of_range, .init = errors_return, .fini = errors_abort) {
+Test(softmax_errors, axis_out_of_range, .init = return_mode, .fini = abort_mode) {
     const int64_t s[2] = {2, 3};
     tg_tensor *x = tg_zeros(TG_F32, 2, s);
     cr_assert_null(tg_softmax(x, 2));
@@ -202,7 +200,7 @@ Test(softmax_errors, axis_out_of_range, .init = errors_return, .fini = errors_ab
 }
 
 /* A scalar has no axis to normalize over. */
-Test(softmax_errors, rank_zero_is_refused, .init = errors_return, .fini = errors_abort) {
+Test(softmax_errors, rank_zero_is_refused, .init = return_mode, .fini = abort_mode) {
     tg_tensor *x = tg_scalar(TG_F64, 3.0);
     cr_assert_null(tg_softmax(x, 0));
     cr_assert_eq(tg_last_error(), TG_ERR_AXIS);

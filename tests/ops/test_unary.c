@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 static const tg_dtype both_dtypes[] = {TG_F32, TG_F64};
 
@@ -21,22 +22,14 @@ static const tg_dtype both_dtypes[] = {TG_F32, TG_F64};
 static double tolerance(tg_dtype dtype) { return dtype == TG_F32 ? 1e-6 : 1e-13; }
 
 /* A persistent 1-D tensor of n values. */
-static tg_tensor *vector(tg_dtype dtype, int64_t n, const double *values) {
-    tg_tensor *t = tg_from_doubles(dtype, 1, &n, values);
-    cr_assert_not_null(t);
-    return t;
-}
+static tg_tensor *vector(tg_dtype dtype, int64_t n, const double *values) { return make(dtype, 1, &n, values); }
 
 /* The same, marked as a parameter so that ops on it are recorded. */
-static tg_tensor *parameter(tg_dtype dtype, int64_t n, const double *values) {
-    tg_tensor *t = vector(dtype, n, values);
-    cr_assert_eq(tg_set_requires_grad(t, true), TG_OK);
-    return t;
-}
+static tg_tensor *parameter(tg_dtype dtype, int64_t n, const double *values) { return param(dtype, 1, &n, values); }
 
 /* Checks every element of t (flat order) against want; a NaN in want means
  * the element must be NaN. */
-static void expect_values(const tg_tensor *t, int64_t n, const double *want, const char *what) {
+static void expect_near(const tg_tensor *t, int64_t n, const double *want, const char *what) {
     cr_assert_not_null(t, "%s: result is NULL", what);
     cr_assert_eq(t->numel, n, "%s: %lld elements, expected %lld", what, (long long)t->numel, (long long)n);
     double tol = tolerance(t->dtype);
@@ -59,7 +52,7 @@ static void expect_values(const tg_tensor *t, int64_t n, const double *want, con
         for (int d_ = 0; d_ < 2; d_++) {                                               \
             tg_tensor *x = vector(both_dtypes[d_], (n), (inputs));                     \
             tg_tensor *y = (call);                                                     \
-            expect_values(y, (n), (expected), #call);                                  \
+            expect_near(y, (n), (expected), #call);                                    \
             cr_expect_eq(y->dtype, both_dtypes[d_], #call ": dtype changed");          \
             cr_expect(tg_same_shape(x, y), #call ": shape changed");                   \
             tg_tape_reset(tg_tape_current());                                          \
@@ -75,25 +68,11 @@ static void expect_values(const tg_tensor *t, int64_t n, const double *want, con
             tg_tensor *loss = tg_sum(call);                                            \
             cr_assert_not_null(loss, #call ": forward failed");                        \
             cr_assert_eq(tg_backward(loss, NULL), TG_OK, #call ": backward failed");   \
-            expect_values(tg_grad(x), (n), (expected), "d/dx sum(" #call ")");         \
+            expect_near(tg_grad(x), (n), (expected), "d/dx sum(" #call ")");           \
             tg_tape_reset(tg_tape_current());                                          \
             tg_free(x);                                                                \
         }                                                                              \
     } while (0)
-
-/* Switches to return mode and clears any earlier error; undone by the test. */
-static void errors_return(void) {
-    tg_set_error_mode(TG_ERRORS_RETURN);
-    tg_clear_error();
-}
-
-static void expect_error(const tg_tensor *result, tg_status code, const char *function) {
-    cr_expect_null(result, "%s: expected NULL after an error", function);
-    cr_expect_eq(tg_last_error(), code, "%s: status %d (%s), expected %d", function, tg_last_error(),
-                 tg_status_name(tg_last_error()), code);
-    cr_expect(strstr(tg_last_error_message(), function) != NULL, "message does not name %s: \"%s\"", function,
-              tg_last_error_message());
-}
 
 /* ================= forward values ================= */
 
@@ -219,7 +198,7 @@ Test(unary_forward, keeps_a_2d_shape) {
     tg_tensor *y = tg_relu(x);
     cr_assert_not_null(y);
     cr_expect(tg_same_shape(x, y));
-    expect_values(y, 6, want, "relu (2,3)");
+    expect_near(y, 6, want, "relu (2,3)");
     tg_tape_reset(tg_tape_current());
     tg_free(x);
 }
@@ -253,7 +232,7 @@ static void expect_argmax(int axis, const double *want, const char *what) {
         cr_assert_not_null(m, "%s", what);
         cr_expect(tg_same_shape(x, m), "%s: shape changed", what);
         cr_expect_eq(m->dtype, x->dtype, "%s: dtype changed", what);
-        expect_values(m, 6, want, what);
+        expect_near(m, 6, want, what);
         tg_tape_reset(tg_tape_current());
         tg_free(x);
     }
@@ -298,7 +277,7 @@ Test(masks, argmax_mask_along_the_middle_axis_of_3d) {
     int64_t shape[] = {2, 2, 2};
     double in[] = {1, 9, 4, 2, 6, -1, 6, 0}, want[] = {0, 1, 1, 0, 1, 0, 0, 1};
     tg_tensor *x = tg_from_doubles(TG_F64, 3, shape, in);
-    expect_values(tg_argmax_mask(x, 1), 8, want, "argmax_mask (2,2,2) axis 1");
+    expect_near(tg_argmax_mask(x, 1), 8, want, "argmax_mask (2,2,2) axis 1");
     tg_tape_reset(tg_tape_current());
     tg_free(x);
 }
@@ -307,7 +286,7 @@ Test(masks, argmax_mask_marks_the_first_nan) {
     /* As numpy.argmax: a NaN is the maximum, so max's gradient reaches it. */
     double in[] = {1.0, NAN, 5.0, NAN}, want[] = {0, 1, 0, 0};
     tg_tensor *x = vector(TG_F64, 4, in);
-    expect_values(tg_argmax_mask(x, 0), 4, want, "argmax_mask with NaN");
+    expect_near(tg_argmax_mask(x, 0), 4, want, "argmax_mask with NaN");
     tg_tape_reset(tg_tape_current());
     tg_free(x);
 }
@@ -419,11 +398,11 @@ Test(unary_backward, tanh_second_derivative_through_the_output) {
         tg_tensor *first;
         cr_assert_eq(tg_gradients(tg_sum(tg_tanh(x)), NULL, 1, &x, &first, true), TG_OK);
         double want_first[] = {0.7864477329659274};
-        expect_values(first, 1, want_first, "d/dx tanh");
+        expect_near(first, 1, want_first, "d/dx tanh");
         tg_tensor *second;
         cr_assert_eq(tg_gradients(tg_sum(first), NULL, 1, &x, &second, false), TG_OK);
         double want_second[] = {-0.7268619813835873};
-        expect_values(second, 1, want_second, "d2/dx2 tanh");
+        expect_near(second, 1, want_second, "d2/dx2 tanh");
         tg_tape_reset(tg_tape_current());
         tg_free(x);
     }
@@ -432,7 +411,7 @@ Test(unary_backward, tanh_second_derivative_through_the_output) {
 /* ================= errors ================= */
 
 Test(unary_errors, clamp_with_lo_above_hi) {
-    errors_return();
+    return_mode();
     tg_tensor *x = tg_scalar(TG_F64, 0.0);
     expect_error(tg_clamp(x, 1.0, -1.0), TG_ERR_ARGUMENT, "tg_clamp");
     tg_free(x);
@@ -440,7 +419,7 @@ Test(unary_errors, clamp_with_lo_above_hi) {
 }
 
 Test(unary_errors, clamp_with_a_nan_bound) {
-    errors_return();
+    return_mode();
     tg_tensor *x = tg_scalar(TG_F32, 0.0);
     expect_error(tg_clamp(x, NAN, 1.0), TG_ERR_ARGUMENT, "tg_clamp");
     tg_clear_error();
@@ -450,7 +429,7 @@ Test(unary_errors, clamp_with_a_nan_bound) {
 }
 
 Test(unary_errors, non_finite_scalars) {
-    errors_return();
+    return_mode();
     tg_tensor *x = tg_scalar(TG_F64, 2.0);
     expect_error(tg_pow(x, INFINITY), TG_ERR_ARGUMENT, "tg_pow");
     tg_clear_error();
@@ -468,7 +447,7 @@ Test(unary_errors, non_finite_scalars) {
 }
 
 Test(unary_errors, null_input_fails_under_the_op_name) {
-    errors_return();
+    return_mode();
     expect_error(tg_relu(NULL), TG_ERR_ARGUMENT, "tg_relu");
     tg_clear_error();
     expect_error(tg_sigmoid(NULL), TG_ERR_ARGUMENT, "tg_sigmoid");
@@ -480,7 +459,7 @@ Test(unary_errors, null_input_fails_under_the_op_name) {
 }
 
 Test(unary_errors, argmax_mask_axis_out_of_range) {
-    errors_return();
+    return_mode();
     int64_t shape[] = {2, 3};
     tg_tensor *x = tg_zeros(TG_F32, 2, shape);
     expect_error(tg_argmax_mask(x, 2), TG_ERR_AXIS, "tg_argmax_mask");
@@ -496,7 +475,7 @@ Test(unary_errors, argmax_mask_axis_out_of_range) {
 }
 
 Test(unary_errors, stale_input) {
-    errors_return();
+    return_mode();
     double in[] = {1.0};
     tg_tensor *x = vector(TG_F64, 1, in);
     tg_tensor *y = tg_exp(x);

@@ -12,8 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
-
-static void reset(void) { tg_tape_reset(tg_tape_current()); }
+#include "tests/test_helpers.h"
 
 /* ---- files ---- */
 
@@ -23,8 +22,7 @@ typedef struct workdir {
 
 static workdir workdir_new(void) {
     workdir w;
-    snprintf(w.dir, sizeof w.dir, "/tmp/tg_optim_state_XXXXXX");
-    cr_assert_not_null(mkdtemp(w.dir));
+    make_temp_dir(w.dir, sizeof w.dir);
     return w;
 }
 
@@ -33,31 +31,7 @@ static const char *path_in(const workdir *w, const char *name, char *buf, size_t
     return buf;
 }
 
-static void workdir_free(const workdir *w) {
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", w->dir);
-    cr_assert_eq(system(command), 0);
-}
-
-static unsigned char *slurp(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long length = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc((size_t)length + 1);
-    cr_assert_eq(fread(data, 1, (size_t)length, f), (size_t)length);
-    fclose(f);
-    *size = (size_t)length;
-    return data;
-}
-
-static void write_bytes(const char *path, const unsigned char *data, size_t size) {
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(data, 1, size, f), size);
-    cr_assert_eq(fclose(f), 0);
-}
+static void workdir_free(const workdir *w) { remove_temp_dir(w->dir); }
 
 static bool same_file(const char *a, const char *b) {
     size_t na, nb;
@@ -105,7 +79,7 @@ static void train(model *m, tg_optimizer *opt, const tg_lr_schedule *schedule, i
         cr_assert_eq(tg_backward(loss, NULL), TG_OK);
         if (schedule) cr_assert_eq(tg_lr_schedule_apply(schedule, opt), TG_OK);
         cr_assert_eq(tg_optimizer_step(opt), TG_OK);
-        reset();
+        reset_tape();
     }
 }
 

@@ -17,39 +17,12 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 static const tg_dtype dtypes[] = {TG_F32, TG_F64};
 
-static void reset(void) { tg_tape_reset(tg_tape_current()); }
-
-static void return_mode(void) {
-    tg_set_error_mode(TG_ERRORS_RETURN);
-    tg_clear_error();
-}
-static void abort_mode(void) {
-    tg_set_error_mode(TG_ERRORS_ABORT);
-    tg_clear_error();
-}
-
-static tg_tensor *param_of(tg_dtype dtype, int rank, const int64_t *shape, const double *values) {
-    tg_tensor *t = tg_from_doubles(dtype, rank, shape, values);
-    cr_assert_not_null(t);
-    cr_assert_eq(tg_set_requires_grad(t, true), TG_OK);
-    return t;
-}
-
 static tg_tensor *pair(tg_dtype dtype, double a, double b) {
-    return param_of(dtype, 1, (const int64_t[]){2}, (const double[]){a, b});
-}
-
-/* w.grad = c, through backward of sum(c * w). */
-static void set_grad(tg_tensor *w, const double *c) {
-    tg_zero_grad(w);
-    tg_tensor *ct = tg_from_doubles(w->dtype, w->rank, w->shape, c);
-    cr_assert_not_null(ct);
-    cr_assert_eq(tg_backward(tg_sum(tg_mul(w, ct)), NULL), TG_OK, "%s", tg_last_error_message());
-    reset();
-    tg_free(ct);
+    return param(dtype, 1, (const int64_t[]){2}, (const double[]){a, b});
 }
 
 static double tolerance(tg_dtype dtype) { return dtype == TG_F32 ? 2e-6 : 1e-12; }
@@ -79,7 +52,7 @@ static void check_three_steps(const char *what, const tg_optimizer_config *confi
         cr_assert_eq(tg_optimizer_step_count(opt), 3);
         tg_optimizer_free(opt);
         tg_free(w);
-        reset();
+        reset_tape();
     }
 }
 
@@ -108,7 +81,7 @@ Test(optim_sgd, plain_sgd_is_bitwise_the_seeds_formula) {
      * (the seeds' worked example depends on it), so compare bits. */
     const double values[4] = {0.3, -1.7, 2.25, 1e-3}, grads[4] = {0.1, 0.7, -3.3, 5.5};
     for (size_t d = 0; d < 2; d++) {
-        tg_tensor *w = param_of(dtypes[d], 1, (const int64_t[]){4}, values);
+        tg_tensor *w = param(dtypes[d], 1, (const int64_t[]){4}, values);
         tg_optimizer *opt = tg_sgd_new(1, &w, 0.01);
         cr_assert_not_null(opt);
         for (int t = 0; t < 3; t++) {
@@ -377,7 +350,7 @@ Test(optim_object, step_records_nothing_on_the_tape) {
 }
 
 Test(optim_object, float32_state_stays_float32) {
-    tg_tensor *w = param_of(TG_F32, 2, (const int64_t[]){2, 3}, (const double[]){1, 2, 3, 4, 5, 6});
+    tg_tensor *w = param(TG_F32, 2, (const int64_t[]){2, 3}, (const double[]){1, 2, 3, 4, 5, 6});
     tg_optimizer_config c = tg_optimizer_defaults(TG_OPT_RMSPROP);
     c.momentum = 0.5;
     c.centered = true;
@@ -446,12 +419,7 @@ Test(optim_object, learning_rate_can_change_and_reach_zero) {
  * and containing `fragment`. */
 static void expect_refused(const tg_optimizer *opt, tg_status code, const char *function, const char *fragment) {
     cr_assert_null(opt, "%s should have refused (%s)", function, fragment);
-    cr_assert_eq(tg_last_error(), code, "expected %s, got %s: %s", tg_status_name(code),
-                 tg_status_name(tg_last_error()), tg_last_error_message());
-    const char *message = tg_last_error_message();
-    cr_assert(strstr(message, function), "message '%s' does not name %s", message, function);
-    cr_assert(strstr(message, fragment), "message '%s' does not mention '%s'", message, fragment);
-    tg_clear_error();
+    assert_error(code, function, fragment);
 }
 
 static tg_optimizer *new_with(tg_tensor *w, tg_optimizer_config c) { return tg_optimizer_new(1, &w, &c); }
@@ -474,7 +442,7 @@ Test(optim_checks, bad_parameter_lists_are_refused) {
     expect_refused(tg_optimizer_new(2, (tg_tensor *[]){b, b}, &c), TG_ERR_ARGUMENT, "tg_optimizer_new",
                    "parameter 1 is the same tensor as parameter 0");
     abort_mode();
-    reset();
+    reset_tape();
     tg_free(a);
     tg_free(b);
     tg_free(plain);
@@ -556,7 +524,7 @@ Test(optim_clip, global_norm_scales_every_gradient) {
     /* Gradients [3, 4] (float64) and [12] (float32): N = sqrt(9 + 16 + 144) = 13.
      * max_norm 6.5: c = 6.5 / (13 + 1e-6) = 0.49999996154 < 1, so every
      * gradient is multiplied by it: [1.49999988, 1.99999985], [5.99999954]. */
-    tg_tensor *a = pair(TG_F64, 0, 0), *b = param_of(TG_F32, 1, (const int64_t[]){1}, (const double[]){0});
+    tg_tensor *a = pair(TG_F64, 0, 0), *b = param(TG_F32, 1, (const int64_t[]){1}, (const double[]){0});
     set_grad(a, (const double[]){3, 4});
     set_grad(b, (const double[]){12});
     tg_tensor *params[2] = {a, b};
@@ -646,7 +614,7 @@ Test(optim_clip, bad_arguments_are_refused) {
 
 Test(optim_clip, clip_by_value_clamps_each_element) {
     for (size_t d = 0; d < 2; d++) {
-        tg_tensor *a = param_of(dtypes[d], 1, (const int64_t[]){4}, (const double[]){0, 0, 0, 0});
+        tg_tensor *a = param(dtypes[d], 1, (const int64_t[]){4}, (const double[]){0, 0, 0, 0});
         set_grad(a, (const double[]){-3, 0.5, 2, -1});
         cr_assert_eq(tg_clip_grad_value(1, &a, 1), TG_OK);
         const double expected[4] = {-1, 0.5, 1, -1};
@@ -777,8 +745,8 @@ static void write_torch_script(const char *path, const tg_optimizer_config *case
 
 /* Our five steps of `c` in `dtype`; the 9 final values into out. */
 static void run_ours(const tg_optimizer_config *c, tg_dtype dtype, double *out) {
-    tg_tensor *W = param_of(dtype, 2, (const int64_t[]){2, 3}, torch_w0);
-    tg_tensor *b = param_of(dtype, 1, (const int64_t[]){3}, torch_b0);
+    tg_tensor *W = param(dtype, 2, (const int64_t[]){2, 3}, torch_w0);
+    tg_tensor *b = param(dtype, 1, (const int64_t[]){3}, torch_b0);
     tg_tensor *C_t = tg_from_doubles(dtype, 2, (const int64_t[]){2, 3}, torch_c);
     tg_tensor *cb = tg_from_doubles(dtype, 1, (const int64_t[]){3}, torch_cb);
     tg_tensor *params[2] = {W, b};
@@ -790,7 +758,7 @@ static void run_ours(const tg_optimizer_config *c, tg_dtype dtype, double *out) 
                                  tg_add(tg_mul_scalar(tg_sum(tg_mul(b, b)), 0.5), tg_sum(tg_mul(cb, b))));
         cr_assert_eq(tg_backward(loss, NULL), TG_OK);
         cr_assert_eq(tg_optimizer_step(opt), TG_OK);
-        reset();
+        reset_tape();
     }
     cr_assert_eq(tg_copy_to_doubles(W, out), TG_OK);
     cr_assert_eq(tg_copy_to_doubles(b, out + 6), TG_OK);

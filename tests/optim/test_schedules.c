@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/test_helpers.h"
 
 static void expect_lr(const tg_lr_schedule *s, int64_t step, double expected) {
     double got = tg_lr_schedule_at(s, step);
@@ -100,15 +101,6 @@ Test(optim_schedule, warmup_then_exponential_and_constant) {
     expect_lr(&c, 1, 0.5);
     expect_lr(&c, 3, 0.9);
     expect_lr(&c, 300, 0.9);
-}
-
-/* w.grad = c through backward of sum(c * w). */
-static void set_grad(tg_tensor *w, const double *c) {
-    tg_zero_grad(w);
-    tg_tensor *ct = tg_from_doubles(w->dtype, w->rank, w->shape, c);
-    cr_assert_eq(tg_backward(tg_sum(tg_mul(w, ct)), NULL), TG_OK);
-    tg_tape_reset(tg_tape_current());
-    tg_free(ct);
 }
 
 Test(optim_schedule, apply_sets_the_lr_of_the_current_step) {

@@ -1,4 +1,5 @@
-/* core/arena.c — chunked bump allocation for tapes. */
+/* core/arena.c — chunked bump allocation for tapes (the slow path; the
+ * common case is inline in arena.h). */
 #include "core/arena.h"
 
 #include <stdint.h>
@@ -25,34 +26,39 @@ static tg_arena_chunk *chunk_new(tg_arena *arena, size_t at_least) {
     return chunk;
 }
 
-void *tg_arena_alloc(tg_arena *arena, size_t size) {
-    if (size > SIZE_MAX - TG_ARENA_ALIGN) return NULL;
-    size_t need = round_up(size ? size : 1, TG_ARENA_ALIGN);
+/* True when `size` bytes aligned to `align` fit in what is left of `chunk`. */
+static int fits(const tg_arena_chunk *chunk, size_t size, size_t align) {
+    size_t start = (chunk->used + align - 1) & ~(align - 1);
+    return start <= chunk->capacity && size <= chunk->capacity - start;
+}
+
+void *tg_arena_alloc_slow(tg_arena *arena, size_t size, size_t align) {
+    if (size > SIZE_MAX / 2) return NULL;
     if (!arena->current) {
-        if (!arena->first && !(arena->first = chunk_new(arena, need))) return NULL;
+        if (!arena->first && !(arena->first = chunk_new(arena, size))) return NULL;
         arena->current = arena->first;
     }
     tg_arena_chunk *chunk = arena->current;
-    while (chunk->capacity - chunk->used < need) {
+    if (!fits(chunk, size, align)) {
         /* Move on to the next kept chunk if it fits; otherwise insert a new
-         * one here. Steps that repeat the same requests repeat this walk. */
-        if (chunk->next && chunk->next->used == 0 && chunk->next->capacity >= need) {
+         * one here. Steps that repeat the same requests repeat this walk.
+         * A fresh chunk starts aligned, so `size` bytes always fit in it. */
+        if (chunk->next && chunk->next->used == 0 && chunk->next->capacity >= size) {
             chunk = chunk->next;
-            break;
+        } else {
+            tg_arena_chunk *fresh = chunk_new(arena, size);
+            if (!fresh) return NULL;
+            fresh->next = chunk->next;
+            chunk->next = fresh;
+            chunk = fresh;
         }
-        tg_arena_chunk *fresh = chunk_new(arena, need);
-        if (!fresh) return NULL;
-        fresh->next = chunk->next;
-        chunk->next = fresh;
-        chunk = fresh;
-        break;
+        arena->current = chunk;
     }
-    arena->current = chunk;
-    void *result = chunk->memory + chunk->used;
-    chunk->used += need;
-    arena->bytes_in_use += need;
+    size_t start = (chunk->used + align - 1) & ~(align - 1);
+    arena->bytes_in_use += start + size - chunk->used;
     if (arena->bytes_in_use > arena->peak_bytes) arena->peak_bytes = arena->bytes_in_use;
-    return result;
+    chunk->used = start + size;
+    return chunk->memory + start;
 }
 
 void tg_arena_reset(tg_arena *arena) {

@@ -57,7 +57,12 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         return TG_OK;
     }
     size_t start = output->node->position;
-    for (size_t i = 0; i <= start; i++) tape->nodes[i]->output->grad = NULL;
+    /* Gradients left on tape tensors by an earlier pass since the last reset
+     * are forgotten. In training there is none (one backward per step), and
+     * skipping this walk saves touching every tensor of the graph once more. */
+    if (tape->grads_set)
+        for (size_t i = 0; i <= start; i++) tape->nodes[i]->output->grad = NULL;
+    tape->grads_set = true;
     output->grad = g;
 
     tg_tape *previous_tape = tg_tape_use(tape);
@@ -67,13 +72,14 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         tg_node *node = tape->nodes[i]; /* re-read: recording may move the list */
         tg_tensor *grad_output = node->output->grad;
         if (!grad_output || !node->op->backward) continue;
-        tg_tensor *grad_inputs[TG_MAX_INPUTS] = {0};
+        tg_tensor *grad_inputs[TG_MAX_INPUTS];
+        for (int j = 0; j < node->n_inputs; j++) grad_inputs[j] = NULL; /* rules only write these */
         node->op->backward(node, grad_output, grad_inputs);
         for (int j = 0; j < node->n_inputs; j++) {
             tg_tensor *input = node->inputs[j];
             tg_tensor *gi = grad_inputs[j];
             if (!input->requires_grad || !gi) continue;
-            if (!tg_same_shape(gi, input) || gi->dtype != input->dtype) {
+            if (gi->rank != input->rank || gi->dtype != input->dtype || !tg_same_shape(gi, input)) {
                 char a[160], b[160];
                 s = tg_error_report(TG_ERR_SHAPE, function,
                                     "the backward rule of op '%s' gave input %d a gradient of shape %s %s; the input is %s %s",
@@ -96,6 +102,18 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
 
 /* ---- tg_backward: accumulate into the .grad of persistent leaves ---- */
 
+/* a[i] += b[i], in blocks of 8 so that gcc -O2 vectorizes it (its cheap
+ * cost model takes only loops of a known trip count). */
+#define DEFINE_ADD_INTO(T, SFX)                                                   \
+    static void add_into_##SFX(T *restrict a, const T *restrict b, int64_t n) {   \
+        int64_t i = 0;                                                            \
+        for (; i + 8 <= n; i += 8)                                                \
+            for (int k = 0; k < 8; k++) a[i + k] += b[i + k];                     \
+        for (; i < n; i++) a[i] += b[i];                                          \
+    }
+DEFINE_ADD_INTO(float, f32)
+DEFINE_ADD_INTO(double, f64)
+
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
     (void)ctx;
     if (!leaf->grad) {
@@ -103,15 +121,10 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
         if (!leaf->grad) return;
     }
     tg_tensor *acc = leaf->grad;
-    if (acc->dtype == TG_F32) {
-        float *a = acc->data;
-        const float *b = g->data;
-        for (int64_t i = 0; i < acc->numel; i++) a[i] += b[i];
-    } else {
-        double *a = acc->data;
-        const double *b = g->data;
-        for (int64_t i = 0; i < acc->numel; i++) a[i] += b[i];
-    }
+    if (acc->dtype == TG_F32)
+        add_into_f32(acc->data, g->data, acc->numel);
+    else
+        add_into_f64(acc->data, g->data, acc->numel);
 }
 
 tg_status tg_backward(tg_tensor *output, const tg_tensor *seed) {

@@ -12,9 +12,9 @@ static const char *function_name(const tg_op *op, char *buf, size_t size) {
     return buf;
 }
 
-/* The tape an op writes to: the one its tape inputs share, or this thread's
- * current tape when every input is persistent. */
-static tg_tape *choose_tape(const tg_op *op, tg_tensor *const *inputs, int n_inputs) {
+/* Reports inputs that belong to two different tapes (the error path of the
+ * tape choice in tg_op_apply). */
+static void report_mixed_tapes(const tg_op *op, tg_tensor *const *inputs, int n_inputs) {
     tg_tape *tape = NULL;
     for (int i = 0; i < n_inputs; i++) {
         tg_tape *t = inputs[i]->tape;
@@ -23,11 +23,10 @@ static tg_tape *choose_tape(const tg_op *op, tg_tensor *const *inputs, int n_inp
             char function[64];
             tg_error_report(TG_ERR_TAPE, function_name(op, function, sizeof function),
                             "inputs belong to different tapes (input 0's tape differs from input %d's)", i);
-            return NULL;
+            return;
         }
         tape = t;
     }
-    return tape ? tape : tg_tape_current();
 }
 
 /* A cheap check that needs no message; tg_shape_validate explains failures. */
@@ -64,7 +63,11 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
         tg_error_report(TG_ERR_ARGUMENT, function_name(op, function, sizeof function), "inputs is NULL");
         return NULL;
     }
-    bool wants_grad = false;
+    /* One pass over the inputs: usable (non-NULL, not stale), which tape
+     * they share (the output's: that of its tape inputs, or this thread's
+     * current tape when all are persistent), and whether one needs a gradient. */
+    bool wants_grad = false, mixed_tapes = false;
+    tg_tape *tape = NULL;
     for (int i = 0; i < n_inputs; i++) {
         const tg_tensor *t = inputs[i];
         if (!t || (t->tape && t->generation != t->tape->generation)) {
@@ -72,9 +75,16 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
             return NULL;
         }
         wants_grad |= t->requires_grad;
+        if (t->tape) {
+            mixed_tapes |= tape && t->tape != tape;
+            tape = t->tape;
+        }
     }
-    tg_tape *tape = choose_tape(op, inputs, n_inputs);
-    if (!tape) return NULL;
+    if (mixed_tapes) {
+        report_mixed_tapes(op, inputs, n_inputs);
+        return NULL;
+    }
+    if (!tape && !(tape = tg_tape_current())) return NULL;
     if (!plausible_shape(out_dtype, out_rank, out_shape)) { /* a user op's mistake: say which op */
         int64_t numel;
         tg_shape_validate(function_name(op, function, sizeof function), out_rank, out_shape, out_dtype, &numel);
@@ -83,8 +93,10 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     tg_tensor *out = tg_tape_new_tensor(tape, "tg_op_apply", out_dtype, out_rank, out_shape);
     if (!out) return NULL;
 
+    /* The node: on the tape when the op is recorded, else on the stack for
+     * the forward kernel only (its inputs list is then the caller's). */
     bool record = wants_grad && op->backward && tg_is_grad_enabled();
-    tg_node local = {0};
+    tg_node local;
     tg_node *node = &local;
     if (record) {
         node = tg_tape_alloc(tape, sizeof *node + (size_t)n_inputs * sizeof(tg_tensor *));
@@ -92,16 +104,19 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
             tg_error_report(TG_ERR_MEMORY, function_name(op, function, sizeof function), "cannot allocate a tape node");
             return NULL;
         }
-        memset(node, 0, sizeof *node);
         node->inputs = (tg_tensor **)(node + 1);
-        memcpy(node->inputs, inputs, (size_t)n_inputs * sizeof(tg_tensor *));
+        for (int i = 0; i < n_inputs; i++) node->inputs[i] = inputs[i];
     } else {
         node->inputs = (tg_tensor **)inputs; /* read only, during forward */
     }
     node->op = op;
     node->n_inputs = n_inputs;
     node->output = out;
-    if (attrs) node->attrs = *attrs;
+    node->position = 0;
+    if (attrs)
+        node->attrs = *attrs;
+    else
+        memset(&node->attrs, 0, sizeof node->attrs);
 
     if (out->numel > 0) op->forward(node);
 

@@ -2,6 +2,7 @@
 #ifndef TG_CORE_TAPE_INTERNAL_H
 #define TG_CORE_TAPE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -15,13 +16,15 @@ struct tg_tape {
     size_t node_capacity; /* the node list is kept across resets         */
     size_t node_list_allocs; /* system allocations made for the list      */
     uint32_t generation; /* bumped by every reset; tensors carry theirs  */
+    bool grads_set;      /* a backward pass gave tape tensors a .grad since the
+                            last reset (the next one must clear them first) */
 };
 
 /* Appends a node (made in the tape's arena by tg_op_apply). TG_ERR_MEMORY if
  * the list cannot grow. */
 tg_status tg_tape_append(tg_tape *tape, tg_node *node);
 
-/* Memory from the tape's arena, for nodes and input lists. */
+/* Memory from the tape's arena, 8-byte aligned, for nodes and input lists. */
 void *tg_tape_alloc(tg_tape *tape, size_t bytes);
 
 #endif

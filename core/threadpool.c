@@ -5,6 +5,7 @@
 #include "tapegrad/threads.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -122,7 +123,11 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Polls until job_word != seen or the poll time is up; true if it changed. */
+/* Polls until job_word != seen or the poll time is up; true if it changed.
+ * Between rounds of pause instructions it yields the CPU: when the machine
+ * has fewer free cores than the pool has threads, the thread it waits for
+ * may be queued on this very core, and a pure spin would keep it off for the
+ * whole poll time. */
 static bool poll_job_word(uint64_t seen)
 {
     double deadline = now_seconds() + POLL_SECONDS;
@@ -132,6 +137,7 @@ static bool poll_job_word(uint64_t seen)
             cpu_relax();
         }
         if (atomic_load(&shutting_down) || now_seconds() > deadline) return false;
+        sched_yield();
     }
 }
 
@@ -245,8 +251,10 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
     if (atomic_load_explicit(&job_pending, memory_order_acquire) > 0) {
         double deadline = now_seconds() + POLL_SECONDS;
         while (atomic_load_explicit(&job_pending, memory_order_acquire) > 0 &&
-               now_seconds() < deadline)
+               now_seconds() < deadline) {
             for (int i = 0; i < 64; i++) cpu_relax();
+            sched_yield(); /* as in poll_job_word */
+        }
         pthread_mutex_lock(&pool_lock);
         caller_sleeping = true;
         while (atomic_load_explicit(&job_pending, memory_order_acquire) > 0)

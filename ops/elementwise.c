@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/threadpool.h"
 #include "ops/op_internal.h"
 
 /* ---- shared helpers ---- */
@@ -99,6 +100,71 @@ void tg_map_unary(const tg_node *node, tg_scalar_fn f) {
     }
 }
 
+/* ---- splitting elementwise work over the thread pool ---- */
+
+/* Element-copies' worth of work a thread must get before waking a worker is
+ * worth it: 65536 float adds take about 15 microseconds, several times what
+ * handing a job to a polling worker costs (a worker that is asleep, or that
+ * shares its core with another process, costs far more). */
+#define ELEMENTWISE_WORK_PER_THREAD 65536.0
+
+typedef struct range_job {
+    int64_t n;
+    int pieces;
+    tg_range_fn fn;
+    void *ctx;
+} range_job;
+
+/* Where piece `t` of `pieces` starts: a multiple of 16 elements. */
+static int64_t piece_start(int64_t n, int64_t t, int pieces) {
+    if (t >= pieces) return n;
+    int64_t start = (int64_t)((double)n * (double)t / (double)pieces) & ~(int64_t)15;
+    return start < n ? start : n;
+}
+
+static void range_task(void *ctx, int64_t task, int thread_index) {
+    (void)thread_index;
+    const range_job *job = ctx;
+    int64_t begin = piece_start(job->n, task, job->pieces), end = piece_start(job->n, task + 1, job->pieces);
+    if (begin < end) job->fn(job->ctx, begin, end);
+}
+
+void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    int threads = tg_parallel_threads_for_work((double)n * cost, ELEMENTWISE_WORK_PER_THREAD);
+    if (threads <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    range_job job = {n, threads, fn, ctx};
+    tg_parallel_for(threads, threads, range_task, &job);
+}
+
+typedef struct unary_job {
+    const tg_node *node;
+    tg_unary_f32 f32;
+    tg_unary_f64 f64;
+} unary_job;
+
+static void unary_range(void *ctx, int64_t begin, int64_t end) {
+    const unary_job *job = ctx;
+    const tg_tensor *x = job->node->inputs[0];
+    tg_tensor *out = job->node->output;
+    if (out->dtype == TG_F32)
+        job->f32(out->data, x->data, begin, end, &job->node->attrs);
+    else
+        job->f64(out->data, x->data, begin, end, &job->node->attrs);
+}
+
+void tg_run_unary(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
+    unary_job job = {node, f32, f64};
+    int64_t n = node->output->numel;
+    if (n <= 64) /* small: skip the pool's bookkeeping */
+        unary_range(&job, 0, n);
+    else
+        tg_parallel_range(n, cost, unary_range, &job);
+}
+
 tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs) {
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     return tg_op_apply(op, &x, 1, attrs, x->dtype, x->rank, x->shape);
@@ -110,72 +176,169 @@ tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x) {
     return tg_sum_to(grad, x->rank, x->shape);
 }
 
-/* ---- the binary kernel: one loop over the output, operands broadcast ---- */
+/* ---- the binary kernel ----
+ * Three cases, fastest first: operands with the output's element count are
+ * one flat loop; an operand with one element is a constant; otherwise the
+ * output is walked one innermost row at a time, an odometer over the outer
+ * axes moving each operand by its broadcast strides (the (batch, n) + (n) of
+ * a bias is rows of a flat loop). Rows, or flat pieces, are split over the
+ * thread pool when the output is large; each element is computed the same
+ * way whatever the split. */
 
 enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV };
 
-static void inner_f64(enum binary_kind kind, double *o, const double *a, int64_t sa, const double *b, int64_t sb,
-                      int64_t n) {
-    switch (kind) {
-    case BINARY_ADD: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] + b[j * sb]; break;
-    case BINARY_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] - b[j * sb]; break;
-    case BINARY_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] * b[j * sb]; break;
-    case BINARY_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] / b[j * sb]; break;
+#define DEFINE_BINARY_KERNELS(T, SFX)                                                                     \
+    /* o[i] = a[i] op b[i] */                                                                             \
+    static void binary_flat_##SFX(enum binary_kind kind, T *restrict o, const T *restrict a,               \
+                                  const T *restrict b, int64_t begin, int64_t end) {                        \
+        switch (kind) {                                                                                   \
+        case BINARY_ADD: TG_FOR_SIMD(i, begin, end, o[i] = a[i] + b[i]); break;                           \
+        case BINARY_SUB: TG_FOR_SIMD(i, begin, end, o[i] = a[i] - b[i]); break;                           \
+        case BINARY_MUL: TG_FOR_SIMD(i, begin, end, o[i] = a[i] * b[i]); break;                           \
+        case BINARY_DIV: TG_FOR_SIMD(i, begin, end, o[i] = a[i] / b[i]); break;                           \
+        }                                                                                                 \
+    }                                                                                                     \
+    /* o[i] = a[i] op s */                                                                                \
+    static void binary_const_b_##SFX(enum binary_kind kind, T *restrict o, const T *restrict a, T s,       \
+                                     int64_t begin, int64_t end) {                                         \
+        switch (kind) {                                                                                   \
+        case BINARY_ADD: TG_FOR_SIMD(i, begin, end, o[i] = a[i] + s); break;                              \
+        case BINARY_SUB: TG_FOR_SIMD(i, begin, end, o[i] = a[i] - s); break;                              \
+        case BINARY_MUL: TG_FOR_SIMD(i, begin, end, o[i] = a[i] * s); break;                              \
+        case BINARY_DIV: TG_FOR_SIMD(i, begin, end, o[i] = a[i] / s); break;                              \
+        }                                                                                                 \
+    }                                                                                                     \
+    /* o[i] = s op b[i] */                                                                                \
+    static void binary_const_a_##SFX(enum binary_kind kind, T *restrict o, T s, const T *restrict b,       \
+                                     int64_t begin, int64_t end) {                                         \
+        switch (kind) {                                                                                   \
+        case BINARY_ADD: TG_FOR_SIMD(i, begin, end, o[i] = s + b[i]); break;                              \
+        case BINARY_SUB: TG_FOR_SIMD(i, begin, end, o[i] = s - b[i]); break;                              \
+        case BINARY_MUL: TG_FOR_SIMD(i, begin, end, o[i] = s * b[i]); break;                              \
+        case BINARY_DIV: TG_FOR_SIMD(i, begin, end, o[i] = s / b[i]); break;                              \
+        }                                                                                                 \
+    }                                                                                                     \
+    /* n elements of a row: each operand steps by 1, or is constant (step 0) */                           \
+    static void binary_row_##SFX(enum binary_kind kind, T *o, const T *a, int64_t step_a, const T *b,      \
+                                 int64_t step_b, int64_t n) {                                              \
+        if (step_a && step_b)                                                                             \
+            binary_flat_##SFX(kind, o, a, b, 0, n);                                                       \
+        else if (step_a)                                                                                  \
+            binary_const_b_##SFX(kind, o, a, *b, 0, n);                                                   \
+        else if (step_b)                                                                                  \
+            binary_const_a_##SFX(kind, o, *a, b, 0, n);                                                   \
+        else                                                                                              \
+            binary_const_b_##SFX(kind, o, a, *b, 0, n); /* a one-element a, read n times */               \
     }
-}
+DEFINE_BINARY_KERNELS(float, f32)
+DEFINE_BINARY_KERNELS(double, f64)
 
-static void inner_f32(enum binary_kind kind, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
-                      int64_t n) {
-    switch (kind) {
-    case BINARY_ADD: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] + b[j * sb]; break;
-    case BINARY_SUB: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] - b[j * sb]; break;
-    case BINARY_MUL: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] * b[j * sb]; break;
-    case BINARY_DIV: for (int64_t j = 0; j < n; j++) o[j] = a[j * sa] / b[j * sb]; break;
-    }
-}
-
-/* Walks the output in row-major order, one innermost row at a time; an
- * odometer over the outer axes moves each operand by its broadcast strides. */
-static void binary_forward(const tg_node *node, enum binary_kind kind) {
-    const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
-    tg_tensor *out = node->output;
-    int rank = out->rank;
+typedef struct binary_job {
+    enum binary_kind kind;
+    const tg_tensor *a, *b;
+    tg_tensor *out;
+    /* the row walk */
+    int rank;
     int64_t sa[TG_MAX_RANK], sb[TG_MAX_RANK];
-    tg_broadcast_strides(a, rank, out->shape, sa);
-    tg_broadcast_strides(b, rank, out->shape, sb);
-    int64_t row = rank ? out->shape[rank - 1] : 1;
-    int64_t step_a = rank ? sa[rank - 1] : 0, step_b = rank ? sb[rank - 1] : 0;
-    if (tg_same_shape(a, out) && tg_same_shape(b, out)) { /* the common case: one flat loop */
-        row = out->numel;
-        step_a = step_b = 1;
+    int64_t row, step_a, step_b;
+} binary_job;
+
+/* Elements [begin, end) of a flat operation (each operand full or constant). */
+static void binary_flat_range(void *ctx, int64_t begin, int64_t end) {
+    const binary_job *job = ctx;
+    const tg_tensor *a = job->a, *b = job->b;
+    bool a_const = a->numel == 1 && job->out->numel != 1, b_const = b->numel == 1 && job->out->numel != 1;
+    if (job->out->dtype == TG_F32) {
+        float *o = job->out->data;
+        const float *pa = a->data, *pb = b->data;
+        if (b_const)
+            binary_const_b_f32(job->kind, o, pa, *pb, begin, end);
+        else if (a_const)
+            binary_const_a_f32(job->kind, o, *pa, pb, begin, end);
+        else
+            binary_flat_f32(job->kind, o, pa, pb, begin, end);
+    } else {
+        double *o = job->out->data;
+        const double *pa = a->data, *pb = b->data;
+        if (b_const)
+            binary_const_b_f64(job->kind, o, pa, *pb, begin, end);
+        else if (a_const)
+            binary_const_a_f64(job->kind, o, *pa, pb, begin, end);
+        else
+            binary_flat_f64(job->kind, o, pa, pb, begin, end);
     }
+}
+
+/* Rows [begin, end) of the broadcast walk. */
+static void binary_rows_range(void *ctx, int64_t begin, int64_t end) {
+    const binary_job *job = ctx;
+    const tg_tensor *out = job->out;
+    int rank = job->rank;
+    /* The odometer at row `begin`: its indices over axes 0..rank-2. */
     int64_t index[TG_MAX_RANK] = {0};
     int64_t offset_a = 0, offset_b = 0;
-    for (int64_t start = 0; start < out->numel; start += row) {
+    int64_t rest = begin;
+    for (int d = rank - 2; d >= 0; d--) {
+        index[d] = rest % out->shape[d];
+        rest /= out->shape[d];
+        offset_a += index[d] * job->sa[d];
+        offset_b += index[d] * job->sb[d];
+    }
+    for (int64_t r = begin; r < end; r++) {
+        int64_t start = r * job->row;
         if (out->dtype == TG_F64)
-            inner_f64(kind, (double *)out->data + start, (const double *)a->data + offset_a, step_a,
-                      (const double *)b->data + offset_b, step_b, row);
+            binary_row_f64(job->kind, (double *)out->data + start, (const double *)job->a->data + offset_a,
+                           job->step_a, (const double *)job->b->data + offset_b, job->step_b, job->row);
         else
-            inner_f32(kind, (float *)out->data + start, (const float *)a->data + offset_a, step_a,
-                      (const float *)b->data + offset_b, step_b, row);
+            binary_row_f32(job->kind, (float *)out->data + start, (const float *)job->a->data + offset_a,
+                           job->step_a, (const float *)job->b->data + offset_b, job->step_b, job->row);
         for (int d = rank - 2; d >= 0; d--) { /* advance the odometer */
             index[d]++;
-            offset_a += sa[d];
-            offset_b += sb[d];
+            offset_a += job->sa[d];
+            offset_b += job->sb[d];
             if (index[d] < out->shape[d]) break;
-            offset_a -= sa[d] * index[d];
-            offset_b -= sb[d] * index[d];
+            offset_a -= job->sa[d] * index[d];
+            offset_b -= job->sb[d] * index[d];
             index[d] = 0;
         }
     }
 }
 
+static void binary_forward(const tg_node *node, enum binary_kind kind) {
+    const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    tg_tensor *out = node->output;
+    binary_job job;
+    job.kind = kind;
+    job.a = a;
+    job.b = b;
+    job.out = out;
+    /* An operand with the output's element count, broadcast or not, is laid
+     * out like the output (it can only lack leading size-1 axes). */
+    bool a_flat = a->numel == out->numel || a->numel == 1, b_flat = b->numel == out->numel || b->numel == 1;
+    if (a_flat && b_flat) {
+        if (out->numel <= 64) /* the scalar graphs of the overhead benchmark */
+            binary_flat_range(&job, 0, out->numel);
+        else
+            tg_parallel_range(out->numel, 1.0, binary_flat_range, &job);
+        return;
+    }
+    int rank = out->rank; /* >= 1 here: a rank-0 output has one element */
+    job.rank = rank;
+    tg_broadcast_strides(a, rank, out->shape, job.sa);
+    tg_broadcast_strides(b, rank, out->shape, job.sb);
+    job.row = out->shape[rank - 1];
+    job.step_a = job.sa[rank - 1];
+    job.step_b = job.sb[rank - 1];
+    tg_parallel_range(out->numel / job.row, (double)job.row, binary_rows_range, &job);
+}
+
 static tg_tensor *apply_binary(const char *function, const tg_op *op, tg_tensor *a, tg_tensor *b) {
     if (tg_check_binary(function, a, b) != TG_OK) return NULL;
+    tg_tensor *inputs[2] = {a, b};
+    if (tg_same_shape(a, b)) return tg_op_apply(op, inputs, 2, NULL, a->dtype, a->rank, a->shape);
     int rank;
     int64_t shape[TG_MAX_RANK];
     if (tg_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank, shape) != TG_OK) return NULL;
-    tg_tensor *inputs[2] = {a, b};
     return tg_op_apply(op, inputs, 2, NULL, a->dtype, rank, shape);
 }
 

@@ -16,9 +16,35 @@ static tg_status check_not_nan(const char *function, double c) {
     return tg_error_report(TG_ERR_ARGUMENT, function, "c must not be NaN");
 }
 
+/* The comparisons run in the tensor's dtype, as vectorized loops (see
+ * op_internal.h). For float32 the double c is replaced by a float that gives
+ * the same answers: no float lies strictly between c and the float just
+ * below (or above) it, so x > c exactly when x > c rounded down, and x < c
+ * exactly when x < c rounded up (a c beyond float's range rounds to the
+ * largest float or to an infinity, which still answers right). */
+static float float_at_or_below(double c) {
+    float f = (float)c;
+    return (double)f > c ? nextafterf(f, -INFINITY) : f;
+}
+static float float_at_or_above(double c) {
+    float f = (float)c;
+    return (double)f < c ? nextafterf(f, INFINITY) : f;
+}
+
+#define DEFINE_MASK_KERNEL(NAME, T, PRE, TEST)                                                          \
+    static void NAME(T *restrict out, const T *restrict in, int64_t begin, int64_t end,                   \
+                     const tg_op_attrs *attrs) {                                                         \
+        PRE;                                                                                             \
+        TG_FOR_SIMD(i, begin, end, {                                                                     \
+            T x = in[i];                                                                                 \
+            out[i] = (TEST) ? (T)1 : (T)0;                                                               \
+        });                                                                                              \
+    }
+
 /* ---- gt_scalar: 1 where x > c, else 0 (0 for a NaN x) ---- */
-static double gt_scalar_scalar(double x, const tg_op_attrs *a) { return x > a->scalar[0] ? 1.0 : 0.0; }
-static void gt_scalar_forward(const tg_node *node) { tg_map_unary(node, gt_scalar_scalar); }
+DEFINE_MASK_KERNEL(gt_scalar_f32, float, const float c = float_at_or_below(attrs->scalar[0]), x > c)
+DEFINE_MASK_KERNEL(gt_scalar_f64, double, const double c = attrs->scalar[0], x > c)
+static void gt_scalar_forward(const tg_node *node) { tg_run_unary(node, gt_scalar_f32, gt_scalar_f64, 1.0); }
 const tg_op tg_op_gt_scalar = {"gt_scalar", 1, gt_scalar_forward, NULL};
 tg_tensor *tg_gt_scalar(tg_tensor *x, double c) {
     if (check_not_nan("tg_gt_scalar", c) != TG_OK) return NULL;
@@ -27,8 +53,9 @@ tg_tensor *tg_gt_scalar(tg_tensor *x, double c) {
 }
 
 /* ---- lt_scalar: 1 where x < c, else 0 (0 for a NaN x) ---- */
-static double lt_scalar_scalar(double x, const tg_op_attrs *a) { return x < a->scalar[0] ? 1.0 : 0.0; }
-static void lt_scalar_forward(const tg_node *node) { tg_map_unary(node, lt_scalar_scalar); }
+DEFINE_MASK_KERNEL(lt_scalar_f32, float, const float c = float_at_or_above(attrs->scalar[0]), x < c)
+DEFINE_MASK_KERNEL(lt_scalar_f64, double, const double c = attrs->scalar[0], x < c)
+static void lt_scalar_forward(const tg_node *node) { tg_run_unary(node, lt_scalar_f32, lt_scalar_f64, 1.0); }
 const tg_op tg_op_lt_scalar = {"lt_scalar", 1, lt_scalar_forward, NULL};
 tg_tensor *tg_lt_scalar(tg_tensor *x, double c) {
     if (check_not_nan("tg_lt_scalar", c) != TG_OK) return NULL;

@@ -132,60 +132,139 @@ static double reduce_run(enum reduce_kind kind, const tg_tensor *x, int64_t offs
 }
 
 /* acc[j] (op)= x[offset + j] for j < n. */
-static void reduce_rows(enum reduce_kind kind, double *acc, const tg_tensor *x, int64_t offset, int64_t n) {
+static void reduce_rows(enum reduce_kind kind, double *restrict acc, const tg_tensor *x, int64_t offset, int64_t n) {
     if (x->dtype == TG_F32) {
-        const float *p = (const float *)x->data + offset;
+        const float *restrict p = (const float *)x->data + offset;
         if (kind == REDUCE_SUM)
-            for (int64_t j = 0; j < n; j++) acc[j] += (double)p[j];
+            TG_FOR_SIMD(j, 0, n, acc[j] += (double)p[j]);
         else
-            for (int64_t j = 0; j < n; j++) acc[j] = max_of(acc[j], (double)p[j]);
+            TG_FOR_SIMD(j, 0, n, acc[j] = max_of(acc[j], (double)p[j]));
     } else {
-        const double *p = (const double *)x->data + offset;
+        const double *restrict p = (const double *)x->data + offset;
         if (kind == REDUCE_SUM)
-            for (int64_t j = 0; j < n; j++) acc[j] += p[j];
+            TG_FOR_SIMD(j, 0, n, acc[j] += p[j]);
         else
-            for (int64_t j = 0; j < n; j++) acc[j] = max_of(acc[j], p[j]);
+            TG_FOR_SIMD(j, 0, n, acc[j] = max_of(acc[j], p[j]));
+    }
+}
+
+/* Moves an odometer (fresh from odometer_init) to its combination number
+ * `index`, in the order odometer_step visits them. */
+static void odometer_seek(odometer *o, int64_t index) {
+    o->offset = 0;
+    for (int d = o->n - 1; d >= 0; d--) {
+        o->index[d] = index % o->size[d];
+        index /= o->size[d];
+        o->offset += o->index[d] * o->stride[d];
+    }
+}
+
+/* A whole-tensor reduction of more than this many elements is cut into
+ * equal blocks (at most FULL_BLOCKS, each at least this long), reduced
+ * separately, possibly in parallel, and combined in block order. The blocks
+ * depend only on the element count, so the result does not depend on the
+ * thread count. */
+#define FULL_BLOCK_MIN 65536
+#define FULL_BLOCKS 256
+
+/* The work of one reduction, for tg_parallel_range. Items are output
+ * elements (innermost group reduced), output row chunks (innermost group
+ * kept: item = kept index * chunks + chunk), or the blocks of a whole-tensor
+ * reduction. */
+typedef struct reduce_job {
+    const tg_tensor *x;
+    tg_tensor *out;
+    enum reduce_kind kind;
+    double divisor, initial;
+    reduce_plan plan;
+    int64_t inner, chunks, block;
+    double *partial; /* whole-tensor reduction: one result per block */
+} reduce_job;
+
+static void reduce_outputs(void *ctx, int64_t begin, int64_t end) {
+    const reduce_job *job = ctx;
+    odometer kept, red;
+    odometer_init(&kept, &job->plan, false);
+    odometer_init(&red, &job->plan, true);
+    odometer_seek(&kept, begin);
+    for (int64_t k = begin; k < end; k++, odometer_step(&kept)) {
+        double acc = job->initial;
+        red.offset = 0;
+        memset(red.index, 0, sizeof red.index);
+        for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
+            acc = reduce_run(job->kind, job->x, kept.offset + red.offset, job->inner, acc);
+        tg_store(job->out, k, acc / job->divisor);
+    }
+}
+
+static void reduce_row_chunks(void *ctx, int64_t begin, int64_t end) {
+    const reduce_job *job = ctx;
+    odometer kept, red;
+    odometer_init(&kept, &job->plan, false);
+    odometer_init(&red, &job->plan, true);
+    odometer_seek(&kept, begin / job->chunks);
+    for (int64_t item = begin; item < end; item++) {
+        int64_t k = item / job->chunks, c0 = item % job->chunks * ROW_CHUNK;
+        if (item > begin && c0 == 0) odometer_step(&kept);
+        int64_t len = job->inner - c0 < ROW_CHUNK ? job->inner - c0 : ROW_CHUNK;
+        double acc[ROW_CHUNK];
+        for (int64_t j = 0; j < len; j++) acc[j] = job->initial;
+        red.offset = 0;
+        memset(red.index, 0, sizeof red.index);
+        for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
+            reduce_rows(job->kind, acc, job->x, kept.offset + red.offset + c0, len);
+        int64_t out_index = k * job->inner + c0;
+        for (int64_t j = 0; j < len; j++) tg_store(job->out, out_index + j, acc[j] / job->divisor);
+    }
+}
+
+static void reduce_blocks(void *ctx, int64_t begin, int64_t end) {
+    const reduce_job *job = ctx;
+    for (int64_t b = begin; b < end; b++) {
+        int64_t start = b * job->block, n = job->inner - start < job->block ? job->inner - start : job->block;
+        job->partial[b] = reduce_run(job->kind, job->x, start, n, job->initial);
     }
 }
 
 /* Reduces node->inputs[0] over node->attrs.axes_mask into node->output,
  * written in row-major order of the kept axes (so the output's own shape —
  * with or without the reduced axes — does not matter). Each result is divided
- * by `divisor` (1 for sum and max, the element count for mean). */
+ * by `divisor` (1 for sum and max, the element count for mean). Large
+ * reductions are split over the thread pool; every output element is
+ * computed the same way whatever the split. */
 static void reduce_forward(const tg_node *node, enum reduce_kind kind, double divisor) {
-    const tg_tensor *x = node->inputs[0];
-    tg_tensor *out = node->output;
-    reduce_plan plan;
-    plan_reduction(x, node->attrs.axes_mask, &plan);
-    int64_t inner = plan.size[plan.n - 1];
-    bool inner_reduced = plan.reduced[plan.n - 1];
-    double initial = kind == REDUCE_SUM ? 0.0 : -INFINITY;
-
+    reduce_job job = {0};
+    job.x = node->inputs[0];
+    job.out = node->output;
+    job.kind = kind;
+    job.divisor = divisor;
+    job.initial = kind == REDUCE_SUM ? 0.0 : -INFINITY;
+    plan_reduction(job.x, node->attrs.axes_mask, &job.plan);
+    job.inner = job.plan.size[job.plan.n - 1];
+    bool inner_reduced = job.plan.reduced[job.plan.n - 1];
     odometer kept, red;
-    odometer_init(&kept, &plan, false);
-    odometer_init(&red, &plan, true);
-    int64_t out_index = 0;
-    for (int64_t k = 0; k < kept.count; k++, odometer_step(&kept)) {
-        if (inner_reduced) {
-            double acc = initial;
-            red.offset = 0;
-            memset(red.index, 0, sizeof red.index);
-            for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
-                acc = reduce_run(kind, x, kept.offset + red.offset, inner, acc);
-            tg_store(out, out_index++, acc / divisor);
-            continue;
-        }
-        for (int64_t c0 = 0; c0 < inner; c0 += ROW_CHUNK) {
-            int64_t len = inner - c0 < ROW_CHUNK ? inner - c0 : ROW_CHUNK;
-            double acc[ROW_CHUNK];
-            for (int64_t j = 0; j < len; j++) acc[j] = initial;
-            red.offset = 0;
-            memset(red.index, 0, sizeof red.index);
-            for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
-                reduce_rows(kind, acc, x, kept.offset + red.offset + c0, len);
-            for (int64_t j = 0; j < len; j++) tg_store(out, out_index + c0 + j, acc[j] / divisor);
-        }
-        out_index += inner;
+    odometer_init(&kept, &job.plan, false);
+    odometer_init(&red, &job.plan, true);
+    double work = (double)job.x->numel;
+
+    if (inner_reduced && kept.count == 1 && red.count == 1 && job.inner > FULL_BLOCK_MIN) {
+        int64_t blocks = (job.inner + FULL_BLOCK_MIN - 1) / FULL_BLOCK_MIN;
+        if (blocks > FULL_BLOCKS) blocks = FULL_BLOCKS;
+        job.block = (job.inner + blocks - 1) / blocks;
+        blocks = (job.inner + job.block - 1) / job.block;
+        double partial[FULL_BLOCKS];
+        job.partial = partial;
+        tg_parallel_range(blocks, (double)job.block, reduce_blocks, &job);
+        double acc = job.initial;
+        for (int64_t b = 0; b < blocks; b++)
+            acc = kind == REDUCE_SUM ? acc + partial[b] : max_of(acc, partial[b]);
+        tg_store(job.out, 0, acc / divisor);
+    } else if (inner_reduced) {
+        tg_parallel_range(kept.count, work / (double)kept.count, reduce_outputs, &job);
+    } else {
+        job.chunks = (job.inner + ROW_CHUNK - 1) / ROW_CHUNK;
+        int64_t items = kept.count * job.chunks;
+        tg_parallel_range(items, work / (double)items, reduce_row_chunks, &job);
     }
 }
 

@@ -2,8 +2,16 @@
  * (add_scalar, mul_scalar, pow), the functions (neg, exp, log, sqrt, abs,
  * tanh) and the activations (relu, sigmoid, clamp).
  *
- * Each forward is a scalar function mapped by tg_map_unary (float32 is
- * computed in double and rounded once). Each backward is written with public
+ * The hot forwards (add_scalar, mul_scalar, neg, exp, log, abs, tanh, relu,
+ * sigmoid) are contiguous loops in the tensor's own dtype, which the
+ * compiler vectorizes (TG_FOR_SIMD), split over threads for large tensors
+ * (tg_run_unary). float32 exp, log, tanh and sigmoid use the float
+ * arithmetic of kernels/vmath.h, within 1 ulp of the exact values (sigmoid
+ * 2); float64 ones call libm. add_scalar and mul_scalar round the constant
+ * to float32 when that is exact, and otherwise compute in double and round
+ * once, so results are the same as x + c and x * c in exact arithmetic,
+ * rounded. The rest (pow, sqrt, clamp) map a scalar function, float32
+ * computed in double and rounded once. Each backward is written with public
  * ops only, so that with create_graph it is itself recorded and can be
  * differentiated again. A unary node is recorded only when its input requires
  * a gradient, so the rules need not test inputs[0]->requires_grad.
@@ -12,7 +20,35 @@
  * differentiable through its own node, so no value is recomputed. */
 #include <math.h>
 
+#include "ops/kernels/vmath.h"
 #include "ops/op_internal.h"
+
+/* out[i] = EXPR for i in [begin, end), with `x` the element; PRE may declare
+ * constants from `attrs`. One per op and dtype. */
+#define DEFINE_UNARY_KERNEL(NAME, T, PRE, EXPR)                                                        \
+    static void NAME(T *restrict out, const T *restrict in, int64_t begin, int64_t end,                  \
+                     const tg_op_attrs *attrs) {                                                        \
+        (void)attrs;                                                                                    \
+        PRE;                                                                                            \
+        TG_FOR_SIMD(i, begin, end, {                                                                    \
+            T x = in[i];                                                                                \
+            out[i] = (EXPR);                                                                            \
+        });                                                                                             \
+    }
+
+/* Elements' cost relative to an add, for the thread split (measured with
+ * bench_elementwise): arithmetic is memory-bound; the float32 functions of
+ * vmath.h cost about 5 adds, libm's double ones 15 to 60. */
+#define COST_ARITHMETIC 1.0
+#define COST_FUNCTION_F32 5.0
+#define COST_FUNCTION_F64 20.0
+static double function_cost(const tg_node *node) {
+    return node->output->dtype == TG_F32 ? COST_FUNCTION_F32 : COST_FUNCTION_F64;
+}
+
+/* True when c converts to float exactly: x * c in float32 is then the
+ * correctly rounded exact product (and x + c the exact sum). */
+static bool exact_in_float(double c) { return (double)(float)c == c; }
 
 /* TG_ERR_ARGUMENT unless `value` is finite: a NaN or infinite constant would
  * silently turn every element (or every gradient) into NaN/Inf. */
@@ -22,8 +58,13 @@ static tg_status check_finite(const char *function, const char *what, double val
 }
 
 /* ---- add_scalar: x + c.   d: 1 ---- */
-static double add_scalar_scalar(double x, const tg_op_attrs *a) { return x + a->scalar[0]; }
-static void add_scalar_forward(const tg_node *node) { tg_map_unary(node, add_scalar_scalar); }
+DEFINE_UNARY_KERNEL(add_scalar_f32, float, const float c = (float)attrs->scalar[0], x + c)
+DEFINE_UNARY_KERNEL(add_scalar_f32_wide, float, const double c = attrs->scalar[0], (float)((double)x + c))
+DEFINE_UNARY_KERNEL(add_scalar_f64, double, const double c = attrs->scalar[0], x + c)
+static void add_scalar_forward(const tg_node *node) {
+    bool exact = exact_in_float(node->attrs.scalar[0]);
+    tg_run_unary(node, exact ? add_scalar_f32 : add_scalar_f32_wide, add_scalar_f64, COST_ARITHMETIC);
+}
 static void add_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     (void)node;
     grad_inputs[0] = g; /* shared, never modified in place (see backward.c) */
@@ -36,8 +77,13 @@ tg_tensor *tg_add_scalar(tg_tensor *x, double c) {
 }
 
 /* ---- mul_scalar: x * c.   d: c ---- */
-static double mul_scalar_scalar(double x, const tg_op_attrs *a) { return x * a->scalar[0]; }
-static void mul_scalar_forward(const tg_node *node) { tg_map_unary(node, mul_scalar_scalar); }
+DEFINE_UNARY_KERNEL(mul_scalar_f32, float, const float c = (float)attrs->scalar[0], x * c)
+DEFINE_UNARY_KERNEL(mul_scalar_f32_wide, float, const double c = attrs->scalar[0], (float)((double)x * c))
+DEFINE_UNARY_KERNEL(mul_scalar_f64, double, const double c = attrs->scalar[0], x * c)
+static void mul_scalar_forward(const tg_node *node) {
+    bool exact = exact_in_float(node->attrs.scalar[0]);
+    tg_run_unary(node, exact ? mul_scalar_f32 : mul_scalar_f32_wide, mul_scalar_f64, COST_ARITHMETIC);
+}
 static void mul_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_mul_scalar(g, node->attrs.scalar[0]);
 }
@@ -69,11 +115,9 @@ tg_tensor *tg_pow(tg_tensor *x, double p) {
 }
 
 /* ---- neg: -x.   d: -1 ---- */
-static double neg_scalar(double x, const tg_op_attrs *a) {
-    (void)a;
-    return -x;
-}
-static void neg_forward(const tg_node *node) { tg_map_unary(node, neg_scalar); }
+DEFINE_UNARY_KERNEL(neg_f32, float, , -x)
+DEFINE_UNARY_KERNEL(neg_f64, double, , -x)
+static void neg_forward(const tg_node *node) { tg_run_unary(node, neg_f32, neg_f64, COST_ARITHMETIC); }
 static void neg_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     (void)node;
     grad_inputs[0] = tg_neg(g);
@@ -82,11 +126,13 @@ const tg_op tg_op_neg = {"neg", 1, neg_forward, neg_backward};
 tg_tensor *tg_neg(tg_tensor *x) { return tg_apply_unary("tg_neg", &tg_op_neg, x, NULL); }
 
 /* ---- exp: y = e^x.   d: y ---- */
-static double exp_scalar(double x, const tg_op_attrs *a) {
-    (void)a;
-    return exp(x);
+DEFINE_UNARY_KERNEL(exp_f32, float, , (float)tg_vm_expf(x))
+static void exp_f64(double *restrict out, const double *restrict in, int64_t begin, int64_t end,
+                    const tg_op_attrs *attrs) {
+    (void)attrs;
+    for (int64_t i = begin; i < end; i++) out[i] = exp(in[i]);
 }
-static void exp_forward(const tg_node *node) { tg_map_unary(node, exp_scalar); }
+static void exp_forward(const tg_node *node) { tg_run_unary(node, exp_f32, exp_f64, function_cost(node)); }
 static void exp_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_mul(g, node->output);
 }
@@ -94,11 +140,13 @@ const tg_op tg_op_exp = {"exp", 1, exp_forward, exp_backward};
 tg_tensor *tg_exp(tg_tensor *x) { return tg_apply_unary("tg_exp", &tg_op_exp, x, NULL); }
 
 /* ---- log: ln x (-inf at 0, NaN below).   d: 1/x ---- */
-static double log_scalar(double x, const tg_op_attrs *a) {
-    (void)a;
-    return log(x);
+DEFINE_UNARY_KERNEL(log_f32, float, , tg_vm_logf(x))
+static void log_f64(double *restrict out, const double *restrict in, int64_t begin, int64_t end,
+                    const tg_op_attrs *attrs) {
+    (void)attrs;
+    for (int64_t i = begin; i < end; i++) out[i] = log(in[i]);
 }
-static void log_forward(const tg_node *node) { tg_map_unary(node, log_scalar); }
+static void log_forward(const tg_node *node) { tg_run_unary(node, log_f32, log_f64, function_cost(node)); }
 static void log_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_div(g, node->inputs[0]);
 }
@@ -118,11 +166,9 @@ const tg_op tg_op_sqrt = {"sqrt", 1, sqrt_forward, sqrt_backward};
 tg_tensor *tg_sqrt(tg_tensor *x) { return tg_apply_unary("tg_sqrt", &tg_op_sqrt, x, NULL); }
 
 /* ---- abs: |x|.   d: sign(x), 0 at 0 (the subgradient PyTorch and JAX choose) ---- */
-static double abs_scalar(double x, const tg_op_attrs *a) {
-    (void)a;
-    return fabs(x);
-}
-static void abs_forward(const tg_node *node) { tg_map_unary(node, abs_scalar); }
+DEFINE_UNARY_KERNEL(abs_f32, float, , fabsf(x))
+DEFINE_UNARY_KERNEL(abs_f64, double, , fabs(x))
+static void abs_forward(const tg_node *node) { tg_run_unary(node, abs_f32, abs_f64, COST_ARITHMETIC); }
 static void abs_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_mul(g, tg_sign(node->inputs[0]));
 }
@@ -130,11 +176,13 @@ const tg_op tg_op_abs = {"abs", 1, abs_forward, abs_backward};
 tg_tensor *tg_abs(tg_tensor *x) { return tg_apply_unary("tg_abs", &tg_op_abs, x, NULL); }
 
 /* ---- tanh: y = tanh x.   d: 1 - y^2 ---- */
-static double tanh_scalar(double x, const tg_op_attrs *a) {
-    (void)a;
-    return tanh(x);
+DEFINE_UNARY_KERNEL(tanh_f32, float, , tg_vm_tanhf(x))
+static void tanh_f64(double *restrict out, const double *restrict in, int64_t begin, int64_t end,
+                     const tg_op_attrs *attrs) {
+    (void)attrs;
+    for (int64_t i = begin; i < end; i++) out[i] = tanh(in[i]);
 }
-static void tanh_forward(const tg_node *node) { tg_map_unary(node, tanh_scalar); }
+static void tanh_forward(const tg_node *node) { tg_run_unary(node, tanh_f32, tanh_f64, function_cost(node)); }
 static void tanh_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *y = node->output;
     grad_inputs[0] = tg_mul(g, tg_add_scalar(tg_neg(tg_mul(y, y)), 1.0));
@@ -145,11 +193,10 @@ tg_tensor *tg_tanh(tg_tensor *x) { return tg_apply_unary("tg_tanh", &tg_op_tanh,
 /* ---- relu: max(0, x).   d: 1 where x > 0, else 0 ----
  * The mask is x > 0 exactly: writing relu as a symmetric max(x, 0) would pass
  * half the gradient at 0 (the trap tinygrad's gradient.py warns about). */
-static double relu_scalar(double x, const tg_op_attrs *a) {
-    (void)a;
-    return x <= 0.0 ? 0.0 : x; /* NaN fails the test and propagates */
-}
-static void relu_forward(const tg_node *node) { tg_map_unary(node, relu_scalar); }
+/* NaN fails the test x <= 0 and propagates. */
+DEFINE_UNARY_KERNEL(relu_f32, float, , x <= 0.0f ? 0.0f : x)
+DEFINE_UNARY_KERNEL(relu_f64, double, , x <= 0.0 ? 0.0 : x)
+static void relu_forward(const tg_node *node) { tg_run_unary(node, relu_f32, relu_f64, COST_ARITHMETIC); }
 static void relu_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_mul(g, tg_gt_scalar(node->inputs[0], 0.0));
 }
@@ -160,13 +207,21 @@ tg_tensor *tg_relu(tg_tensor *x) { return tg_apply_unary("tg_relu", &tg_op_relu,
  * e^-x overflows to inf for x < -709 (double); the x < 0 branch uses
  * e^x/(1+e^x) instead, whose e^x only underflows to 0, so both tails are
  * exact (0 and 1) and never NaN. */
-static double sigmoid_scalar(double x, const tg_op_attrs *a) {
-    (void)a;
-    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
-    double e = exp(x); /* NaN lands here and stays NaN */
-    return e / (1.0 + e);
+DEFINE_UNARY_KERNEL(sigmoid_f32, float, , tg_vm_sigmoidf(x))
+static void sigmoid_f64(double *restrict out, const double *restrict in, int64_t begin, int64_t end,
+                        const tg_op_attrs *attrs) {
+    (void)attrs;
+    for (int64_t i = begin; i < end; i++) {
+        double x = in[i];
+        if (x >= 0.0) {
+            out[i] = 1.0 / (1.0 + exp(-x));
+        } else {
+            double e = exp(x); /* NaN lands here and stays NaN */
+            out[i] = e / (1.0 + e);
+        }
+    }
 }
-static void sigmoid_forward(const tg_node *node) { tg_map_unary(node, sigmoid_scalar); }
+static void sigmoid_forward(const tg_node *node) { tg_run_unary(node, sigmoid_f32, sigmoid_f64, function_cost(node)); }
 static void sigmoid_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *y = node->output;
     grad_inputs[0] = tg_mul(g, tg_mul(y, tg_add_scalar(tg_neg(y), 1.0)));

@@ -99,14 +99,14 @@ static tg_status schedule_at(const char *function, const tg_lr_schedule *s, int6
 }
 
 double tg_lr_schedule_at(const tg_lr_schedule *schedule, int64_t step) {
-    double lr;
+    double lr = NAN; /* set by schedule_at on success */
     return schedule_at("tg_lr_schedule_at", schedule, step, &lr) == TG_OK ? lr : NAN;
 }
 
 tg_status tg_lr_schedule_apply(const tg_lr_schedule *schedule, tg_optimizer *opt) {
     const char *function = "tg_lr_schedule_apply";
     if (!opt) return tg_error_report(TG_ERR_ARGUMENT, function, "optimizer is NULL");
-    double lr;
+    double lr = NAN; /* set by schedule_at on success */
     tg_status status = schedule_at(function, schedule, opt->steps, &lr);
     return status == TG_OK ? tg_optimizer_set_lr(opt, lr) : status;
 }

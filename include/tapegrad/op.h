@@ -29,10 +29,12 @@ extern "C" {
 #define TG_MAX_INPUTS 64 /* concat's limit; every other op has 1 to 3 */
 
 /* Small per-call parameters of an op (exponent, axes, slice bounds, flags).
- * Each op documents which fields it uses; the rest stay zero. */
+ * Each op documents which fields it uses; the rest stay zero. Every recorded
+ * node carries a copy, so the struct is kept small (96 bytes): a permutation
+ * takes the most ints, one per axis. */
 typedef struct tg_op_attrs {
-    double scalar[2];             /* e.g. pow's exponent, clamp's lo/hi     */
-    int64_t ints[TG_MAX_RANK * 2]; /* e.g. permutation, slice start/stop     */
+    double scalar[2];          /* e.g. pow's exponent, clamp's lo/hi     */
+    int64_t ints[TG_MAX_RANK]; /* e.g. permutation, slice axis/start/stop */
     int n_ints;
     uint32_t axes_mask; /* bit i set: axis i is reduced               */
     int flags;          /* e.g. keepdim, matmul's transpose bits      */

@@ -18,33 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct bench_shape {
-    const char *op; /* NN, NT or TN */
-    int m, n, k;
-} bench_shape;
-
-/* Keep in sync with bench/peers/openblas_gemm.c. */
-static const bench_shape shapes[] = {
-    {"NN", 64, 64, 64},     {"NN", 128, 128, 128},    {"NN", 256, 256, 256},
-    {"NN", 512, 512, 512},  {"NN", 1024, 1024, 1024}, {"NN", 2048, 2048, 2048},
-    {"NN", 128, 512, 784},  {"NT", 128, 784, 512},    {"TN", 784, 512, 128},
-    {"NN", 128, 256, 512},  {"NT", 128, 512, 256},    {"TN", 512, 256, 128},
-};
+#include "bench_util.h"
 
 enum { SAMPLES = 7 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
 
 static void run_product(bool f64, const bench_shape *s, void *a, void *b, void *c)
 {
@@ -111,8 +87,8 @@ int main(int argc, char **argv)
     for (int f64 = 0; f64 < 2; f64++) {
         for (int t = 0; t < n_threads; t++) {
             tg_set_num_threads(threads[t]);
-            for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-                const bench_shape *s = &shapes[i];
+            for (size_t i = 0; i < sizeof bench_gemm_shapes / sizeof bench_gemm_shapes[0]; i++) {
+                const bench_shape *s = &bench_gemm_shapes[i];
                 printf("%s %d %s %d %d %d %.1f\n", f64 ? "f64" : "f32", threads[t], s->op, s->m,
                        s->n, s->k, measure(f64, s, sample_flops));
                 fflush(stdout);

@@ -1,7 +1,7 @@
 /* openblas_gemm — the OpenBLAS peer of bench/bench_gemm.c, for comparison only
  * (OpenBLAS is never a dependency of tapegrad). Prints the same lines,
  *   dtype threads op m n k gflops
- * for the same shapes, timing cblas_sgemm / cblas_dgemm (row-major) the same
+ * for the same shapes (bench_util.h), timing cblas_sgemm / cblas_dgemm (row-major) the same
  * way: median of 7 samples. The thread count is whatever OpenBLAS was given
  * through OPENBLAS_NUM_THREADS; pass it as the first argument so it is printed.
  *
@@ -13,33 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct bench_shape {
-    const char *op;
-    int m, n, k;
-} bench_shape;
-
-/* Keep in sync with bench/bench_gemm.c. */
-static const bench_shape shapes[] = {
-    {"NN", 64, 64, 64},     {"NN", 128, 128, 128},    {"NN", 256, 256, 256},
-    {"NN", 512, 512, 512},  {"NN", 1024, 1024, 1024}, {"NN", 2048, 2048, 2048},
-    {"NN", 128, 512, 784},  {"NT", 128, 784, 512},    {"TN", 784, 512, 128},
-    {"NN", 128, 256, 512},  {"NT", 128, 512, 256},    {"TN", 512, 256, 128},
-};
+#include "../bench_util.h"
 
 enum { SAMPLES = 7 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
 
 static void run_product(int f64, const bench_shape *s, void *a, void *b, void *c)
 {
@@ -94,8 +70,8 @@ int main(int argc, char **argv)
     printf("# openblas gemm (%s), median of %d samples\n", OPENBLAS_VERSION, SAMPLES);
     printf("# dtype threads op m n k gflops\n");
     for (int f64 = 0; f64 < 2; f64++) {
-        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-            const bench_shape *s = &shapes[i];
+        for (size_t i = 0; i < sizeof bench_gemm_shapes / sizeof bench_gemm_shapes[0]; i++) {
+            const bench_shape *s = &bench_gemm_shapes[i];
             printf("%s %d %s %d %d %d %.1f\n", f64 ? "f64" : "f32", threads, s->op, s->m, s->n,
                    s->k, measure(f64, s, sample_flops));
             fflush(stdout);

@@ -1,0 +1,213 @@
+/* bench_mlp — training speed of an MNIST multilayer perceptron.
+ *
+ * Usage: bench_mlp [--quick] [--full] [--model small|large|all] [THREADS...]
+ *        (default: all models, threads 1 2)
+ *
+ * Models (float32, ReLU hidden layers, softmax cross-entropy, Adam lr 1e-3):
+ *   small   784-256-128-10, batch 64   (938 steps per 60,000-sample epoch)
+ *   large   784-1024-1024-10, batch 256 (235 steps per epoch)
+ * The network is written with the ops of ops.h only (matmul, add, relu,
+ * log_softmax, mul, sum), so the benchmark does not depend on nn/. A step is
+ * what a training loop does: next batch (shuffled), zero_grad, forward,
+ * backward, optimizer step, tape reset.
+ *
+ * Data: the MNIST training set through tg_mnist_load when it is found (see
+ * tg_mnist_find_dir), else 60,000 random uint8 images of the same shape with
+ * random labels; the first output line says which.
+ *
+ * Timing: after a warm-up, SAMPLES samples of a fixed number of steps; the
+ * median step time gives us_per_step and s_per_epoch = steps per epoch *
+ * us_per_step. With --full every sample is one whole epoch, timed as such.
+ * Per model and thread count, one line:
+ *   model threads batch us_per_step s_per_epoch loss sys_allocs
+ * where loss is the last step's (a sanity check that it trains) and
+ * sys_allocs the system allocations the tape made during the timed steps
+ * (0 when a step reuses the tape's memory).
+ */
+#include "tapegrad.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench_util.h"
+
+enum { SAMPLES = 5, WARMUP_STEPS = 10, MAX_LAYERS = 3 };
+
+typedef struct mlp_config {
+    const char *name;
+    int n_layers;
+    int64_t sizes[MAX_LAYERS + 1];
+    int64_t batch;
+    int steps_per_sample; /* without --full */
+} mlp_config;
+
+static const mlp_config configs[] = {
+    {"small", 3, {784, 256, 128, 10}, 64, 200},
+    {"large", 3, {784, 1024, 1024, 10}, 256, 20},
+};
+
+/* MNIST's training set, or random data of its shape; *real says which. */
+static tg_dataset *load_data(bool *real)
+{
+    char dir[1024];
+    tg_error_mode previous = tg_set_error_mode(TG_ERRORS_RETURN);
+    tg_dataset *ds = NULL;
+    if (tg_mnist_find_dir(dir, sizeof dir) == TG_OK) ds = tg_mnist_load(dir, "train");
+    tg_clear_error();
+    tg_set_error_mode(previous);
+    *real = ds != NULL;
+    if (ds) return ds;
+    const int64_t count = 60000, shape[2] = {28, 28};
+    ds = tg_dataset_new(TG_FEATURES_U8, count, 2, shape, TG_LABELS_CLASS, 10);
+    uint8_t *pixels = tg_dataset_features_data(ds);
+    int32_t *classes = tg_dataset_classes_data(ds);
+    tg_rng rng = tg_rng_seeded(7);
+    for (int64_t i = 0; i < count * 28 * 28; i++) pixels[i] = (uint8_t)tg_rng_below(&rng, 256);
+    for (int64_t i = 0; i < count; i++) classes[i] = (int32_t)tg_rng_below(&rng, 10);
+    tg_dataset_set_scale(ds, 1.0 / 255.0);
+    return ds;
+}
+
+typedef struct mlp {
+    const mlp_config *config;
+    int n_params;
+    tg_tensor *params[2 * MAX_LAYERS]; /* W0, b0, W1, b1, ... */
+    tg_optimizer *opt;
+    tg_batches *batches;
+    tg_rng rng;
+} mlp;
+
+static void mlp_init(mlp *net, const mlp_config *config, const tg_dataset *ds)
+{
+    memset(net, 0, sizeof *net);
+    net->config = config;
+    net->rng = tg_rng_seeded(42);
+    for (int l = 0; l < config->n_layers; l++) {
+        int64_t w_shape[2] = {config->sizes[l], config->sizes[l + 1]};
+        /* He initialization, as for ReLU layers. */
+        tg_tensor *w = tg_rand_normal(&net->rng, TG_F32, 2, w_shape, 0.0, sqrt(2.0 / (double)config->sizes[l]));
+        tg_tensor *b = tg_zeros(TG_F32, 1, &config->sizes[l + 1]);
+        tg_set_requires_grad(w, true);
+        tg_set_requires_grad(b, true);
+        net->params[net->n_params++] = w;
+        net->params[net->n_params++] = b;
+    }
+    net->opt = tg_adam_new(net->n_params, net->params, 1e-3);
+    net->batches = tg_batches_new(ds, config->batch, TG_F32, TG_ENCODE_ONE_HOT);
+    tg_batches_shuffle(net->batches, &net->rng);
+}
+
+static void mlp_free(mlp *net)
+{
+    tg_batches_free(net->batches);
+    tg_optimizer_free(net->opt);
+    for (int i = 0; i < net->n_params; i++) tg_free(net->params[i]);
+}
+
+/* One training step on the next batch; returns the loss, or NAN at the end
+ * of an epoch (after reshuffling; no step is taken then). */
+static double mlp_step(mlp *net)
+{
+    tg_tensor *x, *y;
+    int64_t rows = tg_batches_next(net->batches, &x, &y);
+    if (rows <= 0) {
+        tg_batches_shuffle(net->batches, &net->rng);
+        return NAN;
+    }
+    tg_optimizer_zero_grad(net->opt);
+    tg_tensor *h = x;
+    for (int l = 0; l < net->config->n_layers; l++) {
+        h = tg_add(tg_matmul(h, net->params[2 * l]), net->params[2 * l + 1]);
+        if (l + 1 < net->config->n_layers) h = tg_relu(h);
+    }
+    /* Cross-entropy with one-hot labels: -mean over rows of sum(y * log_softmax). */
+    tg_tensor *loss = tg_mul_scalar(tg_sum(tg_mul(tg_log_softmax(h, -1), y)), -1.0 / (double)rows);
+    double value = tg_item(loss);
+    tg_backward(loss, NULL);
+    tg_optimizer_step(net->opt);
+    tg_tape_reset(tg_tape_current());
+    return value;
+}
+
+static void run(const mlp_config *config, const tg_dataset *ds, int threads, bool quick, bool full)
+{
+    tg_set_num_threads(threads);
+    mlp net;
+    mlp_init(&net, config, ds);
+    int64_t steps_per_epoch = tg_batches_per_epoch(net.batches);
+    double loss = NAN;
+    for (int i = 0; i < WARMUP_STEPS;) i += !isnan(loss = mlp_step(&net));
+
+    int samples = quick ? 3 : SAMPLES;
+    int steps = full ? 0 : (quick ? config->steps_per_sample / 4 : config->steps_per_sample);
+    double us_per_step[SAMPLES], s_per_epoch[SAMPLES];
+    size_t allocs_before = tg_tape_get_stats(tg_tape_current()).system_allocs;
+    for (int s = 0; s < samples; s++) {
+        if (full) { /* start a fresh epoch, then time all of it */
+            while (!isnan(mlp_step(&net))) {
+            }
+            double t0 = now_seconds();
+            int taken = 0;
+            double v;
+            while (!isnan(v = mlp_step(&net))) loss = v, taken++;
+            double seconds = now_seconds() - t0;
+            s_per_epoch[s] = seconds;
+            us_per_step[s] = seconds * 1e6 / taken;
+        } else {
+            double t0 = now_seconds();
+            for (int i = 0; i < steps;) {
+                double v = mlp_step(&net);
+                if (!isnan(v)) loss = v, i++;
+            }
+            double seconds = now_seconds() - t0;
+            us_per_step[s] = seconds * 1e6 / steps;
+            s_per_epoch[s] = us_per_step[s] * 1e-6 * (double)steps_per_epoch;
+        }
+    }
+    size_t allocs = tg_tape_get_stats(tg_tape_current()).system_allocs - allocs_before;
+    qsort(us_per_step, (size_t)samples, sizeof us_per_step[0], compare_doubles);
+    qsort(s_per_epoch, (size_t)samples, sizeof s_per_epoch[0], compare_doubles);
+    printf("%-5s %7d %5lld %11.1f %11.3f %6.3f %10zu\n", config->name, threads, (long long)config->batch,
+           us_per_step[samples / 2], s_per_epoch[samples / 2], loss, allocs);
+    fflush(stdout);
+    mlp_free(&net);
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = false, full = false;
+    const char *model = "all";
+    int threads[8], n_threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "--full") == 0)
+            full = true;
+        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
+            model = argv[++i];
+        else if (n_threads < 8 && atoi(argv[i]) >= 1)
+            threads[n_threads++] = atoi(argv[i]);
+        else {
+            fprintf(stderr, "usage: bench_mlp [--quick] [--full] [--model small|large|all] [THREADS...]\n");
+            return 2;
+        }
+    }
+    if (n_threads == 0) threads[n_threads++] = 1, threads[n_threads++] = 2;
+
+    bool real;
+    tg_dataset *ds = load_data(&real);
+    printf("# tapegrad mlp, %s, data: %s, optimizer: adam lr 1e-3, %s\n", full ? "whole epochs" : "sampled steps",
+           real ? "MNIST train (60000)" : "random uint8 (60000 x 28x28, MNIST not found)",
+           full ? "median of whole epochs" : "s_per_epoch = steps/epoch x median step time");
+    printf("# model threads batch us_per_step s_per_epoch  loss sys_allocs\n");
+    for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+        if (strcmp(model, "all") != 0 && strcmp(model, configs[c].name) != 0) continue;
+        for (int t = 0; t < n_threads; t++) run(&configs[c], ds, threads[t], quick, full);
+    }
+    tg_dataset_free(ds);
+    return 0;
+}

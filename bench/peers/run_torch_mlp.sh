@@ -1,0 +1,66 @@
+#!/bin/sh
+# Times tapegrad's bench_mlp and its PyTorch peer (torch_mlp.py, a benchmark
+# peer only, never a dependency) on the same MLPs in the same run, for 1 and 2
+# threads, and prints both and the ratio of epoch times torch / tapegrad
+# (above 1: tapegrad is faster). The two programs take turns for ROUNDS rounds
+# (default 1) and each keeps its best median, so that a burst of load from
+# elsewhere on the machine does not land on one side only.
+#
+# Usage: bench/peers/run_torch_mlp.sh [path/to/bench_mlp] [--quick|--full]
+#        (default bench_mlp: build/bench/bench_mlp; MODEL=small|large|all)
+# Needs /usr/bin/python3 with torch and numpy (Debian: python3-torch); skips
+# without them. Torch's matrix products go through libblas.so.3: with
+# libopenblas-dev installed that is OpenBLAS, otherwise the slow reference
+# BLAS; the thread count is given to both torch and OpenBLAS, and OpenMP's
+# idle threads sleep (OMP_WAIT_POLICY=PASSIVE) rather than spin, without
+# which torch's OpenMP and OpenBLAS's threads fight over the cores (torch
+# large on 2 threads: 46 ms per step spinning, 21 ms passive).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+bench=${1:-build/bench/bench_mlp}
+mode=${2:-}
+model=${MODEL:-all}
+python=${PYTHON:-/usr/bin/python3}
+if [ ! -x "$bench" ]; then
+    echo "run_torch_mlp: no bench_mlp at $bench (build it, or pass its path)" >&2
+    exit 1
+fi
+if ! "$python" -c 'import torch, numpy' >/dev/null 2>&1; then
+    echo "run_torch_mlp: $python cannot import torch and numpy (apt-get install -y python3-torch); skipping"
+    exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+rounds=${ROUNDS:-1}
+round=0
+while [ "$round" -lt "$rounds" ]; do
+    for t in 1 2; do
+        OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} \
+            "$python" "$here/torch_mlp.py" --model "$model" $mode "$t" \
+            >>"$work/torch.txt"
+        "$bench" --model "$model" $mode "$t" >>"$work/tapegrad.txt"
+    done
+    round=$((round + 1))
+done
+grep -h '^# .*data:' "$work/tapegrad.txt" "$work/torch.txt" | sort -u
+
+# Best (smallest) median per (model threads batch), then join in tapegrad's order.
+awk '
+    /^#/ { next }
+    {
+        key = $1 " " $2 " " $3
+        if (FILENAME ~ /torch/) { if (!(key in peer) || $5 < peer[key]) peer[key] = $5; next }
+        if (!(key in ours)) { order[n++] = key; ours[key] = $5; us[key] = $4 }
+        if ($5 < ours[key]) { ours[key] = $5; us[key] = $4 }
+    }
+    END {
+        printf "%-6s %-3s %-5s %12s %14s %14s %12s\n", "model", "thr", "batch", "tg us/step", "tapegrad s/ep", "torch s/ep", "torch/tg"
+        for (i = 0; i < n; i++) {
+            split(order[i], f, " ")
+            if (peer[order[i]] > 0)
+                printf "%-6s %-3s %-5s %12.1f %14.3f %14.3f %12.2f\n", f[1], f[2], f[3], us[order[i]], ours[order[i]], peer[order[i]], peer[order[i]] / ours[order[i]]
+        }
+    }' "$work/torch.txt" "$work/tapegrad.txt"

@@ -264,3 +264,43 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
     }
     pthread_mutex_unlock(&pool_owner);
 }
+
+/* ---- tg_parallel_range: flat element ranges split over the pool ---- */
+
+/* Element-copies' worth of work a thread must get before waking a worker is
+ * worth it: 65536 float adds take about 15 microseconds, several times what
+ * handing a job to a polling worker costs (a worker that is asleep, or that
+ * shares its core with another process, costs far more). */
+#define ELEMENTWISE_WORK_PER_THREAD 65536.0
+
+typedef struct range_job {
+    int64_t n;
+    int pieces;
+    tg_range_fn fn;
+    void *ctx;
+} range_job;
+
+/* Where piece `t` of `pieces` starts: a multiple of 16 elements. */
+static int64_t piece_start(int64_t n, int64_t t, int pieces) {
+    if (t >= pieces) return n;
+    int64_t start = (int64_t)((double)n * (double)t / (double)pieces) & ~(int64_t)15;
+    return start < n ? start : n;
+}
+
+static void range_task(void *ctx, int64_t task, int thread_index) {
+    (void)thread_index;
+    const range_job *job = ctx;
+    int64_t begin = piece_start(job->n, task, job->pieces), end = piece_start(job->n, task + 1, job->pieces);
+    if (begin < end) job->fn(job->ctx, begin, end);
+}
+
+void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    int threads = tg_parallel_threads_for_work((double)n * cost, ELEMENTWISE_WORK_PER_THREAD);
+    if (threads <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    range_job job = {n, threads, fn, ctx};
+    tg_parallel_for(threads, threads, range_task, &job);
+}

@@ -20,7 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/simd.h"
 #include "core/tensor_internal.h"
+#include "core/threadpool.h"
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 
@@ -75,39 +77,8 @@ void tg_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank
 typedef double (*tg_scalar_fn)(double x, const tg_op_attrs *attrs);
 void tg_map_unary(const tg_node *node, tg_scalar_fn f);
 
-/* ---- fast contiguous kernels ----
- *
- * for (i = begin; i < end; i++) BODY, as blocks of TG_SIMD_BLOCK iterations
- * and a tail. gcc -O2 (its "very cheap" vectorizer cost model) vectorizes
- * only loops whose trip count it knows, so the fixed-length blocks vectorize
- * where the plain loop would not; at -O3 and with clang both forms do. BODY
- * must index with `i` only, and the kernel's pointers should be `restrict`
- * (an op's output never overlaps its inputs). Check a kernel with
- * -fopt-info-vec-optimized. */
-#define TG_SIMD_BLOCK 8
-#define TG_FOR_SIMD(i, begin, end, BODY)                                                  \
-    do {                                                                                  \
-        int64_t tg_base_ = (begin), tg_end_ = (end);                                      \
-        for (; tg_base_ + TG_SIMD_BLOCK <= tg_end_; tg_base_ += TG_SIMD_BLOCK)             \
-            for (int tg_k_ = 0; tg_k_ < TG_SIMD_BLOCK; tg_k_++) {                          \
-                int64_t i = tg_base_ + tg_k_;                                             \
-                BODY;                                                                     \
-            }                                                                             \
-        for (int64_t i = tg_base_; i < tg_end_; i++) {                                    \
-            BODY;                                                                         \
-        }                                                                                 \
-    } while (0)
-
-/* A kernel over elements [begin, end) of a flat range. */
-typedef void (*tg_range_fn)(void *ctx, int64_t begin, int64_t end);
-
-/* Runs fn over [0, n) in contiguous pieces, on the thread pool when the work
- * is large enough to be worth waking workers (n * cost, where cost is the
- * element's price relative to a copy: 1 for add, about 10 for exp), else
- * all on the calling thread. Pieces start at multiples of 16 elements (whole
- * cache lines). fn must write only its own elements: then the result does not
- * depend on the thread count. */
-void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx);
+/* ---- fast contiguous kernels: TG_FOR_SIMD (core/simd.h) and
+ * tg_parallel_range (core/threadpool.h) ---- */
 
 /* Unary kernels on a contiguous range, for each dtype: out[i] = f(x[i]) for
  * i in [begin, end). */

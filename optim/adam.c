@@ -9,6 +9,8 @@
  * The bias corrections and step size are computed in double once per step. */
 #include <math.h>
 
+#include "core/simd.h"
+#include "core/threadpool.h"
 #include "optim_internal.h"
 
 typedef struct adam_coefficients {
@@ -21,23 +23,56 @@ typedef struct adam_coefficients {
     double eps;
 } adam_coefficients;
 
-#define DEFINE_ADAM_UPDATE(T, SQRT)                                                                                 \
-    static void adam_update_##T(int64_t n, T *w, const T *grad, T *m, T *v, const adam_coefficients *c) {          \
+/* One parameter's update, split over the thread pool for large tensors.
+ * The loops are vectorized (TG_FOR_SIMD; with -fno-math-errno sqrt is one
+ * instruction): the optimizer touches every parameter each step, and a scalar
+ * loop made Adam 40% of an MNIST MLP step. Each element's arithmetic is the
+ * same whatever the split, so the result does not depend on the thread count. */
+typedef struct adam_job {
+    tg_tensor *param;
+    tg_tensor *const *slots;
+    const adam_coefficients *c;
+} adam_job;
+
+/* The rule for one element type T. The weight-decay branches are taken once
+ * per range, outside the loop, so that the loop body has none. */
+#define DEFINE_ADAM_RANGE(T, SQRT)                                                                                 \
+    static void adam_range_##T(T *restrict w, const T *restrict grad, T *restrict m, T *restrict v, int64_t begin, \
+                               int64_t end, const adam_coefficients *c) {                                          \
         const T decay = (T)c->decay, l2 = (T)c->l2, beta1 = (T)c->beta1, keep1 = (T)c->keep1;                       \
         const T beta2 = (T)c->beta2, keep2 = (T)c->keep2, step_size = (T)c->step_size;                              \
         const T correction2 = (T)c->correction2, eps = (T)c->eps;                                                   \
-        for (int64_t k = 0; k < n; k++) {                                                                           \
-            if (decay != 1) w[k] *= decay;                                                                          \
-            T g = grad[k];                                                                                          \
-            if (l2 != 0) g += l2 * w[k];                                                                            \
-            m[k] = beta1 * m[k] + keep1 * g;                                                                        \
-            v[k] = beta2 * v[k] + keep2 * g * g;                                                                    \
-            T denom = SQRT(v[k]) / correction2 + eps;                                                               \
-            w[k] -= step_size * m[k] / denom;                                                                       \
+        if (decay != 1) TG_FOR_SIMD(k, begin, end, w[k] *= decay);                                                  \
+        if (l2 != 0) {                                                                                              \
+            TG_FOR_SIMD(k, begin, end, {                                                                            \
+                T g = grad[k] + l2 * w[k];                                                                          \
+                m[k] = beta1 * m[k] + keep1 * g;                                                                    \
+                v[k] = beta2 * v[k] + keep2 * g * g;                                                                \
+                w[k] -= step_size * m[k] / (SQRT(v[k]) / correction2 + eps);                                        \
+            });                                                                                                     \
+        } else {                                                                                                    \
+            TG_FOR_SIMD(k, begin, end, {                                                                            \
+                T g = grad[k];                                                                                      \
+                m[k] = beta1 * m[k] + keep1 * g;                                                                    \
+                v[k] = beta2 * v[k] + keep2 * g * g;                                                                \
+                w[k] -= step_size * m[k] / (SQRT(v[k]) / correction2 + eps);                                        \
+            });                                                                                                     \
         }                                                                                                           \
     }
-DEFINE_ADAM_UPDATE(float, sqrtf)
-DEFINE_ADAM_UPDATE(double, sqrt)
+DEFINE_ADAM_RANGE(float, sqrtf)
+DEFINE_ADAM_RANGE(double, sqrt)
+
+static void adam_range(void *ctx, int64_t begin, int64_t end) {
+    const adam_job *job = ctx;
+    tg_tensor *p = job->param;
+    if (p->dtype == TG_F32)
+        adam_range_float(p->data, p->grad->data, job->slots[0]->data, job->slots[1]->data, begin, end, job->c);
+    else
+        adam_range_double(p->data, p->grad->data, job->slots[0]->data, job->slots[1]->data, begin, end, job->c);
+}
+
+/* An element costs about 4 adds' worth of memory traffic (w, g, m, v). */
+#define ADAM_COST_PER_ELEMENT 4.0
 
 void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
     bool decoupled = c->kind == TG_OPT_ADAMW;
@@ -52,10 +87,8 @@ void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_ten
         .correction2 = sqrt(1 - pow(c->beta2, (double)t)),
         .eps = c->eps,
     };
-    if (param->dtype == TG_F32)
-        adam_update_float(param->numel, param->data, param->grad->data, slots[0]->data, slots[1]->data, &k);
-    else
-        adam_update_double(param->numel, param->data, param->grad->data, slots[0]->data, slots[1]->data, &k);
+    adam_job job = {param, slots, &k};
+    tg_parallel_range(param->numel, ADAM_COST_PER_ELEMENT, adam_range, &job);
 }
 
 tg_optimizer *tg_adam_new(int n, tg_tensor *const *params, double lr) {

@@ -324,6 +324,9 @@ static bool print_stale(void)
     fclose(sink);
     return true;
 }
+static bool same_shape_null(void) { return !tg_same_shape(NULL, mat(2, 3)); }
+static bool dtype_name_unknown(void) { return strcmp(tg_dtype_name((tg_dtype)7), "unknown") == 0; }
+static bool status_name_unknown(void) { return strcmp(tg_status_name((tg_status)99), "unknown error") == 0; }
 static bool fprint_null_file(void)
 {
     tg_fprint(NULL, mat(2, 3));
@@ -1117,6 +1120,7 @@ static bool new_with(tg_optimizer_config config)
     return tg_optimizer_new(1, &w, &config) == NULL;
 }
 
+static bool kind_name_unknown(void) { return strcmp(tg_optimizer_kind_name((tg_optimizer_kind)99), "unknown") == 0; }
 static bool defaults_unknown_kind(void) { return tg_optimizer_defaults((tg_optimizer_kind)42).kind == 42; }
 static bool optimizer_new_n_zero(void)
 {
@@ -1817,6 +1821,14 @@ static bool dataset_from_idx_counts(void)
     return tg_dataset_from_idx(tg_idx_load(temp_path("i.idx"), 0), tg_idx_load(temp_path("l.idx"), 0), 2, 1.0) == NULL;
 }
 static bool dataset_count_null(void) { return tg_dataset_count(NULL) == 0; }
+static bool dataset_feature_size_null(void) { return tg_dataset_feature_size(NULL) == 0; }
+static bool dataset_feature_shape_null(void)
+{
+    int64_t shape[TG_MAX_RANK];
+    return tg_dataset_feature_shape(NULL, shape) == 0;
+}
+static bool dataset_label_width_null(void) { return tg_dataset_label_width(NULL) == 0; }
+static bool idx_type_size_unknown(void) { return tg_idx_type_size((tg_idx_type)0x42) == 0; }
 static bool dataset_features_data_subset(void)
 {
     int64_t rows[] = {0, 1};
@@ -2135,6 +2147,9 @@ static bad_call rows[] = {
     {"tg_copy_into", "stale src", copy_into_stale_src, TAPE, "stale"},
     {"tg_fprint", "stale tensor", print_stale, TAPE, "stale"},
     {"tg_fprint", "NULL file", fprint_null_file, ARG, "NULL"},
+    {"tg_same_shape", "NULL a: false, documented as no error", same_shape_null, TG_OK, ""},
+    {"tg_dtype_name", "dtype 7: \"unknown\", not reported", dtype_name_unknown, TG_OK, ""},
+    {"tg_status_name", "status 99: \"unknown error\", not reported", status_name_unknown, TG_OK, ""},
     /* random.h */
     {"tg_rng_next_u64", "NULL rng", rng_next_null, ARG, "NULL"},
     {"tg_rng_uniform", "NULL rng", rng_uniform_null, ARG, "NULL"},
@@ -2399,6 +2414,7 @@ static bad_call rows[] = {
     {"tg_binary_accuracy", "(2,3) against (3,2)", binary_accuracy_shapes, SHAPE, "(3,2)"},
     {"tg_binary_accuracy", "NULL target", binary_accuracy_null, ARG, "target"},
     /* optim.h */
+    {"tg_optimizer_kind_name", "kind 99: \"unknown\", documented as no error", kind_name_unknown, TG_OK, ""},
     {"tg_optimizer_defaults", "unknown kind 42", defaults_unknown_kind, ARG, "42"},
     {"tg_optimizer_new", "n 0", optimizer_new_n_zero, ARG, "got 0"},
     {"tg_optimizer_new", "NULL params", optimizer_new_null_params, ARG, "NULL"},
@@ -2533,6 +2549,10 @@ static bad_call rows[] = {
     {"tg_dataset_from_idx", "label 5 of 2 classes", dataset_from_idx_label_range, FORMAT, "5"},
     {"tg_dataset_from_idx", "4 images, 3 labels", dataset_from_idx_counts, FORMAT, "3"},
     {"tg_dataset_count", "NULL data set: 0, documented as no error", dataset_count_null, TG_OK, ""},
+    {"tg_dataset_feature_size", "NULL data set: 0, documented as no error", dataset_feature_size_null, TG_OK, ""},
+    {"tg_dataset_feature_shape", "NULL data set: rank 0, documented as no error", dataset_feature_shape_null, TG_OK, ""},
+    {"tg_dataset_label_width", "NULL data set: 0, documented as no error", dataset_label_width_null, TG_OK, ""},
+    {"tg_idx_type_size", "type 0x42: 0, documented as no error", idx_type_size_unknown, TG_OK, ""},
     {"tg_dataset_features_data", "a subset", dataset_features_data_subset, ARG, "subset"},
     {"tg_dataset_classes_data", "target labels", dataset_classes_data_kind, DTYPE, "class"},
     {"tg_dataset_targets_data", "class labels", dataset_targets_data_kind, DTYPE, "target"},

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/error_internal.h"
 #include "tapegrad/error.h"
 
 /* The handler is process-wide (set once in main); the last error is per thread
@@ -16,6 +17,11 @@ static _Thread_local tg_status last_code = TG_OK;
 static _Thread_local char last_message[1024];
 
 tg_error_mode tg_set_error_mode(tg_error_mode mode) {
+    if (mode != TG_ERRORS_ABORT && mode != TG_ERRORS_RETURN) { /* reported under the mode in force */
+        tg_error_report(TG_ERR_ARGUMENT, "tg_set_error_mode", "unknown error mode %d (the mode stays as it was)",
+                        (int)mode);
+        return (tg_error_mode)atomic_load(&error_mode);
+    }
     atomic_store(&custom_handler, NULL);
     return (tg_error_mode)atomic_exchange(&error_mode, (int)mode);
 }
@@ -70,4 +76,12 @@ tg_status tg_error_report(tg_status code, const char *function, const char *form
         abort();
     }
     return code;
+}
+
+tg_status tg_error_pass_up(const char *function, const char *context) {
+    tg_status code = last_code;
+    if (code == TG_OK) return TG_OK;
+    char inner[sizeof last_message];
+    snprintf(inner, sizeof inner, "%s", last_message);
+    return tg_error_report(code, function, "%s%s", context ? context : "", inner);
 }

@@ -368,9 +368,13 @@ tg_status tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *in
 }
 
 char *tg_gradcheck_describe(const tg_gradcheck_result *r, char *buf, size_t size) {
-    if (!buf || size == 0) return buf;
+    if (!buf || size == 0) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_gradcheck_describe", "buf is NULL or size is 0 (size %zu)", size);
+        return buf;
+    }
     if (!r) {
         snprintf(buf, size, "gradcheck: no result");
+        tg_error_report(TG_ERR_ARGUMENT, "tg_gradcheck_describe", "result is NULL");
         return buf;
     }
     const char *verdict = r->passed ? "passed" : "FAILED";

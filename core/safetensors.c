@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/tensor_internal.h"
 #include "tapegrad/checkpoint.h"
 
 #define HEADER_LIMIT ((uint64_t)100 << 20) /* the limit of the reference implementation */
@@ -143,6 +144,7 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
         if (!names[i] || !*names[i] || strcmp(names[i], "__metadata__") == 0)
             return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor %d has no name or the reserved name", i);
         if (!t) return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor '%s' is NULL", names[i]);
+        if (tg_tensor_check(fn, names[i], t) != TG_OK) return tg_last_error(); /* stale */
         if (!dtype_code(t->dtype))
             return tg_error_report(TG_ERR_DTYPE, fn, "tensor '%s' has unknown dtype %d", names[i], (int)t->dtype);
         if (t->numel > 0 && !t->data)

@@ -34,11 +34,20 @@ void tg_tape_reset(tg_tape *tape) {
     tape->generation++; /* every tensor made before now is stale */
 }
 
-size_t tg_tape_num_nodes(const tg_tape *tape) { return tape ? tape->n_nodes : 0; }
+size_t tg_tape_num_nodes(const tg_tape *tape) {
+    if (!tape) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_tape_num_nodes", "tape is NULL");
+        return 0;
+    }
+    return tape->n_nodes;
+}
 
 tg_tape_stats tg_tape_get_stats(const tg_tape *tape) {
     tg_tape_stats stats = {0};
-    if (!tape) return stats;
+    if (!tape) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_tape_get_stats", "tape is NULL");
+        return stats;
+    }
     stats.bytes_in_use = tape->arena.bytes_in_use;
     stats.bytes_reserved = tape->arena.bytes_reserved;
     stats.peak_bytes = tape->arena.peak_bytes;

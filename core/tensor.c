@@ -179,6 +179,12 @@ tg_tensor *tg_arange(tg_dtype dtype, double start, double stop, double step) {
         return NULL;
     }
     double span = ceil((stop - start) / step);
+    /* Checked before the conversion: a double beyond int64_t does not convert. */
+    if (!(span < 0x1p62)) {
+        tg_error_report(TG_ERR_MEMORY, "tg_arange", "start=%g stop=%g step=%g would give %g elements", start, stop,
+                        step, span);
+        return NULL;
+    }
     int64_t count = span > 0 ? (int64_t)span : 0;
     tg_tensor *t = persistent_new("tg_arange", dtype, 1, &count);
     if (!t) return NULL;
@@ -340,6 +346,9 @@ tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src) {
     tg_status s = tg_tensor_check("tg_copy_into", "dst", dst);
     if (s == TG_OK) s = tg_tensor_check("tg_copy_into", "src", src);
     if (s != TG_OK) return s;
+    if (dst->tape)
+        return tg_error_report(TG_ERR_TAPE, "tg_copy_into",
+                               "dst belongs to a tape; only persistent tensors are written in place");
     if (!tg_same_shape(dst, src)) {
         char a[160], b[160];
         return tg_error_report(TG_ERR_SHAPE, "tg_copy_into", "shapes differ: dst %s, src %s",

@@ -9,6 +9,7 @@
  * the formula gives for that branch. */
 #include <math.h>
 
+#include "core/tensor_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
 
@@ -16,6 +17,7 @@
  * or exactly slope (m (1 - slope) + slope could round to 0.9999...), so
  * positive inputs pass unchanged, and the gradient is f: slope at 0. */
 tg_tensor *tg_leaky_relu(tg_tensor *x, double slope) {
+    if (tg_tensor_check("tg_leaky_relu", "x", x) != TG_OK) return NULL;
     if (!isfinite(slope)) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_leaky_relu", "slope must be finite, got %g", slope);
         return NULL;
@@ -26,11 +28,15 @@ tg_tensor *tg_leaky_relu(tg_tensor *x, double slope) {
 }
 
 /* x sigmoid(x). */
-tg_tensor *tg_silu(tg_tensor *x) { return tg_mul(x, tg_sigmoid(x)); }
+tg_tensor *tg_silu(tg_tensor *x) {
+    if (tg_tensor_check("tg_silu", "x", x) != TG_OK) return NULL;
+    return tg_mul(x, tg_sigmoid(x));
+}
 
 /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), Hendrycks & Gimpel's tanh
  * approximation (the form of GPT-2 and of PyTorch's approximate="tanh"). */
 tg_tensor *tg_gelu(tg_tensor *x) {
+    if (tg_tensor_check("tg_gelu", "x", x) != TG_OK) return NULL;
     const double sqrt_2_over_pi = 0.79788456080286535588; /* sqrt(2 / pi) */
     tg_tensor *inner = tg_mul_scalar(tg_add(x, tg_mul_scalar(tg_pow(x, 3.0), 0.044715)), sqrt_2_over_pi);
     return tg_mul(tg_mul_scalar(x, 0.5), tg_add_scalar(tg_tanh(inner), 1.0));
@@ -42,6 +48,7 @@ tg_tensor *tg_gelu(tg_tensor *x) {
  * = 1000). Gradient m - s e^(-s x) / (1 + e^(-s x)) = sigmoid(x) everywhere,
  * 1/2 at 0 (relu + abs would give 0 there). */
 tg_tensor *tg_softplus(tg_tensor *x) {
+    if (tg_tensor_check("tg_softplus", "x", x) != TG_OK) return NULL;
     tg_tensor *m = tg_gt_scalar(x, 0.0);
     tg_tensor *s = tg_add_scalar(tg_mul_scalar(m, 2.0), -1.0);
     tg_tensor *minus_abs = tg_neg(tg_mul(x, s));
@@ -49,6 +56,7 @@ tg_tensor *tg_softplus(tg_tensor *x) {
 }
 
 tg_tensor *tg_activate(tg_activation activation, tg_tensor *x) {
+    if (tg_tensor_check("tg_activate", "x", x) != TG_OK) return NULL;
     switch (activation) {
     case TG_ACT_RELU: return tg_relu(x);
     case TG_ACT_LEAKY_RELU: return tg_leaky_relu(x, 0.01);

@@ -30,6 +30,8 @@ tg_status tg_init_tensor(tg_tensor *t, tg_init init, tg_rng *rng, int64_t fan_in
     switch (init) {
     case TG_INIT_ZEROS:
     case TG_INIT_CONSTANT: {
+        if (init == TG_INIT_CONSTANT && !isfinite(value))
+            return tg_error_report(TG_ERR_ARGUMENT, function, "a constant initializer must be finite, got %g", value);
         double fill = init == TG_INIT_ZEROS ? 0.0 : value;
         for (int64_t i = 0; i < t->numel; i++) tg_set_flat(t, i, fill);
         return TG_OK;

@@ -3,6 +3,7 @@
  * parameters it owns, and destroy. */
 #include <stdlib.h>
 
+#include "core/tensor_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
 
@@ -16,6 +17,7 @@ tg_tensor *tg_layer_forward(tg_layer *layer, tg_tensor *x) {
                         layer->kind ? layer->kind : "user");
         return NULL;
     }
+    if (tg_tensor_check("tg_layer_forward", "x", x) != TG_OK) return NULL;
     return layer->forward(layer, x);
 }
 
@@ -60,6 +62,12 @@ tg_layer *tg_dense_new(tg_rng *rng, tg_dtype dtype, int64_t in, int64_t out, tg_
         tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d", (int)dtype);
         return NULL;
     }
+    if (init < TG_INIT_GLOROT_UNIFORM || init > TG_INIT_CONSTANT) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "unknown initializer %d", (int)init);
+        return NULL;
+    }
+    int64_t weight_shape[] = {in, out}, numel;
+    if (tg_shape_validate(function, 2, weight_shape, dtype, &numel) != TG_OK) return NULL;
     if (!rng && init != TG_INIT_ZEROS && init != TG_INIT_CONSTANT) {
         tg_error_report(TG_ERR_ARGUMENT, function, "rng is NULL (initializer %d draws random numbers)", (int)init);
         return NULL;

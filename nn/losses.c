@@ -2,6 +2,7 @@
  * tensor, the mean over the elements (or, for cross-entropy, the samples). */
 #include <math.h>
 
+#include "core/tensor_internal.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
@@ -11,8 +12,11 @@
  * thing without a word. */
 static tg_status check_pair(const char *function, const char *name_a, const tg_tensor *a, const char *name_b,
                             const tg_tensor *b) {
-    if (!a || !b)
-        return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !a ? name_a : name_b);
+    tg_status s = tg_tensor_check(function, name_a, a);
+    if (s == TG_OK) s = tg_tensor_check(function, name_b, b);
+    if (s != TG_OK) return s;
+    if (a->tape && b->tape && a->tape != b->tape)
+        return tg_error_report(TG_ERR_TAPE, function, "%s and %s belong to different tapes", name_a, name_b);
     if (a->dtype != b->dtype)
         return tg_error_report(TG_ERR_DTYPE, function, "dtypes differ: %s %s, %s %s (convert with tg_to_dtype)",
                                name_a, tg_dtype_name(a->dtype), name_b, tg_dtype_name(b->dtype));
@@ -77,8 +81,9 @@ static tg_tensor *tape_one_hot(tg_tensor *logits, const tg_tensor *labels) {
 tg_status tg_nn_check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
                              const tg_tensor *labels) {
     char ss[160], sl[160];
-    if (!scores || !labels)
-        return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !scores ? scores_name : "labels");
+    tg_status s = tg_tensor_check(function, scores_name, scores);
+    if (s == TG_OK) s = tg_tensor_check(function, "labels", labels);
+    if (s != TG_OK) return s;
     if (scores->rank != 2 || scores->shape[0] < 1 || scores->shape[1] < 1)
         return tg_error_report(TG_ERR_SHAPE, function, "%s must be (batch, classes) with both >= 1, got %s",
                                scores_name, tg_shape_string(ss, sizeof ss, scores->rank, scores->shape));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_internal.h"
 #include "tapegrad/checkpoint.h"
 #include "tapegrad/nn.h"
 
@@ -79,7 +80,19 @@ tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_model_forward", "model is NULL");
         return NULL;
     }
-    for (int i = 0; i < model->n_layers && x; i++) x = tg_layer_forward(model->layers[i], x);
+    if (!x) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_forward", "x is NULL");
+        return NULL;
+    }
+    for (int i = 0; i < model->n_layers; i++) {
+        x = tg_layer_forward(model->layers[i], x);
+        if (!x) {
+            char context[64];
+            snprintf(context, sizeof context, "layer %d: ", i);
+            tg_error_pass_up("tg_model_forward", context);
+            return NULL;
+        }
+    }
     return x;
 }
 
@@ -92,9 +105,12 @@ int tg_model_num_layers(const tg_model *model) {
 }
 
 tg_layer *tg_model_layer(tg_model *model, int index) {
-    if (!model || index < 0 || index >= model->n_layers) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_model_layer", "no layer %d (the model has %d)", index,
-                        model ? model->n_layers : 0);
+    if (!model) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_layer", "model is NULL");
+        return NULL;
+    }
+    if (index < 0 || index >= model->n_layers) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_layer", "no layer %d (the model has %d)", index, model->n_layers);
         return NULL;
     }
     return model->layers[index];
@@ -125,9 +141,13 @@ static bool locate_param(const tg_model *model, int index, int *layer, int *slot
 
 tg_tensor *tg_model_param(tg_model *model, int index, char *name_buf, size_t name_size) {
     int layer, slot;
-    if (!model || !locate_param(model, index, &layer, &slot)) {
+    if (!model) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_param", "model is NULL");
+        return NULL;
+    }
+    if (!locate_param(model, index, &layer, &slot)) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_model_param", "no parameter %d (the model has %d)", index,
-                        model ? tg_model_num_params(model) : 0);
+                        tg_model_num_params(model));
         return NULL;
     }
     const tg_layer *l = model->layers[layer];
@@ -138,6 +158,10 @@ tg_tensor *tg_model_param(tg_model *model, int index, char *name_buf, size_t nam
 int tg_model_params(tg_model *model, tg_tensor **out, int max) {
     if (!model || (!out && max > 0)) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_model_params", "%s is NULL", !model ? "model" : "out");
+        return 0;
+    }
+    if (max < 0) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_model_params", "max must be >= 0, got %d", max);
         return 0;
     }
     int count = 0;
@@ -197,6 +221,10 @@ tg_model *tg_mlp_new(tg_rng *rng, tg_dtype dtype, int n_sizes, const int64_t *si
     }
     if (!rng) {
         tg_error_report(TG_ERR_ARGUMENT, function, "rng is NULL");
+        return NULL;
+    }
+    if (dtype != TG_F32 && dtype != TG_F64) {
+        tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d", (int)dtype);
         return NULL;
     }
     tg_model *model = tg_model_new();
@@ -265,8 +293,13 @@ tg_status tg_model_save(const tg_model *model, const char *path) {
     named_params p;
     tg_status status = named_params_of("tg_model_save", model, &p);
     if (status != TG_OK) return status;
+    if (!path) {
+        named_params_free(&p);
+        return tg_error_report(TG_ERR_ARGUMENT, "tg_model_save", "path is NULL");
+    }
     status = tg_checkpoint_save(path, p.n, (const char *const *)p.names, (const tg_tensor *const *)p.tensors, 0,
                                 NULL, NULL);
+    if (status != TG_OK) status = tg_error_pass_up("tg_model_save", "");
     named_params_free(&p);
     return status;
 }
@@ -280,10 +313,14 @@ tg_status tg_model_load(tg_model *model, const char *path) {
     named_params p;
     tg_status status = named_params_of(function, model, &p);
     if (status != TG_OK) return status;
+    if (!path) {
+        named_params_free(&p);
+        return tg_error_report(TG_ERR_ARGUMENT, function, "path is NULL");
+    }
     tg_checkpoint *ck = tg_checkpoint_open(path);
     if (!ck) {
         named_params_free(&p);
-        return tg_last_error() != TG_OK ? tg_last_error() : TG_ERR_IO;
+        return tg_last_error() != TG_OK ? tg_error_pass_up(function, "") : TG_ERR_IO;
     }
     int stored = tg_checkpoint_count(ck);
     for (int i = 0; i < stored && status == TG_OK; i++) {
@@ -295,7 +332,17 @@ tg_status tg_model_load(tg_model *model, const char *path) {
                                      "'%s' holds '%s', which the model (%d parameters) does not have", path, name,
                                      p.n);
     }
-    if (status == TG_OK) status = tg_checkpoint_read_into(ck, p.n, (const char *const *)p.names, p.tensors);
+    /* And the other way: a parameter missing from the file is another
+     * architecture too, whatever the shapes of the tensors both have. */
+    for (int k = 0; k < p.n && status == TG_OK; k++)
+        if (!tg_checkpoint_find(ck, p.names[k]))
+            status = tg_error_report(TG_ERR_ARGUMENT, function,
+                                     "'%s' has no '%s': it holds %d tensors, the model has %d parameters", path,
+                                     p.names[k], stored, p.n);
+    if (status == TG_OK) {
+        status = tg_checkpoint_read_into(ck, p.n, (const char *const *)p.names, p.tensors);
+        if (status != TG_OK) status = tg_error_pass_up(function, "");
+    }
     tg_checkpoint_close(ck);
     named_params_free(&p);
     return status;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_internal.h"
 #include "optim_internal.h"
 #include "tapegrad/checkpoint.h"
 
@@ -101,6 +102,7 @@ tg_status tg_optimizer_save(const tg_optimizer *opt, const char *path) {
     }
     status = tg_checkpoint_save(path, count, name_ptrs, (const tg_tensor *const *)tensors, m.count, key_ptrs,
                                 value_ptrs);
+    if (status != TG_OK) status = tg_error_pass_up("tg_optimizer_save", "");
 done:
     free(names);
     free(tensors);
@@ -215,7 +217,7 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
     const char *function = "tg_optimizer_load";
     if (!opt || !path) return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", opt ? "path" : "optimizer");
     tg_checkpoint *ck = tg_checkpoint_open(path);
-    if (!ck) return tg_last_error();
+    if (!ck) return tg_error_pass_up(function, "");
 
     int max_tensors = opt->n * TG_OPTIM_MAX_SLOTS;
     int64_t *param_steps = malloc((size_t)opt->n * sizeof *param_steps);
@@ -239,7 +241,10 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
     have_state = true;
     int count = list_state(&config, opt->n, state, names, tensors);
     for (int k = 0; k < count; k++) name_ptrs[k] = names[k];
-    if ((status = tg_checkpoint_read_into(ck, count, name_ptrs, tensors)) != TG_OK) goto done;
+    if ((status = tg_checkpoint_read_into(ck, count, name_ptrs, tensors)) != TG_OK) {
+        status = tg_error_pass_up(function, "");
+        goto done;
+    }
 
     tg_tensor **old = opt->state;
     opt->state = state;

@@ -47,7 +47,8 @@ typedef enum tg_error_mode {
 typedef void (*tg_error_handler)(tg_status code, const char *message, void *user);
 
 /* Selects one of the built-in behaviours (process-wide). Returns the previous mode.
- * Setting a mode removes any custom handler. */
+ * Setting a mode removes any custom handler. A value outside the enum is
+ * reported (TG_ERR_ARGUMENT) and changes nothing; the current mode is returned. */
 tg_error_mode tg_set_error_mode(tg_error_mode mode);
 
 /* Installs a custom handler (process-wide); NULL restores TG_ERRORS_ABORT.

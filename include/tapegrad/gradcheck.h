@@ -77,7 +77,9 @@ tg_status tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *in
                        const tg_gradcheck_options *options, tg_gradcheck_result *result);
 
 /* Writes a one-line summary of a result ("gradcheck passed: 24 entries, worst
- * input 0 index 3: analytic ... numeric ...") into buf. Returns buf. */
+ * input 0 index 3: analytic ... numeric ...") into buf. Returns buf. A NULL
+ * buf, size 0 or a NULL result is reported (TG_ERR_ARGUMENT); buf (when
+ * usable) then says "gradcheck: no result". */
 char *tg_gradcheck_describe(const tg_gradcheck_result *result, char *buf, size_t size);
 
 /* A persistent float64 tensor of values uniform in [lo, hi] whose distance to

@@ -40,7 +40,8 @@ typedef enum tg_init {
 /* Fills persistent `t` in place. `rng` may be NULL for ZEROS and CONSTANT. The
  * random inits draw exactly what tg_rand_uniform / tg_rand_normal would draw
  * from `rng` for t's dtype and shape. Errors: NULL, tape tensor, NULL rng for
- * a random init, fan_in/fan_out < 1 where used (Glorot uses both, He fan_in). */
+ * a random init, fan_in/fan_out < 1 where used (Glorot uses both, He fan_in),
+ * a CONSTANT value that is NaN or infinite. */
 tg_status tg_init_tensor(tg_tensor *t, tg_init init, tg_rng *rng, int64_t fan_in, int64_t fan_out, double value);
 
 /* ---- activations: f(x), elementwise, from ops ----

@@ -77,10 +77,10 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs,
                        const int64_t *out_shape);
 
 /* The built-in op records, for introspection and tests: the number of ops and
- * the i-th record. */
+ * the i-th record (NULL, reported as TG_ERR_ARGUMENT, outside [0, count)). */
 int tg_builtin_op_count(void);
 const tg_op *tg_builtin_op(int index);
-/* The record with this name, or NULL. */
+/* The record with this name, or NULL (not an error; a NULL name is one). */
 const tg_op *tg_find_op(const char *name);
 
 #ifdef __cplusplus

@@ -45,7 +45,7 @@ tg_tape *tg_tape_current(void);
  * tape. Returns the previous current tape. */
 tg_tape *tg_tape_use(tg_tape *tape);
 
-/* Number of nodes recorded so far. */
+/* Number of nodes recorded so far (0, reported, for a NULL tape). */
 size_t tg_tape_num_nodes(const tg_tape *tape);
 
 typedef struct tg_tape_stats {
@@ -55,6 +55,7 @@ typedef struct tg_tape_stats {
     size_t system_allocs;  /* number of allocations asked of the system    */
     size_t nodes;          /* nodes currently recorded                     */
 } tg_tape_stats;
+/* All zero, reported (TG_ERR_ARGUMENT), for a NULL tape. */
 tg_tape_stats tg_tape_get_stats(const tg_tape *tape);
 
 /* Reverse-mode differentiation of `output`.

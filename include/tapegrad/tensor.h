@@ -102,7 +102,8 @@ float *tg_data_f32(const tg_tensor *t);
 double *tg_data_f64(const tg_tensor *t);
 /* Copies the tensor's values into `out` (numel doubles). */
 tg_status tg_copy_to_doubles(const tg_tensor *t, double *out);
-/* Copies `src` values into persistent `dst` (same shape; dtypes may differ). */
+/* Copies `src` values into persistent `dst` (same shape; dtypes may differ).
+ * A dst owned by a tape is refused (TG_ERR_TAPE). */
 tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src);
 
 /* True when both have the same rank and sizes. */

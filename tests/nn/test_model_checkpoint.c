@@ -271,7 +271,7 @@ Test(nn_model, loading_into_a_mismatched_model_is_refused_cleanly) {
     /* Deeper: 10.weight is not in the file. */
     const int64_t deeper[] = {2, 4, 6, 6, 4, 1, 1};
     m = tg_mlp_new(&rng, TG_F64, 7, deeper, TG_ACT_RELU, TG_ACT_SIGMOID);
-    assert_load_refused(m, path, TG_ERR_ARGUMENT, "tg_checkpoint_read_into", "10.weight");
+    assert_load_refused(m, path, TG_ERR_ARGUMENT, "tg_model_load", "10.weight");
     tg_model_free(m);
     /* Shallower, with every tensor it asks for present and matching: the
      * file's 8.weight belongs to another architecture. */
@@ -389,8 +389,8 @@ Test(nn_model, model_building_errors) {
     assert_error(TG_ERR_ARGUMENT, "tg_mlp_new", "output 50");
     cr_assert_null(tg_mlp_new(NULL, TG_F64, 6, sizes_246641, TG_ACT_RELU, -1));
     assert_error(TG_ERR_ARGUMENT, "tg_mlp_new", "rng");
-    cr_assert_null(tg_mlp_new(&rng, (tg_dtype)5, 6, sizes_246641, TG_ACT_RELU, -1)); /* half-built: freed */
-    assert_error(TG_ERR_DTYPE, "tg_dense_new", NULL);
+    cr_assert_null(tg_mlp_new(&rng, (tg_dtype)5, 6, sizes_246641, TG_ACT_RELU, -1)); /* refused before building */
+    assert_error(TG_ERR_DTYPE, "tg_mlp_new", NULL);
     tg_set_error_mode(TG_ERRORS_ABORT);
 }
 

@@ -3,6 +3,7 @@
  * recursion, so a chain of millions of ops needs no stack. */
 #include <string.h>
 
+#include "core/anomaly.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/ops.h"
@@ -31,6 +32,7 @@ static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tenso
             return NULL;
         }
     }
+    if (seed && tg_anomaly_on && tg_anomaly_check_seed(function, seed) != TG_OK) return NULL;
     tg_tensor *g = tg_tape_new_tensor(tape, function, output->dtype, output->rank, output->shape);
     if (!g) return NULL;
     for (int64_t i = 0; i < g->numel; i++) tg_store(g, i, seed ? tg_load(seed, i) : 1.0);
@@ -57,6 +59,7 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         return TG_OK;
     }
     size_t start = output->node->position;
+    size_t n_nodes = tape->n_nodes; /* for anomaly reports: the forward graph's size */
     /* Gradients left on tape tensors by an earlier pass since the last reset
      * are forgotten. In training there is none (one backward per step), and
      * skipping this walk saves touching every tensor of the graph once more. */
@@ -74,7 +77,11 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         if (!grad_output || !node->op->backward) continue;
         tg_tensor *grad_inputs[TG_MAX_INPUTS];
         for (int j = 0; j < node->n_inputs; j++) grad_inputs[j] = NULL; /* rules only write these */
-        node->op->backward(node, grad_output, grad_inputs);
+        if (!tg_anomaly_on) {
+            node->op->backward(node, grad_output, grad_inputs);
+        } else if ((s = tg_anomaly_run_backward(function, node, n_nodes, grad_output, grad_inputs)) != TG_OK) {
+            break; /* stop at the first rule that made a NaN or Inf */
+        }
         for (int j = 0; j < node->n_inputs; j++) {
             tg_tensor *input = node->inputs[j];
             tg_tensor *gi = grad_inputs[j];

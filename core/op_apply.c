@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/anomaly.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/op.h"
@@ -119,6 +120,11 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
         memset(&node->attrs, 0, sizeof node->attrs);
 
     if (out->numel > 0) op->forward(node);
+    /* Anomaly mode: checked before the node is appended, so a failed op
+     * leaves nothing on the tape. While off this is the op's only cost. */
+    if (tg_anomaly_on &&
+        tg_anomaly_check_forward(function_name(op, function, sizeof function), node, tape, record) != TG_OK)
+        return NULL;
 
     if (record) {
         if (tg_tape_append(tape, node) != TG_OK) return NULL;

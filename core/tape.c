@@ -138,14 +138,6 @@ tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtyp
  * A thread's default tape is made on first use and freed when the thread
  * exits (the key's destructor), or at process exit for the main thread. */
 
-/* Read by every op: the initial-exec model makes them plain %fs-relative
- * loads instead of calls to __tls_get_addr from the shared library. */
-#if defined(__GNUC__) || defined(__clang__)
-#define TG_FAST_TLS __attribute__((tls_model("initial-exec")))
-#else
-#define TG_FAST_TLS
-#endif
-
 static pthread_key_t default_tape_key;
 static pthread_once_t default_tape_once = PTHREAD_ONCE_INIT;
 static _Thread_local tg_tape *current_tape TG_FAST_TLS;

@@ -4,7 +4,7 @@
  *   tapegrad/error.h      the error mechanism (abort by default, or return)
  *   tapegrad/tensor.h     n-d tensors: creation, access, printing
  *   tapegrad/random.h     seeded reproducible random numbers
- *   tapegrad/tape.h       the tape, backward, grad mode
+ *   tapegrad/tape.h       the tape, backward, grad mode, anomaly mode
  *   tapegrad/op.h         op records (for user-defined ops)
  *   tapegrad/ops.h        the differentiable ops
  *   tapegrad/gradcheck.h  finite-difference gradient verification

@@ -37,14 +37,34 @@ tg_tensor *tg_mse_loss(tg_tensor *pred, tg_tensor *target) {
     return tg_mean(tg_mul(d, d));
 }
 
+/* max(log p, -100), the clamp of PyTorch's BCELoss: a p of exactly 0 (a
+ * saturated sigmoid; float32's is exactly 1 for z > ~17) costs 100, not inf.
+ * With the constant mask keep = [p != 0] (never recorded), it is
+ *     keep * clamp(log(p + 1 - keep), -100, inf) - 100 (1 - keep),
+ * so no op ever computes log 0. A plain clamp(log p, -100, 0) would put a
+ * -inf on the tape (anomaly mode stops there) and its gradient would be
+ * NaN: log's rule divides the clamp's zero gradient by p = 0. Here the
+ * gradient is 1/p where log p > -100 and 0 where the clamp or the mask
+ * holds the value; for p in (0, 1) the value and gradient are log p and 1/p
+ * to the bit (the mask is 1 and the added 1 - keep is 0). hi is +inf, not
+ * 0, so the gradient at p = 1 is 1, not the clamp's 0 at its bound. A NaN p
+ * stays NaN (0 * NaN), and so does a negative one (log of it). */
+static tg_tensor *log_clamped_at_minus_100(tg_tensor *p) {
+    tg_tensor *keep = tg_add(tg_gt_scalar(p, 0.0), tg_lt_scalar(p, 0.0));
+    tg_tensor *is_zero = tg_add_scalar(tg_neg(keep), 1.0);
+    tg_tensor *log_p = tg_clamp(tg_log(tg_add(p, is_zero)), -100.0, INFINITY);
+    return tg_sub(tg_mul(keep, log_p), tg_mul_scalar(is_zero, 100.0));
+}
+
 /* mean(-(y log p + (1 - y) log(1 - p))), op for op as the seed articles
  * write it, so that after p = sigmoid(z) the tape gives their closed form
- * dL/dz = (p - y) / m. */
+ * dL/dz = (p - y) / m; each log is clamped at -100 (above). */
 tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target) {
     if (check_pair("tg_bce_loss", "prob", prob, "target", target) != TG_OK) return NULL;
     tg_tensor *one_minus_y = tg_add_scalar(tg_neg(target), 1.0);
     tg_tensor *one_minus_p = tg_add_scalar(tg_neg(prob), 1.0);
-    tg_tensor *log_likelihood = tg_add(tg_mul(target, tg_log(prob)), tg_mul(one_minus_y, tg_log(one_minus_p)));
+    tg_tensor *log_likelihood = tg_add(tg_mul(target, log_clamped_at_minus_100(prob)),
+                                       tg_mul(one_minus_y, log_clamped_at_minus_100(one_minus_p)));
     return tg_mean(tg_neg(log_likelihood));
 }
 

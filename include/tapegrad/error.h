@@ -35,7 +35,7 @@ typedef enum tg_status {
     TG_ERR_MEMORY,    /* allocation failed or size overflow                */
     TG_ERR_IO,        /* file could not be opened, read or written         */
     TG_ERR_FORMAT,    /* a file's contents are malformed                   */
-    TG_ERR_NUMERIC    /* NaN or Inf caught by anomaly mode                 */
+    TG_ERR_NUMERIC    /* NaN or Inf: anomaly mode, a gradient-norm clip    */
 } tg_status;
 
 typedef enum tg_error_mode {

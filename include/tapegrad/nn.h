@@ -67,10 +67,13 @@ tg_tensor *tg_softplus(tg_tensor *x);
 /* mean((pred - target)^2). */
 tg_tensor *tg_mse_loss(tg_tensor *pred, tg_tensor *target);
 /* Binary cross-entropy on probabilities, from log and mean as the seeds write
- * it: mean(-(y log p + (1 - y) log(1 - p))); after p = sigmoid(z) the
- * gradient at z is (p - y) / m. p must be in (0, 1): a p of exactly 0 or 1
- * (a float32 sigmoid saturates for |z| > ~17) gives inf or NaN; prefer
- * tg_bce_with_logits_loss when the logits are at hand. */
+ * it: mean(-(y max(log p, -100) + (1 - y) max(log(1 - p), -100))); after
+ * p = sigmoid(z) the gradient at z is (p - y) / m. Each log is clamped at
+ * -100, as PyTorch's BCELoss does, so p of exactly 0 or 1 (a float32 sigmoid
+ * is exactly 1 for z > ~17) gives a finite loss (100 per element whose label
+ * disagrees, 0 where it agrees) and a finite gradient (0 where the clamp
+ * holds). p must be in [0, 1]; a NaN or negative p gives NaN. Prefer
+ * tg_bce_with_logits_loss when the logits are at hand: it has no clamp. */
 tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target);
 /* Binary cross-entropy on logits z, stable for |z| up to 1e3 and beyond:
  * mean(softplus(z) - z y) = mean(relu(z) - z y + log(1 + e^-|z|)).

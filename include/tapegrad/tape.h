@@ -1,4 +1,5 @@
-/* tapegrad/tape.h — the tape (Wengert list) and reverse-mode backward.
+/* tapegrad/tape.h — the tape (Wengert list), reverse-mode backward, and the
+ * per-thread modes (grad mode, anomaly mode).
  *
  * Every op whose inputs require gradients appends one node to a tape, in
  * execution order. tg_backward() walks the tape in reverse and calls each
@@ -80,6 +81,25 @@ tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tenso
  * nothing (inference, optimizer updates). Returns the previous setting. */
 bool tg_set_grad_enabled(bool enabled);
 bool tg_is_grad_enabled(void);
+
+/* Anomaly mode (per thread, like grad mode; off by default, and off in every
+ * new thread), the counterpart of torch.autograd.detect_anomaly: it finds
+ * the first op that turns finite numbers into NaN or Inf.
+ *   - After every op's forward, the output is scanned; a NaN or Inf is
+ *     reported as TG_ERR_NUMERIC under the op's name ("tg_log: anomaly mode:
+ *     the output float32 (2,3) holds nan at index 1; inputs float32 (2,3);
+ *     the input was finite; tape position 4 (after 4 recorded nodes)"),
+ *     saying whether an input already held one, and the op returns NULL.
+ *   - During tg_backward / tg_gradients, the gradients each backward rule
+ *     produces are scanned; the first NaN or Inf stops the walk with
+ *     TG_ERR_NUMERIC: "tg_backward: anomaly mode: backward of op 'sqrt'
+ *     (tape node 1 of 3) produced inf in the gradient of input 0, float64
+ *     (2), at index 0, where input 0 is 0". A seed holding one is refused.
+ * Tape positions count from 0 in execution order. The mode costs one pass
+ * over every result; while off, one branch per op. Returns the previous
+ * setting. */
+bool tg_set_anomaly_detection(bool enabled);
+bool tg_is_anomaly_detection_enabled(void);
 
 /* A tensor of the same tape sharing `t`'s data but cut off from the graph:
  * no gradient flows through it. */

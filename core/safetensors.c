@@ -165,11 +165,20 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
     return TG_OK;
 }
 
-/* Builds the padded JSON header; its checksum covers the data as written. */
-static bool build_header(text *json, int n, const char *const *names, const tg_tensor *const *tensors,
-                         int n_meta, const char *const *keys, const char *const *values)
+/* The checksum, as stored under TG_CHECKPOINT_CHECKSUM_KEY:
+ *   "fnv1a64-file:<16 hex digits>"  FNV-1a 64 of the whole file as written,
+ *       with those 16 digits read as '0'. It covers the header too, so a
+ *       changed metadata value or tensor name is caught, not only changed
+ *       data. Written by every save.
+ *   "fnv1a64:<16 hex digits>"  FNV-1a 64 of the data section only: written
+ *       by earlier versions, still verified when read. */
+#define CHECKSUM_FILE_PREFIX "fnv1a64-file:"
+#define CHECKSUM_DATA_PREFIX "fnv1a64:"
+#define CHECKSUM_DIGITS 16
+
+/* FNV-1a of the tensors' bytes as the file stores them (little-endian). */
+static uint64_t hash_tensors(uint64_t hash, int n, const tg_tensor *const *tensors)
 {
-    uint64_t hash = FNV_OFFSET;
     uint8_t chunk[4096];
     for (int i = 0; i < n; ++i) {
         const tg_tensor *t = tensors[i];
@@ -181,13 +190,27 @@ static bool build_header(text *json, int n, const char *const *names, const tg_t
             hash = fnv1a64(hash, chunk, (size_t)count * size);
         }
     }
-    char checksum[40];
-    snprintf(checksum, sizeof checksum, "fnv1a64:%016llx", (unsigned long long)hash);
+    return hash;
+}
 
+static void put_hex_digits(char *out, uint64_t hash)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < CHECKSUM_DIGITS; ++i) out[i] = digits[(hash >> (4 * (CHECKSUM_DIGITS - 1 - i))) & 15];
+}
+
+/* Builds the padded JSON header with the checksum's digits all '0'; their
+ * offset in the header goes to *digits_at, for the caller to fill in once
+ * the whole file has been hashed. */
+static bool build_header(text *json, size_t *digits_at, int n, const char *const *names,
+                         const tg_tensor *const *tensors, int n_meta, const char *const *keys,
+                         const char *const *values)
+{
     text_puts(json, "{\"__metadata__\":{");
     text_json_string(json, TG_CHECKPOINT_CHECKSUM_KEY);
-    text_puts(json, ":");
-    text_json_string(json, checksum);
+    text_puts(json, ":\"" CHECKSUM_FILE_PREFIX);
+    *digits_at = json->size;
+    text_puts(json, "0000000000000000\"");
     for (int i = 0; i < n_meta; ++i) {
         text_puts(json, ",");
         text_json_string(json, keys[i]);
@@ -287,7 +310,8 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
     if (status) return status;
 
     text json = {0};
-    if (!build_header(&json, n, names, tensors, n_meta, meta_keys, meta_values)) {
+    size_t digits_at = 0;
+    if (!build_header(&json, &digits_at, n, names, tensors, n_meta, meta_keys, meta_values)) {
         free(json.data);
         return tg_error_report(TG_ERR_MEMORY, fn, "out of memory building the header of '%s'", path);
     }
@@ -309,6 +333,10 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
     }
     uint8_t length[8];
     for (int b = 0; b < 8; ++b) length[b] = (uint8_t)((uint64_t)json.size >> (8 * b));
+    uint64_t hash = fnv1a64(FNV_OFFSET, length, 8);
+    hash = fnv1a64(hash, json.data, json.size); /* the digits are still '0' here */
+    hash = hash_tensors(hash, n, tensors);
+    put_hex_digits(json.data + digits_at, hash);
     bool ok = write_all(file, length, 8) && write_all(file, json.data, json.size) &&
               write_tensors(file, n, tensors) && fflush(file) == 0 && fsync(fileno(file)) == 0;
     int saved_errno = errno;
@@ -546,6 +574,9 @@ struct tg_checkpoint {
     int count;
     char **meta_keys, **meta_values;
     int n_meta;
+    /* Where the checksum's value lies in the header as written (between its
+     * quotes, offsets from the header's start), for the whole-file hash. */
+    size_t checksum_begin, checksum_end;
 };
 
 void tg_checkpoint_close(tg_checkpoint *ck)
@@ -583,7 +614,14 @@ static bool parse_metadata(parser *p, tg_checkpoint *ck)
     do {
         char *key = parse_string(p);
         if (!key) return false;
-        char *value = expect(p, ':', "expected ':'") ? parse_string(p) : NULL;
+        bool have_colon = expect(p, ':', "expected ':'");
+        skip_space(p);
+        size_t value_begin = p->pos + 1; /* after the opening quote */
+        char *value = have_colon ? parse_string(p) : NULL;
+        if (value && strcmp(key, TG_CHECKPOINT_CHECKSUM_KEY) == 0) {
+            ck->checksum_begin = value_begin;
+            ck->checksum_end = p->pos - 1; /* the closing quote */
+        }
         bool duplicate = false;
         for (int i = 0; i < ck->n_meta && value; ++i) duplicate |= strcmp(ck->meta_keys[i], key) == 0;
         if (!value || duplicate || !grow((void **)&ck->meta_keys, ck->n_meta, sizeof(char *)) ||
@@ -746,15 +784,61 @@ static const char *check_entries(tg_checkpoint *ck, char *detail, size_t detail_
     return why;
 }
 
-static const char *check_checksum(const tg_checkpoint *ck, char *detail, size_t detail_size)
+static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* The stored checksum is `prefix` and 16 lowercase hex digits, nothing else. */
+static bool well_formed_checksum(const char *stored, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strlen(stored) != n + CHECKSUM_DIGITS || !starts_with(stored, prefix)) return false;
+    for (size_t i = n; i < n + CHECKSUM_DIGITS; ++i)
+        if (!strchr("0123456789abcdef", stored[i])) return false;
+    return true;
+}
+
+static const char *check_checksum(const tg_checkpoint *ck, uint64_t file_size, char *detail, size_t detail_size)
 {
     const char *stored = tg_checkpoint_metadata(ck, TG_CHECKPOINT_CHECKSUM_KEY);
-    if (!stored) return NULL; /* written by another tool: nothing to verify */
+    if (!stored) {
+        /* Written by another tool, nothing to verify: unless the checksum is
+         * there under a damaged key, which must not turn checking off. */
+        for (int i = 0; i < ck->n_meta; ++i) {
+            if (!starts_with(ck->meta_values[i], CHECKSUM_FILE_PREFIX)) continue;
+            snprintf(detail, detail_size,
+                     "metadata '%.60s' holds a tapegrad checksum but the key '%s' is missing (corrupted file)",
+                     ck->meta_keys[i], TG_CHECKPOINT_CHECKSUM_KEY);
+            return detail;
+        }
+        return NULL;
+    }
     char actual[40];
-    snprintf(actual, sizeof actual, "fnv1a64:%016llx",
-             (unsigned long long)fnv1a64(FNV_OFFSET, ck->data, (size_t)ck->data_size));
+    if (starts_with(stored, CHECKSUM_FILE_PREFIX)) {
+        /* The digits must sit in the header exactly as parsed (no escapes),
+         * so that hashing them as '0' hashes what the writer hashed. */
+        const uint8_t *header = ck->file + 8;
+        size_t raw_size = ck->checksum_end - ck->checksum_begin;
+        if (!well_formed_checksum(stored, CHECKSUM_FILE_PREFIX) || raw_size != strlen(stored) ||
+            memcmp(header + ck->checksum_begin, stored, raw_size) != 0) {
+            snprintf(detail, detail_size, "malformed checksum '%.40s' (corrupted file)", stored);
+            return detail;
+        }
+        size_t digits = 8 + ck->checksum_begin + strlen(CHECKSUM_FILE_PREFIX);
+        static const char zeros[CHECKSUM_DIGITS + 1] = "0000000000000000";
+        uint64_t hash = fnv1a64(FNV_OFFSET, ck->file, digits);
+        hash = fnv1a64(hash, zeros, CHECKSUM_DIGITS);
+        hash = fnv1a64(hash, ck->file + digits + CHECKSUM_DIGITS, (size_t)file_size - digits - CHECKSUM_DIGITS);
+        memcpy(actual, CHECKSUM_FILE_PREFIX, strlen(CHECKSUM_FILE_PREFIX));
+        put_hex_digits(actual + strlen(CHECKSUM_FILE_PREFIX), hash);
+        actual[strlen(CHECKSUM_FILE_PREFIX) + CHECKSUM_DIGITS] = '\0';
+    } else if (starts_with(stored, CHECKSUM_DATA_PREFIX)) {
+        snprintf(actual, sizeof actual, CHECKSUM_DATA_PREFIX "%016llx",
+                 (unsigned long long)fnv1a64(FNV_OFFSET, ck->data, (size_t)ck->data_size));
+    } else {
+        snprintf(detail, detail_size, "unknown checksum '%.40s' (corrupted file?)", stored);
+        return detail;
+    }
     if (strcmp(stored, actual) == 0) return NULL;
-    snprintf(detail, detail_size, "checksum mismatch: header says %.40s, data hashes to %s (corrupted file)",
+    snprintf(detail, detail_size, "checksum mismatch: header says %.40s, file hashes to %s (corrupted file)",
              stored, actual);
     return detail;
 }
@@ -836,7 +920,7 @@ static tg_checkpoint *open_checkpoint(const char *fn, const char *path)
         ck->data_size = file_size - 8 - header_size;
         why = check_entries(ck, detail, sizeof detail);
     }
-    if (!why) why = check_checksum(ck, detail, sizeof detail);
+    if (!why) why = check_checksum(ck, file_size, detail, sizeof detail);
     if (why) {
         tg_error_report(TG_ERR_FORMAT, fn, "'%s': %s", path, why);
         tg_checkpoint_close(ck);

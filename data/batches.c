@@ -219,3 +219,44 @@ int64_t tg_batches_per_epoch(const tg_batches *b)
     if (!b) return 0;
     return (b->ds->count + b->batch_size - 1) / b->batch_size;
 }
+
+int64_t tg_batches_position(const tg_batches *b)
+{
+    if (!b) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_batches_position", "batches is NULL");
+        return -1;
+    }
+    return b->position;
+}
+
+tg_status tg_batches_get_order(const tg_batches *b, int64_t *order)
+{
+    if (!b || !order) return tg_error_report(TG_ERR_ARGUMENT, "tg_batches_get_order", "batches or order is NULL");
+    if (b->ds->count > 0) memcpy(order, b->order, (size_t)b->ds->count * sizeof *order);
+    return TG_OK;
+}
+
+tg_status tg_batches_restore(tg_batches *b, const int64_t *order, int64_t position)
+{
+    static const char *fn = "tg_batches_restore";
+    if (!b || !order) return tg_error_report(TG_ERR_ARGUMENT, fn, "batches or order is NULL");
+    const int64_t count = b->ds->count;
+    if (position < 0 || position > count)
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "position %lld outside 0..%lld", (long long)position,
+                               (long long)count);
+    /* A sample seen twice (or never) would change the epoch, not resume it. */
+    unsigned char *seen = calloc((size_t)count + 1, 1);
+    if (!seen) return tg_error_report(TG_ERR_MEMORY, fn, "out of memory for %lld rows", (long long)count);
+    for (int64_t i = 0; i < count; ++i) {
+        if (order[i] < 0 || order[i] >= count || seen[order[i]]) {
+            free(seen);
+            return tg_error_report(TG_ERR_ARGUMENT, fn, "order is not a permutation of 0..%lld: entry %lld is %lld",
+                                   (long long)count - 1, (long long)i, (long long)order[i]);
+        }
+        seen[order[i]] = 1;
+    }
+    free(seen);
+    if (count > 0) memcpy(b->order, order, (size_t)count * sizeof *order);
+    b->position = position;
+    return TG_OK;
+}

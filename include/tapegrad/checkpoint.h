@@ -16,9 +16,17 @@
  *
  * Safety: a save writes "<path>.tmp.<pid>.<n>", flushes and fsyncs it, then
  * renames it over `path`, so a crash or a failed write never destroys the
- * previous checkpoint. The metadata key "tapegrad.checksum" holds the FNV-1a
- * 64 hash of the data section ("fnv1a64:<16 hex digits>"); loading verifies
- * it when present, catching torn or bit-flipped files. Every size in the
+ * previous checkpoint. A process killed during a save leaves at most that
+ * temporary file behind (never a damaged `path`); a later save uses a name of
+ * its own and is not disturbed by it, and it may be deleted at any time.
+ * The metadata key "tapegrad.checksum" holds "fnv1a64-file:<16 hex digits>",
+ * the FNV-1a 64 hash of the whole file as written with those 16 digits read
+ * as '0' (header and data: a changed metadata value or name is caught, not
+ * only changed data). Loading verifies it, catching torn or bit-flipped files;
+ * a file whose checksum key is damaged is refused too. Files of earlier
+ * versions hold "fnv1a64:<16 hex digits>", the hash of the data section
+ * alone, and are verified that way. A file without the key (written by
+ * another tool) is read unverified. Every size in the
  * header is checked against the file before use: truncated, oversized,
  * inconsistent or malformed files are refused with TG_ERR_FORMAT and a
  * message naming the file and the problem.

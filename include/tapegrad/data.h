@@ -231,6 +231,20 @@ tg_status tg_batches_shuffle(tg_batches *b, tg_rng *rng);
 int64_t tg_batches_next(tg_batches *b, tg_tensor **x, tg_tensor **y);
 /* Number of batches per epoch, the last one possibly partial. */
 int64_t tg_batches_per_epoch(const tg_batches *b);
+/* Saving and restoring a walker mid-epoch, so that a run resumed from a
+ * checkpoint sees exactly the batches the uninterrupted run would have seen
+ * (save the tg_rng that drives tg_batches_shuffle too: it is a plain struct).
+ * tg_batches_position: rows handed out so far in this epoch, 0..count (count
+ * once the last batch is out; the next tg_batches_next then returns 0), or -1
+ * with TG_ERR_ARGUMENT for NULL. tg_batches_get_order: copies the epoch's
+ * order, tg_dataset_count(ds) sample indices, into `order`. */
+int64_t tg_batches_position(const tg_batches *b);
+tg_status tg_batches_get_order(const tg_batches *b, int64_t *order);
+/* Continues an epoch saved with the two functions above: `order` must be a
+ * permutation of 0..count-1 and `position` in [0, count]. All or nothing:
+ * on error the walker is unchanged. Errors: TG_ERR_ARGUMENT (NULL, not a
+ * permutation, position out of range), TG_ERR_MEMORY. */
+tg_status tg_batches_restore(tg_batches *b, const int64_t *order, int64_t position);
 /* Releases the walker and its tensors (not the data set). NULL is ignored. */
 void tg_batches_free(tg_batches *b);
 

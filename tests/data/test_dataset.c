@@ -149,6 +149,69 @@ Test(dataset, batches_cover_an_epoch_with_a_partial_last_batch, .init = return_m
     tg_dataset_free(ds);
 }
 
+/* A walker saved mid-epoch (order and position) and restored into a fresh
+ * walker hands out the same remaining batches, then ends the epoch. */
+Test(dataset, batches_restored_mid_epoch_continue_with_the_same_rows, .init = return_mode)
+{
+    tg_dataset *ds = counting_dataset(10);
+    tg_batches *b = tg_batches_new(ds, 4, TG_F64, TG_ENCODE_INDEX);
+    tg_rng rng = tg_rng_seeded(9);
+    cr_assert_eq(tg_batches_shuffle(b, &rng), TG_OK);
+    tg_tensor *x = NULL, *y = NULL;
+    cr_assert_eq(tg_batches_position(b), 0);
+    cr_assert_eq(tg_batches_next(b, &x, &y), 4);
+    cr_assert_eq(tg_batches_position(b), 4);
+    int64_t order[10];
+    cr_assert_eq(tg_batches_get_order(b, order), TG_OK);
+    int64_t position = tg_batches_position(b);
+
+    tg_batches *resumed = tg_batches_new(ds, 4, TG_F64, TG_ENCODE_INDEX);
+    cr_assert_eq(tg_batches_restore(resumed, order, position), TG_OK, "%s", tg_last_error_message());
+    tg_tensor *rx = NULL, *ry = NULL;
+    for (int k = 0; k < 2; ++k) {
+        int64_t rows = tg_batches_next(b, &x, &y);
+        cr_assert_eq(tg_batches_next(resumed, &rx, &ry), rows);
+        cr_assert_eq(memcmp(rx->data, x->data, (size_t)x->numel * sizeof(double)), 0, "batch %d differs", k);
+        cr_assert_eq(memcmp(ry->data, y->data, (size_t)y->numel * sizeof(double)), 0);
+    }
+    cr_assert_eq(tg_batches_position(resumed), 10);
+    cr_assert_eq(tg_batches_next(resumed, &rx, &ry), 0, "the epoch ends where the original's does");
+    tg_batches_free(resumed);
+    tg_batches_free(b);
+    tg_dataset_free(ds);
+}
+
+/* Only a permutation of all samples and a position inside the epoch are
+ * accepted, and a refused restore leaves the walker as it was. */
+Test(dataset, batches_restore_refuses_what_is_not_an_epoch, .init = return_mode)
+{
+    tg_dataset *ds = counting_dataset(4);
+    tg_batches *b = tg_batches_new(ds, 2, TG_F64, TG_ENCODE_INDEX);
+    const int64_t repeated[4] = {0, 1, 1, 3}, outside[4] = {0, 1, 2, 4}, good[4] = {3, 2, 1, 0};
+    cr_assert_eq(tg_batches_restore(b, repeated, 0), TG_ERR_ARGUMENT);
+    assert_error(TG_ERR_ARGUMENT, "tg_batches_restore", "entry 2 is 1");
+    cr_assert_eq(tg_batches_restore(b, outside, 0), TG_ERR_ARGUMENT);
+    assert_error(TG_ERR_ARGUMENT, "tg_batches_restore", "entry 3 is 4");
+    cr_assert_eq(tg_batches_restore(b, good, 5), TG_ERR_ARGUMENT);
+    assert_error(TG_ERR_ARGUMENT, "tg_batches_restore", "position 5");
+    cr_assert_eq(tg_batches_restore(NULL, good, 0), TG_ERR_ARGUMENT);
+    tg_clear_error();
+    cr_assert_eq(tg_batches_position(NULL), -1);
+    tg_clear_error();
+    int64_t order[4];
+    cr_assert_eq(tg_batches_get_order(b, order), TG_OK);
+    const int64_t sequential[4] = {0, 1, 2, 3};
+    cr_assert_eq(memcmp(order, sequential, sizeof order), 0, "refused restores changed nothing");
+    cr_assert_eq(tg_batches_position(b), 0);
+    cr_assert_eq(tg_batches_restore(b, good, 4), TG_OK);
+    tg_tensor *x = NULL, *y = NULL;
+    cr_assert_eq(tg_batches_next(b, &x, &y), 0, "position 4 of 4: the epoch is over");
+    cr_assert_eq(tg_batches_next(b, &x, &y), 2);
+    cr_assert_eq(((double *)x->data)[0], 3.0, "the restored order is used: row 3 first");
+    tg_batches_free(b);
+    tg_dataset_free(ds);
+}
+
 Test(dataset, standardization_gives_zero_mean_unit_std, .init = return_mode)
 {
     /* uint8 storage with scale 1/255 and a constant feature. */

@@ -66,35 +66,81 @@ static const gemm_kernel avx2_kernel = {
 };
 #endif
 
-static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
-static const gemm_kernel *auto_kernel = &portable_kernel;
-static bool env_portable;        /* TG_GEMM_KERNEL=portable, read once */
-static atomic_bool force_portable; /* tg_gemm_force_portable() */
-
-static void choose_kernel(void)
-{
-    const char *env = getenv("TG_GEMM_KERNEL");
-    env_portable = env != NULL && strcmp(env, "portable") == 0;
-#if defined(TG_HAVE_AVX2_KERNEL) && (defined(__GNUC__) || defined(__clang__)) && \
-    (defined(__x86_64__) || defined(__i386__))
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) auto_kernel = &avx2_kernel;
+#ifdef TG_HAVE_AVX512_KERNEL
+/* Skylake-X / Sapphire Rapids class (L1 48 KiB, L2 1-2 MiB): B micro-panel
+ * (KC x NR) about half of L1, A block (MC x KC) a quarter of L2. */
+static const gemm_kernel avx512_kernel = {
+    "avx512",
+    {TG_GEMM_AVX512_MR_F32, TG_GEMM_AVX512_NR_F32, 384, 256, 2048},
+    {TG_GEMM_AVX512_MR_F64, TG_GEMM_AVX512_NR_F64, 192, 256, 2048},
+    tg_gemm_avx512_micro_f32,
+    tg_gemm_avx512_micro_f64,
+    tg_gemm_avx2_pack_f32,
+    tg_gemm_avx2_pack_f64,
+};
 #endif
+
+#if (defined(TG_HAVE_AVX2_KERNEL) || defined(TG_HAVE_AVX512_KERNEL)) && \
+    (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define TG_CAN_DETECT_X86 1
+#endif
+
+/* The kernels this build has and this CPU runs, best first. */
+static const gemm_kernel *usable_kernels[3];
+static int n_usable_kernels;
+
+static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
+static const gemm_kernel *default_kernel = &portable_kernel;
+static _Atomic(const gemm_kernel *) chosen_kernel; /* tg_gemm_use_kernel(); NULL: default */
+
+static const gemm_kernel *usable_kernel_named(const char *name)
+{
+    for (int i = 0; i < n_usable_kernels; i++)
+        if (strcmp(usable_kernels[i]->name, name) == 0) return usable_kernels[i];
+    return NULL;
+}
+
+static void find_kernels(void)
+{
+#ifdef TG_CAN_DETECT_X86
+    __builtin_cpu_init();
+#ifdef TG_HAVE_AVX512_KERNEL
+    if (__builtin_cpu_supports("avx512f")) usable_kernels[n_usable_kernels++] = &avx512_kernel;
+#endif
+#ifdef TG_HAVE_AVX2_KERNEL
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        usable_kernels[n_usable_kernels++] = &avx2_kernel;
+#endif
+#endif
+    usable_kernels[n_usable_kernels++] = &portable_kernel;
+    default_kernel = usable_kernels[0];
+    const char *env = getenv("TG_GEMM_KERNEL");
+    if (env != NULL && usable_kernel_named(env) != NULL) default_kernel = usable_kernel_named(env);
 }
 
 static const gemm_kernel *current_kernel(void)
 {
-    pthread_once(&kernel_once, choose_kernel);
-    return env_portable || atomic_load(&force_portable) ? &portable_kernel : auto_kernel;
+    pthread_once(&kernel_once, find_kernels);
+    const gemm_kernel *chosen = atomic_load(&chosen_kernel);
+    return chosen != NULL ? chosen : default_kernel;
 }
 
 const char *tg_gemm_kernel_name(void) { return current_kernel()->name; }
 
-void tg_gemm_force_portable(bool on)
+bool tg_gemm_use_kernel(const char *name)
 {
-    pthread_once(&kernel_once, choose_kernel);
-    atomic_store(&force_portable, on);
+    pthread_once(&kernel_once, find_kernels);
+    if (name == NULL) {
+        atomic_store(&chosen_kernel, NULL);
+        return true;
+    }
+    const gemm_kernel *kernel = usable_kernel_named(name);
+    if (kernel == NULL) return false;
+    atomic_store(&chosen_kernel, kernel);
+    return true;
 }
+
+void tg_gemm_force_portable(bool on) { tg_gemm_use_kernel(on ? "portable" : NULL); }
 
 /* ---- per-thread packing buffers ---------------------------------------------
  * One pair per OS thread (pool workers and user threads alike), grown to the

@@ -13,7 +13,8 @@
  * A and B into contiguous micro-panels, reading transposed operands in place,
  * and calls one small register-blocked micro-kernel per MR x NR tile of C.
  * Micro-kernels live one file per CPU family (gemm_ref.c: portable C,
- * gemm_avx2.c: x86-64 AVX2+FMA) and are chosen once at run time.
+ * gemm_avx2.c: x86-64 AVX2+FMA, gemm_avx512.c: AVX-512F) and are chosen once
+ * at run time.
  *
  * Large products are split over the thread pool by blocks of C, so each
  * thread writes its own elements. Every element of C is reduced over k in the
@@ -34,13 +35,20 @@ void tg_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, do
                  const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
                  double *c, int64_t ldc);
 
-/* The micro-kernel family in use: "avx2-fma" or "portable". */
+/* The micro-kernel family in use: "avx512", "avx2-fma" or "portable". */
 const char *tg_gemm_kernel_name(void);
 
-/* Forces the portable kernels (on = true) or returns to the default choice
- * (on = false): the best kernel the CPU supports, or the portable one when the
- * environment variable TG_GEMM_KERNEL=portable was set (read once).
- * Not to be called while another thread is inside tg_gemm_*. */
+/* The default choice is the best kernel family this build has and this CPU
+ * supports, or the one named by the environment variable TG_GEMM_KERNEL
+ * (read once) when it is built and supported.
+ *
+ * tg_gemm_use_kernel(name) selects a family by name from then on; NULL
+ * returns to the default choice. Returns false, changing nothing, for a name
+ * that is unknown, not built or not supported by this CPU: tests use it to
+ * run every kernel the machine has. tg_gemm_force_portable(on) is
+ * tg_gemm_use_kernel(on ? "portable" : NULL). Neither may be called while
+ * another thread is inside tg_gemm_*. */
+bool tg_gemm_use_kernel(const char *name);
 void tg_gemm_force_portable(bool on);
 
 /* ---- for gemm.c and the micro-kernel files only ----------------------------
@@ -88,7 +96,16 @@ tg_gemm_micro_f64 tg_gemm_ref_micro_f64;
 #define TG_GEMM_AVX2_NR_F64 8
 tg_gemm_micro_f32 tg_gemm_avx2_micro_f32;
 tg_gemm_micro_f64 tg_gemm_avx2_micro_f64;
-tg_gemm_pack_f32 tg_gemm_avx2_pack_f32; /* AVX transposes for w = 6, 8, 16 */
-tg_gemm_pack_f64 tg_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 8 */
+tg_gemm_pack_f32 tg_gemm_avx2_pack_f32; /* AVX transposes for w = 6, 8k */
+tg_gemm_pack_f64 tg_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 4k */
+
+/* AVX-512F kernels (gemm_avx512.c, built only when TG_HAVE_AVX512_KERNEL);
+ * they pack with the AVX2 routines. */
+#define TG_GEMM_AVX512_MR_F32 8
+#define TG_GEMM_AVX512_NR_F32 32
+#define TG_GEMM_AVX512_MR_F64 8
+#define TG_GEMM_AVX512_NR_F64 16
+tg_gemm_micro_f32 tg_gemm_avx512_micro_f32;
+tg_gemm_micro_f64 tg_gemm_avx512_micro_f64;
 
 #endif

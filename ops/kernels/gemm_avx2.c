@@ -171,7 +171,8 @@ void tg_gemm_avx2_micro_f64(int64_t k, const double *a, const double *b, double 
 /* ---- packing ------------------------------------------------------------------
  * Copies (cs == 1) are row moves; transposes (rs == 1) go through 8x8 (float)
  * or 4x4 (double) register transposes instead of one element at a time.
- * Partial panels and other widths take the plain loop. */
+ * Widths: 6 and multiples of 8 (float) or 4 (double), which covers the AVX2
+ * and AVX-512 tiles; partial panels and other widths take the plain loop. */
 
 static void pack_plain_f32(int64_t kc, int w_eff, int w, const float *src, int64_t rs,
                            int64_t cs, float *dst)
@@ -216,7 +217,7 @@ static inline void transpose4_pd(__m256d r[4])
 void tg_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64_t rs,
                            int64_t cs, float *dst)
 {
-    if (w_eff != w || (w != 6 && w != 8 && w != 16) || (cs != 1 && rs != 1)) {
+    if (w_eff != w || (w != 6 && w % 8 != 0) || (cs != 1 && rs != 1)) {
         pack_plain_f32(kc, w_eff, w, src, rs, cs, dst);
         return;
     }
@@ -226,8 +227,7 @@ void tg_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64
                 _mm_storeu_ps(dst, _mm_loadu_ps(src));
                 dst[4] = src[4], dst[5] = src[5];
             } else {
-                _mm256_storeu_ps(dst, _mm256_loadu_ps(src));
-                if (w == 16) _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(src + 8));
+                for (int j = 0; j < w; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
             }
         }
         return;
@@ -258,17 +258,18 @@ void tg_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64
 void tg_gemm_avx2_pack_f64(int64_t kc, int w_eff, int w, const double *src, int64_t rs,
                            int64_t cs, double *dst)
 {
-    if (w_eff != w || (w != 6 && w != 8) || (cs != 1 && rs != 1)) {
+    if (w_eff != w || (w != 6 && w % 4 != 0) || (cs != 1 && rs != 1)) {
         pack_plain_f64(kc, w_eff, w, src, rs, cs, dst);
         return;
     }
     if (cs == 1) {
         for (int64_t p = 0; p < kc; p++, src += rs, dst += w) {
-            _mm256_storeu_pd(dst, _mm256_loadu_pd(src));
-            if (w == 8)
-                _mm256_storeu_pd(dst + 4, _mm256_loadu_pd(src + 4));
-            else
+            if (w == 6) {
+                _mm256_storeu_pd(dst, _mm256_loadu_pd(src));
                 _mm_storeu_pd(dst + 4, _mm_loadu_pd(src + 4));
+            } else {
+                for (int j = 0; j < w; j += 4) _mm256_storeu_pd(dst + j, _mm256_loadu_pd(src + j));
+            }
         }
         return;
     }
@@ -276,14 +277,13 @@ void tg_gemm_avx2_pack_f64(int64_t kc, int w_eff, int w, const double *src, int6
     for (; p + 4 <= kc; p += 4) {
         double *out = dst + p * w;
         __m256d r[4];
-        for (int j = 0; j < 4; j++) r[j] = _mm256_loadu_pd(src + j * cs + p);
-        transpose4_pd(r);
-        for (int q = 0; q < 4; q++) _mm256_storeu_pd(out + q * w, r[q]);
-        if (w == 8) {
-            for (int j = 0; j < 4; j++) r[j] = _mm256_loadu_pd(src + (4 + j) * cs + p);
+        int full_groups = w == 6 ? 1 : w / 4; /* groups of four columns of the panel */
+        for (int j0 = 0; j0 < 4 * full_groups; j0 += 4) {
+            for (int j = 0; j < 4; j++) r[j] = _mm256_loadu_pd(src + (j0 + j) * cs + p);
             transpose4_pd(r);
-            for (int q = 0; q < 4; q++) _mm256_storeu_pd(out + q * w + 4, r[q]);
-        } else { /* w == 6: rows 4 and 5 pair up per p */
+            for (int q = 0; q < 4; q++) _mm256_storeu_pd(out + q * w + j0, r[q]);
+        }
+        if (w == 6) { /* rows 4 and 5 pair up per p */
             __m256d r4 = _mm256_loadu_pd(src + 4 * cs + p), r5 = _mm256_loadu_pd(src + 5 * cs + p);
             __m256d lo = _mm256_unpacklo_pd(r4, r5), hi = _mm256_unpackhi_pd(r4, r5);
             _mm_storeu_pd(out + 0 * w + 4, _mm256_castpd256_pd128(lo));

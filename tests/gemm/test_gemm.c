@@ -34,8 +34,8 @@ typedef struct shape {
     int64_t m, n, k;
 } shape;
 
-/* 0 and 1, odd and prime sizes, sizes past the cache blocks (k > KC = 256,
- * m > MC = 144, n > NC = 4080), and shapes big enough to use two threads,
+/* 0 and 1, odd and prime sizes, sizes past every kernel's cache blocks
+ * (k > KC = 256, m > MC = 384, n > NC = 4080), and shapes big enough to use two threads,
  * split by columns (130x1031x20) and by rows (1000x9x300). */
 static const shape test_shapes[] = {
     {1, 1, 1},    {7, 13, 5},     {1, 64, 64},    {64, 1, 64},     {5, 3, 1},
@@ -151,6 +151,28 @@ Test(gemm, f64_portable_kernel_matches_naive_loop, .init = use_portable)
 {
     tg_set_num_threads(2);
     check_all_shapes(true);
+}
+
+/* Each SIMD kernel this machine has, by name (the auto tests above run only
+ * the best one): on an AVX-512 machine the AVX2 kernel is checked too. */
+Test(gemm, every_kernel_this_cpu_runs_matches_naive_loop)
+{
+    static const char *const names[] = {"avx512", "avx2-fma", "portable"};
+    int ran = 0;
+    tg_set_num_threads(2);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!tg_gemm_use_kernel(names[i])) {
+            cr_log_info("gemm kernel %s: not built or not supported by this CPU, skipped", names[i]);
+            continue;
+        }
+        cr_assert_str_eq(tg_gemm_kernel_name(), names[i]);
+        check_all_shapes(false);
+        check_all_shapes(true);
+        ran++;
+    }
+    tg_gemm_use_kernel(NULL);
+    cr_assert_geq(ran, 1);
+    cr_assert_not(tg_gemm_use_kernel("sse9"), "an unknown kernel name is refused");
 }
 
 Test(gemm, alpha_and_beta_variants)
@@ -300,7 +322,8 @@ Test(gemm, warm_calls_allocate_nothing)
 Test(gemm, kernel_can_be_forced_to_portable)
 {
     const char *auto_name = tg_gemm_kernel_name();
-    cr_assert(strcmp(auto_name, "avx2-fma") == 0 || strcmp(auto_name, "portable") == 0);
+    cr_assert(strcmp(auto_name, "avx512") == 0 || strcmp(auto_name, "avx2-fma") == 0 ||
+              strcmp(auto_name, "portable") == 0);
     tg_gemm_force_portable(true);
     cr_assert_str_eq(tg_gemm_kernel_name(), "portable");
     tg_gemm_force_portable(false);

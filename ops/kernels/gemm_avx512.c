@@ -1,0 +1,168 @@
+/* ops/kernels/gemm_avx512.c — AVX-512F micro-kernels for x86-64 (see gemm.h).
+ *
+ * The only file built with -mavx512f; gemm.c calls it only after checking
+ * the CPU. Tiles 8x32 float and 8x16 double: sixteen 512-bit accumulators,
+ * two vector loads of B and eight broadcasts of A per step of k. Sixteen
+ * independent FMAs cover the FMA latency (4 cycles) on two FMA ports, and the
+ * eight-row panels of A fit the batch sizes (64, 128, 256) of training
+ * without an edge tile. Packing reuses the AVX2 routines (gemm_avx2.c): any
+ * CPU with AVX-512F has AVX2, and packing is memory-bound anyway.
+ *
+ * Each element of C is one accumulator summed in increasing p, as in the
+ * other kernels; FMA rounds once per step, so results differ from the
+ * portable kernel's in the last bits, but not between runs or thread counts.
+ */
+#include "ops/kernels/gemm.h"
+
+#include <immintrin.h>
+
+/* C = alpha*acc + beta*C on one row of the tile, masked to the valid columns. */
+static inline void store_row_f32(float *c, __m512 acc, __mmask16 mask, __m512 valpha, __m512 vbeta, float beta)
+{
+    __m512 scaled = _mm512_mul_ps(valpha, acc);
+    if (beta != 0.0f) scaled = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask, c), scaled);
+    _mm512_mask_storeu_ps(c, mask, scaled);
+}
+
+static inline void store_row_f64(double *c, __m512d acc, __mmask8 mask, __m512d valpha, __m512d vbeta, double beta)
+{
+    __m512d scaled = _mm512_mul_pd(valpha, acc);
+    if (beta != 0.0) scaled = _mm512_fmadd_pd(vbeta, _mm512_maskz_loadu_pd(mask, c), scaled);
+    _mm512_mask_storeu_pd(c, mask, scaled);
+}
+
+/* The mask of the first `n` lanes (n may exceed the lane count). */
+static inline __mmask16 lanes16(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1u); }
+static inline __mmask8 lanes8(int n) { return n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n > 0 ? n : 0)) - 1u); }
+
+void tg_gemm_avx512_micro_f32(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m_eff,
+                              int n_eff, float alpha, float beta)
+{
+    enum { MR = TG_GEMM_AVX512_MR_F32, NR = TG_GEMM_AVX512_NR_F32 };
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+
+    for (int i = 0; i < m_eff; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+    }
+
+#define ROW_F32(P, I, R0, R1)                                                               \
+    do {                                                                                    \
+        __m512 ai = _mm512_set1_ps(a[(P) * MR + (I)]);                                      \
+        R0 = _mm512_fmadd_ps(ai, b0, R0), R1 = _mm512_fmadd_ps(ai, b1, R1);                 \
+    } while (0)
+#define STEP_F32(P)                                                                         \
+    do {                                                                                    \
+        __m512 b0 = _mm512_load_ps(b + (P) * NR), b1 = _mm512_load_ps(b + (P) * NR + 16);       \
+        ROW_F32(P, 0, c00, c01);                                                               \
+        ROW_F32(P, 1, c10, c11);                                                               \
+        ROW_F32(P, 2, c20, c21);                                                               \
+        ROW_F32(P, 3, c30, c31);                                                               \
+        ROW_F32(P, 4, c40, c41);                                                               \
+        ROW_F32(P, 5, c50, c51);                                                               \
+        ROW_F32(P, 6, c60, c61);                                                               \
+        ROW_F32(P, 7, c70, c71);                                                               \
+    } while (0)
+
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        _mm_prefetch((const char *)(a + 8 * MR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR + 16), _MM_HINT_T0);
+        STEP_F32(0);
+        STEP_F32(1);
+        STEP_F32(2);
+        STEP_F32(3);
+        a += 4 * MR;
+        b += 4 * NR;
+    }
+    for (; p < k; p++) {
+        STEP_F32(0);
+        a += MR;
+        b += NR;
+    }
+#undef STEP_F32
+#undef ROW_F32
+
+    const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    const __mmask16 lo = lanes16(n_eff), hi = lanes16(n_eff - 16);
+    const __m512 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                                {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    for (int i = 0; i < m_eff; i++) {
+        store_row_f32(c + i * ldc, rows[i][0], lo, valpha, vbeta, beta);
+        if (hi) store_row_f32(c + i * ldc + 16, rows[i][1], hi, valpha, vbeta, beta);
+    }
+}
+
+void tg_gemm_avx512_micro_f64(int64_t k, const double *a, const double *b, double *c, int64_t ldc, int m_eff,
+                              int n_eff, double alpha, double beta)
+{
+    enum { MR = TG_GEMM_AVX512_MR_F64, NR = TG_GEMM_AVX512_NR_F64 };
+    __m512d c00 = _mm512_setzero_pd(), c01 = _mm512_setzero_pd();
+    __m512d c10 = _mm512_setzero_pd(), c11 = _mm512_setzero_pd();
+    __m512d c20 = _mm512_setzero_pd(), c21 = _mm512_setzero_pd();
+    __m512d c30 = _mm512_setzero_pd(), c31 = _mm512_setzero_pd();
+    __m512d c40 = _mm512_setzero_pd(), c41 = _mm512_setzero_pd();
+    __m512d c50 = _mm512_setzero_pd(), c51 = _mm512_setzero_pd();
+    __m512d c60 = _mm512_setzero_pd(), c61 = _mm512_setzero_pd();
+    __m512d c70 = _mm512_setzero_pd(), c71 = _mm512_setzero_pd();
+
+    for (int i = 0; i < m_eff; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 8), _MM_HINT_T0);
+    }
+
+#define ROW_F64(P, I, R0, R1)                                                               \
+    do {                                                                                    \
+        __m512d ai = _mm512_set1_pd(a[(P) * MR + (I)]);                                     \
+        R0 = _mm512_fmadd_pd(ai, b0, R0), R1 = _mm512_fmadd_pd(ai, b1, R1);                 \
+    } while (0)
+#define STEP_F64(P)                                                                         \
+    do {                                                                                    \
+        __m512d b0 = _mm512_load_pd(b + (P) * NR), b1 = _mm512_load_pd(b + (P) * NR + 8);      \
+        ROW_F64(P, 0, c00, c01);                                                               \
+        ROW_F64(P, 1, c10, c11);                                                               \
+        ROW_F64(P, 2, c20, c21);                                                               \
+        ROW_F64(P, 3, c30, c31);                                                               \
+        ROW_F64(P, 4, c40, c41);                                                               \
+        ROW_F64(P, 5, c50, c51);                                                               \
+        ROW_F64(P, 6, c60, c61);                                                               \
+        ROW_F64(P, 7, c70, c71);                                                               \
+    } while (0)
+
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        _mm_prefetch((const char *)(a + 8 * MR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR + 8), _MM_HINT_T0);
+        STEP_F64(0);
+        STEP_F64(1);
+        STEP_F64(2);
+        STEP_F64(3);
+        a += 4 * MR;
+        b += 4 * NR;
+    }
+    for (; p < k; p++) {
+        STEP_F64(0);
+        a += MR;
+        b += NR;
+    }
+#undef STEP_F64
+#undef ROW_F64
+
+    const __m512d valpha = _mm512_set1_pd(alpha), vbeta = _mm512_set1_pd(beta);
+    const __mmask8 lo = lanes8(n_eff), hi = lanes8(n_eff - 8);
+    const __m512d rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                                 {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    for (int i = 0; i < m_eff; i++) {
+        store_row_f64(c + i * ldc, rows[i][0], lo, valpha, vbeta, beta);
+        if (hi) store_row_f64(c + i * ldc + 8, rows[i][1], hi, valpha, vbeta, beta);
+    }
+}

@@ -63,11 +63,18 @@ static double measure(int f64, const bench_shape *s, double sample_flops)
     return gflops[SAMPLES / 2];
 }
 
+char *openblas_get_corename(void); /* OpenBLAS's, not in every cblas.h */
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--core") == 0) { /* for openblas_core.sh */
+        printf("%s\n", openblas_get_corename());
+        return 0;
+    }
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     double sample_flops = argc > 2 && strcmp(argv[2], "--quick") == 0 ? 2e8 : 2e9;
-    printf("# openblas gemm (%s), median of %d samples\n", OPENBLAS_VERSION, SAMPLES);
+    printf("# openblas gemm (%s, core %s), median of %d samples\n", OPENBLAS_VERSION, openblas_get_corename(),
+           SAMPLES);
     printf("# dtype threads op m n k gflops\n");
     for (int f64 = 0; f64 < 2; f64++) {
         for (size_t i = 0; i < sizeof bench_gemm_shapes / sizeof bench_gemm_shapes[0]; i++) {

@@ -3,7 +3,8 @@
 # the same shapes in the same run, for 1 and 2 threads, and prints both and
 # the ratio tapegrad / OpenBLAS. The two programs take turns for ROUNDS rounds
 # (default 3) and each keeps its best median, so that a burst of load from
-# elsewhere on the machine does not land on one side only.
+# elsewhere on the machine does not land on one side only. OpenBLAS runs with
+# its best kernel family for this CPU (see openblas_core.sh).
 #
 # Usage: bench/peers/run_openblas.sh [path/to/bench_gemm] [--quick]
 #        (default bench_gemm: build/bench/bench_gemm)
@@ -40,11 +41,16 @@ trap 'rm -rf "$work"' EXIT
 gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$cblas_header" "$here/openblas_gemm.c" \
     -o "$work/openblas_gemm" -lopenblas
 
+. "$here/openblas_core.sh"
+openblas_pick_cores "$work/openblas_gemm"
+
 rounds=${ROUNDS:-3}
 round=0
 while [ "$round" -lt "$rounds" ]; do
     for t in 1 2; do
-        OPENBLAS_NUM_THREADS=$t "$work/openblas_gemm" "$t" $quick >>"$work/openblas.txt"
+        for core in $OPENBLAS_CORES; do
+            OPENBLAS_CORETYPE=$core OPENBLAS_NUM_THREADS=$t "$work/openblas_gemm" "$t" $quick >>"$work/openblas.txt"
+        done
         "$bench" $quick "$t" >>"$work/tapegrad.txt"
     done
     round=$((round + 1))

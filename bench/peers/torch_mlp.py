@@ -125,8 +125,10 @@ class Trainer:
         return loss.item()
 
 
-def run(name, threads, x, y, quick, full):
-    torch.set_num_threads(threads)
+def run(name, threads, x, y, quick, full, intra_op_threads):
+    # The line reports `threads` (the cores given to the run); torch's own
+    # pool may be told to use fewer, leaving the cores to OpenBLAS.
+    torch.set_num_threads(intra_op_threads or threads)
     sizes, batch, steps = CONFIGS[name]
     t = Trainer(sizes, batch, x, y)
     loss = float("nan")
@@ -169,6 +171,8 @@ def main():
     p.add_argument("--full", action="store_true")
     p.add_argument("--model", default="all", choices=["small", "large", "all"])
     p.add_argument("--mnist", default=None)
+    p.add_argument("--intra-op-threads", type=int, default=0,
+                   help="torch.set_num_threads value (default: the thread count of the run)")
     p.add_argument("threads", nargs="*", type=int, default=[1, 2])
     a = p.parse_args()
     x, y, what = load_data(a.mnist)
@@ -178,7 +182,7 @@ def main():
     print("# model threads batch us_per_step s_per_epoch  loss sys_allocs")
     for name in (["small", "large"] if a.model == "all" else [a.model]):
         for threads in a.threads:
-            run(name, threads, x, y, a.quick, a.full)
+            run(name, threads, x, y, a.quick, a.full, a.intra_op_threads)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@
 #include "core/tensor_internal.h"
 #include "tapegrad/op.h"
 
+const tg_op_attrs tg_no_attrs;
+
 /* Messages name the public function: built-in op "add" reports as "tg_add". */
 static const char *function_name(const tg_op *op, char *buf, size_t size) {
     snprintf(buf, size, "tg_%s", op && op->name ? op->name : "op_apply");
@@ -114,10 +116,7 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     node->n_inputs = n_inputs;
     node->output = out;
     node->position = 0;
-    if (attrs)
-        node->attrs = *attrs;
-    else
-        memset(&node->attrs, 0, sizeof node->attrs);
+    node->attrs = attrs ? *attrs : tg_no_attrs;
 
     if (out->numel > 0) op->forward(node);
     /* Anomaly mode: checked before the node is appended, so a failed op

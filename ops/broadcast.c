@@ -100,7 +100,7 @@ static void sum_to_forward(const tg_node *node) {
     int lead = x->rank - out->rank;
     tg_node sum = *node;
     sum.op = &tg_op_sum;
-    memset(&sum.attrs, 0, sizeof sum.attrs);
+    sum.attrs = tg_no_attrs;
     for (int i = 0; i < x->rank; i++)
         if (i < lead || (out->shape[i - lead] == 1 && x->shape[i] != 1)) sum.attrs.axes_mask |= 1u << i;
     tg_op_sum.forward(&sum);

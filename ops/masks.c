@@ -48,7 +48,8 @@ static void gt_scalar_forward(const tg_node *node) { tg_run_unary(node, gt_scala
 const tg_op tg_op_gt_scalar = {"gt_scalar", 1, gt_scalar_forward, NULL};
 tg_tensor *tg_gt_scalar(tg_tensor *x, double c) {
     if (check_not_nan("tg_gt_scalar", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = {.scalar = {c}};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.scalar[0] = c;
     return tg_apply_unary("tg_gt_scalar", &tg_op_gt_scalar, x, &attrs);
 }
 
@@ -59,7 +60,8 @@ static void lt_scalar_forward(const tg_node *node) { tg_run_unary(node, lt_scala
 const tg_op tg_op_lt_scalar = {"lt_scalar", 1, lt_scalar_forward, NULL};
 tg_tensor *tg_lt_scalar(tg_tensor *x, double c) {
     if (check_not_nan("tg_lt_scalar", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = {.scalar = {c}};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.scalar[0] = c;
     return tg_apply_unary("tg_lt_scalar", &tg_op_lt_scalar, x, &attrs);
 }
 
@@ -120,7 +122,8 @@ const tg_op tg_op_argmax_mask = {"argmax_mask", 1, argmax_mask_forward, NULL};
 tg_tensor *tg_argmax_mask(tg_tensor *x, int axis) {
     const char *function = "tg_argmax_mask";
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
-    tg_op_attrs attrs = {.ints = {TG_ALL_AXES}, .n_ints = 1};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.ints[0] = TG_ALL_AXES, attrs.n_ints = 1;
     if (axis != TG_ALL_AXES) {
         int normalized;
         if (tg_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;

@@ -158,7 +158,8 @@ static tg_tensor *apply_matmul(const char *function, tg_tensor *a, bool ta, tg_t
     }
     shape[batch_rank] = da.rows;
     shape[batch_rank + 1] = db.cols;
-    tg_op_attrs attrs = {.flags = (ta ? TG_ATTR_TRANSPOSE_A : 0) | (tb ? TG_ATTR_TRANSPOSE_B : 0)};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.flags = (ta ? TG_ATTR_TRANSPOSE_A : 0) | (tb ? TG_ATTR_TRANSPOSE_B : 0);
     tg_tensor *inputs[2] = {a, b};
     return tg_op_apply(&tg_op_matmul, inputs, 2, &attrs, a->dtype, batch_rank + 2, shape);
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/simd.h"
+#include "core/tape_internal.h" /* tg_no_attrs */
 #include "core/tensor_internal.h"
 #include "core/threadpool.h"
 #include "tapegrad/op.h"

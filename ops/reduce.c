@@ -307,7 +307,7 @@ static tg_tensor *apply_reduce(const char *function, const tg_op *op, tg_tensor 
                         mask_string(axes_text, sizeof axes_text, mask));
         return NULL;
     }
-    tg_op_attrs attrs = {0};
+    tg_op_attrs attrs = tg_no_attrs;
     attrs.axes_mask = mask;
     attrs.flags = keepdim ? TG_ATTR_KEEPDIM : 0;
     int rank;

@@ -211,7 +211,7 @@ static tg_tensor *apply_permute(const char *function, tg_tensor *x, const int *p
         tg_error_report(TG_ERR_ARGUMENT, function, "perm is NULL for rank %d", x->rank);
         return NULL;
     }
-    tg_op_attrs attrs = {0};
+    tg_op_attrs attrs = tg_no_attrs;
     int64_t shape[TG_MAX_RANK], given[TG_MAX_RANK];
     uint32_t seen = 0;
     for (int i = 0; i < x->rank; i++) given[i] = perm[i];
@@ -295,7 +295,7 @@ tg_tensor *tg_slice(tg_tensor *x, int axis, int64_t start, int64_t stop) {
                         (long long)size);
         return NULL;
     }
-    tg_op_attrs attrs = {0};
+    tg_op_attrs attrs = tg_no_attrs;
     attrs.ints[0] = a;
     attrs.ints[1] = start;
     attrs.ints[2] = stop;
@@ -351,7 +351,7 @@ tg_tensor *tg_pad(tg_tensor *x, int axis, int64_t before, int64_t after) {
                         tg_shape_string(s, sizeof s, x->rank, x->shape), (long long)before, (long long)after);
         return NULL;
     }
-    tg_op_attrs attrs = {0};
+    tg_op_attrs attrs = tg_no_attrs;
     attrs.ints[0] = a;
     attrs.ints[1] = before;
     attrs.ints[2] = after;
@@ -429,7 +429,7 @@ tg_tensor *tg_concat(int n, tg_tensor *const *tensors, int axis) {
         }
         total += t->shape[a];
     }
-    tg_op_attrs attrs = {0};
+    tg_op_attrs attrs = tg_no_attrs;
     attrs.ints[0] = a;
     attrs.n_ints = 1;
     int64_t shape[TG_MAX_RANK];

@@ -88,7 +88,8 @@ static tg_tensor *apply_softmax_family(const char *function, const tg_op *op, tg
     }
     int normalized;
     if (tg_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;
-    tg_op_attrs attrs = {.ints = {normalized}, .n_ints = 1};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.ints[0] = normalized, attrs.n_ints = 1;
     return tg_apply_unary(function, op, x, &attrs);
 }
 

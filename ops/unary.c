@@ -72,7 +72,8 @@ static void add_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **g
 const tg_op tg_op_add_scalar = {"add_scalar", 1, add_scalar_forward, add_scalar_backward};
 tg_tensor *tg_add_scalar(tg_tensor *x, double c) {
     if (check_finite("tg_add_scalar", "c", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = {.scalar = {c}};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.scalar[0] = c;
     return tg_apply_unary("tg_add_scalar", &tg_op_add_scalar, x, &attrs);
 }
 
@@ -90,7 +91,8 @@ static void mul_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **g
 const tg_op tg_op_mul_scalar = {"mul_scalar", 1, mul_scalar_forward, mul_scalar_backward};
 tg_tensor *tg_mul_scalar(tg_tensor *x, double c) {
     if (check_finite("tg_mul_scalar", "c", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = {.scalar = {c}};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.scalar[0] = c;
     return tg_apply_unary("tg_mul_scalar", &tg_op_mul_scalar, x, &attrs);
 }
 
@@ -110,7 +112,8 @@ static void pow_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inp
 const tg_op tg_op_pow = {"pow", 1, pow_forward, pow_backward};
 tg_tensor *tg_pow(tg_tensor *x, double p) {
     if (check_finite("tg_pow", "exponent p", p) != TG_OK) return NULL;
-    tg_op_attrs attrs = {.scalar = {p}};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.scalar[0] = p;
     return tg_apply_unary("tg_pow", &tg_op_pow, x, &attrs);
 }
 
@@ -250,6 +253,7 @@ tg_tensor *tg_clamp(tg_tensor *x, double lo, double hi) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_clamp", "need lo <= hi (neither NaN), got lo=%g hi=%g", lo, hi);
         return NULL;
     }
-    tg_op_attrs attrs = {.scalar = {lo, hi}};
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.scalar[0] = lo, attrs.scalar[1] = hi;
     return tg_apply_unary("tg_clamp", &tg_op_clamp, x, &attrs);
 }

@@ -33,6 +33,13 @@ struct tg_tape {
  * the list cannot grow. */
 tg_status tg_tape_append(tg_tape *tape, tg_node *node);
 
+/* The test of tg_tensor_check (tensor_internal.h) without the report, inline
+ * for the hot path of recording an op, which calls tg_tensor_check only to
+ * explain a failure. */
+static inline bool tg_tensor_usable(const tg_tensor *t) {
+    return t && (!t->tape || t->generation == t->tape->generation);
+}
+
 /* All-zero op attributes. Ops start from a copy of this rather than writing
  * `tg_op_attrs attrs = {0}`: for a 96-byte struct gcc zeroes with `rep stos`,
  * whose start-up cost was a tenth of recording a scalar op, while a copy is

@@ -26,6 +26,16 @@ tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtyp
  * argument in the message ("a", "x", "input 2"). */
 tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t);
 
+
+/* tg_same_shape for two non-NULL tensors, inline for the hot paths of
+ * recording an op and of backward. */
+static inline bool tg_shapes_equal(const tg_tensor *a, const tg_tensor *b) {
+    if (a->rank != b->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
+}
+
 /* Element i (flat, row-major) as a double, for any dtype. */
 static inline double tg_load(const tg_tensor *t, int64_t i) {
     return t->dtype == TG_F32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];

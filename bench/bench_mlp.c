@@ -19,10 +19,13 @@
  * median step time gives us_per_step and s_per_epoch = steps per epoch *
  * us_per_step. With --full every sample is one whole epoch, timed as such.
  * Per model and thread count, one line:
- *   model threads batch us_per_step s_per_epoch loss sys_allocs
- * where loss is the last step's (a sanity check that it trains) and
+ *   model threads batch us_per_step s_per_epoch loss sys_allocs test_acc
+ * where loss is the last step's (a sanity check that it trains),
  * sys_allocs the system allocations the tape made during the timed steps
- * (0 when a step reuses the tape's memory).
+ * (0 when a step reuses the tape's memory) and test_acc the accuracy (%) on
+ * MNIST's 10,000 test images after the run ("nan" on random data): the
+ * PyTorch peer trains the same steps and reports the same, so that speed is
+ * compared at equal accuracy.
  */
 #include "tapegrad.h"
 
@@ -50,13 +53,18 @@ static const mlp_config configs[] = {
     {"large", 3, {784, 1024, 1024, 10}, 256, 20},
 };
 
-/* MNIST's training set, or random data of its shape; *real says which. */
-static tg_dataset *load_data(bool *real)
+/* MNIST's training set, or random data of its shape; *real says which.
+ * *test: MNIST's test set (NULL with random data). */
+static tg_dataset *load_data(bool *real, tg_dataset **test)
 {
     char dir[1024];
     tg_error_mode previous = tg_set_error_mode(TG_ERRORS_RETURN);
     tg_dataset *ds = NULL;
-    if (tg_mnist_find_dir(dir, sizeof dir) == TG_OK) ds = tg_mnist_load(dir, "train");
+    *test = NULL;
+    if (tg_mnist_find_dir(dir, sizeof dir) == TG_OK) {
+        ds = tg_mnist_load(dir, "train");
+        if (ds) *test = tg_mnist_load(dir, "t10k");
+    }
     tg_clear_error();
     tg_set_error_mode(previous);
     *real = ds != NULL;
@@ -108,6 +116,46 @@ static void mlp_free(mlp *net)
     for (int i = 0; i < net->n_params; i++) tg_free(net->params[i]);
 }
 
+/* The network's output for a batch x. */
+static tg_tensor *mlp_forward(const mlp *net, tg_tensor *x)
+{
+    tg_tensor *h = x;
+    for (int l = 0; l < net->config->n_layers; l++) {
+        h = tg_add(tg_matmul(h, net->params[2 * l]), net->params[2 * l + 1]);
+        if (l + 1 < net->config->n_layers) h = tg_relu(h);
+    }
+    return h;
+}
+
+/* Percentage of `test` classified correctly (arg-max of the output against
+ * the arg-max of the one-hot label), NAN without a test set. So that the
+ * speed comparison with the peer is at equal accuracy. */
+static double test_accuracy(const mlp *net, const tg_dataset *test)
+{
+    if (!test) return NAN;
+    tg_batches *batches = tg_batches_new(test, 1000, TG_F32, TG_ENCODE_ONE_HOT);
+    bool previous = tg_set_grad_enabled(false);
+    int64_t correct = 0, total = 0, rows;
+    tg_tensor *x, *y;
+    while ((rows = tg_batches_next(batches, &x, &y)) > 0) {
+        const float *out = tg_data_f32(mlp_forward(net, x)), *label = tg_data_f32(y);
+        int64_t classes = net->config->sizes[net->config->n_layers];
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t best = 0, truth = 0;
+            for (int64_t c = 1; c < classes; c++) {
+                if (out[r * classes + c] > out[r * classes + best]) best = c;
+                if (label[r * classes + c] > label[r * classes + truth]) truth = c;
+            }
+            correct += best == truth;
+        }
+        total += rows;
+        tg_tape_reset(tg_tape_current());
+    }
+    tg_set_grad_enabled(previous);
+    tg_batches_free(batches);
+    return 100.0 * (double)correct / (double)total;
+}
+
 /* One training step on the next batch; returns the loss, or NAN at the end
  * of an epoch (after reshuffling; no step is taken then). */
 static double mlp_step(mlp *net)
@@ -119,11 +167,7 @@ static double mlp_step(mlp *net)
         return NAN;
     }
     tg_optimizer_zero_grad(net->opt);
-    tg_tensor *h = x;
-    for (int l = 0; l < net->config->n_layers; l++) {
-        h = tg_add(tg_matmul(h, net->params[2 * l]), net->params[2 * l + 1]);
-        if (l + 1 < net->config->n_layers) h = tg_relu(h);
-    }
+    tg_tensor *h = mlp_forward(net, x);
     /* Cross-entropy with one-hot labels: -mean over rows of sum(y * log_softmax). */
     tg_tensor *loss = tg_mul_scalar(tg_sum(tg_mul(tg_log_softmax(h, -1), y)), -1.0 / (double)rows);
     double value = tg_item(loss);
@@ -133,7 +177,8 @@ static double mlp_step(mlp *net)
     return value;
 }
 
-static void run(const mlp_config *config, const tg_dataset *ds, int threads, bool quick, bool full)
+static void run(const mlp_config *config, const tg_dataset *ds, const tg_dataset *test, int threads, bool quick,
+                bool full)
 {
     tg_set_num_threads(threads);
     mlp net;
@@ -171,8 +216,9 @@ static void run(const mlp_config *config, const tg_dataset *ds, int threads, boo
     size_t allocs = tg_tape_get_stats(tg_tape_current()).system_allocs - allocs_before;
     qsort(us_per_step, (size_t)samples, sizeof us_per_step[0], compare_doubles);
     qsort(s_per_epoch, (size_t)samples, sizeof s_per_epoch[0], compare_doubles);
-    printf("%-5s %7d %5lld %11.1f %11.3f %6.3f %10zu\n", config->name, threads, (long long)config->batch,
-           us_per_step[samples / 2], s_per_epoch[samples / 2], loss, allocs);
+    double accuracy = test_accuracy(&net, test);
+    printf("%-5s %7d %5lld %11.1f %11.3f %6.3f %10zu %8.2f\n", config->name, threads, (long long)config->batch,
+           us_per_step[samples / 2], s_per_epoch[samples / 2], loss, allocs, accuracy);
     fflush(stdout);
     mlp_free(&net);
 }
@@ -199,15 +245,17 @@ int main(int argc, char **argv)
     if (n_threads == 0) threads[n_threads++] = 1, threads[n_threads++] = 2;
 
     bool real;
-    tg_dataset *ds = load_data(&real);
+    tg_dataset *test;
+    tg_dataset *ds = load_data(&real, &test);
     printf("# tapegrad mlp, %s, data: %s, optimizer: adam lr 1e-3, %s\n", full ? "whole epochs" : "sampled steps",
            real ? "MNIST train (60000)" : "random uint8 (60000 x 28x28, MNIST not found)",
            full ? "median of whole epochs" : "s_per_epoch = steps/epoch x median step time");
-    printf("# model threads batch us_per_step s_per_epoch  loss sys_allocs\n");
+    printf("# model threads batch us_per_step s_per_epoch  loss sys_allocs test_acc\n");
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         if (strcmp(model, "all") != 0 && strcmp(model, configs[c].name) != 0) continue;
-        for (int t = 0; t < n_threads; t++) run(&configs[c], ds, threads[t], quick, full);
+        for (int t = 0; t < n_threads; t++) run(&configs[c], ds, test, threads[t], quick, full);
     }
     tg_dataset_free(ds);
+    tg_dataset_free(test);
     return 0;
 }

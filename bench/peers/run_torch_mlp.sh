@@ -75,15 +75,18 @@ awk '
     /^#/ { next }
     {
         key = $1 " " $2 " " $3
-        if (FILENAME ~ /torch/) { if (!(key in peer) || $5 < peer[key]) peer[key] = $5; next }
-        if (!(key in ours)) { order[n++] = key; ours[key] = $5; us[key] = $4 }
-        if ($5 < ours[key]) { ours[key] = $5; us[key] = $4 }
+        if (FILENAME ~ /torch/) {
+            if (!(key in peer) || $5 < peer[key]) { peer[key] = $5; peer_acc[key] = $8 }
+            next
+        }
+        if (!(key in ours)) { order[n++] = key; ours[key] = $5; us[key] = $4; acc[key] = $8 }
+        if ($5 < ours[key]) { ours[key] = $5; us[key] = $4; acc[key] = $8 }
     }
     END {
-        printf "%-6s %-3s %-5s %12s %14s %14s %12s\n", "model", "thr", "batch", "tg us/step", "tapegrad s/ep", "torch s/ep", "torch/tg"
+        printf "%-6s %-3s %-5s %12s %14s %14s %9s %9s %9s\n", "model", "thr", "batch", "tg us/step", "tapegrad s/ep", "torch s/ep", "torch/tg", "tg acc%", "torch acc%"
         for (i = 0; i < n; i++) {
             split(order[i], f, " ")
             if (peer[order[i]] > 0)
-                printf "%-6s %-3s %-5s %12.1f %14.3f %14.3f %12.2f\n", f[1], f[2], f[3], us[order[i]], ours[order[i]], peer[order[i]], peer[order[i]] / ours[order[i]]
+                printf "%-6s %-3s %-5s %12.1f %14.3f %14.3f %9.2f %9s %9s\n", f[1], f[2], f[3], us[order[i]], ours[order[i]], peer[order[i]], peer[order[i]] / ours[order[i]], acc[order[i]], peer_acc[order[i]]
         }
     }' "$work/torch.txt" "$work/tapegrad.txt"

@@ -73,10 +73,15 @@ def read_idx(path):
 
 def load_data(explicit):
     d, suffix = find_mnist(explicit)
+    test = None
     if d:
         images = read_idx(os.path.join(d, "train-images-idx3-ubyte" + suffix))
         labels = read_idx(os.path.join(d, "train-labels-idx1-ubyte" + suffix))
         what = "MNIST train (%d)" % len(labels)
+        test_images = read_idx(os.path.join(d, "t10k-images-idx3-ubyte" + suffix))
+        test_labels = read_idx(os.path.join(d, "t10k-labels-idx1-ubyte" + suffix))
+        test = (torch.from_numpy(test_images.reshape(len(test_images), -1).astype(np.float32) / 255.0),
+                torch.from_numpy(test_labels.astype(np.int64)))
     else:
         rng = np.random.default_rng(7)
         images = rng.integers(0, 256, size=(60000, 28, 28), dtype=np.uint8)
@@ -84,7 +89,7 @@ def load_data(explicit):
         what = "random uint8 (60000 x 28x28, MNIST not found)"
     x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
     y = torch.from_numpy(labels.astype(np.int64))
-    return x, y, what
+    return x, y, what, test
 
 
 class Trainer:
@@ -124,8 +129,21 @@ class Trainer:
         self.opt.step()
         return loss.item()
 
+    def accuracy(self, test):
+        """Percentage of the test set classified correctly (NaN without one)."""
+        if test is None:
+            return float("nan")
+        with torch.no_grad():
+            h = test[0]
+            n = len(self.params) // 2
+            for l in range(n):
+                h = h @ self.params[2 * l] + self.params[2 * l + 1]
+                if l + 1 < n:
+                    h = torch.relu(h)
+            return 100.0 * (h.argmax(dim=1) == test[1]).double().mean().item()
 
-def run(name, threads, x, y, quick, full, intra_op_threads):
+
+def run(name, threads, x, y, test, quick, full, intra_op_threads):
     # The line reports `threads` (the cores given to the run); torch's own
     # pool may be told to use fewer, leaving the cores to OpenBLAS.
     torch.set_num_threads(intra_op_threads or threads)
@@ -161,8 +179,9 @@ def run(name, threads, x, y, quick, full, intra_op_threads):
             seconds = time.perf_counter() - t0
             us.append(seconds * 1e6 / steps)
             epoch.append(us[-1] * 1e-6 * t.steps_per_epoch)
-    print("%-5s %7d %5d %11.1f %11.3f %6.3f %10s" % (name, threads, batch, statistics.median(us),
-                                                    statistics.median(epoch), loss, "-"), flush=True)
+    print("%-5s %7d %5d %11.1f %11.3f %6.3f %10s %8.2f" % (name, threads, batch, statistics.median(us),
+                                                          statistics.median(epoch), loss, "-", t.accuracy(test)),
+          flush=True)
 
 
 def main():
@@ -175,14 +194,14 @@ def main():
                    help="torch.set_num_threads value (default: the thread count of the run)")
     p.add_argument("threads", nargs="*", type=int, default=[1, 2])
     a = p.parse_args()
-    x, y, what = load_data(a.mnist)
+    x, y, what, test = load_data(a.mnist)
     print("# torch %s mlp, %s, data: %s, optimizer: adam lr 1e-3, %s" %
           (torch.__version__, "whole epochs" if a.full else "sampled steps", what,
            "median of whole epochs" if a.full else "s_per_epoch = steps/epoch x median step time"))
-    print("# model threads batch us_per_step s_per_epoch  loss sys_allocs")
+    print("# model threads batch us_per_step s_per_epoch  loss sys_allocs test_acc")
     for name in (["small", "large"] if a.model == "all" else [a.model]):
         for threads in a.threads:
-            run(name, threads, x, y, a.quick, a.full, a.intra_op_threads)
+            run(name, threads, x, y, test, a.quick, a.full, a.intra_op_threads)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,14 @@ static void store_value(tg_tensor *t, int64_t at, double value)
         ((double *)t->data)[at] = value;
 }
 
+/* dst[f] = src[f] * scale. A function of its own for the restrict
+ * qualifiers: without them a uint8_t source may alias the float destination
+ * (character types alias anything) and the loop is not vectorized. */
+static void bytes_to_floats(float *restrict dst, const uint8_t *restrict src, int64_t n, float scale)
+{
+    for (int64_t f = 0; f < n; ++f) dst[f] = (float)src[f] * scale;
+}
+
 static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *rows, int64_t first,
                            int64_t count, tg_tensor *x, tg_tensor *y, tg_label_encoding encoding)
 {
@@ -78,9 +86,7 @@ static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *
         if (ds->store->kind == TG_FEATURES_U8 && !ds->scaler && x->dtype == TG_F32) {
             /* The MNIST path: bytes times a scale, straight into float32. */
             const uint8_t *src = (const uint8_t *)ds->store->features + (size_t)row * (size_t)width;
-            float *dst = (float *)x->data + out;
-            float scale = (float)ds->scale;
-            for (int64_t f = 0; f < width; ++f) dst[f] = (float)src[f] * scale;
+            bytes_to_floats((float *)x->data + out, src, width, (float)ds->scale);
             continue;
         }
         for (int64_t f = 0; f < width; ++f) store_value(x, out + f, tgi_value(ds, row, f));

@@ -47,6 +47,12 @@
 #include "ops/op_list.h"
 #undef TG_OP
 
+/* The fused backward rules of relu, sigmoid and tanh (activation_grads.c):
+ * g where x > 0; g y (1 - y); g (1 - y^2). g and x / y share shape and dtype. */
+tg_tensor *tg_relu_grad(tg_tensor *g, tg_tensor *x);
+tg_tensor *tg_sigmoid_grad(tg_tensor *g, tg_tensor *y);
+tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y);
+
 /* Checks that both are usable and share a dtype, reporting under `function`. */
 tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
 

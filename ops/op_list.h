@@ -35,6 +35,9 @@ TG_OP(to_dtype)     /* float32 <-> float64                 shape.c       */
 TG_OP(matmul)       /* (batched) matrix product            matmul.c      */
 TG_OP(softmax)      /* e^x / sum e^x along an axis         softmax.c     */
 TG_OP(log_softmax)  /* x - log sum e^x along an axis       softmax.c     */
+TG_OP(relu_grad)    /* g where x > 0 (relu's backward)     activation_grads.c */
+TG_OP(sigmoid_grad) /* g y (1 - y) (sigmoid's backward)    activation_grads.c */
+TG_OP(tanh_grad)    /* g (1 - y^2) (tanh's backward)       activation_grads.c */
 TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
 TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */

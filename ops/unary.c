@@ -187,8 +187,7 @@ static void tanh_f64(double *restrict out, const double *restrict in, int64_t be
 }
 static void tanh_forward(const tg_node *node) { tg_run_unary(node, tanh_f32, tanh_f64, function_cost(node)); }
 static void tanh_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    tg_tensor *y = node->output;
-    grad_inputs[0] = tg_mul(g, tg_add_scalar(tg_neg(tg_mul(y, y)), 1.0));
+    grad_inputs[0] = tg_tanh_grad(g, node->output); /* g (1 - y^2), one fused op */
 }
 const tg_op tg_op_tanh = {"tanh", 1, tanh_forward, tanh_backward};
 tg_tensor *tg_tanh(tg_tensor *x) { return tg_apply_unary("tg_tanh", &tg_op_tanh, x, NULL); }
@@ -201,7 +200,7 @@ DEFINE_UNARY_KERNEL(relu_f32, float, , x <= 0.0f ? 0.0f : x)
 DEFINE_UNARY_KERNEL(relu_f64, double, , x <= 0.0 ? 0.0 : x)
 static void relu_forward(const tg_node *node) { tg_run_unary(node, relu_f32, relu_f64, COST_ARITHMETIC); }
 static void relu_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_mul(g, tg_gt_scalar(node->inputs[0], 0.0));
+    grad_inputs[0] = tg_relu_grad(g, node->inputs[0]); /* g where x > 0, one fused op */
 }
 const tg_op tg_op_relu = {"relu", 1, relu_forward, relu_backward};
 tg_tensor *tg_relu(tg_tensor *x) { return tg_apply_unary("tg_relu", &tg_op_relu, x, NULL); }
@@ -226,8 +225,7 @@ static void sigmoid_f64(double *restrict out, const double *restrict in, int64_t
 }
 static void sigmoid_forward(const tg_node *node) { tg_run_unary(node, sigmoid_f32, sigmoid_f64, function_cost(node)); }
 static void sigmoid_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    tg_tensor *y = node->output;
-    grad_inputs[0] = tg_mul(g, tg_mul(y, tg_add_scalar(tg_neg(y), 1.0)));
+    grad_inputs[0] = tg_sigmoid_grad(g, node->output); /* g y (1 - y), one fused op */
 }
 const tg_op tg_op_sigmoid = {"sigmoid", 1, sigmoid_forward, sigmoid_backward};
 tg_tensor *tg_sigmoid(tg_tensor *x) { return tg_apply_unary("tg_sigmoid", &tg_op_sigmoid, x, NULL); }

@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 
+#include "ops/op_internal.h" /* the fused backward ops: tg_relu_grad, ... */
 #include "tapegrad.h"
 
 #define MAX_CASE_INPUTS 3
@@ -43,6 +44,9 @@ static tg_tensor *f_sqrt(tg_tensor **x) { return tg_sqrt(x[0]); }
 static tg_tensor *f_abs(tg_tensor **x) { return tg_abs(x[0]); }
 static tg_tensor *f_tanh(tg_tensor **x) { return tg_tanh(x[0]); }
 static tg_tensor *f_relu(tg_tensor **x) { return tg_relu(x[0]); }
+static tg_tensor *f_relu_grad(tg_tensor **x) { return tg_relu_grad(x[0], x[1]); }
+static tg_tensor *f_sigmoid_grad(tg_tensor **x) { return tg_sigmoid_grad(x[0], x[1]); }
+static tg_tensor *f_tanh_grad(tg_tensor **x) { return tg_tanh_grad(x[0], x[1]); }
 static tg_tensor *f_sigmoid(tg_tensor **x) { return tg_sigmoid(x[0]); }
 static tg_tensor *f_clamp(tg_tensor **x) { return tg_clamp(x[0], -0.5, 0.5); }
 static tg_tensor *f_sum(tg_tensor **x) { return tg_sum(x[0]); }
@@ -134,6 +138,12 @@ static const op_case cases[] = {
     {"softmax", "last axis of (3,4)", f_softmax, 1, {2}, {{3, 4}}, -3, 3, NAN, NAN},
     {"softmax", "axis 0 of (3,1,2)", f_softmax0, 1, {3}, {{3, 1, 2}}, -3, 3, NAN, NAN},
     {"log_softmax", "axis 1 of (2,5)", f_log_softmax, 1, {2}, {{2, 5}}, -3, 3, NAN, NAN},
+    /* The fused backward rules, as ops: (g, x) or (g, y); both inputs drawn
+     * from the range, y in sigmoid's (0, 1) and tanh's (-1, 1). */
+    {"relu_grad", "(2,3), x away from 0", f_relu_grad, 2, {2, 2}, {{2, 3}, {2, 3}}, -2, 2, 0.0, NAN},
+    {"sigmoid_grad", "(2,3), y in (0.1, 0.9)", f_sigmoid_grad, 2, {2, 2}, {{2, 3}, {2, 3}}, 0.1, 0.9, NAN, NAN},
+    {"tanh_grad", "(4), y in (-0.9, 0.9)", f_tanh_grad, 2, {1, 1}, {{4}, {4}}, -0.9, 0.9, NAN, NAN},
+    {"tanh_grad", "rank 0", f_tanh_grad, 2, {0, 0}, {{0}, {0}}, -0.9, 0.9, NAN, NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);

@@ -408,6 +408,33 @@ Test(unary_backward, tanh_second_derivative_through_the_output) {
     }
 }
 
+Test(unary_backward, sigmoid_and_relu_second_derivatives_through_the_fused_rules) {
+    /* Their backward rules are single fused ops (activation_grads.c) with
+     * rules of their own: d2/dx2 sigmoid x = y (1 - y)(1 - 2y), at 0.5
+     * 0.2350037122015945 * (1 - 2 * 0.6224593312018546); relu's is 0 (and
+     * its first derivative 1 at x = 0.5, 0 at x = -0.5). */
+    for (int d = 0; d < 2; d++) {
+        double in[] = {0.5};
+        tg_tensor *x = parameter(both_dtypes[d], 1, in);
+        tg_tensor *first, *second;
+        cr_assert_eq(tg_gradients(tg_sum(tg_sigmoid(x)), NULL, 1, &x, &first, true), TG_OK);
+        expect_near(first, 1, (double[]){0.2350037122015945}, "d/dx sigmoid");
+        cr_assert_eq(tg_gradients(tg_sum(first), NULL, 1, &x, &second, false), TG_OK);
+        expect_near(second, 1, (double[]){-0.05755679485232076}, "d2/dx2 sigmoid");
+        tg_tape_reset(tg_tape_current());
+        tg_free(x);
+
+        double two[] = {0.5, -0.5};
+        x = parameter(both_dtypes[d], 2, two);
+        cr_assert_eq(tg_gradients(tg_sum(tg_mul(tg_relu(x), x)), NULL, 1, &x, &first, true), TG_OK);
+        expect_near(first, 2, (double[]){1.0, 0.0}, "d/dx x relu(x)"); /* 2x where x > 0 */
+        cr_assert_eq(tg_gradients(tg_sum(first), NULL, 1, &x, &second, false), TG_OK);
+        expect_near(second, 2, (double[]){2.0, 0.0}, "d2/dx2 x relu(x)");
+        tg_tape_reset(tg_tape_current());
+        tg_free(x);
+    }
+}
+
 /* ================= errors ================= */
 
 Test(unary_errors, clamp_with_lo_above_hi) {

@@ -134,8 +134,15 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
         add_into_f64(acc->data, g->data, acc->numel);
 }
 
+/* The walk tells a failing rule (an op inside it) by a pending error, so an
+ * old one is forgotten first, but not when `output` is NULL: that is the
+ * forward pass's failure arriving, and its error must survive (error.h). */
+static void forget_old_error(const tg_tensor *output) {
+    if (output) tg_clear_error();
+}
+
 tg_status tg_backward(tg_tensor *output, const tg_tensor *seed) {
-    tg_clear_error();
+    forget_old_error(output);
     return walk("tg_backward", output, seed, false, accumulate_into_leaf, NULL);
 }
 
@@ -156,7 +163,7 @@ static void collect_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
 tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt, tg_tensor **grads_out,
                        bool create_graph) {
     const char *function = "tg_gradients";
-    tg_clear_error();
+    forget_old_error(output);
     if (n < 0 || (n > 0 && (!wrt || !grads_out)))
         return tg_error_report(TG_ERR_ARGUMENT, function, "need n >= 0 and non-NULL wrt and grads_out, got n=%d", n);
     for (int k = 0; k < n; k++) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/error_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/checkpoint.h"
 
@@ -143,7 +144,7 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
         const tg_tensor *t = tensors[i];
         if (!names[i] || !*names[i] || strcmp(names[i], "__metadata__") == 0)
             return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor %d has no name or the reserved name", i);
-        if (!t) return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor '%s' is NULL", names[i]);
+        if (!t) return tg_error_null_tensor(fn, "tensor '%s' is NULL", names[i]);
         if (tg_tensor_check(fn, names[i], t) != TG_OK) return tg_last_error(); /* stale */
         if (!dtype_code(t->dtype))
             return tg_error_report(TG_ERR_DTYPE, fn, "tensor '%s' has unknown dtype %d", names[i], (int)t->dtype);
@@ -961,7 +962,7 @@ const char *tg_checkpoint_metadata(const tg_checkpoint *ck, const char *key)
 static tg_status check_destination(const char *fn, const tg_checkpoint *ck, const tg_checkpoint_entry *e,
                                    const tg_tensor *t)
 {
-    if (!t) return tg_error_report(TG_ERR_ARGUMENT, fn, "destination for '%s' is NULL", e->name);
+    if (!t) return tg_error_null_tensor(fn, "destination for '%s' is NULL", e->name);
     if (t->tape)
         return tg_error_report(TG_ERR_TAPE, fn, "destination for '%s' belongs to a tape", e->name);
     if (!dtype_code(t->dtype) || strcmp(dtype_code(t->dtype), e->dtype) != 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_internal.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/tensor.h"
@@ -88,7 +89,7 @@ void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
 }
 
 tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t) {
-    if (!t) return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", what);
+    if (!t) return tg_error_null_tensor(function, "%s is NULL", what);
     if (t->tape && t->generation != t->tape->generation)
         return tg_error_report(TG_ERR_TAPE, function,
                                "%s is a stale tensor: its tape was reset after it was made", what);

@@ -64,7 +64,10 @@ tg_tape_stats tg_tape_get_stats(const tg_tape *tape);
  * otherwise it must have output's shape and dtype. Gradients of persistent
  * tensors that require grad accumulate (+=) into their grad until
  * tg_zero_grad; gradients of tape tensors are recomputed by every call.
- * Errors: output needs no gradient, seed shape differs, stale tensor. */
+ * Errors: output needs no gradient, seed shape differs, stale tensor.
+ * A NULL output (a failed forward pass) returns the pending error's status
+ * and keeps its message (error.h); otherwise an error left pending from
+ * earlier calls is cleared first. */
 tg_status tg_backward(tg_tensor *output, const tg_tensor *seed);
 
 /* The gradients of `output` with respect to `n` tensors `wrt` (persistent

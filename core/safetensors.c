@@ -139,7 +139,10 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
                                       const char *const *values)
 {
     if (!path || n < 0 || n_meta < 0 || (n > 0 && (!names || !tensors)) || (n_meta > 0 && (!keys || !values)))
-        return tg_error_report(TG_ERR_ARGUMENT, fn, "NULL path or arrays, or negative counts");
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "need a path, n >= 0 and n_meta >= 0 with their arrays, got "
+                               "path %s, n %d (names %s, tensors %s), n_meta %d (keys %s, values %s)",
+                               path ? "set" : "NULL", n, names ? "set" : "NULL", tensors ? "set" : "NULL", n_meta,
+                               keys ? "set" : "NULL", values ? "set" : "NULL");
     for (int i = 0; i < n; ++i) {
         const tg_tensor *t = tensors[i];
         if (!names[i] || !*names[i] || strcmp(names[i], "__metadata__") == 0)
@@ -935,16 +938,32 @@ tg_checkpoint *tg_checkpoint_open(const char *path)
     return open_checkpoint("tg_checkpoint_open", path);
 }
 
-int tg_checkpoint_count(const tg_checkpoint *ck) { return ck ? ck->count : 0; }
+/* A NULL checkpoint is usually a failed tg_checkpoint_open left unchecked. */
+static bool checkpoint_given(const char *fn, const tg_checkpoint *ck, const char *what, const void *arg)
+{
+    if (!ck || !arg) tg_error_report(TG_ERR_ARGUMENT, fn, "%s is NULL", !ck ? "checkpoint" : what);
+    return ck && arg;
+}
+
+int tg_checkpoint_count(const tg_checkpoint *ck)
+{
+    return checkpoint_given("tg_checkpoint_count", ck, "checkpoint", ck) ? ck->count : 0;
+}
 
 const tg_checkpoint_entry *tg_checkpoint_entry_at(const tg_checkpoint *ck, int i)
 {
-    return ck && i >= 0 && i < ck->count ? &ck->entries[i].public : NULL;
+    if (!checkpoint_given("tg_checkpoint_entry_at", ck, "checkpoint", ck)) return NULL;
+    if (i < 0 || i >= ck->count) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_checkpoint_entry_at", "'%s': index %d outside 0..%d", ck->path, i,
+                        ck->count - 1);
+        return NULL;
+    }
+    return &ck->entries[i].public;
 }
 
 const tg_checkpoint_entry *tg_checkpoint_find(const tg_checkpoint *ck, const char *name)
 {
-    if (!ck || !name) return NULL;
+    if (!checkpoint_given("tg_checkpoint_find", ck, "name", name)) return NULL;
     for (int i = 0; i < ck->count; ++i)
         if (strcmp(ck->entries[i].name, name) == 0) return &ck->entries[i].public;
     return NULL;
@@ -952,7 +971,7 @@ const tg_checkpoint_entry *tg_checkpoint_find(const tg_checkpoint *ck, const cha
 
 const char *tg_checkpoint_metadata(const tg_checkpoint *ck, const char *key)
 {
-    if (!ck || !key) return NULL;
+    if (!checkpoint_given("tg_checkpoint_metadata", ck, "key", key)) return NULL;
     for (int i = 0; i < ck->n_meta; ++i)
         if (strcmp(ck->meta_keys[i], key) == 0) return ck->meta_values[i];
     return NULL;
@@ -984,7 +1003,10 @@ static tg_status read_into(const char *fn, const tg_checkpoint *ck, int n, const
                            tg_tensor *const *tensors)
 {
     if (!ck || n < 0 || (n > 0 && (!names || !tensors)))
-        return tg_error_report(TG_ERR_ARGUMENT, fn, "NULL checkpoint or arrays, or negative count");
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "%s (n %d)",
+                               !ck ? "checkpoint is NULL" : n < 0 ? "n must be >= 0" : !names ? "names is NULL"
+                                                                                       : "tensors is NULL",
+                               n);
     /* First everything is checked, then everything is written. */
     for (int i = 0; i < n; ++i) {
         const tg_checkpoint_entry *e = names[i] ? tg_checkpoint_find(ck, names[i]) : NULL;
@@ -1021,10 +1043,11 @@ tg_status tg_checkpoint_load_into(const char *path, int n, const char *const *na
 tg_tensor *tg_checkpoint_read_tensor(const tg_checkpoint *ck, const char *name)
 {
     static const char *fn = "tg_checkpoint_read_tensor";
+    if (!checkpoint_given(fn, ck, "name", name)) return NULL;
     const tg_checkpoint_entry *e = tg_checkpoint_find(ck, name);
     if (!e) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "'%s': no tensor named '%s'", ck ? ck->path : "(null)",
-                        name ? name : "(null)");
+        tg_error_report(TG_ERR_ARGUMENT, fn, "'%s': no tensor named '%s' (the file holds %d)", ck->path, name,
+                        ck->count);
         return NULL;
     }
     tg_dtype dtype = TG_F32;

@@ -86,7 +86,9 @@ typedef struct tg_checkpoint_entry {
 tg_checkpoint *tg_checkpoint_open(const char *path);
 /* Releases an open checkpoint; its entries and metadata strings die with it. */
 void tg_checkpoint_close(tg_checkpoint *ck);
-/* Number of tensors, and the i-th in file order (NULL if out of range). */
+/* Number of tensors, and the i-th in file order. Errors (TG_ERR_ARGUMENT,
+ * returning 0 / NULL): a NULL checkpoint, an index outside 0..count-1.
+ * The same holds for a NULL checkpoint, name or key in the functions below. */
 int tg_checkpoint_count(const tg_checkpoint *ck);
 const tg_checkpoint_entry *tg_checkpoint_entry_at(const tg_checkpoint *ck, int i);
 /* The entry named `name`, or NULL if there is none (not an error). */

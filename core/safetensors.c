@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/checkpoint_temp.h"
 #include "core/error_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/checkpoint.h"
@@ -335,6 +336,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
         free(tmp);
         return status;
     }
+    tg_checkpoint_temp_mark_live(file);
     uint8_t length[8];
     for (int b = 0; b < 8; ++b) length[b] = (uint8_t)((uint64_t)json.size >> (8 * b));
     uint64_t hash = fnv1a64(FNV_OFFSET, length, 8);
@@ -358,6 +360,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
                                  strerror(saved_errno), path);
     } else {
         sync_parent_directory(path);
+        tg_checkpoint_remove_stale_temps(path);
     }
     free(json.data);
     free(tmp);

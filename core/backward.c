@@ -56,7 +56,7 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
     if (!g) return tg_last_error();
     if (!output->node) { /* a persistent leaf differentiated by itself */
         sink(ctx, output, g);
-        return TG_OK;
+        return tg_last_error(); /* cleared before the walk: only the sink's own report */
     }
     size_t start = output->node->position;
     size_t n_nodes = tape->n_nodes; /* for anomaly reports: the forward graph's size */
@@ -128,10 +128,12 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
         if (!leaf->grad) return;
     }
     tg_tensor *acc = leaf->grad;
+    if (tg_anomaly_on && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
     if (acc->dtype == TG_F32)
         add_into_f32(acc->data, g->data, acc->numel);
     else
         add_into_f64(acc->data, g->data, acc->numel);
+    if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
 }
 
 /* The walk tells a failing rule (an op inside it) by a pending error, so an

@@ -98,6 +98,11 @@ bool tg_is_grad_enabled(void);
  *     TG_ERR_NUMERIC: "tg_backward: anomaly mode: backward of op 'sqrt'
  *     (tape node 1 of 3) produced inf in the gradient of input 0, float64
  *     (2), at index 0, where input 0 is 0". A seed holding one is refused.
+ *   - tg_backward's in-place accumulation into a persistent leaf's grad is
+ *     checked too: a grad that already held a NaN or Inf before this pass,
+ *     or a sum of finite gradients that overflowed, is reported naming the
+ *     leaf's dtype and shape ("the gradient of a float64 (2,3) leaf became
+ *     inf at index 0 ...").
  * Tape positions count from 0 in execution order. The mode costs one pass
  * over every result; while off, one branch per op. Returns the previous
  * setting. */

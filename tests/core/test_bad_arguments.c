@@ -868,6 +868,15 @@ static bool mse_empty(void) { return tg_mse_loss(mat(0, 3), mat(0, 3)) == NULL; 
 static bool mse_two_tapes(void) { return tg_mse_loss(taped(), foreign()) == NULL; }
 static bool bce_shapes(void) { return tg_bce_loss(mat(2, 3), mat(3, 2)) == NULL; }
 static bool bce_null_target(void) { return tg_bce_loss(mat(2, 3), NULL) == NULL; }
+/* mat(2,3) holds 0, 1, 2, ...: index 2 is the first p outside [0, 1]. */
+static bool bce_prob_above_one(void) { return tg_bce_loss(mat(2, 3), mat(2, 3)) == NULL; }
+static bool bce_prob_nan(void) { return tg_bce_loss(scalar(NAN), scalar(1.0)) == NULL; }
+static bool bce_prob_negative_f32(void)
+{
+    tg_tensor *p = mat32(1, 2);
+    tg_set_flat(p, 1, -0.25);
+    return tg_bce_loss(p, mat32(1, 2)) == NULL;
+}
 static bool bce_logits_dtypes(void) { return tg_bce_with_logits_loss(mat32(2, 3), mat(2, 3)) == NULL; }
 static bool bce_logits_stale(void) { return tg_bce_with_logits_loss(stale(), mat(2, 3)) == NULL; }
 static bool cross_entropy_rank_1(void) { return tg_cross_entropy_loss(vec(3), vec(3)) == NULL; }
@@ -2412,6 +2421,9 @@ static bad_call rows[] = {
     {"tg_mse_loss", "tensors of two tapes", mse_two_tapes, TAPE, "different tapes"},
     {"tg_bce_loss", "(2,3) against (3,2)", bce_shapes, SHAPE, "(3,2)"},
     {"tg_bce_loss", "NULL target", bce_null_target, ARG, "NULL"},
+    {"tg_bce_loss", "prob 2 at index 2", bce_prob_above_one, ARG, "got 2 at index 2 of (2,3)"},
+    {"tg_bce_loss", "prob NaN", bce_prob_nan, NUMERIC, "got nan at index 0"},
+    {"tg_bce_loss", "float32 prob -0.25 at index 1", bce_prob_negative_f32, ARG, "got -0.25 at index 1 of (1,2)"},
     {"tg_bce_with_logits_loss", "float32 against float64", bce_logits_dtypes, DTYPE, "float32"},
     {"tg_bce_with_logits_loss", "stale logits", bce_logits_stale, TAPE, "stale"},
     {"tg_cross_entropy_loss", "1-D logits", cross_entropy_rank_1, SHAPE, "(3)"},

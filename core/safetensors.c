@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/tensor_internal.h"
 #include "core/checkpoint_temp.h"
 #include "core/error_internal.h"
-#include "core/tensor_internal.h"
 #include "tapegrad/checkpoint.h"
 
 #define HEADER_LIMIT ((uint64_t)100 << 20) /* the limit of the reference implementation */

@@ -133,10 +133,7 @@ tg_dataset *tg_dataset_from_idx(tg_idx *images, tg_idx *labels, int64_t num_clas
     } else if (!isfinite(scale)) {
         tg_error_report(TG_ERR_ARGUMENT, fn, "scale must be finite, got %g", scale);
     } else if (images->type != TG_IDX_U8 || images->rank < 2 || labels->type != TG_IDX_U8 || labels->rank != 1) {
-        tg_error_report(TG_ERR_FORMAT, fn,
-                        "need uint8 images of rank >= 2 and uint8 labels of rank 1, got images of type 0x%02x "
-                        "rank %d and labels of type 0x%02x rank %d",
-                        (unsigned)images->type, images->rank, (unsigned)labels->type, labels->rank);
+        tg_error_report(TG_ERR_FORMAT, fn, "need uint8 images of rank >= 2 and uint8 labels of rank 1");
     } else if (images->dims[0] != labels->dims[0]) {
         tg_error_report(TG_ERR_FORMAT, fn, "%lld images but %lld labels", (long long)images->dims[0],
                         (long long)labels->dims[0]);

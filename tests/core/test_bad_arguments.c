@@ -1869,14 +1869,6 @@ static bool dataset_from_idx_zero_classes(void)
     cr_assert_eq(tg_idx_save(temp_path("i.idx"), TG_IDX_U8, 3, image_dims, images), TG_OK);
     return tg_dataset_from_idx(tg_idx_load(temp_path("i.idx"), 0), tg_idx_load(temp_path("l.idx"), 0), 0, 1.0) == NULL;
 }
-static bool dataset_from_idx_rank_1_images(void)
-{
-    int64_t dims[] = {2};
-    uint8_t labels[2] = {0, 1}, images[2] = {0};
-    cr_assert_eq(tg_idx_save(temp_path("l.idx"), TG_IDX_U8, 1, dims, labels), TG_OK);
-    cr_assert_eq(tg_idx_save(temp_path("i.idx"), TG_IDX_U8, 1, dims, images), TG_OK);
-    return tg_dataset_from_idx(tg_idx_load(temp_path("i.idx"), 0), tg_idx_load(temp_path("l.idx"), 0), 2, 1.0) == NULL;
-}
 static bool idx_type_size_unknown(void) { return tg_idx_type_size((tg_idx_type)0x42) == 0; }
 static bool dataset_features_data_subset(void)
 {
@@ -2642,7 +2634,6 @@ static bad_call rows[] = {
     {"tg_dataset_class", "row 10 of 10", dataset_class_row_past_end, ARG, "row 10 of 10"},
     {"tg_dataset_target", "NULL data set", dataset_target_null, ARG, "data set is NULL"},
     {"tg_dataset_from_idx", "0 classes", dataset_from_idx_zero_classes, ARG, "num_classes must be in 1..256, got 0"},
-    {"tg_dataset_from_idx", "images of rank 1", dataset_from_idx_rank_1_images, FORMAT, "rank 1"},
     {"tg_idx_type_size", "type 0x42: 0, documented as no error", idx_type_size_unknown, TG_OK, ""},
     {"tg_dataset_features_data", "a subset", dataset_features_data_subset, ARG, "subset"},
     {"tg_dataset_classes_data", "target labels", dataset_classes_data_kind, DTYPE, "class"},

@@ -132,6 +132,17 @@ tg_status tg_anomaly_run_backward(const char *function, const tg_node *node, siz
     return TG_OK;
 }
 
+tg_status tg_anomaly_check_leaf_grad(const char *function, const tg_tensor *leaf, bool summed) {
+    int64_t bad = first_non_finite(leaf->grad);
+    if (bad < 0) return TG_OK;
+    char what[192], value[32];
+    return tg_error_report(TG_ERR_NUMERIC, function, "anomaly mode: the gradient of a %s leaf %s %s at index %lld%s",
+                           describe(what, sizeof what, leaf), summed ? "became" : "already held",
+                           number(value, sizeof value, tg_load(leaf->grad, bad)), (long long)bad,
+                           summed ? " when this backward's finite gradient was added (the sum overflowed)"
+                                  : " before this backward (left by an earlier one; tg_zero_grad clears it)");
+}
+
 tg_status tg_anomaly_check_seed(const char *function, const tg_tensor *seed) {
     int64_t bad = first_non_finite(seed);
     if (bad < 0) return TG_OK;

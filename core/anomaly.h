@@ -29,6 +29,13 @@ tg_status tg_anomaly_check_forward(const char *function, const tg_node *node, co
 tg_status tg_anomaly_run_backward(const char *function, const tg_node *node, size_t n_nodes, tg_tensor *grad_output,
                                   tg_tensor **grad_inputs);
 
+/* Around the in-place `leaf->grad += g` of tg_backward, which no op does and
+ * so no forward check sees: with `summed` false (before), TG_ERR_NUMERIC if
+ * the gradient already holds a NaN or Inf (left by an earlier backward with
+ * the mode off); with `summed` true (after), if the sum is not finite
+ * (finite terms that overflowed). Names the leaf's dtype and shape. */
+tg_status tg_anomaly_check_leaf_grad(const char *function, const tg_tensor *leaf, bool summed);
+
 /* TG_ERR_NUMERIC under `function` if the caller's seed gradient holds a NaN
  * or Inf (it would poison every gradient without any rule being at fault). */
 tg_status tg_anomaly_check_seed(const char *function, const tg_tensor *seed);

@@ -56,7 +56,7 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
     if (!g) return tg_last_error();
     if (!output->node) { /* a persistent leaf differentiated by itself */
         sink(ctx, output, g);
-        return TG_OK;
+        return tg_last_error(); /* cleared before the walk: only the sink's own report */
     }
     size_t start = output->node->position;
     size_t n_nodes = tape->n_nodes; /* for anomaly reports: the forward graph's size */
@@ -131,14 +131,23 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
         if (!leaf->grad) return;
     }
     tg_tensor *acc = leaf->grad;
+    if (tg_anomaly_on && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
     if (acc->dtype == TG_F32)
         add_into_f32(acc->data, g->data, acc->numel);
     else
         add_into_f64(acc->data, g->data, acc->numel);
+    if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
+}
+
+/* The walk tells a failing rule (an op inside it) by a pending error, so an
+ * old one is forgotten first, but not when `output` is NULL: that is the
+ * forward pass's failure arriving, and its error must survive (error.h). */
+static void forget_old_error(const tg_tensor *output) {
+    if (output) tg_clear_error();
 }
 
 tg_status tg_backward(tg_tensor *output, const tg_tensor *seed) {
-    tg_clear_error();
+    forget_old_error(output);
     return walk("tg_backward", output, seed, false, accumulate_into_leaf, NULL);
 }
 
@@ -159,7 +168,7 @@ static void collect_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
 tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt, tg_tensor **grads_out,
                        bool create_graph) {
     const char *function = "tg_gradients";
-    tg_clear_error();
+    forget_old_error(output);
     if (n < 0 || (n > 0 && (!wrt || !grads_out)))
         return tg_error_report(TG_ERR_ARGUMENT, function, "need n >= 0 and non-NULL wrt and grads_out, got n=%d", n);
     for (int k = 0; k < n; k++) {

@@ -1,6 +1,7 @@
 /* core/error.c — the single error mechanism (see include/tapegrad/error.h). */
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,15 +57,13 @@ const char *tg_status_name(tg_status code) {
     return "unknown error";
 }
 
-tg_status tg_error_report(tg_status code, const char *function, const char *format, ...) {
+/* Formats the message into this thread's slot, then hands it to the handler
+ * or the mode in force. */
+static tg_status record_and_dispatch(tg_status code, const char *function, const char *format, va_list args) {
     int used = snprintf(last_message, sizeof last_message, "%s: ", function ? function : "tapegrad");
     if (used < 0) used = 0;
-    if ((size_t)used < sizeof last_message) {
-        va_list args;
-        va_start(args, format);
+    if ((size_t)used < sizeof last_message)
         vsnprintf(last_message + used, sizeof last_message - (size_t)used, format, args);
-        va_end(args);
-    }
     last_code = code;
 
     tg_error_handler handler = atomic_load(&custom_handler);
@@ -76,6 +75,30 @@ tg_status tg_error_report(tg_status code, const char *function, const char *form
         abort();
     }
     return code;
+}
+
+tg_status tg_error_report(tg_status code, const char *function, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    record_and_dispatch(code, function, format, args);
+    va_end(args);
+    return code;
+}
+
+tg_status tg_error_null_tensor(const char *function, const char *format, ...) {
+    /* A NULL tensor while an error is pending is that error's result coming
+     * down a chain (tg_relu(tg_matmul(a, b))): the pending report says what
+     * went wrong and where; "x is NULL" would only bury it. The handler saw
+     * the original already; calling it again for every later link would turn
+     * one mistake into a cascade. Under TG_ERRORS_ABORT no earlier failure
+     * can have returned, so a NULL there is the caller's own bug: report it. */
+    bool aborting = atomic_load(&error_mode) == TG_ERRORS_ABORT && atomic_load(&custom_handler) == NULL;
+    if (last_code != TG_OK && !aborting) return last_code;
+    va_list args;
+    va_start(args, format);
+    record_and_dispatch(TG_ERR_ARGUMENT, function, format, args);
+    va_end(args);
+    return TG_ERR_ARGUMENT;
 }
 
 tg_status tg_error_pass_up(const char *function, const char *context) {

@@ -13,4 +13,16 @@
  * no error is pending. A custom handler sees both reports. */
 tg_status tg_error_pass_up(const char *function, const char *context);
 
+/* Reports that a tensor argument is NULL (TG_ERR_ARGUMENT; `format` names
+ * it, e.g. "x is NULL"), unless an error is already pending on this thread
+ * and errors do not abort: the NULL is then the earlier failure's result
+ * passed down a chain, the pending error stays as it is (the handler is not
+ * called again) and its status is returned. Only for tensor arguments: any
+ * other NULL (a path, an optimizer) is a new mistake, use tg_error_report. */
+tg_status tg_error_null_tensor(const char *function, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 #endif

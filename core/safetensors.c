@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "core/tensor_internal.h"
+#include "core/checkpoint_temp.h"
+#include "core/error_internal.h"
 #include "tapegrad/checkpoint.h"
 
 #define HEADER_LIMIT ((uint64_t)100 << 20) /* the limit of the reference implementation */
@@ -138,12 +140,15 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
                                       const char *const *values)
 {
     if (!path || n < 0 || n_meta < 0 || (n > 0 && (!names || !tensors)) || (n_meta > 0 && (!keys || !values)))
-        return tg_error_report(TG_ERR_ARGUMENT, fn, "NULL path or arrays, or negative counts");
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "need a path, n >= 0 and n_meta >= 0 with their arrays, got "
+                               "path %s, n %d (names %s, tensors %s), n_meta %d (keys %s, values %s)",
+                               path ? "set" : "NULL", n, names ? "set" : "NULL", tensors ? "set" : "NULL", n_meta,
+                               keys ? "set" : "NULL", values ? "set" : "NULL");
     for (int i = 0; i < n; ++i) {
         const tg_tensor *t = tensors[i];
         if (!names[i] || !*names[i] || strcmp(names[i], "__metadata__") == 0)
             return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor %d has no name or the reserved name", i);
-        if (!t) return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor '%s' is NULL", names[i]);
+        if (!t) return tg_error_null_tensor(fn, "tensor '%s' is NULL", names[i]);
         if (tg_tensor_check(fn, names[i], t) != TG_OK) return tg_last_error(); /* stale */
         if (!dtype_code(t->dtype))
             return tg_error_report(TG_ERR_DTYPE, fn, "tensor '%s' has unknown dtype %d", names[i], (int)t->dtype);
@@ -331,6 +336,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
         free(tmp);
         return status;
     }
+    tg_checkpoint_temp_mark_live(file);
     uint8_t length[8];
     for (int b = 0; b < 8; ++b) length[b] = (uint8_t)((uint64_t)json.size >> (8 * b));
     uint64_t hash = fnv1a64(FNV_OFFSET, length, 8);
@@ -354,6 +360,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
                                  strerror(saved_errno), path);
     } else {
         sync_parent_directory(path);
+        tg_checkpoint_remove_stale_temps(path);
     }
     free(json.data);
     free(tmp);
@@ -934,16 +941,32 @@ tg_checkpoint *tg_checkpoint_open(const char *path)
     return open_checkpoint("tg_checkpoint_open", path);
 }
 
-int tg_checkpoint_count(const tg_checkpoint *ck) { return ck ? ck->count : 0; }
+/* A NULL checkpoint is usually a failed tg_checkpoint_open left unchecked. */
+static bool checkpoint_given(const char *fn, const tg_checkpoint *ck, const char *what, const void *arg)
+{
+    if (!ck || !arg) tg_error_report(TG_ERR_ARGUMENT, fn, "%s is NULL", !ck ? "checkpoint" : what);
+    return ck && arg;
+}
+
+int tg_checkpoint_count(const tg_checkpoint *ck)
+{
+    return checkpoint_given("tg_checkpoint_count", ck, "checkpoint", ck) ? ck->count : 0;
+}
 
 const tg_checkpoint_entry *tg_checkpoint_entry_at(const tg_checkpoint *ck, int i)
 {
-    return ck && i >= 0 && i < ck->count ? &ck->entries[i].public : NULL;
+    if (!checkpoint_given("tg_checkpoint_entry_at", ck, "checkpoint", ck)) return NULL;
+    if (i < 0 || i >= ck->count) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_checkpoint_entry_at", "'%s': index %d outside 0..%d", ck->path, i,
+                        ck->count - 1);
+        return NULL;
+    }
+    return &ck->entries[i].public;
 }
 
 const tg_checkpoint_entry *tg_checkpoint_find(const tg_checkpoint *ck, const char *name)
 {
-    if (!ck || !name) return NULL;
+    if (!checkpoint_given("tg_checkpoint_find", ck, "name", name)) return NULL;
     for (int i = 0; i < ck->count; ++i)
         if (strcmp(ck->entries[i].name, name) == 0) return &ck->entries[i].public;
     return NULL;
@@ -951,7 +974,7 @@ const tg_checkpoint_entry *tg_checkpoint_find(const tg_checkpoint *ck, const cha
 
 const char *tg_checkpoint_metadata(const tg_checkpoint *ck, const char *key)
 {
-    if (!ck || !key) return NULL;
+    if (!checkpoint_given("tg_checkpoint_metadata", ck, "key", key)) return NULL;
     for (int i = 0; i < ck->n_meta; ++i)
         if (strcmp(ck->meta_keys[i], key) == 0) return ck->meta_values[i];
     return NULL;
@@ -961,7 +984,7 @@ const char *tg_checkpoint_metadata(const tg_checkpoint *ck, const char *key)
 static tg_status check_destination(const char *fn, const tg_checkpoint *ck, const tg_checkpoint_entry *e,
                                    const tg_tensor *t)
 {
-    if (!t) return tg_error_report(TG_ERR_ARGUMENT, fn, "destination for '%s' is NULL", e->name);
+    if (!t) return tg_error_null_tensor(fn, "destination for '%s' is NULL", e->name);
     if (t->tape)
         return tg_error_report(TG_ERR_TAPE, fn, "destination for '%s' belongs to a tape", e->name);
     if (!dtype_code(t->dtype) || strcmp(dtype_code(t->dtype), e->dtype) != 0)
@@ -983,7 +1006,10 @@ static tg_status read_into(const char *fn, const tg_checkpoint *ck, int n, const
                            tg_tensor *const *tensors)
 {
     if (!ck || n < 0 || (n > 0 && (!names || !tensors)))
-        return tg_error_report(TG_ERR_ARGUMENT, fn, "NULL checkpoint or arrays, or negative count");
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "%s (n %d)",
+                               !ck ? "checkpoint is NULL" : n < 0 ? "n must be >= 0" : !names ? "names is NULL"
+                                                                                       : "tensors is NULL",
+                               n);
     /* First everything is checked, then everything is written. */
     for (int i = 0; i < n; ++i) {
         const tg_checkpoint_entry *e = names[i] ? tg_checkpoint_find(ck, names[i]) : NULL;
@@ -1020,10 +1046,11 @@ tg_status tg_checkpoint_load_into(const char *path, int n, const char *const *na
 tg_tensor *tg_checkpoint_read_tensor(const tg_checkpoint *ck, const char *name)
 {
     static const char *fn = "tg_checkpoint_read_tensor";
+    if (!checkpoint_given(fn, ck, "name", name)) return NULL;
     const tg_checkpoint_entry *e = tg_checkpoint_find(ck, name);
     if (!e) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "'%s': no tensor named '%s'", ck ? ck->path : "(null)",
-                        name ? name : "(null)");
+        tg_error_report(TG_ERR_ARGUMENT, fn, "'%s': no tensor named '%s' (the file holds %d)", ck->path, name,
+                        ck->count);
         return NULL;
     }
     tg_dtype dtype = TG_F32;

@@ -5,13 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_internal.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/tensor.h"
 
 #define TG_DATA_ALIGN 64
 
-size_t tg_dtype_size(tg_dtype dtype) { return dtype == TG_F32 ? sizeof(float) : sizeof(double); }
+size_t tg_dtype_size(tg_dtype dtype) {
+    switch (dtype) {
+    case TG_F32: return sizeof(float);
+    case TG_F64: return sizeof(double);
+    }
+    /* 0, not a guess: a size used to allocate or copy must not be made up. */
+    tg_error_report(TG_ERR_DTYPE, "tg_dtype_size", "unknown dtype %d", (int)dtype);
+    return 0;
+}
 
 const char *tg_dtype_name(tg_dtype dtype) {
     switch (dtype) {
@@ -22,9 +31,17 @@ const char *tg_dtype_name(tg_dtype dtype) {
 }
 
 char *tg_shape_string(char *buf, size_t size, int rank, const int64_t *shape) {
-    if (!buf || size == 0) return buf;
-    size_t used = 0;
+    if (!buf || size == 0) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_shape_string", "buf is NULL or size is 0 (size %zu)", size);
+        return buf;
+    }
     buf[0] = '\0';
+    if (rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_shape_string", "need rank in 0..%d and a shape, got rank %d%s",
+                        TG_MAX_RANK, rank, rank > 0 && !shape ? " with a NULL shape" : "");
+        return buf;
+    }
+    size_t used = 0;
     int n = snprintf(buf, size, "(");
     used = n > 0 ? (size_t)n : 0;
     for (int i = 0; i < rank && used < size; i++) {
@@ -88,7 +105,7 @@ void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
 }
 
 tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t) {
-    if (!t) return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", what);
+    if (!t) return tg_error_null_tensor(function, "%s is NULL", what);
     if (t->tape && t->generation != t->tape->generation)
         return tg_error_report(TG_ERR_TAPE, function,
                                "%s is a stale tensor: its tape was reset after it was made", what);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_internal.h"
 #include "data/dataset_internal.h"
 #include "data/internal.h"
 
@@ -43,8 +44,9 @@ static void bytes_to_floats(float *restrict dst, const uint8_t *restrict src, in
 static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *rows, int64_t first,
                            int64_t count, tg_tensor *x, tg_tensor *y, tg_label_encoding encoding)
 {
-    if (!ds || !x || count < 0)
-        return tg_error_report(TG_ERR_ARGUMENT, fn, "NULL data set or x, or count %lld < 0", (long long)count);
+    if (!ds) return tg_error_report(TG_ERR_ARGUMENT, fn, "data set is NULL");
+    if (!x) return tg_error_null_tensor(fn, "x is NULL");
+    if (count < 0) return tg_error_report(TG_ERR_ARGUMENT, fn, "count must be >= 0, got %lld", (long long)count);
     if (!rows && (first < 0 || first > ds->count - count))
         return tg_error_report(TG_ERR_ARGUMENT, fn, "rows %lld..%lld outside the %lld samples", (long long)first,
                                (long long)(first + count - 1), (long long)ds->count);
@@ -161,10 +163,17 @@ static bool make_batch_tensors(tg_batches *b, tg_dtype dtype, int64_t rows, tg_t
 tg_batches *tg_batches_new(const tg_dataset *ds, int64_t batch_size, tg_dtype dtype, tg_label_encoding encoding)
 {
     static const char *fn = "tg_batches_new";
-    if (!ds || batch_size < 1 || (dtype != TG_F32 && dtype != TG_F64) ||
-        (encoding != TG_ENCODE_INDEX && encoding != TG_ENCODE_ONE_HOT)) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "NULL data set, batch size %lld < 1, or bad dtype/encoding",
-                        (long long)batch_size);
+    if (!ds) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "data set is NULL");
+        return NULL;
+    }
+    if (batch_size < 1) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "batch_size must be >= 1, got %lld", (long long)batch_size);
+        return NULL;
+    }
+    if ((dtype != TG_F32 && dtype != TG_F64) || (encoding != TG_ENCODE_INDEX && encoding != TG_ENCODE_ONE_HOT)) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "need dtype float32 or float64 and a known encoding, got dtype %d, "
+                        "encoding %d", (int)dtype, (int)encoding);
         return NULL;
     }
     tg_batches *b = calloc(1, sizeof *b);
@@ -200,7 +209,7 @@ tg_status tg_batches_shuffle(tg_batches *b, tg_rng *rng)
 int64_t tg_batches_next(tg_batches *b, tg_tensor **x, tg_tensor **y)
 {
     if (!b || !x) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_batches_next", "batches or x is NULL");
+        tg_error_report(TG_ERR_ARGUMENT, "tg_batches_next", "%s is NULL", !b ? "batches" : "x");
         return -1;
     }
     *x = NULL;
@@ -222,7 +231,10 @@ int64_t tg_batches_next(tg_batches *b, tg_tensor **x, tg_tensor **y)
 
 int64_t tg_batches_per_epoch(const tg_batches *b)
 {
-    if (!b) return 0;
+    if (!b) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_batches_per_epoch", "batches is NULL");
+        return 0;
+    }
     return (b->ds->count + b->batch_size - 1) / b->batch_size;
 }
 
@@ -237,7 +249,8 @@ int64_t tg_batches_position(const tg_batches *b)
 
 tg_status tg_batches_get_order(const tg_batches *b, int64_t *order)
 {
-    if (!b || !order) return tg_error_report(TG_ERR_ARGUMENT, "tg_batches_get_order", "batches or order is NULL");
+    if (!b || !order)
+        return tg_error_report(TG_ERR_ARGUMENT, "tg_batches_get_order", "%s is NULL", !b ? "batches" : "order");
     if (b->ds->count > 0) memcpy(order, b->order, (size_t)b->ds->count * sizeof *order);
     return TG_OK;
 }
@@ -245,7 +258,7 @@ tg_status tg_batches_get_order(const tg_batches *b, int64_t *order)
 tg_status tg_batches_restore(tg_batches *b, const int64_t *order, int64_t position)
 {
     static const char *fn = "tg_batches_restore";
-    if (!b || !order) return tg_error_report(TG_ERR_ARGUMENT, fn, "batches or order is NULL");
+    if (!b || !order) return tg_error_report(TG_ERR_ARGUMENT, fn, "%s is NULL", !b ? "batches" : "order");
     const int64_t count = b->ds->count;
     if (position < 0 || position > count)
         return tg_error_report(TG_ERR_ARGUMENT, fn, "position %lld outside 0..%lld", (long long)position,

@@ -52,10 +52,17 @@ tg_dataset *tg_dataset_new(tg_feature_storage storage, int64_t count, int featur
 {
     static const char *fn = "tg_dataset_new";
     size_t element_size = storage_element_size(storage);
-    if (element_size == 0 || count < 0 || feature_rank < 1 || feature_rank >= TG_MAX_RANK ||
-        !feature_shape) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "bad storage (%d), count (%lld) or feature rank (%d)",
-                        (int)storage, (long long)count, feature_rank);
+    if (element_size == 0) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "unknown storage %d", (int)storage);
+        return NULL;
+    }
+    if (count < 0) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "count must be >= 0, got %lld", (long long)count);
+        return NULL;
+    }
+    if (feature_rank < 1 || feature_rank >= TG_MAX_RANK || !feature_shape) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "need feature rank in 1..%d and a feature shape, got rank %d%s",
+                        TG_MAX_RANK - 1, feature_rank, feature_shape ? "" : " and a NULL feature_shape");
         return NULL;
     }
     if (label_kind != TG_LABELS_NONE && label_kind != TG_LABELS_CLASS && label_kind != TG_LABELS_TARGET) {
@@ -119,9 +126,12 @@ tg_dataset *tg_dataset_from_idx(tg_idx *images, tg_idx *labels, int64_t num_clas
 {
     static const char *fn = "tg_dataset_from_idx";
     tg_dataset *ds = NULL;
-    if (!images || !labels || num_classes < 1 || num_classes > 256 || !isfinite(scale)) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "images/labels NULL, num_classes (%lld) outside 1..256 or bad scale",
-                        (long long)num_classes);
+    if (!images || !labels) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "%s is NULL", !images ? "images" : "labels");
+    } else if (num_classes < 1 || num_classes > 256) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "num_classes must be in 1..256, got %lld", (long long)num_classes);
+    } else if (!isfinite(scale)) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "scale must be finite, got %g", scale);
     } else if (images->type != TG_IDX_U8 || images->rank < 2 || labels->type != TG_IDX_U8 || labels->rank != 1) {
         tg_error_report(TG_ERR_FORMAT, fn, "need uint8 images of rank >= 2 and uint8 labels of rank 1");
     } else if (images->dims[0] != labels->dims[0]) {
@@ -180,15 +190,39 @@ void tg_dataset_free(tg_dataset *ds)
     free(ds);
 }
 
-int64_t tg_dataset_count(const tg_dataset *ds) { return ds ? ds->count : 0; }
-int64_t tg_dataset_feature_size(const tg_dataset *ds) { return ds ? ds->feature_size : 0; }
-tg_feature_storage tg_dataset_storage(const tg_dataset *ds) { return ds ? ds->store->kind : TG_FEATURES_F64; }
-tg_label_kind tg_dataset_label_kind(const tg_dataset *ds) { return ds ? ds->label_kind : TG_LABELS_NONE; }
-int64_t tg_dataset_label_width(const tg_dataset *ds) { return ds ? ds->label_width : 0; }
+/* The getters answer a NULL data set with a harmless value, but say so: a
+ * NULL here is usually a failed load whose result was not checked. */
+static bool present(const tg_dataset *ds, const char *fn)
+{
+    if (!ds) tg_error_report(TG_ERR_ARGUMENT, fn, "data set is NULL");
+    return ds != NULL;
+}
+
+int64_t tg_dataset_count(const tg_dataset *ds) { return present(ds, "tg_dataset_count") ? ds->count : 0; }
+int64_t tg_dataset_feature_size(const tg_dataset *ds)
+{
+    return present(ds, "tg_dataset_feature_size") ? ds->feature_size : 0;
+}
+tg_feature_storage tg_dataset_storage(const tg_dataset *ds)
+{
+    return present(ds, "tg_dataset_storage") ? ds->store->kind : TG_FEATURES_F64;
+}
+tg_label_kind tg_dataset_label_kind(const tg_dataset *ds)
+{
+    return present(ds, "tg_dataset_label_kind") ? ds->label_kind : TG_LABELS_NONE;
+}
+int64_t tg_dataset_label_width(const tg_dataset *ds)
+{
+    return present(ds, "tg_dataset_label_width") ? ds->label_width : 0;
+}
 
 int tg_dataset_feature_shape(const tg_dataset *ds, int64_t shape[TG_MAX_RANK])
 {
-    if (!ds || !shape) return 0;
+    if (!present(ds, "tg_dataset_feature_shape")) return 0;
+    if (!shape) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_feature_shape", "shape is NULL");
+        return 0;
+    }
     memcpy(shape, ds->feature_shape, (size_t)ds->feature_rank * sizeof(int64_t));
     return ds->feature_rank;
 }
@@ -196,10 +230,7 @@ int tg_dataset_feature_shape(const tg_dataset *ds, int64_t shape[TG_MAX_RANK])
 /* Raw storage is writable only through the data set that created it. */
 static bool writable(tg_dataset *ds, const char *fn)
 {
-    if (!ds) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "data set is NULL");
-        return false;
-    }
+    if (!present(ds, fn)) return false;
     if (ds->rows) {
         tg_error_report(TG_ERR_ARGUMENT, fn, "data set is a subset (a view); write through its parent");
         return false;
@@ -234,17 +265,20 @@ double *tg_dataset_targets_data(tg_dataset *ds)
 
 tg_status tg_dataset_set_scale(tg_dataset *ds, double scale)
 {
-    if (!ds || !isfinite(scale))
-        return tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_set_scale", "NULL data set or non-finite scale");
+    if (!present(ds, "tg_dataset_set_scale")) return TG_ERR_ARGUMENT;
+    if (!isfinite(scale))
+        return tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_set_scale", "scale must be finite, got %g", scale);
     ds->scale = scale;
     return TG_OK;
 }
 
 double tg_dataset_feature(const tg_dataset *ds, int64_t row, int64_t feature)
 {
-    if (!ds || row < 0 || row >= ds->count || feature < 0 || feature >= ds->feature_size) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_feature", "row %lld or feature %lld out of range",
-                        (long long)row, (long long)feature);
+    if (!present(ds, "tg_dataset_feature")) return NAN;
+    if (row < 0 || row >= ds->count || feature < 0 || feature >= ds->feature_size) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_feature",
+                        "(row %lld, feature %lld) outside the %lld rows and %lld features", (long long)row,
+                        (long long)feature, (long long)ds->count, (long long)ds->feature_size);
         return NAN;
     }
     return tgi_value(ds, tgi_store_row(ds, row), feature);
@@ -252,9 +286,11 @@ double tg_dataset_feature(const tg_dataset *ds, int64_t row, int64_t feature)
 
 int64_t tg_dataset_class(const tg_dataset *ds, int64_t row)
 {
-    if (!ds || ds->label_kind != TG_LABELS_CLASS || row < 0 || row >= ds->count) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_class", "no class labels or row %lld out of range",
-                        (long long)row);
+    if (!present(ds, "tg_dataset_class")) return -1;
+    if (ds->label_kind != TG_LABELS_CLASS || row < 0 || row >= ds->count) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_class", "%s (row %lld of %lld)",
+                        ds->label_kind != TG_LABELS_CLASS ? "data set has no class labels" : "row out of range",
+                        (long long)row, (long long)ds->count);
         return -1;
     }
     return ds->store->classes[tgi_store_row(ds, row)];
@@ -262,10 +298,12 @@ int64_t tg_dataset_class(const tg_dataset *ds, int64_t row)
 
 double tg_dataset_target(const tg_dataset *ds, int64_t row, int64_t k)
 {
-    if (!ds || ds->label_kind != TG_LABELS_TARGET || row < 0 || row >= ds->count || k < 0 ||
-        k >= ds->label_width) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_target", "no targets or row %lld / target %lld out of range",
-                        (long long)row, (long long)k);
+    if (!present(ds, "tg_dataset_target")) return NAN;
+    if (ds->label_kind != TG_LABELS_TARGET || row < 0 || row >= ds->count || k < 0 || k >= ds->label_width) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_dataset_target", "%s (row %lld of %lld, target %lld of %lld)",
+                        ds->label_kind != TG_LABELS_TARGET ? "data set has no float targets" : "out of range",
+                        (long long)row, (long long)ds->count, (long long)k,
+                        ds->label_kind == TG_LABELS_TARGET ? (long long)ds->label_width : 0LL);
         return NAN;
     }
     return ds->store->targets[tgi_store_row(ds, row) * ds->label_width + k];
@@ -274,7 +312,8 @@ double tg_dataset_target(const tg_dataset *ds, int64_t row, int64_t k)
 tg_status tg_random_permutation(tg_rng *rng, int64_t count, int64_t *order)
 {
     if (!rng || count < 0 || (count > 0 && !order))
-        return tg_error_report(TG_ERR_ARGUMENT, "tg_random_permutation", "NULL rng/order or count %lld < 0",
+        return tg_error_report(TG_ERR_ARGUMENT, "tg_random_permutation", "%s (count %lld)",
+                               !rng ? "rng is NULL" : count < 0 ? "count must be >= 0" : "order is NULL",
                                (long long)count);
     for (int64_t i = 0; i < count; ++i) order[i] = i;
     /* Fisher-Yates: position i takes a uniform pick among the i+1 not yet placed. */
@@ -290,7 +329,9 @@ tg_status tg_random_permutation(tg_rng *rng, int64_t count, int64_t *order)
 static tg_dataset *make_subset(const char *fn, const tg_dataset *ds, const int64_t *rows, int64_t count)
 {
     if (!ds || count < 0 || (count > 0 && !rows) || (uint64_t)count > SIZE_MAX / sizeof(int64_t) - 1) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "NULL data set or rows, or bad count %lld", (long long)count);
+        tg_error_report(TG_ERR_ARGUMENT, fn, "%s (count %lld)",
+                        !ds ? "data set is NULL" : count > 0 && !rows ? "rows is NULL" : "bad count",
+                        (long long)count);
         return NULL;
     }
     for (int64_t i = 0; i < count; ++i) {
@@ -331,7 +372,9 @@ tg_status tg_dataset_split(const tg_dataset *ds, double validation_fraction, tg_
     if (train) *train = NULL;
     if (validation) *validation = NULL;
     if (!ds || !rng || !train || !validation || !(validation_fraction >= 0.0 && validation_fraction <= 1.0))
-        return tg_error_report(TG_ERR_ARGUMENT, fn, "NULL argument or fraction %g outside [0, 1]",
+        return tg_error_report(TG_ERR_ARGUMENT, fn, "%s (validation fraction %g)",
+                               !ds ? "data set is NULL" : !rng ? "rng is NULL" : !train || !validation
+                                   ? "train or validation is NULL" : "fraction must be in [0, 1]",
                                validation_fraction);
     int64_t *order = malloc(((size_t)ds->count + 1) * sizeof(int64_t));
     if (!order) return tg_error_report(TG_ERR_MEMORY, fn, "out of memory for %lld rows", (long long)ds->count);

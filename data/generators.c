@@ -23,8 +23,9 @@ static bool generated_begin(generated *g, const char *fn, tg_rng *rng, int64_t n
     g->ds = NULL;
     g->order = NULL;
     if (!rng || n < 1 || classes < 2 || !(noise >= 0.0) || !isfinite(noise)) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "need rng, n >= 1 (got %lld) and finite noise >= 0 (got %g)",
-                        (long long)n, noise);
+        tg_error_report(TG_ERR_ARGUMENT, fn,
+                        "need rng, n >= 1 (got %lld), classes >= 2 (got %d) and finite noise >= 0 (got %g)%s",
+                        (long long)n, classes, noise, rng ? "" : "; rng is NULL");
         return false;
     }
     const int64_t feature_shape[1] = {2};

@@ -69,6 +69,7 @@ tg_status tgi_read_file(const char *function, const char *path, size_t max_bytes
 tg_status tg_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_size)
 {
     if (!path || !out || !out_size)
-        return tg_error_report(TG_ERR_ARGUMENT, "tg_read_file", "path, out or out_size is NULL");
+        return tg_error_report(TG_ERR_ARGUMENT, "tg_read_file", "%s is NULL",
+                               !path ? "path" : !out ? "out" : "out_size");
     return tgi_read_file("tg_read_file", path, max_bytes, out, out_size);
 }

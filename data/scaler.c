@@ -22,7 +22,8 @@ void tg_scaler_free(tg_scaler *scaler)
 static tg_scaler *scaler_new(const char *fn, const tg_dataset *train)
 {
     if (!train || train->count < 1) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "need a data set with at least one sample");
+        tg_error_report(TG_ERR_ARGUMENT, fn, "need a data set with at least one sample, got %s",
+                        !train ? "NULL" : "0 samples");
         return NULL;
     }
     tg_scaler *scaler = calloc(1, sizeof *scaler);
@@ -119,10 +120,19 @@ tg_scaler *tg_scaler_fit_minmax(const tg_dataset *train, double lo, double hi)
     return scaler;
 }
 
+static void report_bad_feature(const char *fn, const tg_scaler *scaler, int64_t feature)
+{
+    if (!scaler)
+        tg_error_report(TG_ERR_ARGUMENT, fn, "scaler is NULL");
+    else
+        tg_error_report(TG_ERR_ARGUMENT, fn, "feature %lld outside 0..%lld", (long long)feature,
+                        (long long)scaler->size - 1);
+}
+
 double tg_scaler_shift(const tg_scaler *scaler, int64_t feature)
 {
     if (!scaler || feature < 0 || feature >= scaler->size) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_scaler_shift", "feature %lld out of range", (long long)feature);
+        report_bad_feature("tg_scaler_shift", scaler, feature);
         return NAN;
     }
     return scaler->shift[feature];
@@ -131,7 +141,7 @@ double tg_scaler_shift(const tg_scaler *scaler, int64_t feature)
 double tg_scaler_factor(const tg_scaler *scaler, int64_t feature)
 {
     if (!scaler || feature < 0 || feature >= scaler->size) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_scaler_factor", "feature %lld out of range", (long long)feature);
+        report_bad_feature("tg_scaler_factor", scaler, feature);
         return NAN;
     }
     return scaler->factor[feature];

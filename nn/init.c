@@ -5,6 +5,7 @@
  * can be reproduced outside the layer. */
 #include <math.h>
 
+#include "core/error_internal.h"
 #include "tapegrad/nn.h"
 
 static const char *const function = "tg_init_tensor";
@@ -24,7 +25,7 @@ static double init_scale(tg_init init, int64_t fan_in, int64_t fan_out) {
 }
 
 tg_status tg_init_tensor(tg_tensor *t, tg_init init, tg_rng *rng, int64_t fan_in, int64_t fan_out, double value) {
-    if (!t) return tg_error_report(TG_ERR_ARGUMENT, function, "t is NULL");
+    if (!t) return tg_error_null_tensor(function, "t is NULL");
     if (t->tape)
         return tg_error_report(TG_ERR_TAPE, function, "t belongs to a tape; only persistent tensors are initialized");
     switch (init) {

@@ -3,6 +3,7 @@
  * parameters it owns, and destroy. */
 #include <stdlib.h>
 
+#include "core/error_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
@@ -13,7 +14,7 @@ tg_tensor *tg_layer_forward(tg_layer *layer, tg_tensor *x) {
         return NULL;
     }
     if (!x) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_layer_forward", "x is NULL (input of a %s layer)",
+        tg_error_null_tensor("tg_layer_forward", "x is NULL (input of a %s layer)",
                         layer->kind ? layer->kind : "user");
         return NULL;
     }

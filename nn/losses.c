@@ -56,11 +56,41 @@ static tg_tensor *log_clamped_at_minus_100(tg_tensor *p) {
     return tg_sub(tg_mul(keep, log_p), tg_mul_scalar(is_zero, 100.0));
 }
 
+/* The first index of a p outside [0, 1] (NaN included), or -1. One pass,
+ * cheaper than the loss itself: a p out of range is a wrong input (an
+ * activation that is not a probability), whose loss would be NaN or
+ * meaningless without a word. */
+static int64_t first_outside_0_1(const tg_tensor *p) {
+    if (p->dtype == TG_F32) {
+        const float *v = p->data;
+        for (int64_t i = 0; i < p->numel; i++)
+            if (!(v[i] >= 0.0f && v[i] <= 1.0f)) return i;
+    } else {
+        const double *v = p->data;
+        for (int64_t i = 0; i < p->numel; i++)
+            if (!(v[i] >= 0.0 && v[i] <= 1.0)) return i;
+    }
+    return -1;
+}
+
 /* mean(-(y log p + (1 - y) log(1 - p))), op for op as the seed articles
  * write it, so that after p = sigmoid(z) the tape gives their closed form
  * dL/dz = (p - y) / m; each log is clamped at -100 (above). */
 tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target) {
     if (check_pair("tg_bce_loss", "prob", prob, "target", target) != TG_OK) return NULL;
+    int64_t bad = first_outside_0_1(prob);
+    if (bad >= 0) {
+        double p = tg_load(prob, bad);
+        char shape[160];
+        /* NaN and Inf are numeric trouble upstream, a finite p outside
+         * [0, 1] is a wrong kind of input (logits, not probabilities). */
+        tg_error_report(isfinite(p) ? TG_ERR_ARGUMENT : TG_ERR_NUMERIC, "tg_bce_loss",
+                        "prob must be in [0, 1], got %g at index %lld of %s%s", isnan(p) ? NAN : p, /* not "-nan" */
+                        (long long)bad,
+                        tg_shape_string(shape, sizeof shape, prob->rank, prob->shape),
+                        isfinite(p) ? " (logits? use tg_bce_with_logits_loss)" : "");
+        return NULL;
+    }
     tg_tensor *one_minus_y = tg_add_scalar(tg_neg(target), 1.0);
     tg_tensor *one_minus_p = tg_add_scalar(tg_neg(prob), 1.0);
     tg_tensor *log_likelihood = tg_add(tg_mul(target, log_clamped_at_minus_100(prob)),

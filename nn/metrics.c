@@ -2,6 +2,7 @@
  * gradient). Errors return NaN. */
 #include <math.h>
 
+#include "core/error_internal.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 
@@ -30,7 +31,7 @@ double tg_accuracy(const tg_tensor *scores, const tg_tensor *labels) {
 double tg_binary_accuracy(const tg_tensor *prob, const tg_tensor *target) {
     const char *function = "tg_binary_accuracy";
     if (!prob || !target) {
-        tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !prob ? "prob" : "target");
+        tg_error_null_tensor(function, "%s is NULL", !prob ? "prob" : "target");
         return NAN;
     }
     if (!tg_same_shape(prob, target) || prob->numel == 0) {

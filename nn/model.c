@@ -81,7 +81,7 @@ tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x) {
         return NULL;
     }
     if (!x) {
-        tg_error_report(TG_ERR_ARGUMENT, "tg_model_forward", "x is NULL");
+        tg_error_null_tensor("tg_model_forward", "x is NULL");
         return NULL;
     }
     for (int i = 0; i < model->n_layers; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_internal.h"
 #include "optim_internal.h"
 
 /* ---- the parameter list ---- */
@@ -48,7 +49,7 @@ tg_status tg_optim_check_params(const char *function, int n, tg_tensor *const *p
                                params ? "" : " (NULL list)");
     for (int i = 0; i < n; i++) {
         const tg_tensor *p = params[i];
-        if (!p) return tg_error_report(TG_ERR_ARGUMENT, function, "parameter %d is NULL", i);
+        if (!p) return tg_error_null_tensor(function, "parameter %d is NULL", i);
         if (p->tape)
             return tg_error_report(TG_ERR_ARGUMENT, function,
                                    "parameter %d belongs to a tape; parameters must be persistent tensors", i);

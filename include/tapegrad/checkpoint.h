@@ -18,7 +18,14 @@
  * renames it over `path`, so a crash or a failed write never destroys the
  * previous checkpoint. A process killed during a save leaves at most that
  * temporary file behind (never a damaged `path`); a later save uses a name of
- * its own and is not disturbed by it, and it may be deleted at any time.
+ * its own and is not disturbed by it. Every successful save of `path` then
+ * removes the temporary files of `path` whose writer is gone: the <pid> in
+ * the name is not a living process (and not the saver itself), and no
+ * process holds the write lock every writer keeps on its temporary file
+ * until it exits. A file is removed only when both say so, so a save never
+ * deletes the file of a writer still at work, even one in another PID
+ * namespace sharing the directory; on a file system without locks stale files
+ * are therefore kept. They may be deleted by hand at any time.
  * The metadata key "tapegrad.checksum" holds "fnv1a64-file:<16 hex digits>",
  * the FNV-1a 64 hash of the whole file as written with those 16 digits read
  * as '0' (header and data: a changed metadata value or name is caught, not
@@ -86,7 +93,9 @@ typedef struct tg_checkpoint_entry {
 tg_checkpoint *tg_checkpoint_open(const char *path);
 /* Releases an open checkpoint; its entries and metadata strings die with it. */
 void tg_checkpoint_close(tg_checkpoint *ck);
-/* Number of tensors, and the i-th in file order (NULL if out of range). */
+/* Number of tensors, and the i-th in file order. Errors (TG_ERR_ARGUMENT,
+ * returning 0 / NULL): a NULL checkpoint, an index outside 0..count-1.
+ * The same holds for a NULL checkpoint, name or key in the functions below. */
 int tg_checkpoint_count(const tg_checkpoint *ck);
 const tg_checkpoint_entry *tg_checkpoint_entry_at(const tg_checkpoint *ck, int i);
 /* The entry named `name`, or NULL if there is none (not an error). */

@@ -13,10 +13,24 @@
  *     for functions returning a tensor, a non-zero tg_status for the others,
  *     NaN for functions returning a double. Ops given a NULL input (the
  *     result of an earlier failure) fail too, so a chain of calls can be
- *     checked once at the end.
+ *     checked once at the end: the first error survives the chain. After
+ *     y = tg_relu(tg_matmul(a, b)) with mismatched shapes, tg_last_error()
+ *     still says "tg_matmul: inner dimensions differ: (3,4) @ (5,2)".
+ *     The rule: a NULL *tensor* argument while an error is pending on this
+ *     thread is taken as that error passed down; the pending error is kept
+ *     and the call returns its error value (a tg_status call returns the
+ *     pending status). Any other error, including a NULL non-tensor argument
+ *     (a path, a model, an optimizer), is a new, independent mistake and
+ *     replaces the pending one. So call tg_clear_error() once an error has
+ *     been handled: a NULL tensor that reaches a call while an old error is
+ *     still pending is not reported again.
  *   - a handler of your own (tg_set_error_handler): called with the code and
  *     message; when it returns, the call returns its error value as in
- *     TG_ERRORS_RETURN.
+ *     TG_ERRORS_RETURN, and chains behave as there: the handler is called
+ *     once, for the original error, not again for each later call that only
+ *     receives the resulting NULL.
+ * Under TG_ERRORS_ABORT (no handler) a failure never returns, so a NULL
+ * tensor argument is always the caller's own bug and is reported (aborts).
  */
 #ifndef TAPEGRAD_ERROR_H
 #define TAPEGRAD_ERROR_H
@@ -55,7 +69,9 @@ tg_error_mode tg_set_error_mode(tg_error_mode mode);
  * The error is also recorded in tg_last_error() before the handler runs. */
 void tg_set_error_handler(tg_error_handler handler, void *user);
 
-/* The last error reported on this thread, TG_OK if none since tg_clear_error(). */
+/* The error pending on this thread, TG_OK if none since tg_clear_error():
+ * the last one reported, except that a NULL tensor passed down a chain does
+ * not replace it (see above). */
 tg_status tg_last_error(void);
 /* Its message ("" if none). Valid until the next error on this thread. */
 const char *tg_last_error_message(void);

@@ -72,7 +72,8 @@ tg_tensor *tg_mse_loss(tg_tensor *pred, tg_tensor *target);
  * -100, as PyTorch's BCELoss does, so p of exactly 0 or 1 (a float32 sigmoid
  * is exactly 1 for z > ~17) gives a finite loss (100 per element whose label
  * disagrees, 0 where it agrees) and a finite gradient (0 where the clamp
- * holds). p must be in [0, 1]; a NaN or negative p gives NaN. Prefer
+ * holds). p must be in [0, 1]: a p outside it is refused, naming its value
+ * and index (TG_ERR_ARGUMENT; TG_ERR_NUMERIC for NaN or Inf). Prefer
  * tg_bce_with_logits_loss when the logits are at hand: it has no clamp. */
 tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target);
 /* Binary cross-entropy on logits z, stable for |z| up to 1e3 and beyond:

@@ -64,7 +64,10 @@ tg_tape_stats tg_tape_get_stats(const tg_tape *tape);
  * otherwise it must have output's shape and dtype. Gradients of persistent
  * tensors that require grad accumulate (+=) into their grad until
  * tg_zero_grad; gradients of tape tensors are recomputed by every call.
- * Errors: output needs no gradient, seed shape differs, stale tensor. */
+ * Errors: output needs no gradient, seed shape differs, stale tensor.
+ * A NULL output (a failed forward pass) returns the pending error's status
+ * and keeps its message (error.h); otherwise an error left pending from
+ * earlier calls is cleared first. */
 tg_status tg_backward(tg_tensor *output, const tg_tensor *seed);
 
 /* The gradients of `output` with respect to `n` tensors `wrt` (persistent
@@ -95,6 +98,11 @@ bool tg_is_grad_enabled(void);
  *     TG_ERR_NUMERIC: "tg_backward: anomaly mode: backward of op 'sqrt'
  *     (tape node 1 of 3) produced inf in the gradient of input 0, float64
  *     (2), at index 0, where input 0 is 0". A seed holding one is refused.
+ *   - tg_backward's in-place accumulation into a persistent leaf's grad is
+ *     checked too: a grad that already held a NaN or Inf before this pass,
+ *     or a sum of finite gradients that overflowed, is reported naming the
+ *     leaf's dtype and shape ("the gradient of a float64 (2,3) leaf became
+ *     inf at index 0 ...").
  * Tape positions count from 0 in execution order. The mode costs one pass
  * over every result; while off, one branch per op. Returns the previous
  * setting. */

@@ -50,7 +50,8 @@ typedef struct tg_tensor {
     bool owns_data;               /* persistent tensor that frees `data`   */
 } tg_tensor;
 
-/* Size in bytes of one element, and a name ("float32"/"float64"). */
+/* Size in bytes of one element, and a name ("float32"/"float64"). An
+ * unknown dtype gives 0 with TG_ERR_DTYPE, and the name "unknown". */
 size_t tg_dtype_size(tg_dtype dtype);
 const char *tg_dtype_name(tg_dtype dtype);
 
@@ -108,7 +109,9 @@ tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src);
 
 /* True when both have the same rank and sizes. */
 bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
-/* Writes "(3,1,4)" into buf (always NUL-terminated); returns buf. */
+/* Writes "(3,1,4)" into buf (always NUL-terminated); returns buf. A NULL
+ * buf or size 0, a rank outside 0..TG_MAX_RANK or a NULL shape for rank > 0
+ * is reported (TG_ERR_ARGUMENT) and leaves buf empty. */
 char *tg_shape_string(char *buf, size_t size, int rank, const int64_t *shape);
 
 /* Prints like numpy: "tensor([[1.0000, 2.0000], ...], dtype=float32)" and a

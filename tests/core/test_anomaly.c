@@ -226,3 +226,48 @@ Test(anomaly, in_abort_mode_an_anomaly_aborts, .signal = SIGABRT) {
     tg_set_anomaly_detection(true);
     tg_log(x);
 }
+
+/* d/dx sum(1e308 * x) = 1e308 per element, finite (x = 0 keeps the forward
+ * finite too). A second backward without tg_zero_grad adds it again: 2e308
+ * overflows to inf in the leaf's grad, which is a plain loop, not an op, so
+ * only this check can see it. */
+Test(anomaly, an_overflow_in_a_leaf_gradient_sum_names_the_leaf_shape, .init = setup, .fini = teardown) {
+    tg_tensor *w = param(TG_F64, 2, (int64_t[]){2, 3}, (double[]){0, 0, 0, 0, 0, 0});
+    tg_set_anomaly_detection(true);
+    cr_assert_eq(tg_backward(tg_sum(tg_mul_scalar(w, 1e308)), NULL), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(tg_get_flat(tg_grad(w), 0), 1e308);
+    reset_tape();
+    cr_assert_eq(tg_backward(tg_sum(tg_mul_scalar(w, 1e308)), NULL), TG_ERR_NUMERIC);
+    assert_message_has((const char *[]){"tg_backward: anomaly mode: the gradient of a float64 (2,3) leaf became inf "
+                                        "at index 0",
+                                        "overflowed", NULL});
+    tg_free(w);
+}
+
+/* A grad made non-finite while the mode was off (sqrt's rule at 0) is
+ * named when a later backward in anomaly mode adds to it, even though that
+ * backward's own gradients are finite. */
+Test(anomaly, a_leaf_gradient_already_non_finite_is_named, .init = setup, .fini = teardown) {
+    tg_tensor *x = param(TG_F64, 1, (int64_t[]){2}, (double[]){4, 0});
+    cr_assert_eq(tg_backward(tg_sum(tg_sqrt(x)), NULL), TG_OK);
+    cr_assert(isinf(tg_get_flat(tg_grad(x), 1)));
+    reset_tape();
+    tg_set_anomaly_detection(true);
+    cr_assert_eq(tg_backward(tg_sum(x), NULL), TG_ERR_NUMERIC);
+    assert_message_has((const char *[]){"tg_backward: anomaly mode: the gradient of a float64 (2) leaf already held "
+                                        "inf at index 1 before this backward",
+                                        NULL});
+    tg_free(x);
+}
+
+/* The output itself a persistent leaf: the walk is one accumulation. */
+Test(anomaly, a_leaf_differentiated_by_itself_is_checked, .init = setup, .fini = teardown) {
+    tg_tensor *x = param(TG_F64, 0, NULL, (double[]){1e308});
+    tg_tensor *seed = make(TG_F64, 0, NULL, (double[]){1e308});
+    tg_set_anomaly_detection(true);
+    cr_assert_eq(tg_backward(x, seed), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(tg_backward(x, seed), TG_ERR_NUMERIC);
+    assert_message_has((const char *[]){"float64 () leaf became inf at index 0", NULL});
+    tg_free(x);
+    tg_free(seed);
+}

@@ -161,16 +161,20 @@ Test(numerical_safety, bce_clamps_tiny_positive_probabilities_at_100) {
 }
 
 /* The clamp does not hide bad input: a NaN p, a negative one and one above
- * 1 (log(1 - p) < 0) each give a NaN loss, as log would. */
-Test(numerical_safety, bce_of_a_nan_or_out_of_range_probability_is_nan) {
+ * 1 (whose loss would be NaN, as log's) are each refused, naming the value
+ * and its index, instead of giving a NaN loss. */
+Test(numerical_safety, bce_of_a_nan_or_out_of_range_probability_is_refused, .init = return_mode,
+     .fini = abort_mode) {
     const double p[] = {NAN, -0.5, 1.5};
+    const tg_status want[] = {TG_ERR_NUMERIC, TG_ERR_ARGUMENT, TG_ERR_ARGUMENT};
+    const char *const value[] = {"got nan at index 1 of (2)", "got -0.5 at index 1 of (2)",
+                                 "got 1.5 at index 1 of (2)"};
     for (int d = 0; d < 2; d++)
         for (int k = 0; k < 3; k++) {
-            tg_tensor *prob = make(dtypes[d], 1, (int64_t[]){1}, &p[k]);
-            tg_tensor *target = make(dtypes[d], 1, (int64_t[]){1}, (double[]){1});
-            tg_tensor *loss = tg_bce_loss(prob, target);
-            cr_assert_not_null(loss);
-            cr_assert(isnan(tg_item(loss)), "%s p = %g: loss %g", tg_dtype_name(dtypes[d]), p[k], tg_item(loss));
+            tg_tensor *prob = make(dtypes[d], 1, (int64_t[]){2}, (double[]){0.5, p[k]});
+            tg_tensor *target = make(dtypes[d], 1, (int64_t[]){2}, (double[]){1, 1});
+            cr_assert_null(tg_bce_loss(prob, target), "%s p = %g", tg_dtype_name(dtypes[d]), p[k]);
+            assert_error(want[k], "tg_bce_loss", value[k]);
             tg_free(prob);
             tg_free(target);
             reset_tape();

@@ -9,10 +9,12 @@
  * child reports its first completed save before the parent starts the
  * clock), and be internally consistent; steps only move forward from kill
  * to kill. The directory may hold nothing but the checkpoint and the
- * documented temporary files "<path>.tmp.<pid>.<n>" of killed children,
- * which a later save (by another child, or the parent at the end) is not
- * disturbed by. The number of kills that left such a temporary file counts
- * the kills that landed in the middle of a save.
+ * documented temporary file "<path>.tmp.<pid>.<n>" of the child just killed:
+ * each child's first save (and the parent's save at the end) removes those
+ * of the children killed before it, whose writers are gone, and is not
+ * disturbed by them. After the final save no temporary file is left. The
+ * number of kills that left a temporary file counts the kills that landed in
+ * the middle of a save.
  *
  * The children stay simple (no Criterion calls, _exit only) so that the
  * test also runs under ASan. */
@@ -102,8 +104,9 @@ static int64_t verified_step(const char *path)
 }
 
 /* Checks that `dir` holds `name` and otherwise only temporary files named
- * "<name>.tmp.<pid>.<n>" with pid one of the `n_pids` killed children.
- * Returns the number of temporary files of `pid`. */
+ * "<name>.tmp.<pid>.<n>" with pid one of the `n_pids` killed children, all
+ * of them of `pid` (those of earlier children were cleaned up). Returns the
+ * number of temporary files of `pid`. */
 static int check_directory(const char *dir, const char *name, const pid_t *pids, int n_pids, pid_t pid)
 {
     DIR *d = opendir(dir);
@@ -128,11 +131,24 @@ static int check_directory(const char *dir, const char *name, const pid_t *pids,
         bool killed = false;
         for (int i = 0; i < n_pids; i++) killed |= pids[i] == (pid_t)file_pid;
         cr_assert(killed, "temporary file '%s' is not from a killed child", e->d_name);
+        cr_assert_eq((pid_t)file_pid, pid, "stale temporary file '%s' of an earlier child was not removed by a "
+                     "later successful save", e->d_name);
         of_pid += (pid_t)file_pid == pid;
     }
     closedir(d);
     cr_assert(have_checkpoint, "the checkpoint itself is gone");
     return of_pid;
+}
+
+/* Number of entries in `dir` besides "." and "..". */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
 }
 
 static void sleep_microseconds(long us)
@@ -194,11 +210,12 @@ Test(crash_safety, a_checkpoint_survives_its_writer_being_killed_at_random_momen
         torn += stale;
     }
 
-    /* The stale files do not disturb a later save; and the parent's save
-     * leaves no temporary file of its own. */
+    /* The stale file does not disturb a later save, which removes it and
+     * leaves no temporary file of its own: only the checkpoint is left. */
     cr_assert_eq(save_step(path, 1, weights, step_tensor), TG_OK, "%s", tg_last_error_message());
     cr_assert_eq(verified_step(path), 1);
     cr_assert_eq(check_directory(dir, "ck.safetensors", pids, KILLS, getpid()), 0);
+    cr_assert_eq(count_entries(dir), 1, "after the final save the directory holds more than the checkpoint");
     cr_log_info("crash safety: %d of %d kills survived (checkpoint loaded and verified every time); %d kills "
                 "landed during a save and left its temporary file",
                 KILLS, KILLS, torn);

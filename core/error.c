@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/error_internal.h"
+#include "core/fast_tls.h"
 #include "tapegrad/error.h"
 
 /* The handler is process-wide (set once in main); the last error is per thread
@@ -14,7 +15,8 @@ static _Atomic(tg_error_handler) custom_handler; /* zero: no handler */
 static _Atomic(void *) custom_user;
 static _Atomic int error_mode = TG_ERRORS_ABORT;
 
-static _Thread_local tg_status last_code = TG_OK;
+/* Read after every backward rule (did it fail?): initial-exec, see fast_tls.h. */
+static _Thread_local tg_status last_code TG_FAST_TLS = TG_OK;
 static _Thread_local char last_message[1024];
 
 tg_error_mode tg_set_error_mode(tg_error_mode mode) {

@@ -6,17 +6,10 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/fast_tls.h"
 #include "tapegrad/op.h"
 #include "tapegrad/tape.h"
 
-/* For thread-locals read by every op (the current tape, grad mode, anomaly
- * mode): the initial-exec model makes them plain %fs-relative loads instead
- * of calls to __tls_get_addr from the shared library. */
-#if defined(__GNUC__) || defined(__clang__)
-#define TG_FAST_TLS __attribute__((tls_model("initial-exec")))
-#else
-#define TG_FAST_TLS
-#endif
 
 struct tg_tape {
     tg_arena arena;      /* every tape tensor, its data, every node      */

@@ -101,3 +101,31 @@ Test(csv, reports_empty_and_missing_files, .init = return_mode)
     cr_assert_null(tg_csv_load("/nonexistent.csv", NULL));
     cr_assert_eq(tg_last_error(), TG_ERR_IO);
 }
+
+Test(csv, refuses_a_ragged_row_before_sizing_the_table, .init = return_mode)
+{
+    /* A first line of 2^19 fields, then 2^19 one-field lines: 2 MB of text,
+     * but 2^38 values (2 TiB as float64) if the table were sized from the
+     * first line and the row count before the rows were checked. The row
+     * count must not be trusted either: line 2 is the error. */
+    enum { N = 1 << 19 };
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/table.csv", dir);
+    char *text = malloc(4 * (size_t)N + 1);
+    cr_assert_not_null(text);
+    size_t at = 0;
+    for (int i = 0; i < N; ++i) {
+        text[at++] = '0';
+        text[at++] = i + 1 < N ? ',' : '\n';
+    }
+    for (int i = 0; i < N; ++i) {
+        text[at++] = '1';
+        text[at++] = '\n';
+    }
+    write_bytes(path, text, at);
+    free(text);
+    cr_assert_null(tg_csv_load(path, NULL));
+    assert_error(TG_ERR_FORMAT, "tg_csv_load", "table.csv:2: ragged row: 1 fields, expected 524288");
+    remove_temp_dir(dir);
+}

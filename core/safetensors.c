@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/checkpoint_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/checkpoint.h"
 
@@ -700,12 +701,6 @@ static bool parse_header(parser *p, tg_checkpoint *ck)
             if (!parse_metadata(p, ck)) return false;
             continue;
         }
-        for (int i = 0; i < ck->count; ++i) {
-            if (strcmp(ck->entries[i].name, key) == 0) {
-                free(key);
-                return fail(p, "duplicate tensor name");
-            }
-        }
         if (!grow((void **)&ck->entries, ck->count, sizeof(entry))) {
             free(key);
             return fail(p, "out of memory");
@@ -719,6 +714,31 @@ static bool parse_header(parser *p, tg_checkpoint *ck)
 end:
     skip_space(p);
     return p->pos == p->size || fail(p, "unexpected text after the header object");
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp((*(const entry *const *)a)->name, (*(const entry *const *)b)->name);
+}
+
+/* Refuses two entries of one name. Sorting makes this O(n log n): a header
+ * may hold millions of entries (it is up to 100 MB), and comparing each new
+ * name with all earlier ones would take hours on such a file. */
+static const char *check_unique_names(const tg_checkpoint *ck, char *detail, size_t detail_size)
+{
+    if (ck->count < 2) return NULL;
+    entry **sorted = malloc((size_t)ck->count * sizeof *sorted);
+    if (!sorted) return "out of memory";
+    for (int i = 0; i < ck->count; ++i) sorted[i] = &ck->entries[i];
+    qsort(sorted, (size_t)ck->count, sizeof *sorted, compare_names);
+    const char *why = NULL;
+    for (int i = 1; i < ck->count && !why; ++i) {
+        if (strcmp(sorted[i - 1]->name, sorted[i]->name) != 0) continue;
+        snprintf(detail, detail_size, "duplicate tensor name '%.200s'", sorted[i]->name);
+        why = detail;
+    }
+    free(sorted);
+    return why;
 }
 
 static int compare_ranges(const void *a, const void *b)
@@ -881,19 +901,25 @@ static tg_checkpoint *open_checkpoint(const char *fn, const char *path)
         tg_error_report(TG_ERR_ARGUMENT, fn, "path is NULL");
         return NULL;
     }
+    uint64_t file_size = 0;
+    uint8_t *file = read_whole_file(fn, path, &file_size);
+    if (!file) return NULL;
+    return tgi_checkpoint_open_bytes(fn, path, file, (size_t)file_size, true);
+}
+
+tg_checkpoint *tgi_checkpoint_open_bytes(const char *fn, const char *path, uint8_t *file, size_t size,
+                                         bool verify_checksum)
+{
     tg_checkpoint *ck = calloc(1, sizeof *ck);
     if (!ck || !(ck->path = malloc(strlen(path) + 1))) {
         free(ck);
+        free(file);
         tg_error_report(TG_ERR_MEMORY, fn, "out of memory");
         return NULL;
     }
     strcpy(ck->path, path);
-    uint64_t file_size = 0;
-    ck->file = read_whole_file(fn, path, &file_size);
-    if (!ck->file) {
-        tg_checkpoint_close(ck);
-        return NULL;
-    }
+    ck->file = file;
+    uint64_t file_size = size;
     char detail[512];
     const char *why = NULL;
     uint64_t header_size = 0;
@@ -918,9 +944,10 @@ static tg_checkpoint *open_checkpoint(const char *fn, const char *path)
     if (!why) {
         ck->data = ck->file + 8 + header_size;
         ck->data_size = file_size - 8 - header_size;
-        why = check_entries(ck, detail, sizeof detail);
+        why = check_unique_names(ck, detail, sizeof detail);
     }
-    if (!why) why = check_checksum(ck, file_size, detail, sizeof detail);
+    if (!why) why = check_entries(ck, detail, sizeof detail);
+    if (!why && verify_checksum) why = check_checksum(ck, file_size, detail, sizeof detail);
     if (why) {
         tg_error_report(TG_ERR_FORMAT, fn, "'%s': %s", path, why);
         tg_checkpoint_close(ck);

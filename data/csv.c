@@ -107,6 +107,13 @@ static bool parse_rows(tg_dataset *ds, line_cursor *c, const char *path, char de
                                 (long long)c->number, (long long)col + 1, shown, field);
                 return false;
             }
+            if (col != label_column && ds->store->kind == TG_FEATURES_F32 && !isfinite((float)value)) {
+                /* Finite as a double but not as a float: stored, it would be an infinity. */
+                int shown = (int)(end - field > 40 ? 40 : end - field);
+                tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld:%lld: '%.*s' is outside the float32 range", path,
+                                (long long)c->number, (long long)col + 1, shown, field);
+                return false;
+            }
             if (col != label_column) {
                 store_feature(ds, row * ds->feature_size + feature++, value);
             } else if (label_kind == TG_LABELS_CLASS) {

@@ -129,3 +129,26 @@ Test(csv, refuses_a_ragged_row_before_sizing_the_table, .init = return_mode)
     assert_error(TG_ERR_FORMAT, "tg_csv_load", "table.csv:2: ragged row: 1 fields, expected 524288");
     remove_temp_dir(dir);
 }
+
+Test(csv, refuses_features_outside_the_float32_range_when_storing_float32, .init = return_mode)
+{
+    /* 2e49 is a finite double but above FLT_MAX (about 3.4e38): stored as
+     * float32 it would become +inf. Found by fuzz_csv. In float64 storage the
+     * same file is fine, and a float64 target may hold it. */
+    char dir[64], path[128];
+    csv_file(dir, path, "0;2e49\n");
+    tg_csv_options f32 = {';', false, 0, TG_LABELS_TARGET, TG_FEATURES_F32};
+    cr_assert_null(tg_csv_load(path, &f32));
+    assert_error(TG_ERR_FORMAT, "tg_csv_load", "table.csv:1:2: '2e49' is outside the float32 range");
+    tg_csv_options f64 = {';', false, 0, TG_LABELS_TARGET, TG_FEATURES_F64};
+    tg_dataset *ds = tg_csv_load(path, &f64);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    cr_assert_eq(tg_dataset_feature(ds, 0, 0), 2e49);
+    tg_dataset_free(ds);
+    tg_csv_options target = {';', false, 1, TG_LABELS_TARGET, TG_FEATURES_F32};
+    ds = tg_csv_load(path, &target);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    cr_assert_eq(tg_dataset_target(ds, 0, 0), 2e49);
+    tg_dataset_free(ds);
+    remove_temp_dir(dir);
+}

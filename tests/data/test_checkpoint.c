@@ -497,3 +497,33 @@ Test(checkpoint, checks_100000_names_for_duplicates_in_n_log_n, .init = return_m
     assert_error(TG_ERR_FORMAT, "tg_checkpoint_open", "duplicate tensor name 't0'");
     fixture_free(&f);
 }
+
+Test(checkpoint, checks_100000_metadata_keys_for_duplicates_in_n_log_n, .init = return_mode)
+{
+    /* As for tensor names: the keys are sorted, not compared pairwise. */
+    enum { N = 100000 };
+    fixture f;
+    fixture_make(&f);
+    size_t capacity = (size_t)N * 32 + 256, at = 0;
+    char *json = malloc(capacity);
+    cr_assert_not_null(json);
+    at += (size_t)snprintf(json, capacity, "{\"__metadata__\":{");
+    for (int i = 0; i < N; ++i)
+        at += (size_t)snprintf(json + at, capacity - at, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    snprintf(json + at, capacity - at, "}}");
+    write_handmade(f.path, json, 0);
+    double start = seconds_now();
+    tg_checkpoint *ck = tg_checkpoint_open(f.path);
+    double took = seconds_now() - start;
+    cr_assert_not_null(ck, "%s", tg_last_error_message());
+    cr_assert_str_eq(tg_checkpoint_metadata(ck, "k99999"), "v");
+    tg_checkpoint_close(ck);
+    cr_assert_lt(took, 5.0, "opening %d metadata keys took %.2f s", N, took);
+
+    snprintf(json + at, capacity - at, ",\"k0\":\"again\"}}");
+    write_handmade(f.path, json, 0);
+    free(json);
+    cr_assert_null(tg_checkpoint_open(f.path));
+    assert_error(TG_ERR_FORMAT, "tg_checkpoint_open", "duplicate metadata key 'k0'");
+    fixture_free(&f);
+}

@@ -1,9 +1,10 @@
 /* data/csv.c — tables of numbers from CSV files.
  *
- * Two passes over the file held in memory: the first counts the rows (so the
- * data set is allocated once, at its final size), the second parses every
- * field. Any field that is not a finite number, and any row with a different
- * number of fields, is reported with its file, line and column.
+ * Two passes over the file held in memory: the first counts the rows and
+ * checks every row's field count (so the data set is allocated once, at its
+ * final size, and never larger than the file justifies), the second parses
+ * every field. Any field that is not a finite number, and any row with a
+ * different number of fields, is reported with its file, line and column.
  */
 #include <errno.h>
 #include <math.h>
@@ -87,6 +88,7 @@ static bool parse_rows(tg_dataset *ds, line_cursor *c, const char *path, char de
     int64_t row = 0, max_class = 0;
     while (next_line(c, &line, &length)) {
         if (is_blank(line, length)) continue;
+        /* Pass 1 checked this already; the field walk below relies on it. */
         int64_t fields = count_fields(line, length, delimiter);
         if (fields != columns) {
             tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld: ragged row: %lld fields, expected %lld", path,
@@ -102,6 +104,13 @@ static bool parse_rows(tg_dataset *ds, line_cursor *c, const char *path, char de
             if (!parse_number(field, (size_t)(end - field), &value)) {
                 int shown = (int)(end - field > 40 ? 40 : end - field);
                 tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld:%lld: '%.*s' is not a finite number", path,
+                                (long long)c->number, (long long)col + 1, shown, field);
+                return false;
+            }
+            if (col != label_column && ds->store->kind == TG_FEATURES_F32 && !isfinite((float)value)) {
+                /* Finite as a double but not as a float: stored, it would be an infinity. */
+                int shown = (int)(end - field > 40 ? 40 : end - field);
+                tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld:%lld: '%.*s' is outside the float32 range", path,
                                 (long long)c->number, (long long)col + 1, shown, field);
                 return false;
             }
@@ -126,23 +135,45 @@ static bool parse_rows(tg_dataset *ds, line_cursor *c, const char *path, char de
     return true;
 }
 
+/* The options tg_csv_load accepts (a NULL path aside). */
+static bool options_ok(const tg_csv_options *opt)
+{
+    char delimiter = opt->delimiter ? opt->delimiter : ',';
+    bool has_label = opt->label_column != TG_CSV_NO_LABEL;
+    return delimiter != '\n' && delimiter != '\r' && delimiter != '"' &&
+           (opt->storage == TG_FEATURES_F32 || opt->storage == TG_FEATURES_F64) &&
+           (!has_label || opt->label_kind == TG_LABELS_CLASS || opt->label_kind == TG_LABELS_TARGET);
+}
+
 tg_dataset *tg_csv_load(const char *path, const tg_csv_options *options)
 {
     const tg_csv_options defaults = {',', false, -1, TG_LABELS_CLASS, TG_FEATURES_F64};
     const tg_csv_options *opt = options ? options : &defaults;
-    char delimiter = opt->delimiter ? opt->delimiter : ',';
-    bool has_label = opt->label_column != TG_CSV_NO_LABEL;
-    if (!path || delimiter == '\n' || delimiter == '\r' || delimiter == '"' ||
-        (opt->storage != TG_FEATURES_F32 && opt->storage != TG_FEATURES_F64) ||
-        (has_label && opt->label_kind != TG_LABELS_CLASS && opt->label_kind != TG_LABELS_TARGET)) {
+    if (!path || !options_ok(opt)) {
         tg_error_report(TG_ERR_ARGUMENT, fn, "NULL path, or bad delimiter, storage or label kind");
         return NULL;
     }
     uint8_t *bytes = NULL;
     size_t size = 0;
     if (tgi_read_file(fn, path, CSV_LIMIT, &bytes, &size)) return NULL;
+    tg_dataset *ds = tgi_csv_parse(path, bytes, size, opt);
+    free(bytes);
+    return ds;
+}
 
-    /* Pass 1: the number of columns (header or first row) and of data rows. */
+tg_dataset *tgi_csv_parse(const char *path, const uint8_t *bytes, size_t size, const tg_csv_options *opt)
+{
+    if (!options_ok(opt)) {
+        tg_error_report(TG_ERR_ARGUMENT, fn, "bad delimiter, storage or label kind");
+        return NULL;
+    }
+    char delimiter = opt->delimiter ? opt->delimiter : ',';
+    bool has_label = opt->label_column != TG_CSV_NO_LABEL;
+
+    /* Pass 1: the number of columns (header or first row) and of data rows.
+     * Every row's field count is checked here, before anything is allocated:
+     * the allocation is rows x columns, so a long first line followed by many
+     * short ones would otherwise ask for far more memory than the file holds. */
     line_cursor c = {(const char *)bytes, size, 0, 0};
     const char *line;
     size_t length;
@@ -150,7 +181,14 @@ tg_dataset *tg_csv_load(const char *path, const tg_csv_options *options)
     bool header_pending = opt->has_header;
     while (next_line(&c, &line, &length)) {
         if (is_blank(line, length)) continue;
-        if (columns == 0) columns = count_fields(line, length, delimiter);
+        int64_t fields = count_fields(line, length, delimiter);
+        if (columns == 0) {
+            columns = fields;
+        } else if (fields != columns) {
+            tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld: ragged row: %lld fields, expected %lld", path,
+                            (long long)c.number, (long long)fields, (long long)columns);
+            return NULL;
+        }
         if (header_pending) header_pending = false;
         else rows++;
     }
@@ -170,19 +208,16 @@ tg_dataset *tg_csv_load(const char *path, const tg_csv_options *options)
                             1);
     }
     if (ds) {
-        /* Pass 2: the header's field count must match too, then parse. */
+        /* Pass 2: skip the header, then parse. */
         line_cursor parse = {(const char *)bytes, size, 0, 0};
-        bool ok = true;
         if (opt->has_header) {
             while (next_line(&parse, &line, &length) && is_blank(line, length)) {}
         }
-        ok = parse_rows(ds, &parse, path, delimiter, columns, label_column, has_label ? opt->label_kind
-                                                                                      : TG_LABELS_NONE);
-        if (!ok) {
+        if (!parse_rows(ds, &parse, path, delimiter, columns, label_column,
+                        has_label ? opt->label_kind : TG_LABELS_NONE)) {
             tg_dataset_free(ds);
             ds = NULL;
         }
     }
-    free(bytes);
     return ds;
 }

@@ -122,6 +122,29 @@ tg_dataset *tg_dataset_new(tg_feature_storage storage, int64_t count, int featur
     return ds;
 }
 
+/* The elements per sample of an IDX array: the product of dims[1..]. */
+static int64_t idx_sample_size(const tg_idx *idx)
+{
+    int64_t size = 1;
+    for (int i = 1; i < idx->rank; ++i)
+        if (!tgi_mul_ok(size, idx->dims[i], &size)) return -1;
+    return size;
+}
+
+/* An IDX array whose fields agree: rank 1..8, dims >= 0, count their product,
+ * data present when count > 0. tg_idx_load only makes such arrays, but the
+ * struct is public and a caller may have built it. The sample size is checked
+ * on its own: with dims[0] == 0 the count is 0 whatever the other dims are,
+ * and their product (up to (2^32-1)^7 from a file) must still fit the
+ * data set's int64 feature size. */
+static bool idx_consistent(const tg_idx *idx)
+{
+    if (idx->rank < 1 || idx->rank > TG_MAX_RANK || idx->dims[0] < 0) return false;
+    int64_t sample = idx_sample_size(idx), count = 0;
+    if (sample < 0 || !tgi_mul_ok(idx->dims[0], sample, &count)) return false;
+    return count == idx->count && (count == 0 || idx->data);
+}
+
 tg_dataset *tg_dataset_from_idx(tg_idx *images, tg_idx *labels, int64_t num_classes, double scale)
 {
     static const char *fn = "tg_dataset_from_idx";
@@ -134,6 +157,12 @@ tg_dataset *tg_dataset_from_idx(tg_idx *images, tg_idx *labels, int64_t num_clas
         tg_error_report(TG_ERR_ARGUMENT, fn, "scale must be finite, got %g", scale);
     } else if (images->type != TG_IDX_U8 || images->rank < 2 || labels->type != TG_IDX_U8 || labels->rank != 1) {
         tg_error_report(TG_ERR_FORMAT, fn, "need uint8 images of rank >= 2 and uint8 labels of rank 1");
+    } else if (!idx_consistent(images) || !idx_consistent(labels)) {
+        tg_error_report(TG_ERR_FORMAT, fn, "images or labels: count, dims and data do not agree "
+                        "(or the size of one image overflows)");
+    } else if (idx_sample_size(images) == 0) {
+        /* tg_dataset_new refuses empty features too: nothing downstream expects them. */
+        tg_error_report(TG_ERR_FORMAT, fn, "images have a zero dimension: no features per sample");
     } else if (images->dims[0] != labels->dims[0]) {
         tg_error_report(TG_ERR_FORMAT, fn, "%lld images but %lld labels", (long long)images->dims[0],
                         (long long)labels->dims[0]);
@@ -166,11 +195,7 @@ tg_dataset *tg_dataset_from_idx(tg_idx *images, tg_idx *labels, int64_t num_clas
             images->data = NULL;
             ds->store->classes = classes;
             ds->store->count = ds->count = images->dims[0];
-            ds->feature_size = images->count / (images->dims[0] ? images->dims[0] : 1);
-            if (images->dims[0] == 0) {
-                ds->feature_size = 1;
-                for (int i = 1; i < images->rank; ++i) ds->feature_size *= images->dims[i];
-            }
+            ds->feature_size = idx_sample_size(images);
             ds->store->feature_size = ds->feature_size;
             memcpy(ds->feature_shape, images->dims + 1, (size_t)(images->rank - 1) * sizeof(int64_t));
             ds->scale = scale;

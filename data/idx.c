@@ -60,7 +60,11 @@ tg_idx *tg_idx_load(const char *path, size_t max_bytes)
     uint8_t *bytes = NULL;
     size_t size = 0;
     if (tgi_read_file(fn, path, max_bytes, &bytes, &size)) return NULL;
+    return tgi_idx_parse(fn, path, bytes, size);
+}
 
+tg_idx *tgi_idx_parse(const char *fn, const char *path, uint8_t *bytes, size_t size)
+{
     const char *why = NULL;
     tg_idx header = {0};
     size_t element_size = 0, offset = 0;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tapegrad/data.h"
 #include "tapegrad/error.h"
 
 /* Keeps these helpers out of the shared library's exported symbols. */
@@ -31,6 +32,26 @@ TGI_INTERNAL tg_status tgi_gunzip(const uint8_t *in, size_t in_size, size_t max_
  * Errors are reported under `function` and name the path. */
 TGI_INTERNAL tg_status tgi_read_file(const char *function, const char *path, size_t max_bytes,
                                      uint8_t **out, size_t *out_size);
+
+/* The part of tgi_read_file after the read: takes ownership of `raw` (malloc'ed,
+ * raw_size bytes) and returns it, or its gunzipped contents when it starts
+ * with the gzip magic bytes (output limited to max_bytes), in *out. `name`
+ * (a path, or any label) names the input in messages reported under
+ * `function`. Apart from files so that the fuzz harnesses can reach it. */
+TGI_INTERNAL tg_status tgi_decode_bytes(const char *function, const char *name, uint8_t *raw, size_t raw_size,
+                                        size_t max_bytes, uint8_t **out, size_t *out_size);
+
+/* The IDX parser of tg_idx_load over bytes already in memory (after any
+ * gunzip): takes ownership of `bytes` (malloc'ed; freed on failure, reused as
+ * the array's data on success). Errors are reported under `function`, naming
+ * `name`. */
+TGI_INTERNAL tg_idx *tgi_idx_parse(const char *function, const char *name, uint8_t *bytes, size_t size);
+
+/* The CSV parser of tg_csv_load over `size` bytes in memory (borrowed, not
+ * NUL-terminated); `options` must be non-NULL. Errors are reported under
+ * tg_csv_load, naming `name`. */
+TGI_INTERNAL tg_dataset *tgi_csv_parse(const char *name, const uint8_t *bytes, size_t size,
+                                       const tg_csv_options *options);
 
 /* a * b for non-negative sizes, false on overflow of int64_t. */
 static inline int tgi_mul_ok(int64_t a, int64_t b, int64_t *result)

@@ -45,6 +45,23 @@ static tg_status read_raw(const char *function, const char *path, size_t max_byt
     return TG_OK;
 }
 
+tg_status tgi_decode_bytes(const char *function, const char *name, uint8_t *raw, size_t raw_size,
+                           size_t max_bytes, uint8_t **out, size_t *out_size)
+{
+    *out = NULL;
+    *out_size = 0;
+    if (raw_size < 2 || raw[0] != 0x1f || raw[1] != 0x8b) {
+        *out = raw;
+        *out_size = raw_size;
+        return TG_OK;
+    }
+    const char *why = NULL;
+    tg_status status = tgi_gunzip(raw, raw_size, max_bytes, out, out_size, &why);
+    free(raw);
+    if (status) return tg_error_report(status, function, "'%s': gzip: %s", name, why);
+    return TG_OK;
+}
+
 tg_status tgi_read_file(const char *function, const char *path, size_t max_bytes, uint8_t **out,
                         size_t *out_size)
 {
@@ -54,16 +71,7 @@ tg_status tgi_read_file(const char *function, const char *path, size_t max_bytes
     size_t raw_size = 0;
     tg_status status = read_raw(function, path, max_bytes, &raw, &raw_size);
     if (status) return status;
-    if (raw_size < 2 || raw[0] != 0x1f || raw[1] != 0x8b) {
-        *out = raw;
-        *out_size = raw_size;
-        return TG_OK;
-    }
-    const char *why = NULL;
-    status = tgi_gunzip(raw, raw_size, max_bytes, out, out_size, &why);
-    free(raw);
-    if (status) return tg_error_report(status, function, "'%s': gzip: %s", path, why);
-    return TG_OK;
+    return tgi_decode_bytes(function, path, raw, raw_size, max_bytes, out, out_size);
 }
 
 tg_status tg_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_size)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "helpers.h"
 #include "tapegrad/checkpoint.h"
@@ -444,5 +445,85 @@ Test(checkpoint, python_json_and_struct_read_the_file, .init = return_mode)
              "assert h['__metadata__']['epoch'] == '12'\n",
              read_header_py);
     cr_assert_eq(run_python(&f, script), 0, "Python could not read the checkpoint");
+    fixture_free(&f);
+}
+
+/* A header of `n` empty F32 tensors "t0".."t<n-1>", then `extra` (or nothing). */
+static char *many_entries_json(int n, const char *extra)
+{
+    size_t capacity = (size_t)n * 64 + 256, at = 0;
+    char *json = malloc(capacity);
+    cr_assert_not_null(json);
+    json[at++] = '{';
+    for (int i = 0; i < n; ++i)
+        at += (size_t)snprintf(json + at, capacity - at, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],"
+                               "\"data_offsets\":[0,0]}", i ? "," : "", i);
+    snprintf(json + at, capacity - at, "%s}", extra);
+    return json;
+}
+
+static double seconds_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+}
+
+Test(checkpoint, checks_100000_names_for_duplicates_in_n_log_n, .init = return_mode)
+{
+    /* Comparing each name with all earlier ones costs 5e9 string compares
+     * here (43 s measured with the quadratic check); sorting the names costs
+     * about 2e6. The limit is loose enough for a sanitized or loaded machine. */
+    enum { N = 100000 };
+    fixture f;
+    fixture_make(&f);
+    char *json = many_entries_json(N, "");
+    write_handmade(f.path, json, 0);
+    free(json);
+    double start = seconds_now();
+    tg_checkpoint *ck = tg_checkpoint_open(f.path);
+    double took = seconds_now() - start;
+    cr_assert_not_null(ck, "%s", tg_last_error_message());
+    cr_assert_eq(tg_checkpoint_count(ck), N);
+    cr_assert_not_null(tg_checkpoint_find(ck, "t99999"));
+    tg_checkpoint_close(ck);
+    cr_assert_lt(took, 5.0, "opening %d entries took %.2f s", N, took);
+
+    /* The last name repeats the first: found although they are far apart. */
+    json = many_entries_json(N, ",\"t0\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}");
+    write_handmade(f.path, json, 0);
+    free(json);
+    cr_assert_null(tg_checkpoint_open(f.path));
+    assert_error(TG_ERR_FORMAT, "tg_checkpoint_open", "duplicate tensor name 't0'");
+    fixture_free(&f);
+}
+
+Test(checkpoint, checks_100000_metadata_keys_for_duplicates_in_n_log_n, .init = return_mode)
+{
+    /* As for tensor names: the keys are sorted, not compared pairwise. */
+    enum { N = 100000 };
+    fixture f;
+    fixture_make(&f);
+    size_t capacity = (size_t)N * 32 + 256, at = 0;
+    char *json = malloc(capacity);
+    cr_assert_not_null(json);
+    at += (size_t)snprintf(json, capacity, "{\"__metadata__\":{");
+    for (int i = 0; i < N; ++i)
+        at += (size_t)snprintf(json + at, capacity - at, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    snprintf(json + at, capacity - at, "}}");
+    write_handmade(f.path, json, 0);
+    double start = seconds_now();
+    tg_checkpoint *ck = tg_checkpoint_open(f.path);
+    double took = seconds_now() - start;
+    cr_assert_not_null(ck, "%s", tg_last_error_message());
+    cr_assert_str_eq(tg_checkpoint_metadata(ck, "k99999"), "v");
+    tg_checkpoint_close(ck);
+    cr_assert_lt(took, 5.0, "opening %d metadata keys took %.2f s", N, took);
+
+    snprintf(json + at, capacity - at, ",\"k0\":\"again\"}}");
+    write_handmade(f.path, json, 0);
+    free(json);
+    cr_assert_null(tg_checkpoint_open(f.path));
+    assert_error(TG_ERR_FORMAT, "tg_checkpoint_open", "duplicate metadata key 'k0'");
     fixture_free(&f);
 }

@@ -101,3 +101,54 @@ Test(csv, reports_empty_and_missing_files, .init = return_mode)
     cr_assert_null(tg_csv_load("/nonexistent.csv", NULL));
     cr_assert_eq(tg_last_error(), TG_ERR_IO);
 }
+
+Test(csv, refuses_a_ragged_row_before_sizing_the_table, .init = return_mode)
+{
+    /* A first line of 2^19 fields, then 2^19 one-field lines: 2 MB of text,
+     * but 2^38 values (2 TiB as float64) if the table were sized from the
+     * first line and the row count before the rows were checked. The row
+     * count must not be trusted either: line 2 is the error. */
+    enum { N = 1 << 19 };
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/table.csv", dir);
+    char *text = malloc(4 * (size_t)N + 1);
+    cr_assert_not_null(text);
+    size_t at = 0;
+    for (int i = 0; i < N; ++i) {
+        text[at++] = '0';
+        text[at++] = i + 1 < N ? ',' : '\n';
+    }
+    for (int i = 0; i < N; ++i) {
+        text[at++] = '1';
+        text[at++] = '\n';
+    }
+    write_bytes(path, text, at);
+    free(text);
+    cr_assert_null(tg_csv_load(path, NULL));
+    assert_error(TG_ERR_FORMAT, "tg_csv_load", "table.csv:2: ragged row: 1 fields, expected 524288");
+    remove_temp_dir(dir);
+}
+
+Test(csv, refuses_features_outside_the_float32_range_when_storing_float32, .init = return_mode)
+{
+    /* 2e49 is a finite double but above FLT_MAX (about 3.4e38): stored as
+     * float32 it would become +inf. Found by fuzz_csv. In float64 storage the
+     * same file is fine, and a float64 target may hold it. */
+    char dir[64], path[128];
+    csv_file(dir, path, "0;2e49\n");
+    tg_csv_options f32 = {';', false, 0, TG_LABELS_TARGET, TG_FEATURES_F32};
+    cr_assert_null(tg_csv_load(path, &f32));
+    assert_error(TG_ERR_FORMAT, "tg_csv_load", "table.csv:1:2: '2e49' is outside the float32 range");
+    tg_csv_options f64 = {';', false, 0, TG_LABELS_TARGET, TG_FEATURES_F64};
+    tg_dataset *ds = tg_csv_load(path, &f64);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    cr_assert_eq(tg_dataset_feature(ds, 0, 0), 2e49);
+    tg_dataset_free(ds);
+    tg_csv_options target = {';', false, 1, TG_LABELS_TARGET, TG_FEATURES_F32};
+    ds = tg_csv_load(path, &target);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    cr_assert_eq(tg_dataset_target(ds, 0, 0), 2e49);
+    tg_dataset_free(ds);
+    remove_temp_dir(dir);
+}

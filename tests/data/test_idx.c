@@ -140,3 +140,36 @@ Test(idx, reports_missing_files, .init = return_mode)
     cr_assert_eq(tg_last_error(), TG_ERR_IO);
     assert_error_from("tg_idx_load");
 }
+
+Test(idx, dataset_refuses_images_whose_sample_size_overflows, .init = return_mode)
+{
+    /* 0 images of 2^32-1 x ... x 2^32-1 (rank 8): a valid, empty IDX file,
+     * but one image would hold (2^32-1)^7 pixels, which no int64 holds. */
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/images.idx", dir);
+    unsigned char bytes[4 + 4 * 8] = {0, 0, 8, 8, 0, 0, 0, 0};
+    memset(bytes + 8, 0xff, sizeof bytes - 8);
+    write_bytes(path, bytes, sizeof bytes);
+    tg_idx *images = tg_idx_load(path, 0);
+    cr_assert_not_null(images, "%s", tg_last_error_message());
+    cr_assert_eq(images->count, 0);
+    tg_idx *labels = calloc(1, sizeof *labels);
+    cr_assert_not_null(labels);
+    *labels = (tg_idx){TG_IDX_U8, 1, {0}, 0, NULL};
+    cr_assert_null(tg_dataset_from_idx(images, labels, 10, 1.0));
+    assert_error(TG_ERR_FORMAT, "tg_dataset_from_idx", "overflows");
+    remove_temp_dir(dir);
+}
+
+Test(idx, dataset_refuses_hand_built_arrays_whose_count_disagrees, .init = return_mode)
+{
+    /* The struct is public: a count larger than the dims' product (3 * 2)
+     * would make the data set read past the 6 bytes of data. */
+    tg_idx *images = malloc(sizeof *images), *labels = malloc(sizeof *labels);
+    cr_assert(images && labels);
+    *images = (tg_idx){TG_IDX_U8, 2, {3, 2}, 600, calloc(6, 1)};
+    *labels = (tg_idx){TG_IDX_U8, 1, {3}, 3, calloc(3, 1)};
+    cr_assert_null(tg_dataset_from_idx(images, labels, 10, 1.0));
+    assert_error(TG_ERR_FORMAT, "tg_dataset_from_idx", "do not agree");
+}

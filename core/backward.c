@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "core/anomaly.h"
+#include "core/simd.h"
+#include "core/threadpool.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/ops.h"
@@ -112,17 +114,29 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
 
 /* ---- tg_backward: accumulate into the .grad of persistent leaves ---- */
 
-/* a[i] += b[i], in blocks of 8 so that gcc -O2 vectorizes it (its cheap
- * cost model takes only loops of a known trip count). */
-#define DEFINE_ADD_INTO(T, SFX)                                                   \
-    static void add_into_##SFX(T *restrict a, const T *restrict b, int64_t n) {   \
-        int64_t i = 0;                                                            \
-        for (; i + 8 <= n; i += 8)                                                \
-            for (int k = 0; k < 8; k++) a[i + k] += b[i + k];                     \
-        for (; i < n; i++) a[i] += b[i];                                          \
-    }
-DEFINE_ADD_INTO(float, f32)
-DEFINE_ADD_INTO(double, f64)
+/* acc[i] += g[i] over [begin, end), vectorized (TG_FOR_SIMD) and split over
+ * the thread pool for large parameters: with two threads the single-threaded
+ * sum into a 784x256 weight's gradient was a tenth of an MNIST step's serial
+ * part. Each element is one add whatever the split. */
+typedef struct add_into_job {
+    tg_tensor *acc;
+    const tg_tensor *g;
+} add_into_job;
+
+static void add_into_f32(float *restrict a, const float *restrict b, int64_t begin, int64_t end) {
+    TG_FOR_SIMD(i, begin, end, a[i] += b[i]);
+}
+static void add_into_f64(double *restrict a, const double *restrict b, int64_t begin, int64_t end) {
+    TG_FOR_SIMD(i, begin, end, a[i] += b[i]);
+}
+
+static void add_into_range(void *ctx, int64_t begin, int64_t end) {
+    const add_into_job *job = ctx;
+    if (job->acc->dtype == TG_F32)
+        add_into_f32(job->acc->data, job->g->data, begin, end);
+    else
+        add_into_f64(job->acc->data, job->g->data, begin, end);
+}
 
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
     (void)ctx;
@@ -132,10 +146,8 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
     }
     tg_tensor *acc = leaf->grad;
     if (tg_anomaly_on && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
-    if (acc->dtype == TG_F32)
-        add_into_f32(acc->data, g->data, acc->numel);
-    else
-        add_into_f64(acc->data, g->data, acc->numel);
+    add_into_job job = {acc, g};
+    tg_parallel_range(acc->numel, 1.0, add_into_range, &job);
     if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
 }
 

@@ -156,7 +156,10 @@ tg_dataset *tg_dataset_from_idx(tg_idx *images, tg_idx *labels, int64_t num_clas
     } else if (!isfinite(scale)) {
         tg_error_report(TG_ERR_ARGUMENT, fn, "scale must be finite, got %g", scale);
     } else if (images->type != TG_IDX_U8 || images->rank < 2 || labels->type != TG_IDX_U8 || labels->rank != 1) {
-        tg_error_report(TG_ERR_FORMAT, fn, "need uint8 images of rank >= 2 and uint8 labels of rank 1");
+        tg_error_report(TG_ERR_FORMAT, fn,
+                        "need uint8 (type 0x08) images of rank >= 2 and uint8 labels of rank 1; got images of "
+                        "type 0x%02x and rank %d, labels of type 0x%02x and rank %d",
+                        (unsigned)images->type, images->rank, (unsigned)labels->type, labels->rank);
     } else if (!idx_consistent(images) || !idx_consistent(labels)) {
         tg_error_report(TG_ERR_FORMAT, fn, "images or labels: count, dims and data do not agree "
                         "(or the size of one image overflows)");

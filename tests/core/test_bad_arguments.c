@@ -1830,6 +1830,17 @@ static bool dataset_from_idx_null_images(void)
     cr_assert_eq(tg_idx_save(temp_path("l.idx"), TG_IDX_U8, 1, dims, labels), TG_OK);
     return tg_dataset_from_idx(NULL, tg_idx_load(temp_path("l.idx"), 0), 2, 1.0) == NULL;
 }
+static bool dataset_from_idx_float_images(void)
+{
+    int64_t dims[] = {4}, image_dims[] = {4, 2, 2};
+    uint8_t labels[4] = {0, 1, 0, 1};
+    float images[16] = {0};
+    cr_assert_eq(tg_idx_save(temp_path("l.idx"), TG_IDX_U8, 1, dims, labels), TG_OK);
+    cr_assert_eq(tg_idx_save(temp_path("f.idx"), TG_IDX_F32, 3, image_dims, images), TG_OK);
+    /* Ownership of both moves to the call, refused or not. */
+    return tg_dataset_from_idx(tg_idx_load(temp_path("f.idx"), 0), tg_idx_load(temp_path("l.idx"), 0), 2, 1.0) ==
+           NULL;
+}
 static bool dataset_from_idx_label_range(void)
 {
     int64_t dims[] = {4}, image_dims[] = {4, 2, 2};
@@ -2620,6 +2631,8 @@ static bad_call rows[] = {
     {"tg_dataset_new", "label kind 7", dataset_new_unknown_labels, ARG, "7"},
     {"tg_dataset_new", "2^80 values", dataset_new_overflow, MEMORY, "1099511627776"},
     {"tg_dataset_from_idx", "NULL images", dataset_from_idx_null_images, ARG, "images"},
+    {"tg_dataset_from_idx", "float32 images", dataset_from_idx_float_images, FORMAT,
+     "got images of type 0x0d and rank 3, labels of type 0x08 and rank 1"},
     {"tg_dataset_from_idx", "label 5 of 2 classes", dataset_from_idx_label_range, FORMAT, "5"},
     {"tg_dataset_from_idx", "4 images, 3 labels", dataset_from_idx_counts, FORMAT, "3"},
     {"tg_dataset_count", "NULL data set", dataset_count_null, ARG, "data set is NULL"},

@@ -136,6 +136,33 @@ static void text_json_string(text *t, const char *s)
 
 /* ------------------------------------------------------------------ save */
 
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first string of `strings[0..n)` that occurs twice, or NULL; *failed
+ * when out of memory. Sorting makes this O(n log n): a header may hold
+ * millions of names (it is up to 100 MB), and comparing each new name with
+ * all earlier ones took 43 s for 100,000 of them. */
+static const char *find_duplicate(const char *const *strings, int n, bool *failed)
+{
+    *failed = false;
+    if (n < 2) return NULL;
+    const char **sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted) {
+        *failed = true;
+        return NULL;
+    }
+    memcpy(sorted, strings, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, compare_strings);
+    const char *duplicate = NULL;
+    for (int i = 1; i < n && !duplicate; ++i)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0) duplicate = sorted[i];
+    free(sorted);
+    return duplicate;
+}
+
 static tg_status check_save_arguments(const char *fn, const char *path, int n, const char *const *names,
                                       const tg_tensor *const *tensors, int n_meta, const char *const *keys,
                                       const char *const *values)
@@ -155,19 +182,20 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
             return tg_error_report(TG_ERR_DTYPE, fn, "tensor '%s' has unknown dtype %d", names[i], (int)t->dtype);
         if (t->numel > 0 && !t->data)
             return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor '%s' has no data", names[i]);
-        for (int j = 0; j < i; ++j)
-            if (strcmp(names[i], names[j]) == 0)
-                return tg_error_report(TG_ERR_ARGUMENT, fn, "duplicate tensor name '%s'", names[i]);
     }
     for (int i = 0; i < n_meta; ++i) {
         if (!keys[i] || !values[i])
             return tg_error_report(TG_ERR_ARGUMENT, fn, "metadata entry %d is NULL", i);
         if (strcmp(keys[i], TG_CHECKPOINT_CHECKSUM_KEY) == 0)
             return tg_error_report(TG_ERR_ARGUMENT, fn, "metadata key '%s' is reserved", keys[i]);
-        for (int j = 0; j < i; ++j)
-            if (strcmp(keys[i], keys[j]) == 0)
-                return tg_error_report(TG_ERR_ARGUMENT, fn, "duplicate metadata key '%s'", keys[i]);
     }
+    /* Sorted, not pairwise: the writer accepts as many names as the reader. */
+    bool failed;
+    const char *duplicate = find_duplicate(names, n, &failed);
+    if (!failed && duplicate) return tg_error_report(TG_ERR_ARGUMENT, fn, "duplicate tensor name '%s'", duplicate);
+    if (!failed) duplicate = find_duplicate(keys, n_meta, &failed);
+    if (!failed && duplicate) return tg_error_report(TG_ERR_ARGUMENT, fn, "duplicate metadata key '%s'", duplicate);
+    if (failed) return tg_error_report(TG_ERR_MEMORY, fn, "out of memory checking %d names for duplicates", n + n_meta);
     return TG_OK;
 }
 
@@ -724,33 +752,6 @@ static bool parse_header(parser *p, tg_checkpoint *ck)
 end:
     skip_space(p);
     return p->pos == p->size || fail(p, "unexpected text after the header object");
-}
-
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The first string of `strings[0..n)` that occurs twice, or NULL; *failed
- * when out of memory. Sorting makes this O(n log n): a header may hold
- * millions of names (it is up to 100 MB), and comparing each new name with
- * all earlier ones took 43 s for 100,000 of them. */
-static const char *find_duplicate(const char *const *strings, int n, bool *failed)
-{
-    *failed = false;
-    if (n < 2) return NULL;
-    const char **sorted = malloc((size_t)n * sizeof *sorted);
-    if (!sorted) {
-        *failed = true;
-        return NULL;
-    }
-    memcpy(sorted, strings, (size_t)n * sizeof *sorted);
-    qsort(sorted, (size_t)n, sizeof *sorted, compare_strings);
-    const char *duplicate = NULL;
-    for (int i = 1; i < n && !duplicate; ++i)
-        if (strcmp(sorted[i - 1], sorted[i]) == 0) duplicate = sorted[i];
-    free(sorted);
-    return duplicate;
 }
 
 /* Refuses two tensors, or two metadata keys, of one name. */

@@ -1547,6 +1547,12 @@ static bool checkpoint_save_duplicate(void)
     const tg_tensor *tensors[] = {mat(2, 3), mat(3, 2)};
     return tg_checkpoint_save(temp_path("c.safetensors"), 2, names, tensors, 0, NULL, NULL) != TG_OK;
 }
+static bool checkpoint_save_duplicate_key(void)
+{
+    const char *names[] = {"w"}, *keys[] = {"epoch", "lr", "epoch"}, *values[] = {"1", "0.1", "2"};
+    const tg_tensor *tensors[] = {mat(2, 3)};
+    return tg_checkpoint_save(temp_path("c.safetensors"), 1, names, tensors, 3, keys, values) != TG_OK;
+}
 static bool checkpoint_save_empty_name(void)
 {
     const char *names[] = {""};
@@ -2571,7 +2577,8 @@ static bad_call rows[] = {
     {"tg_checkpoint_save", "NULL path", checkpoint_save_null_path, ARG, "path"},
     {"tg_checkpoint_save", "n -1", checkpoint_save_negative_n, ARG, "n -1"},
     {"tg_checkpoint_save", "NULL names", checkpoint_save_null_names, ARG, "names NULL"},
-    {"tg_checkpoint_save", "name 'w' twice", checkpoint_save_duplicate, ARG, "'w'"},
+    {"tg_checkpoint_save", "name 'w' twice", checkpoint_save_duplicate, ARG, "duplicate tensor name 'w'"},
+    {"tg_checkpoint_save", "key 'epoch' twice", checkpoint_save_duplicate_key, ARG, "duplicate metadata key 'epoch'"},
     {"tg_checkpoint_save", "empty name", checkpoint_save_empty_name, ARG, "tensor 0 has no name"},
     {"tg_checkpoint_save", "name __metadata__", checkpoint_save_metadata_name, ARG, "reserved name"},
     {"tg_checkpoint_save", "NULL tensor", checkpoint_save_null_tensor, ARG, "NULL"},

@@ -147,7 +147,10 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
     tg_tensor *acc = leaf->grad;
     if (tg_anomaly_on && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
     add_into_job job = {acc, g};
-    tg_parallel_range(acc->numel, 1.0, add_into_range, &job);
+    if (acc->numel <= 64) /* a scalar or a bias: no pool bookkeeping */
+        add_into_range(&job, 0, acc->numel);
+    else
+        tg_parallel_range(acc->numel, 1.0, add_into_range, &job);
     if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
 }
 

@@ -56,19 +56,14 @@ tg_tape_stats tg_tape_get_stats(const tg_tape *tape) {
     return stats;
 }
 
-void *tg_tape_alloc(tg_tape *tape, size_t bytes) { return tg_arena_alloc_aligned(&tape->arena, bytes, 8); }
 
-tg_status tg_tape_append(tg_tape *tape, tg_node *node) {
-    if (tape->n_nodes == tape->node_capacity) {
-        size_t capacity = tape->node_capacity ? tape->node_capacity * 2 : 256;
-        tg_node **grown = realloc(tape->nodes, capacity * sizeof *grown);
-        if (!grown) return tg_error_report(TG_ERR_MEMORY, "tg_tape_append", "cannot grow the tape to %zu nodes", capacity);
-        tape->nodes = grown;
-        tape->node_capacity = capacity;
-        tape->node_list_allocs++;
-    }
-    node->position = tape->n_nodes;
-    tape->nodes[tape->n_nodes++] = node;
+tg_status tg_tape_grow_node_list(tg_tape *tape) {
+    size_t capacity = tape->node_capacity ? tape->node_capacity * 2 : 256;
+    tg_node **grown = realloc(tape->nodes, capacity * sizeof *grown);
+    if (!grown) return tg_error_report(TG_ERR_MEMORY, "tg_tape_append", "cannot grow the tape to %zu nodes", capacity);
+    tape->nodes = grown;
+    tape->node_capacity = capacity;
+    tape->node_list_allocs++;
     return TG_OK;
 }
 

@@ -22,9 +22,18 @@ struct tg_tape {
                             last reset (the next one must clear them first) */
 };
 
+/* Doubles the node list (tape.c); TG_ERR_MEMORY if it cannot. */
+tg_status tg_tape_grow_node_list(tg_tape *tape);
+
 /* Appends a node (made in the tape's arena by tg_op_apply). TG_ERR_MEMORY if
- * the list cannot grow. */
-tg_status tg_tape_append(tg_tape *tape, tg_node *node);
+ * the list cannot grow. Inline, as is the allocation below: both run once per
+ * recorded op. */
+static inline tg_status tg_tape_append(tg_tape *tape, tg_node *node) {
+    if (tape->n_nodes == tape->node_capacity && tg_tape_grow_node_list(tape) != TG_OK) return TG_ERR_MEMORY;
+    node->position = tape->n_nodes;
+    tape->nodes[tape->n_nodes++] = node;
+    return TG_OK;
+}
 
 /* The test of tg_tensor_check (tensor_internal.h) without the report, inline
  * for the hot path of recording an op, which calls tg_tensor_check only to
@@ -40,6 +49,6 @@ static inline bool tg_tensor_usable(const tg_tensor *t) {
 extern const tg_op_attrs tg_no_attrs;
 
 /* Memory from the tape's arena, 8-byte aligned, for nodes and input lists. */
-void *tg_tape_alloc(tg_tape *tape, size_t bytes);
+static inline void *tg_tape_alloc(tg_tape *tape, size_t bytes) { return tg_arena_alloc_aligned(&tape->arena, bytes, 8); }
 
 #endif

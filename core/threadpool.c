@@ -1,5 +1,6 @@
 /* core/threadpool.c — the worker pool behind tg_parallel_for (see threadpool.h). */
 #include "core/threadpool.h"
+#include "core/float_mode.h"
 
 #include "tapegrad/error.h"
 #include "tapegrad/threads.h"
@@ -105,6 +106,7 @@ static atomic_uint_fast64_t job_word;
 static tg_task_fn job_fn;
 static void *job_ctx;
 static int64_t job_tasks;
+static tg_float_mode job_float_mode; /* the caller's (core/float_mode.h) */
 static atomic_int job_pending; /* workers of this job not yet finished */
 
 static void run_share(tg_task_fn fn, void *ctx, int64_t n_tasks, int threads, int index)
@@ -174,6 +176,7 @@ static void *worker_main(void *arg)
         int threads = (int)(seen % JOB_WORD_SCALE);
         poll = index < threads;
         if (!poll) continue; /* not needed for this job */
+        if (tg_float_mode_get() != job_float_mode) tg_float_mode_set(job_float_mode);
         run_share(job_fn, job_ctx, job_tasks, threads, index);
         if (atomic_fetch_sub_explicit(&job_pending, 1, memory_order_acq_rel) == 1) {
             pthread_mutex_lock(&pool_lock);
@@ -243,6 +246,7 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
     job_fn = fn;
     job_ctx = ctx;
     job_tasks = n_tasks;
+    job_float_mode = tg_float_mode_get();
     atomic_store(&job_pending, threads - 1);
     uint64_t job_number = atomic_load(&job_word) / JOB_WORD_SCALE + 1;
     pthread_mutex_lock(&pool_lock);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error_internal.h"
+#include "core/float_mode.h"
 #include "optim_internal.h"
 
 /* ---- the parameter list ---- */
@@ -152,12 +153,16 @@ tg_status tg_optimizer_step(tg_optimizer *opt) {
                                    (long long)p->numel, (long long)g->numel);
     }
     const tg_optim_kind_record *record = tg_optim_kind_record_of(opt->config.kind);
+    /* Subnormal optimizer state is flushed (core/float_mode.h); an update
+     * split over the pool runs in this mode on the workers too. */
+    tg_float_mode float_mode = tg_float_mode_flush_subnormals();
     for (int i = 0; i < opt->n; i++) {
         tg_tensor *p = opt->params[i];
         if (!p->grad) continue;
         opt->param_steps[i]++;
         record->update(&opt->config, p, tg_optim_slots(opt->state, i), opt->param_steps[i]);
     }
+    tg_float_mode_set(float_mode);
     opt->steps++;
     return TG_OK;
 }

@@ -21,6 +21,14 @@
  * such as 1 - beta1 are worked out in double, then rounded once), as PyTorch
  * does. A parameter whose .grad is still NULL is skipped and its t does not
  * advance (PyTorch skips parameters whose .grad is None).
+ *
+ * One departure, on x86: the update runs with subnormal numbers flushed to
+ * zero (FTZ/DAZ, set for the update only, on whichever thread runs it, and
+ * restored). Running averages of rarely nonzero gradients decay into the
+ * subnormal range, where each multiply costs ~100 cycles; flushing them made
+ * Adam's update of an MNIST MLP 1.8x faster. A subnormal state value moves a
+ * weight by under 1e-30, so only weights that are themselves below 1e-37
+ * (read as 0) can end up different from PyTorch's.
  */
 #ifndef TAPEGRAD_OPTIM_H
 #define TAPEGRAD_OPTIM_H

@@ -8,6 +8,7 @@
  * runs in float64 (expected values to 1e-12) and float32 (to 2e-6: float32
  * arithmetic rounds each operation to ~6e-8 relative). The expected values'
  * extra digits came from evaluating the same arithmetic in double. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -813,4 +814,68 @@ Test(optim_torch, five_steps_match_torch_optim) {
     cr_assert_eq(compared, 2 * n);
     remove(script);
     rmdir(dir);
+}
+
+/* ---- subnormal state (optim.h: flushed to zero on x86, for the update only) ---- */
+
+/* m after one Adam step from g: (1 - beta1) g, subnormal for g = 1e-37f. */
+static void check_subnormal_first_moment(int64_t numel, int threads) {
+    int previous = tg_get_num_threads();
+    tg_set_num_threads(threads);
+    int64_t shape[1] = {numel};
+    tg_tensor *w = tg_full(TG_F32, 1, shape, 1.0);
+    tg_set_requires_grad(w, true);
+    w->grad = tg_full(TG_F32, 1, shape, 1e-37);
+    tg_optimizer *opt = tg_adam_new(1, &w, 1e-3);
+    cr_assert_eq(tg_optimizer_step(opt), TG_OK);
+    const tg_tensor *m = tg_optimizer_state(opt, 0, "exp_avg");
+    cr_assert_not_null(m);
+    float unflushed = 0.1f * 1e-37f; /* (1 - beta1) g, itself subnormal */
+    cr_assert(unflushed > 0 && unflushed < FLT_MIN, "the test needs a subnormal first moment");
+    /* The first and the last element: with two threads and this many
+     * elements, the last is updated by a pool worker. */
+    int64_t ends[2] = {0, numel - 1};
+    for (int e = 0; e < 2; e++) {
+        float got = ((const float *)m->data)[ends[e]];
+#if defined(__x86_64__) || (defined(__i386__) && defined(__SSE__))
+        cr_assert_eq(got, 0.0f, "exp_avg[%lld] = %g, want 0 (flushed)", (long long)ends[e], (double)got);
+#else
+        cr_assert_float_eq(got, unflushed, unflushed * 1e-3, "exp_avg[%lld] = %g", (long long)ends[e], (double)got);
+#endif
+        cr_assert_eq(((const float *)w->data)[ends[e]], 1.0f, "the weight must not move");
+    }
+    /* The caller's own arithmetic still has subnormals after the step. */
+    volatile float tiny = FLT_MIN;
+    tiny = tiny * 0.5f;
+    cr_assert(tiny > 0, "tg_optimizer_step left flush-to-zero on in the caller's thread");
+    tg_optimizer_free(opt);
+    tg_free(w);
+    tg_set_num_threads(previous);
+}
+
+Test(optim_subnormals, adam_flushes_a_subnormal_first_moment_and_restores_the_mode) {
+    check_subnormal_first_moment(5, 1);
+}
+
+Test(optim_subnormals, pool_workers_flush_too) {
+    check_subnormal_first_moment(1 << 18, 2); /* large enough to be split over two threads */
+}
+
+Test(optim_subnormals, pool_workers_compute_subnormals_again_after_a_step) {
+    /* The step flushed subnormals on a pool worker; the next kernel split over
+     * the pool must run in the caller's mode again, with subnormal results. */
+    check_subnormal_first_moment(1 << 18, 2);
+    int previous = tg_set_num_threads(2);
+    int64_t shape[1] = {1 << 20};
+    tg_tensor *x = tg_full(TG_F32, 1, shape, FLT_MIN);
+    tg_tensor *half = tg_mul_scalar(x, 0.5);
+    cr_assert_not_null(half);
+    const float *h = half->data;
+    int64_t ends[2] = {0, shape[0] - 1};
+    for (int e = 0; e < 2; e++)
+        cr_assert(h[ends[e]] > 0 && h[ends[e]] < FLT_MIN, "FLT_MIN / 2 at %lld gave %g, want the subnormal",
+                  (long long)ends[e], (double)h[ends[e]]);
+    tg_tape_reset(tg_tape_current());
+    tg_free(x);
+    tg_set_num_threads(previous);
 }

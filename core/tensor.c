@@ -7,6 +7,7 @@
 
 #include "core/error_internal.h"
 #include "core/tape_internal.h"
+#include "core/threadpool.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/tensor.h"
 
@@ -256,6 +257,14 @@ const tg_tensor *tg_grad(const tg_tensor *t) {
     return t->grad;
 }
 
+/* Zeroes bytes [begin, end) of a gradient: the memset of a large parameter's
+ * gradient is split over the pool (each piece is the same zero bytes, so the
+ * split cannot change the result). With two threads the single memset of an
+ * MNIST MLP's 0.94 MB of gradients was 6% of a training step. */
+static void zero_bytes_range(void *ctx, int64_t begin, int64_t end) {
+    memset((char *)ctx + begin, 0, (size_t)(end - begin));
+}
+
 void tg_zero_grad(tg_tensor *t) {
     if (tg_tensor_check("tg_zero_grad", "t", t) != TG_OK) return;
     if (!t->grad) return;
@@ -263,7 +272,9 @@ void tg_zero_grad(tg_tensor *t) {
         t->grad = NULL; /* tape gradients are arena memory: just forget it */
         return;
     }
-    memset(t->grad->data, 0, (size_t)t->grad->numel * tg_dtype_size(t->grad->dtype));
+    /* A byte costs about a quarter of a float add's element. */
+    int64_t bytes = t->grad->numel * (int64_t)tg_dtype_size(t->grad->dtype);
+    tg_parallel_range(bytes, 0.25, zero_bytes_range, t->grad->data);
 }
 
 /* ---- element access ---- */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "core/anomaly.h"
+#include "core/backward_internal.h"
+#include "core/fast_tls.h"
 #include "core/simd.h"
 #include "core/threadpool.h"
 #include "core/tape_internal.h"
@@ -45,6 +47,25 @@ static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tenso
  * one gradient tensor may be handed to several inputs (add passes g to both). */
 static void accumulate_on_tape(tg_tensor *t, tg_tensor *g) { t->grad = t->grad ? tg_add(t->grad, g) : g; }
 
+static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g);
+
+/* The node whose rule is running, when it may sum leaf gradients in place
+ * (tg_backward_accumulator); NULL otherwise. */
+static _Thread_local const tg_node *accumulating_node TG_FAST_TLS;
+
+tg_tensor *tg_backward_accumulator(const tg_node *node, int input) {
+    if (!node || node != accumulating_node || input < 0 || input >= node->n_inputs) return NULL;
+    tg_tensor *leaf = node->inputs[input];
+    if (leaf->tape || !leaf->requires_grad) return NULL;
+    if (!leaf->grad) {
+        leaf->grad = tg_zeros(leaf->dtype, leaf->rank, leaf->shape);
+        if (!leaf->grad) return NULL; /* the rule's usual path reports it again */
+    }
+    tg_tensor *acc = leaf->grad; /* public: a caller may have put anything there */
+    if (acc->tape || acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf)) return NULL;
+    return acc;
+}
+
 static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *seed, bool create_graph,
                       leaf_sink sink, void *ctx) {
     tg_status s = tg_tensor_check(function, "output", output);
@@ -72,6 +93,7 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
 
     tg_tape *previous_tape = tg_tape_use(tape);
     bool previous_mode = tg_set_grad_enabled(create_graph);
+    bool in_place = sink == accumulate_into_leaf && !create_graph; /* see tg_backward_accumulator */
     s = TG_OK;
     for (size_t i = start + 1; i-- > 0 && s == TG_OK;) {
         tg_node *node = tape->nodes[i]; /* re-read: recording may move the list */
@@ -83,7 +105,9 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         grad_inputs[0] = grad_inputs[1] = grad_inputs[2] = NULL;
         for (int j = 3; j < node->n_inputs; j++) grad_inputs[j] = NULL;
         if (!tg_anomaly_on) {
+            accumulating_node = in_place ? node : NULL;
             node->op->backward(node, grad_output, grad_inputs);
+            accumulating_node = NULL;
         } else if ((s = tg_anomaly_run_backward(function, node, n_nodes, grad_output, grad_inputs)) != TG_OK) {
             break; /* stop at the first rule that made a NaN or Inf */
         }
@@ -145,6 +169,14 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
         if (!leaf->grad) return;
     }
     tg_tensor *acc = leaf->grad;
+    if (acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf) || acc->tape) { /* .grad is public: check it */
+        char a[160], b[160];
+        tg_error_report(TG_ERR_SHAPE, "tg_backward", "a leaf is %s %s but the .grad it holds is %s %s%s",
+                        tg_dtype_name(leaf->dtype), tg_shape_string(a, sizeof a, leaf->rank, leaf->shape),
+                        tg_dtype_name(acc->dtype), tg_shape_string(b, sizeof b, acc->rank, acc->shape),
+                        acc->tape ? " on a tape" : "");
+        return;
+    }
     if (tg_anomaly_on && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
     add_into_job job = {acc, g};
     if (acc->numel <= 64) /* a scalar or a bias: no pool bookkeeping */

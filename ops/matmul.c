@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/backward_internal.h"
 #include "ops/kernels/gemm.h"
 #include "ops/op_internal.h"
 
@@ -38,14 +39,21 @@ static void batch_strides(const tg_tensor *x, int batch_rank, const int64_t *bat
     }
 }
 
+/* C = op(A) op(B) + beta C, beta 0 (a new product) or 1 (summed into C). */
+static void gemm_beta(tg_dtype dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
+                      int64_t off_a, int64_t lda, const void *b, int64_t off_b, int64_t ldb, double beta, void *c,
+                      int64_t off_c, int64_t ldc) {
+    if (dtype == TG_F32)
+        tg_gemm_f32(ta, tb, m, n, k, 1.0f, (const float *)a + off_a, lda, (const float *)b + off_b, ldb,
+                    (float)beta, (float *)c + off_c, ldc);
+    else
+        tg_gemm_f64(ta, tb, m, n, k, 1.0, (const double *)a + off_a, lda, (const double *)b + off_b, ldb, beta,
+                    (double *)c + off_c, ldc);
+}
+
 static void gemm(tg_dtype dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t off_a,
                  int64_t lda, const void *b, int64_t off_b, int64_t ldb, void *c, int64_t off_c, int64_t ldc) {
-    if (dtype == TG_F32)
-        tg_gemm_f32(ta, tb, m, n, k, 1.0f, (const float *)a + off_a, lda, (const float *)b + off_b, ldb, 0.0f,
-                    (float *)c + off_c, ldc);
-    else
-        tg_gemm_f64(ta, tb, m, n, k, 1.0, (const double *)a + off_a, lda, (const double *)b + off_b, ldb, 0.0,
-                    (double *)c + off_c, ldc);
+    gemm_beta(dtype, ta, tb, m, n, k, a, off_a, lda, b, off_b, ldb, 0.0, c, off_c, ldc);
 }
 
 static void matmul_forward(const tg_node *node) {
@@ -103,16 +111,36 @@ static void matmul_forward(const tg_node *node) {
  *   C = A^T B^T:  dA = B^T G^T = mt(B,T,G,T)   dB = G^T A^T = mt(G,T,A,T)
  * Each product comes out with the broadcast batch shape; tg_reduce_grad_to
  * sums it back to the operand's own batch shape. */
+/* acc += op(x) op(y), for matrices (rank 2, no batch axes). */
+static void matmul_t_into(tg_tensor *acc, const tg_tensor *x, bool tx, const tg_tensor *y, bool ty) {
+    matrix_dims dx = dims_of(x, tx), dy = dims_of(y, ty);
+    gemm_beta(acc->dtype, tx, ty, dx.rows, dy.cols, dx.cols, x->data, 0, dx.ld, y->data, 0, dy.ld, 1.0, acc->data, 0,
+              dy.cols);
+}
+
 static void matmul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *a = node->inputs[0], *b = node->inputs[1];
     bool ta = node->attrs.flags & TG_ATTR_TRANSPOSE_A, tb = node->attrs.flags & TG_ATTR_TRANSPOSE_B;
+    /* A weight's gradient goes straight into its .grad when the pass allows
+     * it (core/backward_internal.h); the same products as below. */
+    bool matrices = a->rank == 2 && b->rank == 2;
     if (a->requires_grad) {
-        tg_tensor *ga = ta ? tg_matmul_t(b, tb, g, true) : tg_matmul_t(g, false, b, !tb);
-        grad_inputs[0] = tg_reduce_grad_to(ga, a);
+        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 0) : NULL;
+        if (acc && ta)
+            matmul_t_into(acc, b, tb, g, true);
+        else if (acc)
+            matmul_t_into(acc, g, false, b, !tb);
+        else
+            grad_inputs[0] = tg_reduce_grad_to(ta ? tg_matmul_t(b, tb, g, true) : tg_matmul_t(g, false, b, !tb), a);
     }
     if (b->requires_grad) {
-        tg_tensor *gb = tb ? tg_matmul_t(g, true, a, ta) : tg_matmul_t(a, !ta, g, false);
-        grad_inputs[1] = tg_reduce_grad_to(gb, b);
+        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 1) : NULL;
+        if (acc && tb)
+            matmul_t_into(acc, g, true, a, ta);
+        else if (acc)
+            matmul_t_into(acc, a, !ta, g, false);
+        else
+            grad_inputs[1] = tg_reduce_grad_to(tb ? tg_matmul_t(g, true, a, ta) : tg_matmul_t(a, !ta, g, false), b);
     }
 }
 

@@ -418,3 +418,102 @@ Test(matmul_errors, a_null_operand_fails_the_call, .init = return_mode, .fini = 
     cr_assert_neq(tg_last_error(), TG_OK);
     tg_free(a);
 }
+
+/* ---- weight gradients summed in place (core/backward_internal.h) -------------- */
+
+/* tg_backward sums a matrix leaf's gradient straight into its .grad with the
+ * GEMM (beta = 1); tg_gradients takes the rule's ordinary path (a product on
+ * the tape, then handed over). Starting from no gradient the two must agree
+ * exactly, for every transpose combination, in shapes that cross the GEMM's
+ * blocking (k > 256: several k blocks; m, n not multiples of the tiles). */
+Test(matmul_in_place, backward_equals_the_tape_path_exactly) {
+    const tg_dtype dtypes[2] = {TG_F32, TG_F64};
+    for (int d = 0; d < 2; d++)
+        for (int combo = 0; combo < 4; combo++) {
+            bool ta = combo & 1, tb = combo & 2;
+            const int64_t m = 67, k = 301, n = 45;
+            const int64_t sa[2] = {ta ? k : m, ta ? m : k}, sb[2] = {tb ? n : k, tb ? k : n};
+            tg_tensor *a = as_param(filled(dtypes[d], 2, sa, 71)), *b = as_param(filled(dtypes[d], 2, sb, 72));
+            tg_tensor *c = tg_matmul_t(a, ta, b, tb);
+            tg_tensor *g = filled(dtypes[d], c->rank, c->shape, 73);
+            tg_tensor *wrt[2] = {a, b}, *on_tape[2] = {NULL, NULL};
+            cr_assert_eq(tg_gradients(c, g, 2, wrt, on_tape, false), TG_OK, "%s", tg_last_error_message());
+            cr_assert_eq(tg_backward(c, g), TG_OK, "%s", tg_last_error_message());
+            for (int j = 0; j < 2; j++)
+                for (int64_t i = 0; i < wrt[j]->numel; i++)
+                    cr_assert_eq(tg_get_flat(tg_grad(wrt[j]), i), tg_get_flat(on_tape[j], i),
+                                 "%s combo %d input %d element %lld: in place %.17g, on the tape %.17g",
+                                 tg_dtype_name(dtypes[d]), combo, j, (long long)i, tg_get_flat(tg_grad(wrt[j]), i),
+                                 tg_get_flat(on_tape[j], i));
+            reset_tape();
+            tg_free(a);
+            tg_free(b);
+            tg_free(g);
+        }
+}
+
+/* A gradient already there (a second backward before zero_grad, gradient
+ * accumulation over micro-batches) is added to, not overwritten. */
+Test(matmul_in_place, an_existing_gradient_is_added_to) {
+    const int64_t sa[2] = {9, 13}, sb[2] = {13, 11};
+    tg_tensor *a = as_param(filled(TG_F64, 2, sa, 81)), *b = as_param(filled(TG_F64, 2, sb, 82));
+    tg_tensor *c = tg_matmul(a, b);
+    tg_tensor *g = filled(TG_F64, c->rank, c->shape, 83);
+    tg_tensor *wrt[2] = {a, b}, *once[2] = {NULL, NULL};
+    cr_assert_eq(tg_gradients(c, g, 2, wrt, once, false), TG_OK, "%s", tg_last_error_message());
+    for (int j = 0; j < 2; j++) {
+        wrt[j]->grad = filled(TG_F64, wrt[j]->rank, wrt[j]->shape, 90 + (uint64_t)j); /* what was there */
+        cr_assert_not_null(wrt[j]->grad);
+    }
+    tg_tensor *before[2] = {filled(TG_F64, 2, sa, 90), filled(TG_F64, 2, sb, 91)};
+    cr_assert_eq(tg_backward(c, g), TG_OK, "%s", tg_last_error_message());
+    for (int j = 0; j < 2; j++)
+        for (int64_t i = 0; i < wrt[j]->numel; i++) {
+            double want = tg_get_flat(before[j], i) + tg_get_flat(once[j], i);
+            cr_assert(fabs(tg_get_flat(tg_grad(wrt[j]), i) - want) <= 1e-13, "input %d element %lld: %.17g, want %.17g",
+                      j, (long long)i, tg_get_flat(tg_grad(wrt[j]), i), want);
+        }
+    reset_tape();
+    for (int j = 0; j < 2; j++) {
+        tg_free(wrt[j]);
+        tg_free(before[j]);
+    }
+    tg_free(g);
+}
+
+/* One leaf on both sides, W W^T: its two contributions, G W and G^T W, are
+ * both summed into the same .grad. */
+Test(matmul_in_place, a_leaf_used_twice_in_one_product_gets_both_terms) {
+    const int64_t sw[2] = {5, 7};
+    tg_tensor *w = as_param(filled(TG_F64, 2, sw, 85));
+    tg_tensor *c = tg_matmul_t(w, false, w, true);
+    tg_tensor *g = filled(TG_F64, c->rank, c->shape, 86);
+    cr_assert_eq(tg_backward(c, g), TG_OK, "%s", tg_last_error_message());
+    for (int64_t i = 0; i < 5; i++)
+        for (int64_t p = 0; p < 7; p++) {
+            double want = 0; /* sum over j of G(i,j) W(j,p) + G(j,i) W(j,p) */
+            for (int64_t j = 0; j < 5; j++)
+                want += (tg_get_flat(g, i * 5 + j) + tg_get_flat(g, j * 5 + i)) * tg_get_flat(w, j * 7 + p);
+            double got = tg_get_flat(tg_grad(w), i * 7 + p);
+            cr_assert(fabs(got - want) <= 1e-13, "dW(%lld,%lld) = %.17g, want %.17g", (long long)i, (long long)p, got,
+                      want);
+        }
+    reset_tape();
+    tg_free(w);
+    tg_free(g);
+}
+
+/* .grad is a public field: a tensor of another shape put there is refused
+ * with both shapes named, and nothing is written out of bounds. */
+Test(matmul_in_place, a_wrong_shaped_grad_is_refused, .init = return_mode, .fini = abort_mode) {
+    const int64_t sa[2] = {3, 4}, sb[2] = {4, 2}, wrong[2] = {5, 5};
+    tg_tensor *a = as_param(filled(TG_F64, 2, sa, 87)), *b = filled(TG_F64, 2, sb, 88);
+    a->grad = tg_zeros(TG_F64, 2, wrong);
+    tg_tensor *loss = tg_sum(tg_matmul(a, b));
+    cr_assert_eq(tg_backward(loss, NULL), TG_ERR_SHAPE);
+    assert_error(TG_ERR_SHAPE, "tg_backward", "(5,5)");
+    for (int64_t i = 0; i < 25; i++) cr_assert_eq(tg_get_flat(a->grad, i), 0.0, "the wrong .grad was written");
+    reset_tape();
+    tg_free(a);
+    tg_free(b);
+}

@@ -94,8 +94,17 @@ static pthread_t workers[TG_MAX_THREADS - 1];
 static int n_workers;
 static atomic_bool shutting_down;
 static bool atexit_registered;
-static int sleeping_workers; /* under pool_lock */
-static bool caller_sleeping; /* under pool_lock */
+/* Workers asleep or about to be; changed under pool_lock, read without it by
+ * a caller that has published a job, which takes the lock only to wake them.
+ * A worker counts itself before its last look at job_word and the caller
+ * publishes job_word before reading this, all seq_cst: no lost wake-up. */
+static atomic_int sleeping_workers;
+/* Written under pool_lock; read without it by a finishing worker, which
+ * takes the lock only to wake a caller that is (about to be) asleep. The
+ * worker's decrement of job_pending and its read of this flag, and the
+ * caller's write of it and its re-read of job_pending, are all seq_cst, so at
+ * least one side sees the other: no lost wake-up. */
+static atomic_bool caller_sleeping;
 
 /* The current job. `job_word` = job number * JOB_WORD_SCALE + thread count, in
  * one atomic word so that a worker reads both consistently; the other fields
@@ -148,6 +157,17 @@ static bool poll_job_word(uint64_t seen)
     }
 }
 
+/* True once every worker of the current job is done, polled for one round
+ * of pause instructions. */
+static bool workers_done_within_poll(void)
+{
+    for (int i = 0; i < 64; i++) {
+        if (atomic_load_explicit(&job_pending, memory_order_acquire) == 0) return true;
+        cpu_relax();
+    }
+    return atomic_load_explicit(&job_pending, memory_order_acquire) == 0;
+}
+
 typedef struct worker_start {
     int index;           /* thread_index of this worker (>= 1) */
     uint64_t job_word;   /* the last job it need not run */
@@ -164,11 +184,10 @@ static void *worker_main(void *arg)
     for (;;) {
         if (!(poll && poll_job_word(seen))) {
             pthread_mutex_lock(&pool_lock);
-            while (!atomic_load(&shutting_down) && atomic_load(&job_word) == seen) {
-                sleeping_workers++;
+            atomic_fetch_add(&sleeping_workers, 1); /* before the check: see sleeping_workers */
+            while (!atomic_load(&shutting_down) && atomic_load(&job_word) == seen)
                 pthread_cond_wait(&work_ready, &pool_lock);
-                sleeping_workers--;
-            }
+            atomic_fetch_sub(&sleeping_workers, 1);
             pthread_mutex_unlock(&pool_lock);
         }
         if (atomic_load(&shutting_down)) break;
@@ -178,9 +197,9 @@ static void *worker_main(void *arg)
         if (!poll) continue; /* not needed for this job */
         if (tg_float_mode_get() != job_float_mode) tg_float_mode_set(job_float_mode);
         run_share(job_fn, job_ctx, job_tasks, threads, index);
-        if (atomic_fetch_sub_explicit(&job_pending, 1, memory_order_acq_rel) == 1) {
+        if (atomic_fetch_sub(&job_pending, 1) == 1 && atomic_load(&caller_sleeping)) {
             pthread_mutex_lock(&pool_lock);
-            if (caller_sleeping) pthread_cond_signal(&job_done);
+            pthread_cond_signal(&job_done);
             pthread_mutex_unlock(&pool_lock);
         }
     }
@@ -249,27 +268,29 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
     job_float_mode = tg_float_mode_get();
     atomic_store(&job_pending, threads - 1);
     uint64_t job_number = atomic_load(&job_word) / JOB_WORD_SCALE + 1;
-    pthread_mutex_lock(&pool_lock);
-    atomic_store_explicit(&job_word, job_number * JOB_WORD_SCALE + (uint64_t)threads,
-                          memory_order_release);
-    if (sleeping_workers > 0) pthread_cond_broadcast(&work_ready);
-    pthread_mutex_unlock(&pool_lock);
+    atomic_store(&job_word, job_number * JOB_WORD_SCALE + (uint64_t)threads);
+    if (atomic_load(&sleeping_workers) > 0) {
+        pthread_mutex_lock(&pool_lock);
+        pthread_cond_broadcast(&work_ready);
+        pthread_mutex_unlock(&pool_lock);
+    }
 
     run_share(fn, ctx, n_tasks, threads, 0);
 
     if (atomic_load_explicit(&job_pending, memory_order_acquire) > 0) {
         double deadline = now_seconds() + POLL_SECONDS;
-        while (atomic_load_explicit(&job_pending, memory_order_acquire) > 0 &&
-               now_seconds() < deadline) {
-            for (int i = 0; i < 64; i++) cpu_relax();
+        /* Checked after every pause, not every 64, and no yield once done:
+         * the last worker's finish is seen within ~100 cycles. */
+        bool done = false;
+        while (!(done = workers_done_within_poll()) && now_seconds() < deadline)
             sched_yield(); /* as in poll_job_word */
+        if (!done) {
+            pthread_mutex_lock(&pool_lock);
+            atomic_store(&caller_sleeping, true);
+            while (atomic_load(&job_pending) > 0) pthread_cond_wait(&job_done, &pool_lock);
+            atomic_store(&caller_sleeping, false);
+            pthread_mutex_unlock(&pool_lock);
         }
-        pthread_mutex_lock(&pool_lock);
-        caller_sleeping = true;
-        while (atomic_load_explicit(&job_pending, memory_order_acquire) > 0)
-            pthread_cond_wait(&job_done, &pool_lock);
-        caller_sleeping = false;
-        pthread_mutex_unlock(&pool_lock);
     }
     pthread_mutex_unlock(&pool_owner);
 }

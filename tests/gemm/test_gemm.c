@@ -4,6 +4,8 @@
  * loop below, accumulated in double (long double for the float64 kernels).
  * The tolerance follows the usual bound for a k-term dot product,
  * |error| <= c * k * eps * sum_p |A(i,p) B(p,j)|, with c = 2 for slack. */
+#include <time.h>
+
 #include <criterion/criterion.h>
 
 #include "core/threadpool.h"
@@ -365,6 +367,36 @@ Test(threads, parallel_for_runs_each_task_once_in_static_blocks)
     for (int t = 0; t < 100; t++) {
         cr_assert_eq(atomic_load(&counts.runs[t]), 1);
         cr_assert_eq(counts.owner[t], t < 50 ? 0 : 1); /* [0,50) on the caller */
+    }
+}
+
+/* Task 1 (on the worker) outlasts the caller's 1 ms of polling, so the
+ * caller goes to sleep and must be woken by the worker's finish. */
+static void slow_second_task(void *ctx, int64_t task, int thread_index)
+{
+    if (task == 1) {
+        struct timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    count_task(ctx, task, thread_index);
+}
+
+/* Every way a job meets the pool's threads: workers polling (back to back),
+ * workers asleep (after more than their 1 ms of polling), and a caller asleep
+ * (waiting for a slow worker). Each job must run every task exactly once; a
+ * lost wake-up would hang here (meson's timeout catches it). */
+Test(threads, jobs_complete_whether_workers_and_caller_poll_or_sleep)
+{
+    tg_set_num_threads(2);
+    static count_ctx counts;
+    for (int round = 0; round < 20; round++) {
+        struct timespec pause = {0, (round % 3) * 1500 * 1000}; /* 0, 1.5, 3 ms */
+        nanosleep(&pause, NULL);
+        tg_parallel_for(2, 2, round % 4 == 3 ? slow_second_task : count_task, &counts);
+        for (int t = 0; t < 2; t++) {
+            cr_assert_eq(atomic_load(&counts.runs[t]), round + 1, "round %d task %d", round, t);
+            cr_assert_eq(counts.owner[t], t, "round %d: task %d ran on thread %d", round, t, counts.owner[t]);
+        }
     }
 }
 

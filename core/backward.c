@@ -147,10 +147,10 @@ typedef struct add_into_job {
     const tg_tensor *g;
 } add_into_job;
 
-static void add_into_f32(float *restrict a, const float *restrict b, int64_t begin, int64_t end) {
+TG_HOT_CLONES static void add_into_f32(float *restrict a, const float *restrict b, int64_t begin, int64_t end) {
     TG_FOR_SIMD(i, begin, end, a[i] += b[i]);
 }
-static void add_into_f64(double *restrict a, const double *restrict b, int64_t begin, int64_t end) {
+TG_HOT_CLONES static void add_into_f64(double *restrict a, const double *restrict b, int64_t begin, int64_t end) {
     TG_FOR_SIMD(i, begin, end, a[i] += b[i]);
 }
 

@@ -23,7 +23,7 @@ typedef void (*grad_kernel_f64)(double *restrict out, const double *restrict g, 
                                 int64_t begin, int64_t end);
 
 #define DEFINE_GRAD_KERNEL(NAME, T, EXPR)                                                                    \
-    static void NAME(T *restrict out, const T *restrict g, const T *restrict v, int64_t begin, int64_t end) { \
+    TG_HOT_CLONES static void NAME(T *restrict out, const T *restrict g, const T *restrict v, int64_t begin, int64_t end) { \
         TG_FOR_SIMD(i, begin, end, {                                                                         \
             const T gi = g[i];                                                                               \
             const T vi = v[i];                                                                               \

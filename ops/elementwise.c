@@ -150,7 +150,7 @@ enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV };
 
 #define DEFINE_BINARY_KERNELS(T, SFX)                                                                     \
     /* o[i] = a[i] op b[i] */                                                                             \
-    static void binary_flat_##SFX(enum binary_kind kind, T *restrict o, const T *restrict a,               \
+    TG_HOT_CLONES static void binary_flat_##SFX(enum binary_kind kind, T *restrict o, const T *restrict a,               \
                                   const T *restrict b, int64_t begin, int64_t end) {                        \
         switch (kind) {                                                                                   \
         case BINARY_ADD: TG_FOR_SIMD(i, begin, end, o[i] = a[i] + b[i]); break;                           \
@@ -160,7 +160,7 @@ enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV };
         }                                                                                                 \
     }                                                                                                     \
     /* o[i] = a[i] op s */                                                                                \
-    static void binary_const_b_##SFX(enum binary_kind kind, T *restrict o, const T *restrict a, T s,       \
+    TG_HOT_CLONES static void binary_const_b_##SFX(enum binary_kind kind, T *restrict o, const T *restrict a, T s,       \
                                      int64_t begin, int64_t end) {                                         \
         switch (kind) {                                                                                   \
         case BINARY_ADD: TG_FOR_SIMD(i, begin, end, o[i] = a[i] + s); break;                              \
@@ -170,7 +170,7 @@ enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV };
         }                                                                                                 \
     }                                                                                                     \
     /* o[i] = s op b[i] */                                                                                \
-    static void binary_const_a_##SFX(enum binary_kind kind, T *restrict o, T s, const T *restrict b,       \
+    TG_HOT_CLONES static void binary_const_a_##SFX(enum binary_kind kind, T *restrict o, T s, const T *restrict b,       \
                                      int64_t begin, int64_t end) {                                         \
         switch (kind) {                                                                                   \
         case BINARY_ADD: TG_FOR_SIMD(i, begin, end, o[i] = s + b[i]); break;                              \

@@ -32,7 +32,7 @@ static float float_at_or_above(double c) {
 }
 
 #define DEFINE_MASK_KERNEL(NAME, T, PRE, TEST)                                                          \
-    static void NAME(T *restrict out, const T *restrict in, int64_t begin, int64_t end,                   \
+    TG_HOT_CLONES static void NAME(T *restrict out, const T *restrict in, int64_t begin, int64_t end,                   \
                      const tg_op_attrs *attrs) {                                                         \
         PRE;                                                                                             \
         TG_FOR_SIMD(i, begin, end, {                                                                     \

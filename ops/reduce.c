@@ -98,7 +98,7 @@ static inline double max_of(double acc, double v) { return ((v > acc) | isnan(v)
 
 /* Reduction of n contiguous elements of x from `offset`, combined into acc.
  * Four partial sums: shorter dependency chains, and a little more accurate. */
-static double reduce_run(enum reduce_kind kind, const tg_tensor *x, int64_t offset, int64_t n, double acc) {
+TG_HOT_CLONES static double reduce_run(enum reduce_kind kind, const tg_tensor *x, int64_t offset, int64_t n, double acc) {
     if (kind == REDUCE_SUM) {
         double s[4] = {0, 0, 0, 0};
         int64_t j = 0;
@@ -132,7 +132,7 @@ static double reduce_run(enum reduce_kind kind, const tg_tensor *x, int64_t offs
 }
 
 /* acc[j] (op)= x[offset + j] for j < n. */
-static void reduce_rows(enum reduce_kind kind, double *restrict acc, const tg_tensor *x, int64_t offset, int64_t n) {
+TG_HOT_CLONES static void reduce_rows(enum reduce_kind kind, double *restrict acc, const tg_tensor *x, int64_t offset, int64_t n) {
     if (x->dtype == TG_F32) {
         const float *restrict p = (const float *)x->data + offset;
         if (kind == REDUCE_SUM)

@@ -26,7 +26,7 @@
 /* out[i] = EXPR for i in [begin, end), with `x` the element; PRE may declare
  * constants from `attrs`. One per op and dtype. */
 #define DEFINE_UNARY_KERNEL(NAME, T, PRE, EXPR)                                                        \
-    static void NAME(T *restrict out, const T *restrict in, int64_t begin, int64_t end,                  \
+    TG_HOT_CLONES static void NAME(T *restrict out, const T *restrict in, int64_t begin, int64_t end,                  \
                      const tg_op_attrs *attrs) {                                                        \
         (void)attrs;                                                                                    \
         PRE;                                                                                            \

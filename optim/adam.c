@@ -37,7 +37,7 @@ typedef struct adam_job {
 /* The rule for one element type T. The weight-decay branches are taken once
  * per range, outside the loop, so that the loop body has none. */
 #define DEFINE_ADAM_RANGE(T, SQRT)                                                                                 \
-    static void adam_range_##T(T *restrict w, const T *restrict grad, T *restrict m, T *restrict v, int64_t begin, \
+    TG_HOT_CLONES static void adam_range_##T(T *restrict w, const T *restrict grad, T *restrict m, T *restrict v, int64_t begin, \
                                int64_t end, const adam_coefficients *c) {                                          \
         const T decay = (T)c->decay, l2 = (T)c->l2, beta1 = (T)c->beta1, keep1 = (T)c->keep1;                       \
         const T beta2 = (T)c->beta2, keep2 = (T)c->keep2, step_size = (T)c->step_size;                              \

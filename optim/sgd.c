@@ -10,7 +10,7 @@
 
 /* The rule for one element type T; `buffer` is NULL for plain SGD. */
 #define DEFINE_SGD_UPDATE(T)                                                                                        \
-    static void sgd_update_##T(int64_t n, T *restrict w, const T *restrict grad, T *restrict buffer, T lr,      \
+    TG_HOT_CLONES static void sgd_update_##T(int64_t n, T *restrict w, const T *restrict grad, T *restrict buffer, T lr,      \
                                T lambda, T mu, T keep, bool nesterov, bool first) {                                 \
         if (!buffer && lambda == 0) { /* the seeds' W <- W - lr dW: a vectorized loop */                            \
             TG_FOR_SIMD(k, 0, n, w[k] -= lr * grad[k]);                                                             \

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error_internal.h"
+#include "core/threadpool.h"
 #include "data/dataset_internal.h"
 #include "data/internal.h"
 
@@ -57,6 +58,30 @@ static void bytes_to_floats(float *restrict dst, const uint8_t *restrict src, in
     for (int64_t f = 0; f < n; ++f) dst[f] = (float)src[f] * scale;
 }
 
+/* Rows [begin, end) of a batch of uint8 samples, as scaled float32. */
+typedef struct byte_rows_job {
+    const tg_dataset *ds;
+    const int64_t *rows; /* NULL: rows first, first + 1, ... */
+    int64_t first, count;
+    float *out;
+} byte_rows_job;
+
+static const uint8_t *sample_bytes(const byte_rows_job *job, int64_t i)
+{
+    int64_t row = tgi_store_row(job->ds, job->rows ? job->rows[i] : job->first + i);
+    return (const uint8_t *)job->ds->store->features + (size_t)row * (size_t)job->ds->feature_size;
+}
+
+static void byte_rows_range(void *ctx, int64_t begin, int64_t end)
+{
+    const byte_rows_job *job = ctx;
+    const int64_t width = job->ds->feature_size;
+    for (int64_t i = begin; i < end; ++i) {
+        if (i + PREFETCH_AHEAD < end) prefetch_bytes(sample_bytes(job, i + PREFETCH_AHEAD), width);
+        bytes_to_floats(job->out + i * width, sample_bytes(job, i), width, (float)job->ds->scale);
+    }
+}
+
 static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *rows, int64_t first,
                            int64_t count, tg_tensor *x, tg_tensor *y, tg_label_encoding encoding)
 {
@@ -98,21 +123,17 @@ static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *
     }
 
     const int64_t width = ds->feature_size;
-    for (int64_t i = 0; i < count; ++i) {
-        int64_t row = tgi_store_row(ds, rows ? rows[i] : first + i);
-        int64_t out = i * width;
-        if (ds->store->kind == TG_FEATURES_U8 && !ds->scaler && x->dtype == TG_F32) {
-            /* The MNIST path: bytes times a scale, straight into float32. */
-            const uint8_t *src = (const uint8_t *)ds->store->features + (size_t)row * (size_t)width;
-            if (i + PREFETCH_AHEAD < count)
-                prefetch_bytes((const uint8_t *)ds->store->features +
-                                   (size_t)tgi_store_row(ds, rows ? rows[i + PREFETCH_AHEAD] : first + i + PREFETCH_AHEAD) *
-                                       (size_t)width,
-                               width);
-            bytes_to_floats((float *)x->data + out, src, width, (float)ds->scale);
-            continue;
+    if (ds->store->kind == TG_FEATURES_U8 && !ds->scaler && x->dtype == TG_F32) {
+        /* The MNIST path: bytes times a scale, straight into float32, the
+         * rows split over the thread pool (a row costs its width in copies;
+         * shuffled rows are cache misses, so even a batch of 64 is worth it). */
+        byte_rows_job job = {ds, rows, first, count, x->data};
+        tg_parallel_range(count, (double)width, byte_rows_range, &job);
+    } else {
+        for (int64_t i = 0; i < count; ++i) {
+            int64_t row = tgi_store_row(ds, rows ? rows[i] : first + i);
+            for (int64_t f = 0; f < width; ++f) store_value(x, i * width + f, tgi_value(ds, row, f));
         }
-        for (int64_t f = 0; f < width; ++f) store_value(x, out + f, tgi_value(ds, row, f));
     }
     if (!y) return TG_OK;
     if (ds->label_kind == TG_LABELS_CLASS && encoding == TG_ENCODE_ONE_HOT && y->numel > 0)

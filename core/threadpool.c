@@ -308,31 +308,42 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
 typedef struct range_job {
     int64_t n;
     int pieces;
+    int64_t granule; /* pieces start at multiples of this */
     tg_range_fn fn;
     void *ctx;
 } range_job;
 
-/* Where piece `t` of `pieces` starts: a multiple of 16 elements. */
-static int64_t piece_start(int64_t n, int64_t t, int pieces) {
-    if (t >= pieces) return n;
-    int64_t start = (int64_t)((double)n * (double)t / (double)pieces) & ~(int64_t)15;
-    return start < n ? start : n;
+/* Where piece `t` of `pieces` starts: a multiple of the granule. */
+static int64_t piece_start(const range_job *job, int64_t t) {
+    if (t >= job->pieces) return job->n;
+    int64_t start = (int64_t)((double)job->n * (double)t / (double)job->pieces);
+    start -= start % job->granule;
+    return start < job->n ? start : job->n;
 }
 
 static void range_task(void *ctx, int64_t task, int thread_index) {
     (void)thread_index;
     const range_job *job = ctx;
-    int64_t begin = piece_start(job->n, task, job->pieces), end = piece_start(job->n, task + 1, job->pieces);
+    int64_t begin = piece_start(job, task), end = piece_start(job, task + 1);
     if (begin < end) job->fn(job->ctx, begin, end);
 }
 
-void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx) {
+/* At most one thread per granule, so that none gets an empty piece (a
+ * reduction of 256 columns, one item, once ran all on the worker while the
+ * caller waited). */
+static void split_range(int64_t n, int64_t granule, double cost, tg_range_fn fn, void *ctx) {
     if (n <= 0) return;
     int threads = tg_parallel_threads_for_work((double)n * cost, ELEMENTWISE_WORK_PER_THREAD);
+    int64_t granules = (n + granule - 1) / granule;
+    if (granules < threads) threads = (int)granules;
     if (threads <= 1) {
         fn(ctx, 0, n);
         return;
     }
-    range_job job = {n, threads, fn, ctx};
+    range_job job = {n, threads, granule, fn, ctx};
     tg_parallel_for(threads, threads, range_task, &job);
 }
+
+void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx) { split_range(n, 16, cost, fn, ctx); }
+
+void tg_parallel_items(int64_t n, double cost, tg_range_fn fn, void *ctx) { split_range(n, 1, cost, fn, ctx); }

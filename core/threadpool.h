@@ -50,4 +50,10 @@ typedef void (*tg_range_fn)(void *ctx, int64_t begin, int64_t end);
  * depend on the thread count. */
 void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx);
 
+/* The same over [0, n) items that are each a block of work (rows of a
+ * batch, column chunks of a reduction), `cost` per item: pieces are split
+ * evenly with no rounding to 16, and no thread gets an empty piece, so a
+ * handful of heavy items still spreads over the threads. */
+void tg_parallel_items(int64_t n, double cost, tg_range_fn fn, void *ctx);
+
 #endif

@@ -128,7 +128,7 @@ static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *
          * rows split over the thread pool (a row costs its width in copies;
          * shuffled rows are cache misses, so even a batch of 64 is worth it). */
         byte_rows_job job = {ds, rows, first, count, x->data};
-        tg_parallel_range(count, (double)width, byte_rows_range, &job);
+        tg_parallel_items(count, (double)width, byte_rows_range, &job);
     } else {
         for (int64_t i = 0; i < count; ++i) {
             int64_t row = tgi_store_row(ds, rows ? rows[i] : first + i);

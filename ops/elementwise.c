@@ -314,7 +314,7 @@ static void binary_forward(const tg_node *node, enum binary_kind kind) {
     job.row = out->shape[rank - 1];
     job.step_a = job.sa[rank - 1];
     job.step_b = job.sb[rank - 1];
-    tg_parallel_range(out->numel / job.row, (double)job.row, binary_rows_range, &job);
+    tg_parallel_items(out->numel / job.row, (double)job.row, binary_rows_range, &job);
 }
 
 static tg_tensor *apply_binary(const char *function, const tg_op *op, tg_tensor *a, tg_tensor *b) {

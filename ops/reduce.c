@@ -167,7 +167,7 @@ static void odometer_seek(odometer *o, int64_t index) {
 #define FULL_BLOCK_MIN 65536
 #define FULL_BLOCKS 256
 
-/* The work of one reduction, for tg_parallel_range. Items are output
+/* The work of one reduction, for tg_parallel_items. Items are output
  * elements (innermost group reduced), output row chunks (innermost group
  * kept: item = kept index * chunks + chunk), or the blocks of a whole-tensor
  * reduction. */
@@ -177,7 +177,7 @@ typedef struct reduce_job {
     enum reduce_kind kind;
     double divisor, initial;
     reduce_plan plan;
-    int64_t inner, chunks, block;
+    int64_t inner, chunks, chunk_width, block;
     double *partial; /* whole-tensor reduction: one result per block */
 } reduce_job;
 
@@ -204,9 +204,9 @@ static void reduce_row_chunks(void *ctx, int64_t begin, int64_t end) {
     odometer_init(&red, &job->plan, true);
     odometer_seek(&kept, begin / job->chunks);
     for (int64_t item = begin; item < end; item++) {
-        int64_t k = item / job->chunks, c0 = item % job->chunks * ROW_CHUNK;
+        int64_t k = item / job->chunks, c0 = item % job->chunks * job->chunk_width;
         if (item > begin && c0 == 0) odometer_step(&kept);
-        int64_t len = job->inner - c0 < ROW_CHUNK ? job->inner - c0 : ROW_CHUNK;
+        int64_t len = job->inner - c0 < job->chunk_width ? job->inner - c0 : job->chunk_width;
         double acc[ROW_CHUNK];
         for (int64_t j = 0; j < len; j++) acc[j] = job->initial;
         red.offset = 0;
@@ -254,17 +254,25 @@ static void reduce_forward(const tg_node *node, enum reduce_kind kind, double di
         blocks = (job.inner + job.block - 1) / job.block;
         double partial[FULL_BLOCKS];
         job.partial = partial;
-        tg_parallel_range(blocks, (double)job.block, reduce_blocks, &job);
+        tg_parallel_items(blocks, (double)job.block, reduce_blocks, &job);
         double acc = job.initial;
         for (int64_t b = 0; b < blocks; b++)
             acc = kind == REDUCE_SUM ? acc + partial[b] : max_of(acc, partial[b]);
         tg_store(job.out, 0, acc / divisor);
     } else if (inner_reduced) {
-        tg_parallel_range(kept.count, work / (double)kept.count, reduce_outputs, &job);
+        tg_parallel_items(kept.count, work / (double)kept.count, reduce_outputs, &job);
     } else {
-        job.chunks = (job.inner + ROW_CHUNK - 1) / ROW_CHUNK;
+        /* Chunks of at most ROW_CHUNK columns, and at least 8 of them when
+         * the row allows (64 columns each at the least), so that a single
+         * kept row (a bias gradient, (64, 256) summed over rows) still
+         * splits over the threads. Each column sums its rows in order
+         * whatever the width, so the width does not change the result. */
+        int64_t width = (job.inner + 7) / 8;
+        width = (width + 15) / 16 * 16;
+        job.chunk_width = width < 64 ? 64 : width > ROW_CHUNK ? ROW_CHUNK : width;
+        job.chunks = (job.inner + job.chunk_width - 1) / job.chunk_width;
         int64_t items = kept.count * job.chunks;
-        tg_parallel_range(items, work / (double)items, reduce_row_chunks, &job);
+        tg_parallel_items(items, work / (double)items, reduce_row_chunks, &job);
     }
 }
 

@@ -400,6 +400,41 @@ Test(threads, jobs_complete_whether_workers_and_caller_poll_or_sleep)
     }
 }
 
+/* Which thread ran each item of a range. */
+typedef struct item_threads {
+    pthread_t thread[8];
+    atomic_llong runs;
+} item_threads;
+
+static void record_items(void *ctx, int64_t begin, int64_t end)
+{
+    item_threads *items = ctx;
+    for (int64_t i = begin; i < end; i++) items->thread[i] = pthread_self();
+    atomic_fetch_add(&items->runs, end - begin);
+}
+
+/* Heavy items are spread one per thread; an element range too short for a
+ * second piece of 16 stays on the caller instead of running on a worker
+ * while the caller waits (a one-item reduction once did just that). */
+Test(threads, heavy_items_spread_and_short_ranges_stay_on_the_caller)
+{
+    tg_set_num_threads(2);
+    item_threads two = {0};
+    tg_parallel_items(2, 1e6, record_items, &two);
+    cr_assert_eq(atomic_load(&two.runs), 2);
+    cr_assert(pthread_equal(two.thread[0], pthread_self()), "item 0 runs on the caller");
+    cr_assert(!pthread_equal(two.thread[1], pthread_self()), "item 1 runs on the worker");
+    item_threads one = {0};
+    tg_parallel_range(1, 1e6, record_items, &one);
+    cr_assert_eq(atomic_load(&one.runs), 1);
+    cr_assert(pthread_equal(one.thread[0], pthread_self()), "a single element runs on the caller");
+    item_threads short_range = {0};
+    tg_parallel_range(8, 1e6, record_items, &short_range);
+    cr_assert_eq(atomic_load(&short_range.runs), 8);
+    for (int i = 0; i < 8; i++)
+        cr_assert(pthread_equal(short_range.thread[i], pthread_self()), "element %d of 8 left the caller", i);
+}
+
 static void nested_task(void *ctx, int64_t task, int thread_index)
 {
     (void)task, (void)thread_index;

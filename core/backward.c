@@ -39,7 +39,10 @@ static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tenso
     if (seed && tg_anomaly_on && tg_anomaly_check_seed(function, seed) != TG_OK) return NULL;
     tg_tensor *g = tg_tape_new_tensor(tape, function, output->dtype, output->rank, output->shape);
     if (!g) return NULL;
-    for (int64_t i = 0; i < g->numel; i++) tg_store(g, i, seed ? tg_load(seed, i) : 1.0);
+    if (seed) /* same dtype and shape, checked above */
+        memcpy(g->data, seed->data, (size_t)g->numel * tg_dtype_size(g->dtype));
+    else
+        tg_store(g, 0, 1.0);
     return g;
 }
 

@@ -53,6 +53,12 @@ tg_tensor *tg_relu_grad(tg_tensor *g, tg_tensor *x);
 tg_tensor *tg_sigmoid_grad(tg_tensor *g, tg_tensor *y);
 tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y);
 
+/* The fused backward rules of softmax and log_softmax along a normalized
+ * axis (softmax_grads.c), S = sum along the axis: y (g - S(g y)) for
+ * y = softmax(x); g - e^y S(g) for y = log_softmax(x). */
+tg_tensor *tg_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
+tg_tensor *tg_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
+
 /* Checks that both are usable and share a dtype, reporting under `function`. */
 tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
 

@@ -13,7 +13,8 @@
  * missing axis than to be wanted.
  *
  * The backward rules reuse the output y (node->output, differentiable through
- * its own node under create_graph) and are written with public ops. */
+ * its own node under create_graph) and are fused ops of their own
+ * (softmax_grads.c). */
 #include <math.h>
 
 #include "ops/op_internal.h"
@@ -97,10 +98,7 @@ static tg_tensor *apply_softmax_family(const char *function, const tg_op *op, tg
  * (J = diag(y) - y y^T along the axis, and J is symmetric.) */
 static void softmax_forward(const tg_node *node) { softmax_family_forward(node, false); }
 static void softmax_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    int axis = (int)node->attrs.ints[0];
-    tg_tensor *y = node->output;
-    tg_tensor *dot = tg_sum_axes(tg_mul(g, y), 1, &axis, true); /* keepdim: broadcasts back */
-    grad_inputs[0] = tg_mul(y, tg_sub(g, dot));
+    grad_inputs[0] = tg_softmax_grad(g, node->output, (int)node->attrs.ints[0]); /* softmax_grads.c */
 }
 const tg_op tg_op_softmax = {"softmax", 1, softmax_forward, softmax_backward};
 tg_tensor *tg_softmax(tg_tensor *x, int axis) {
@@ -111,9 +109,7 @@ tg_tensor *tg_softmax(tg_tensor *x, int axis) {
  * (dy_j/dx_k = [j == k] - softmax_k, and softmax = e^y.) */
 static void log_softmax_forward(const tg_node *node) { softmax_family_forward(node, true); }
 static void log_softmax_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    int axis = (int)node->attrs.ints[0];
-    tg_tensor *total = tg_sum_axes(g, 1, &axis, true);
-    grad_inputs[0] = tg_sub(g, tg_mul(tg_exp(node->output), total));
+    grad_inputs[0] = tg_log_softmax_grad(g, node->output, (int)node->attrs.ints[0]); /* softmax_grads.c */
 }
 const tg_op tg_op_log_softmax = {"log_softmax", 1, log_softmax_forward, log_softmax_backward};
 tg_tensor *tg_log_softmax(tg_tensor *x, int axis) {

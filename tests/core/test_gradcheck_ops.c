@@ -47,6 +47,10 @@ static tg_tensor *f_relu(tg_tensor **x) { return tg_relu(x[0]); }
 static tg_tensor *f_relu_grad(tg_tensor **x) { return tg_relu_grad(x[0], x[1]); }
 static tg_tensor *f_sigmoid_grad(tg_tensor **x) { return tg_sigmoid_grad(x[0], x[1]); }
 static tg_tensor *f_tanh_grad(tg_tensor **x) { return tg_tanh_grad(x[0], x[1]); }
+static tg_tensor *f_softmax_grad(tg_tensor **x) { return tg_softmax_grad(x[0], x[1], 1); }
+static tg_tensor *f_softmax_grad0(tg_tensor **x) { return tg_softmax_grad(x[0], x[1], 0); }
+static tg_tensor *f_log_softmax_grad(tg_tensor **x) { return tg_log_softmax_grad(x[0], x[1], 1); }
+static tg_tensor *f_log_softmax_grad0(tg_tensor **x) { return tg_log_softmax_grad(x[0], x[1], 0); }
 static tg_tensor *f_sigmoid(tg_tensor **x) { return tg_sigmoid(x[0]); }
 static tg_tensor *f_clamp(tg_tensor **x) { return tg_clamp(x[0], -0.5, 0.5); }
 static tg_tensor *f_sum(tg_tensor **x) { return tg_sum(x[0]); }
@@ -144,6 +148,11 @@ static const op_case cases[] = {
     {"sigmoid_grad", "(2,3), y in (0.1, 0.9)", f_sigmoid_grad, 2, {2, 2}, {{2, 3}, {2, 3}}, 0.1, 0.9, NAN, NAN},
     {"tanh_grad", "(4), y in (-0.9, 0.9)", f_tanh_grad, 2, {1, 1}, {{4}, {4}}, -0.9, 0.9, NAN, NAN},
     {"tanh_grad", "rank 0", f_tanh_grad, 2, {0, 0}, {{0}, {0}}, -0.9, 0.9, NAN, NAN},
+    /* softmax's: (g, y) along an axis, y a probability; log_softmax's: y <= 0. */
+    {"softmax_grad", "axis 1 of (2,4)", f_softmax_grad, 2, {2, 2}, {{2, 4}, {2, 4}}, 0.05, 0.9, NAN, NAN},
+    {"softmax_grad", "axis 0 of (3,1,2)", f_softmax_grad0, 2, {3, 3}, {{3, 1, 2}, {3, 1, 2}}, 0.05, 0.9, NAN, NAN},
+    {"log_softmax_grad", "axis 1 of (2,5)", f_log_softmax_grad, 2, {2, 2}, {{2, 5}, {2, 5}}, -3, 0, NAN, NAN},
+    {"log_softmax_grad", "axis 0 of (3,2)", f_log_softmax_grad0, 2, {2, 2}, {{3, 2}, {3, 2}}, -3, 0, NAN, NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);

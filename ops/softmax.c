@@ -39,9 +39,10 @@ static axis_layout layout_of(const tg_tensor *x, int axis) {
 
 /* One kernel per element type; `log_form` selects log_softmax. */
 #define DEFINE_SOFTMAX_KERNEL(T, SFX)                                                                      \
-    static void softmax_kernel_##SFX(const T *x, T *y, axis_layout l, bool log_form) {                    \
+    static void softmax_kernel_##SFX(const T *x, T *y, axis_layout l, bool log_form, int64_t begin,       \
+                                     int64_t end) {                                                        \
         double max[SOFTMAX_BLOCK], sum[SOFTMAX_BLOCK];                                                     \
-        for (int64_t o = 0; o < l.outer; o++) {                                                            \
+        for (int64_t o = begin; o < end; o++) {                                                            \
             const T *xo = x + o * l.len * l.inner;                                                         \
             T *yo = y + o * l.len * l.inner;                                                               \
             for (int64_t i0 = 0; i0 < l.inner; i0 += SOFTMAX_BLOCK) {                                      \
@@ -70,13 +71,27 @@ static axis_layout layout_of(const tg_tensor *x, int axis) {
 DEFINE_SOFTMAX_KERNEL(float, f32)
 DEFINE_SOFTMAX_KERNEL(double, f64)
 
+typedef struct softmax_job {
+    const tg_node *node;
+    axis_layout layout;
+    bool log_form;
+} softmax_job;
+
+static void softmax_range(void *ctx, int64_t begin, int64_t end) {
+    const softmax_job *job = ctx;
+    const tg_tensor *x = job->node->inputs[0];
+    if (x->dtype == TG_F32)
+        softmax_kernel_f32(x->data, job->node->output->data, job->layout, job->log_form, begin, end);
+    else
+        softmax_kernel_f64(x->data, job->node->output->data, job->layout, job->log_form, begin, end);
+}
+
+/* Outer slices are independent: split over the pool (two libm exps and a
+ * log per element cost some 20 adds). */
 static void softmax_family_forward(const tg_node *node, bool log_form) {
     const tg_tensor *x = node->inputs[0];
-    axis_layout l = layout_of(x, (int)node->attrs.ints[0]);
-    if (x->dtype == TG_F32)
-        softmax_kernel_f32(x->data, node->output->data, l, log_form);
-    else
-        softmax_kernel_f64(x->data, node->output->data, l, log_form);
+    softmax_job job = {node, layout_of(x, (int)node->attrs.ints[0]), log_form};
+    tg_parallel_items(job.layout.outer, (double)(job.layout.len * job.layout.inner) * 20.0, softmax_range, &job);
 }
 
 static tg_tensor *apply_softmax_family(const char *function, const tg_op *op, tg_tensor *x, int axis) {

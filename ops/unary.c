@@ -130,11 +130,7 @@ tg_tensor *tg_neg(tg_tensor *x) { return tg_apply_unary("tg_neg", &tg_op_neg, x,
 
 /* ---- exp: y = e^x.   d: y ---- */
 DEFINE_UNARY_KERNEL(exp_f32, float, , (float)tg_vm_expf(x))
-static void exp_f64(double *restrict out, const double *restrict in, int64_t begin, int64_t end,
-                    const tg_op_attrs *attrs) {
-    (void)attrs;
-    for (int64_t i = begin; i < end; i++) out[i] = exp(in[i]);
-}
+DEFINE_UNARY_KERNEL(exp_f64, double, , tg_vm_exp(x))
 static void exp_forward(const tg_node *node) { tg_run_unary(node, exp_f32, exp_f64, function_cost(node)); }
 static void exp_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_mul(g, node->output);

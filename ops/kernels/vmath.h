@@ -1,12 +1,13 @@
 /* ops/kernels/vmath.h — e^x, ln x, tanh x and the logistic sigmoid in
- * float32 arithmetic, written so that a compiler vectorizes a loop over them
- * (internal).
+ * float32 arithmetic, and e^x in float64, written so that a compiler
+ * vectorizes a loop over them (internal).
  *
  * libm's functions are calls, one element at a time. These are straight-line
  * float arithmetic with no call and no branch: range reduction, then the
  * Cephes polynomials (Moshier's expf, logf, tanhf), which are within about
- * 1 ulp of the exact value (sigmoid, an exp and a division, within 3; checked
- * against libm in double on millions of points). float64 kernels keep
+ * 1 ulp of the exact value (sigmoid, an exp and a division, within 3;
+ * tests/ops/test_unary.c sweeps each against libm in double). float64 has
+ * e^x here too (softmax's sums and the exp op); its other functions keep
  * calling libm.
  *
  * What keeps a loop over these vectorizable with gcc 12 at -O2, whose cheap
@@ -73,6 +74,52 @@ static inline float tg_vm_expf(float x) {
     float y = p * tg_vm_float((half - 1u) << 23) * tg_vm_float((biased - half - 1u) << 23);
     y = tg_vm_select(x < -150.0f, 0.0f, y);
     return tg_vm_select(x > 100.0f, INFINITY, y);
+}
+
+/* The same tools for float64: bits as a uint64_t, and a branch-free select
+ * (64-bit integer adds, shifts and masks exist in SSE2). */
+static inline uint64_t tg_vm_bits64(double x) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline double tg_vm_double(uint64_t b) {
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+static inline double tg_vm_select64(bool c, double a, double b) {
+    uint64_t mask = -(uint64_t)c;
+    return tg_vm_double((tg_vm_bits64(a) & mask) | (tg_vm_bits64(b) & ~mask));
+}
+
+/* e^x in float64, as tg_vm_expf: x = n ln2 + r (ln2 in Cephes' two parts, the
+ * high one short enough that n * hi is exact), e^r = 1 + 2 P / (Q - P) by
+ * Cephes' rational approximation (P, Q in r^2), 2^n as two
+ * factors built from bits. Adding 1.5 * 2^52 rounds x / ln2 to an integer in
+ * the low bits. Below -746 the result is 0, above 710 +inf; NaN gives NaN.
+ * Within 2 ulps of libm's exp (tests/ops/test_unary.c sweeps it), which is a
+ * call per element; this vectorizes (4 lanes with AVX2): 4.6 -> 1.4 ns. */
+static inline double tg_vm_exp(double x) {
+    const double shifter = 0x1.8p52;
+    double t = x * 0x1.71547652b82fep0 + shifter; /* 1/ln2 */
+    double n = t - shifter;
+    double r = (x - n * 6.93145751953125e-1) - n * 1.42860682030941723212e-6; /* ln2 hi, lo */
+    double rr = r * r;
+    double p = ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 9.99999999999999999910e-1) * r;
+    double q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1) * rr +
+               2.00000000000000000009e0;
+    double e = 1.0 + 2.0 * (p / (q - p));
+    /* With n + 2048 = biased >= 0 (in range), half = floor(n/2) + 1024 and
+     * the biased exponents are floor(n/2) + 1023 = half - 1 and
+     * n - floor(n/2) + 1023 = biased - half - 1. */
+    uint64_t biased = tg_vm_bits64(t) - tg_vm_bits64(shifter) + 2048u;
+    uint64_t half = biased >> 1;
+    double y = e * tg_vm_double((half - 1u) << 52) * tg_vm_double((biased - half - 1u) << 52);
+    y = tg_vm_select64(x < -746.0, 0.0, y);
+    return tg_vm_select64(x > 710.0, INFINITY, y);
 }
 
 /* ln x. x = m 2^k with m in [sqrt(1/2), sqrt(2)), split by integer

@@ -7,7 +7,8 @@
  * compiler vectorizes (TG_FOR_SIMD), split over threads for large tensors
  * (tg_run_unary). float32 exp, log, tanh and sigmoid use the float
  * arithmetic of kernels/vmath.h, within 1 ulp of the exact values (sigmoid
- * 2); float64 ones call libm. add_scalar and mul_scalar round the constant
+ * 2); float64 exp and sigmoid use its float64 e^x (2 ulps), log and tanh
+ * call libm. add_scalar and mul_scalar round the constant
  * to float32 when that is exact, and otherwise compute in double and round
  * once, so results are the same as x + c and x * c in exact arithmetic,
  * rounded. The rest (pow, sqrt, clamp) map a scalar function, float32
@@ -202,23 +203,16 @@ const tg_op tg_op_relu = {"relu", 1, relu_forward, relu_backward};
 tg_tensor *tg_relu(tg_tensor *x) { return tg_apply_unary("tg_relu", &tg_op_relu, x, NULL); }
 
 /* ---- sigmoid: y = 1/(1+e^-x).   d: y(1-y) ----
- * e^-x overflows to inf for x < -709 (double); the x < 0 branch uses
- * e^x/(1+e^x) instead, whose e^x only underflows to 0, so both tails are
- * exact (0 and 1) and never NaN. */
+ * e^-x overflows to inf for x < -709 (double); with e = e^-|x|, which only
+ * underflows to 0, y is 1/(1+e) for x >= 0 and e/(1+e) below, so both tails
+ * are exact (0 and 1) and never NaN (a NaN x gives NaN). Both are computed
+ * and one selected, so the float64 loop has no branch and vectorizes. */
 DEFINE_UNARY_KERNEL(sigmoid_f32, float, , tg_vm_sigmoidf(x))
-static void sigmoid_f64(double *restrict out, const double *restrict in, int64_t begin, int64_t end,
-                        const tg_op_attrs *attrs) {
-    (void)attrs;
-    for (int64_t i = begin; i < end; i++) {
-        double x = in[i];
-        if (x >= 0.0) {
-            out[i] = 1.0 / (1.0 + exp(-x));
-        } else {
-            double e = exp(x); /* NaN lands here and stays NaN */
-            out[i] = e / (1.0 + e);
-        }
-    }
+static inline double sigmoid_of(double x) {
+    double e = tg_vm_exp(-fabs(x));
+    return tg_vm_select64(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e));
 }
+DEFINE_UNARY_KERNEL(sigmoid_f64, double, , sigmoid_of(x))
 static void sigmoid_forward(const tg_node *node) { tg_run_unary(node, sigmoid_f32, sigmoid_f64, function_cost(node)); }
 static void sigmoid_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_sigmoid_grad(g, node->output); /* g y (1 - y), one fused op */

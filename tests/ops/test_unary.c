@@ -120,7 +120,8 @@ Test(unary_forward, exp) {
 typedef tg_tensor *(*unary_op)(tg_tensor *);
 typedef double (*reference_fn)(double);
 
-static double reference_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+/* 1 / (1 + e^-x), as e^x / (1 + e^x) below 0 so that e^-x cannot overflow. */
+static double reference_sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
 
 /* ulps of `got` from the exact `want`, in the spacing of dtype at want. */
 static double ulps(double got, double want, tg_dtype dtype) {
@@ -169,6 +170,7 @@ Test(unary_forward, vectorized_functions_match_libm_across_their_range) {
     sweep(tg_sigmoid, reference_sigmoid, TG_F32, -90.0, 30.0, 4.0, "sigmoid");
     sweep(tg_exp, exp, TG_F64, -745.0, 709.7, 3.0, "exp");
     sweep(tg_exp, exp, TG_F64, -1e-3, 1e-3, 3.0, "exp near 0");
+    sweep(tg_sigmoid, reference_sigmoid, TG_F64, -740.0, 40.0, 4.0, "sigmoid");
 }
 
 Test(unary_forward, vectorized_exp_edges) {

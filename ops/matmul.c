@@ -102,6 +102,13 @@ static void matmul_forward(const tg_node *node) {
     }
 }
 
+/* acc += op(x) op(y), for matrices (rank 2, no batch axes). */
+static void matmul_t_into(tg_tensor *acc, const tg_tensor *x, bool tx, const tg_tensor *y, bool ty) {
+    matrix_dims dx = dims_of(x, tx), dy = dims_of(y, ty);
+    gemm_beta(acc->dtype, tx, ty, dx.rows, dy.cols, dx.cols, x->data, 0, dx.ld, y->data, 0, dy.ld, 1.0, acc->data, 0,
+              dy.cols);
+}
+
 /* With A' = op(A), B' = op(B) and C = A' B', the gradients of the matrices as
  * used are dA' = G B'^T and dB' = A'^T G; a transposed operand takes the
  * transpose of its gradient ((X Y)^T = Y^T X^T):
@@ -111,13 +118,6 @@ static void matmul_forward(const tg_node *node) {
  *   C = A^T B^T:  dA = B^T G^T = mt(B,T,G,T)   dB = G^T A^T = mt(G,T,A,T)
  * Each product comes out with the broadcast batch shape; tg_reduce_grad_to
  * sums it back to the operand's own batch shape. */
-/* acc += op(x) op(y), for matrices (rank 2, no batch axes). */
-static void matmul_t_into(tg_tensor *acc, const tg_tensor *x, bool tx, const tg_tensor *y, bool ty) {
-    matrix_dims dx = dims_of(x, tx), dy = dims_of(y, ty);
-    gemm_beta(acc->dtype, tx, ty, dx.rows, dy.cols, dx.cols, x->data, 0, dx.ld, y->data, 0, dy.ld, 1.0, acc->data, 0,
-              dy.cols);
-}
-
 static void matmul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *a = node->inputs[0], *b = node->inputs[1];
     bool ta = node->attrs.flags & TG_ATTR_TRANSPOSE_A, tb = node->attrs.flags & TG_ATTR_TRANSPOSE_B;

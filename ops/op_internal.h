@@ -76,6 +76,20 @@ void tg_broadcast_strides(const tg_tensor *x, int out_rank, const int64_t *out_s
  * "no axis" only where the op says so (callers pass rank >= 1). */
 tg_status tg_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out);
 
+/* x seen as (outer, len, inner) around `axis`: element (o, j, i) is at
+ * (o * len + j) * inner + i; each (o, i) is one independent row of len
+ * (softmax, log_softmax and their backward ops). */
+typedef struct tg_axis_layout {
+    int64_t outer, len, inner;
+} tg_axis_layout;
+
+static inline tg_axis_layout tg_axis_layout_of(const tg_tensor *x, int axis) {
+    tg_axis_layout l = {1, x->shape[axis], 1};
+    for (int d = 0; d < axis; d++) l.outer *= x->shape[d];
+    for (int d = axis + 1; d < x->rank; d++) l.inner *= x->shape[d];
+    return l;
+}
+
 /* Turns a list of axes into a bit mask (bit i = axis i), refusing duplicates
  * and axes out of range. n_axes == 0 with axes == NULL means every axis. */
 tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, const int *axes, uint32_t *mask);

@@ -25,18 +25,6 @@
  * each pass reads whole runs of consecutive elements. */
 #define SOFTMAX_BLOCK 64
 
-/* x seen as (outer, len, inner) around the axis: element (o, j, i) is at
- * (o * len + j) * inner + i; each (o, i) is one independent row of len. */
-typedef struct axis_layout {
-    int64_t outer, len, inner;
-} axis_layout;
-
-static axis_layout layout_of(const tg_tensor *x, int axis) {
-    axis_layout l = {1, x->shape[axis], 1};
-    for (int d = 0; d < axis; d++) l.outer *= x->shape[d];
-    for (int d = axis + 1; d < x->rank; d++) l.inner *= x->shape[d];
-    return l;
-}
 
 /* One kernel per element type; `log_form` selects log_softmax. */
 #define DEFINE_SOFTMAX_KERNEL(T, SFX)                                                                      \
@@ -59,7 +47,7 @@ static axis_layout layout_of(const tg_tensor *x, int axis) {
         else                                                                                               \
             TG_FOR_SIMD(j, 0, len, yo[j] = (T)(tg_vm_exp((double)xo[j] - m) * s));                         \
     }                                                                                                      \
-    TG_HOT_CLONES static void softmax_kernel_##SFX(const T *x, T *y, axis_layout l, bool log_form,        \
+    TG_HOT_CLONES static void softmax_kernel_##SFX(const T *x, T *y, tg_axis_layout l, bool log_form,        \
                                                    int64_t begin, int64_t end) {                           \
         double max[SOFTMAX_BLOCK], sum[SOFTMAX_BLOCK];                                                     \
         for (int64_t o = begin; o < end; o++) {                                                            \
@@ -97,7 +85,7 @@ DEFINE_SOFTMAX_KERNEL(double, f64)
 
 typedef struct softmax_job {
     const tg_node *node;
-    axis_layout layout;
+    tg_axis_layout layout;
     bool log_form;
 } softmax_job;
 
@@ -114,7 +102,7 @@ static void softmax_range(void *ctx, int64_t begin, int64_t end) {
  * log per element cost some 20 adds). */
 static void softmax_family_forward(const tg_node *node, bool log_form) {
     const tg_tensor *x = node->inputs[0];
-    softmax_job job = {node, layout_of(x, (int)node->attrs.ints[0]), log_form};
+    softmax_job job = {node, tg_axis_layout_of(x, (int)node->attrs.ints[0]), log_form};
     tg_parallel_items(job.layout.outer, (double)(job.layout.len * job.layout.inner) * 20.0, softmax_range, &job);
 }
 

@@ -21,12 +21,6 @@
 #include "ops/kernels/vmath.h"
 #include "ops/op_internal.h"
 
-/* x seen as (outer, len, inner) around the axis: element (o, j, i) is at
- * (o * len + j) * inner + i; each (o, i) is one row of len. */
-typedef struct grad_layout {
-    int64_t outer, len, inner;
-} grad_layout;
-
 /* The per-row sums S are taken in double (as tg_sum does); the rest is in
  * the element type with the unfused rules' own operations (float32 e^y from
  * vmath.h, as tg_exp), so the fused rules round as the composed ones did but
@@ -57,7 +51,7 @@ static inline double exp_f64(double y) { return exp(y); }
             TG_FOR_SIMD(j, 0, n, out[j] = y[j] * (g[j] - total));                                                \
     }                                                                                                            \
     /* Outer slices [begin, end). */                                                                             \
-    static void softmax_grad_kernel_##SFX(const T *g, const T *y, T *out, grad_layout l, bool log_form,         \
+    static void softmax_grad_kernel_##SFX(const T *g, const T *y, T *out, tg_axis_layout l, bool log_form,         \
                                           int64_t begin, int64_t end) {                                         \
         for (int64_t o = begin; o < end; o++) {                                                                  \
             int64_t base = o * l.len * l.inner;                                                                  \
@@ -89,7 +83,7 @@ DEFINE_SOFTMAX_GRAD_KERNEL(double, f64)
 
 typedef struct softmax_grad_job {
     const tg_node *node;
-    grad_layout layout;
+    tg_axis_layout layout;
     bool log_form;
 } softmax_grad_job;
 
@@ -106,11 +100,7 @@ static void softmax_grad_range(void *ctx, int64_t begin, int64_t end) {
 /* Outer slices are independent: split over the pool (an exp per element for
  * log_softmax_grad, a few flops for softmax_grad). */
 static void softmax_grad_forward_of(const tg_node *node, bool log_form) {
-    const tg_tensor *g = node->inputs[0];
-    int axis = (int)node->attrs.ints[0];
-    grad_layout l = {1, g->shape[axis], 1};
-    for (int d = 0; d < axis; d++) l.outer *= g->shape[d];
-    for (int d = axis + 1; d < g->rank; d++) l.inner *= g->shape[d];
+    tg_axis_layout l = tg_axis_layout_of(node->inputs[0], (int)node->attrs.ints[0]);
     softmax_grad_job job = {node, l, log_form};
     tg_parallel_items(l.outer, (double)(l.len * l.inner) * (log_form ? 4.0 : 2.0), softmax_grad_range, &job);
 }

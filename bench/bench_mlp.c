@@ -8,7 +8,8 @@
  *   large   784-1024-1024-10, batch 256 (235 steps per epoch)
  * The network is written with the ops of ops.h only (matmul, add, relu,
  * log_softmax, mul, sum), so the benchmark does not depend on nn/. A step is
- * what a training loop does: next batch (shuffled), zero_grad, forward,
+ * what a training loop does: next batch (shuffled), gradients set to none
+ * (PyTorch's zero_grad(set_to_none=True), as the peer script does), forward,
  * backward, optimizer step, tape reset.
  *
  * Data: the MNIST training set through tg_mnist_load when it is found (see
@@ -166,7 +167,7 @@ static double mlp_step(mlp *net)
         tg_batches_shuffle(net->batches, &net->rng);
         return NAN;
     }
-    tg_optimizer_zero_grad(net->opt);
+    tg_optimizer_set_grads_to_none(net->opt);
     tg_tensor *h = mlp_forward(net, x);
     /* Cross-entropy with one-hot labels: -mean over rows of sum(y * log_softmax). */
     tg_tensor *loss = tg_mul_scalar(tg_sum(tg_mul(tg_log_softmax(h, -1), y)), -1.0 / (double)rows);

@@ -56,14 +56,12 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g);
  * (tg_backward_accumulator); NULL otherwise. */
 static _Thread_local const tg_node *accumulating_node TG_FAST_TLS;
 
-tg_tensor *tg_backward_accumulator(const tg_node *node, int input) {
+tg_tensor *tg_backward_accumulator(const tg_node *node, int input, bool *overwrite) {
     if (!node || node != accumulating_node || input < 0 || input >= node->n_inputs) return NULL;
     tg_tensor *leaf = node->inputs[input];
     if (leaf->tape || !leaf->requires_grad) return NULL;
-    if (!leaf->grad) {
-        leaf->grad = tg_zeros(leaf->dtype, leaf->rank, leaf->shape);
-        if (!leaf->grad) return NULL; /* the rule's usual path reports it again */
-    }
+    *overwrite = !leaf->grad;
+    if (!leaf->grad && !tg_leaf_grad_storage(leaf)) return NULL; /* the rule's usual path reports it again */
     tg_tensor *acc = leaf->grad; /* public: a caller may have put anything there */
     if (acc->tape || acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf)) return NULL;
     return acc;
@@ -141,13 +139,15 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
 
 /* ---- tg_backward: accumulate into the .grad of persistent leaves ---- */
 
-/* acc[i] += g[i] over [begin, end), vectorized (TG_FOR_SIMD) and split over
- * the thread pool for large parameters: with two threads the single-threaded
- * sum into a 784x256 weight's gradient was a tenth of an MNIST step's serial
- * part. Each element is one add whatever the split. */
+/* acc[i] += g[i] over [begin, end), or acc[i] = g[i] into a gradient that was
+ * set to none, vectorized (TG_FOR_SIMD) and split over the thread pool for
+ * large parameters: with two threads the single-threaded sum into a 784x256
+ * weight's gradient was a tenth of an MNIST step's serial part. Each element
+ * is one add (or copy) whatever the split. */
 typedef struct add_into_job {
     tg_tensor *acc;
     const tg_tensor *g;
+    bool copy;
 } add_into_job;
 
 TG_HOT_CLONES static void add_into_f32(float *restrict a, const float *restrict b, int64_t begin, int64_t end) {
@@ -159,7 +159,11 @@ TG_HOT_CLONES static void add_into_f64(double *restrict a, const double *restric
 
 static void add_into_range(void *ctx, int64_t begin, int64_t end) {
     const add_into_job *job = ctx;
-    if (job->acc->dtype == TG_F32)
+    size_t size = tg_dtype_size(job->acc->dtype);
+    if (job->copy)
+        memcpy((char *)job->acc->data + begin * size, (const char *)job->g->data + begin * size,
+               (size_t)(end - begin) * size);
+    else if (job->acc->dtype == TG_F32)
         add_into_f32(job->acc->data, job->g->data, begin, end);
     else
         add_into_f64(job->acc->data, job->g->data, begin, end);
@@ -167,10 +171,8 @@ static void add_into_range(void *ctx, int64_t begin, int64_t end) {
 
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
     (void)ctx;
-    if (!leaf->grad) {
-        leaf->grad = tg_zeros(leaf->dtype, leaf->rank, leaf->shape);
-        if (!leaf->grad) return;
-    }
+    bool copy = !leaf->grad;
+    if (copy && !tg_leaf_grad_storage(leaf)) return;
     tg_tensor *acc = leaf->grad;
     if (acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf) || acc->tape) { /* .grad is public: check it */
         char a[160], b[160];
@@ -180,8 +182,8 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
                         acc->tape ? " on a tape" : "");
         return;
     }
-    if (tg_anomaly_on && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
-    add_into_job job = {acc, g};
+    if (tg_anomaly_on && !copy && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
+    add_into_job job = {acc, g, copy};
     if (acc->numel <= 64) /* a scalar or a bias: no pool bookkeeping */
         add_into_range(&job, 0, acc->numel);
     else

@@ -121,6 +121,7 @@ tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtyp
     t->numel = numel;
     t->data = block + head;
     t->grad = NULL;
+    t->grad_spare = NULL;
     t->tape = tape;
     t->node = NULL;
     t->generation = tape->generation;
@@ -194,6 +195,7 @@ tg_tensor *tg_detach(tg_tensor *t) {
     }
     *view = *t;
     view->grad = NULL;
+    view->grad_spare = NULL;
     view->node = NULL;
     view->requires_grad = false;
     view->owns_data = false;

@@ -238,6 +238,7 @@ void tg_free(tg_tensor *t) {
         return;
     }
     if (t->grad) tg_free(t->grad);
+    if (t->grad_spare) tg_free(t->grad_spare);
     if (t->owns_data) free(t->data);
     free(t);
 }
@@ -275,6 +276,30 @@ void tg_zero_grad(tg_tensor *t) {
     /* A byte costs about a quarter of a float add's element. */
     int64_t bytes = t->grad->numel * (int64_t)tg_dtype_size(t->grad->dtype);
     tg_parallel_range(bytes, 0.25, zero_bytes_range, t->grad->data);
+}
+
+void tg_set_grad_to_none(tg_tensor *t) {
+    if (tg_tensor_check("tg_set_grad_to_none", "t", t) != TG_OK) return;
+    if (!t->grad) return;
+    if (t->tape || t->grad->tape) { /* arena memory: the tape releases it */
+        t->grad = NULL;
+        return;
+    }
+    tg_free(t->grad_spare); /* a second gradient made while one was spare */
+    t->grad_spare = t->grad;
+    t->grad = NULL;
+}
+
+tg_tensor *tg_leaf_grad_storage(tg_tensor *leaf) {
+    tg_tensor *spare = leaf->grad_spare;
+    leaf->grad_spare = NULL;
+    /* The spare was .grad, which a caller may have replaced by anything. */
+    if (spare && (spare->tape || spare->dtype != leaf->dtype || !tg_shapes_equal(spare, leaf))) {
+        if (!spare->tape) tg_free(spare);
+        spare = NULL;
+    }
+    leaf->grad = spare ? spare : tg_empty(leaf->dtype, leaf->rank, leaf->shape);
+    return leaf->grad;
 }
 
 /* ---- element access ---- */

@@ -26,6 +26,11 @@ tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtyp
  * argument in the message ("a", "x", "input 2"). */
 tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t);
 
+/* For a persistent leaf without a gradient: makes .grad a tensor of the
+ * leaf's dtype and shape, reusing the storage tg_set_grad_to_none kept, and
+ * returns it. Its contents are undefined: the caller writes every element.
+ * NULL (reported) if out of memory. */
+tg_tensor *tg_leaf_grad_storage(tg_tensor *leaf);
 
 /* tg_same_shape for two non-NULL tensors, inline for the hot paths of
  * recording an op and of backward. */

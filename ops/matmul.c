@@ -102,11 +102,12 @@ static void matmul_forward(const tg_node *node) {
     }
 }
 
-/* acc += op(x) op(y), for matrices (rank 2, no batch axes). */
-static void matmul_t_into(tg_tensor *acc, const tg_tensor *x, bool tx, const tg_tensor *y, bool ty) {
+/* acc += op(x) op(y), or acc = op(x) op(y) when it holds no gradient yet
+ * (overwrite), for matrices (rank 2, no batch axes). */
+static void matmul_t_into(tg_tensor *acc, bool overwrite, const tg_tensor *x, bool tx, const tg_tensor *y, bool ty) {
     matrix_dims dx = dims_of(x, tx), dy = dims_of(y, ty);
-    gemm_beta(acc->dtype, tx, ty, dx.rows, dy.cols, dx.cols, x->data, 0, dx.ld, y->data, 0, dy.ld, 1.0, acc->data, 0,
-              dy.cols);
+    gemm_beta(acc->dtype, tx, ty, dx.rows, dy.cols, dx.cols, x->data, 0, dx.ld, y->data, 0, dy.ld, overwrite ? 0.0 : 1.0,
+              acc->data, 0, dy.cols);
 }
 
 /* With A' = op(A), B' = op(B) and C = A' B', the gradients of the matrices as
@@ -124,21 +125,22 @@ static void matmul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_
     /* A weight's gradient goes straight into its .grad when the pass allows
      * it (core/backward_internal.h); the same products as below. */
     bool matrices = a->rank == 2 && b->rank == 2;
+    bool overwrite = false;
     if (a->requires_grad) {
-        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 0) : NULL;
+        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 0, &overwrite) : NULL;
         if (acc && ta)
-            matmul_t_into(acc, b, tb, g, true);
+            matmul_t_into(acc, overwrite, b, tb, g, true);
         else if (acc)
-            matmul_t_into(acc, g, false, b, !tb);
+            matmul_t_into(acc, overwrite, g, false, b, !tb);
         else
             grad_inputs[0] = tg_reduce_grad_to(ta ? tg_matmul_t(b, tb, g, true) : tg_matmul_t(g, false, b, !tb), a);
     }
     if (b->requires_grad) {
-        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 1) : NULL;
+        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 1, &overwrite) : NULL;
         if (acc && tb)
-            matmul_t_into(acc, g, true, a, ta);
+            matmul_t_into(acc, overwrite, g, true, a, ta);
         else if (acc)
-            matmul_t_into(acc, a, !ta, g, false);
+            matmul_t_into(acc, overwrite, a, !ta, g, false);
         else
             grad_inputs[1] = tg_reduce_grad_to(tb ? tg_matmul_t(g, true, a, ta) : tg_matmul_t(a, !ta, g, false), b);
     }

@@ -177,6 +177,14 @@ void tg_optimizer_zero_grad(tg_optimizer *opt) {
     for (int i = 0; i < opt->n; i++) tg_zero_grad(opt->params[i]);
 }
 
+void tg_optimizer_set_grads_to_none(tg_optimizer *opt) {
+    if (!opt) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_optimizer_set_grads_to_none", "optimizer is NULL");
+        return;
+    }
+    for (int i = 0; i < opt->n; i++) tg_set_grad_to_none(opt->params[i]);
+}
+
 double tg_optimizer_lr(const tg_optimizer *opt) {
     if (!opt) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_optimizer_lr", "optimizer is NULL");

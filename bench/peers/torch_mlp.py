@@ -9,12 +9,13 @@ Trains the same networks the same way and prints the same lines:
   large   784-1024-1024-10, batch 256
 float32, ReLU hidden layers, softmax cross-entropy (F.cross_entropy), Adam
 lr 1e-3, He-normal weights and zero biases. A step: take the next shuffled
-batch, zero_grad, forward, backward, optimizer step. The MNIST training set
-is read from the idx(.gz) files in the directory given by --mnist (or found
-as bench_mlp finds it); without it, 60,000 random uint8 images with random
-labels, as bench_mlp does. Timing as bench_mlp: a warm-up of 10 steps, then
-5 samples (3 with --quick) of a fixed number of steps, median step time, and
-s_per_epoch = steps per epoch x that; --full times whole epochs instead.
+batch, zero_grad(set_to_none=True) (as bench_mlp does), forward, backward,
+optimizer step. The MNIST training set is read from the idx(.gz) files in
+the directory given by --mnist (or found as bench_mlp finds it); without
+it, 60,000 random uint8 images with random labels, as bench_mlp does.
+Timing as bench_mlp: a warm-up of 10 steps, then 5 samples (3 with
+--quick) of a fixed number of steps, median step time, and s_per_epoch =
+steps per epoch x that; --full times whole epochs instead.
 
 Usage: /usr/bin/python3 bench/peers/torch_mlp.py [--quick] [--full]
            [--model small|large|all] [--mnist DIR] [THREADS...]
@@ -118,7 +119,7 @@ class Trainer:
         self.next += self.batch
         h = self.x[rows]
         target = self.y[rows]
-        self.opt.zero_grad()
+        self.opt.zero_grad(set_to_none=True)
         n = len(self.params) // 2
         for l in range(n):
             h = h @ self.params[2 * l] + self.params[2 * l + 1]

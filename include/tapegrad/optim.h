@@ -5,7 +5,7 @@
  * requires_grad, see tensor.h) and updates them in place from their
  * accumulated .grad. It never records on a tape. Typical step:
  *
- *     tg_optimizer_zero_grad(opt);
+ *     tg_optimizer_set_grads_to_none(opt);           (or tg_optimizer_zero_grad)
  *     loss = ...ops...;
  *     tg_backward(loss, NULL);
  *     tg_clip_grad_norm(n, params, 1.0, NULL);        (optional)
@@ -152,6 +152,11 @@ tg_optimizer *tg_adam_new(int n, tg_tensor *const *params, double lr);
 tg_status tg_optimizer_step(tg_optimizer *opt);
 /* Zeroes every parameter's gradient (keeping its storage). */
 void tg_optimizer_zero_grad(tg_optimizer *opt);
+/* Sets every parameter's gradient to none (tg_set_grad_to_none): the next
+ * tg_backward writes the gradients instead of adding them to zeros, and a
+ * parameter it does not reach is left alone by the next step. PyTorch's
+ * zero_grad(set_to_none=True); the faster choice for a training loop. */
+void tg_optimizer_set_grads_to_none(tg_optimizer *opt);
 /* The learning rate in use (NaN, reported, for NULL). */
 double tg_optimizer_lr(const tg_optimizer *opt);
 /* Changes the learning rate (schedules). lr must be finite and >= 0: a

@@ -48,6 +48,8 @@ typedef struct tg_tensor {
     uint32_t generation;          /* tape generation it was made in        */
     bool requires_grad;           /* gradient flows to / through it        */
     bool owns_data;               /* persistent tensor that frees `data`   */
+    struct tg_tensor *grad_spare; /* internal: the storage of a gradient set
+                                     to none, for the next backward to reuse */
 } tg_tensor;
 
 /* Size in bytes of one element, and a name ("float32"/"float64"). An
@@ -88,6 +90,14 @@ tg_status tg_set_requires_grad(tg_tensor *t, bool requires_grad);
 const tg_tensor *tg_grad(const tg_tensor *t);
 /* Sets the accumulated gradient of `t` to zero (keeps its storage). */
 void tg_zero_grad(tg_tensor *t);
+/* Forgets the accumulated gradient: tg_grad(t) is NULL until the next
+ * tg_backward, which then writes the gradient instead of adding it to zeros
+ * (PyTorch's zero_grad(set_to_none=True)). Cheaper than tg_zero_grad: no pass
+ * over the memory, and a matrix product writes the weight gradient without
+ * reading it. The storage is kept for that backward, so a training loop still
+ * allocates nothing. Optimizers skip parameters without a gradient. For a tape
+ * tensor, the same as tg_zero_grad. */
+void tg_set_grad_to_none(tg_tensor *t);
 
 /* ---- element access (any dtype; values travel as double) ---- */
 /* `index` holds rank indices, each in [0, shape[i]); errors name the bad index. */

@@ -40,6 +40,9 @@ typedef struct gemm_kernel {
     tg_gemm_micro_f64 *micro_f64;
     tg_gemm_pack_f32 *pack_f32;
     tg_gemm_pack_f64 *pack_f64;
+    /* Unpacked products with n <= narrow_cols_* (gemm.h); NULL: none. */
+    tg_gemm_narrow_fn *narrow_f32, *narrow_f64;
+    int64_t narrow_cols_f32, narrow_cols_f64;
 } gemm_kernel;
 
 static const gemm_kernel portable_kernel = {
@@ -50,6 +53,10 @@ static const gemm_kernel portable_kernel = {
     tg_gemm_ref_micro_f64,
     tg_gemm_ref_pack_f32,
     tg_gemm_ref_pack_f64,
+    NULL,
+    NULL,
+    0,
+    0,
 };
 
 #ifdef TG_HAVE_AVX2_KERNEL
@@ -63,6 +70,10 @@ static const gemm_kernel avx2_kernel = {
     tg_gemm_avx2_micro_f64,
     tg_gemm_avx2_pack_f32,
     tg_gemm_avx2_pack_f64,
+    NULL,
+    NULL,
+    0,
+    0,
 };
 #endif
 
@@ -77,6 +88,10 @@ static const gemm_kernel avx512_kernel = {
     tg_gemm_avx512_micro_f64,
     tg_gemm_avx2_pack_f32,
     tg_gemm_avx2_pack_f64,
+    tg_gemm_avx512_narrow_f32,
+    tg_gemm_avx512_narrow_f64,
+    TG_GEMM_AVX512_NARROW_F32,
+    TG_GEMM_AVX512_NARROW_F64,
 };
 #endif
 
@@ -238,6 +253,31 @@ static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int t
     return s;
 }
 
+/* ---- narrow products (gemm.h), rows split over the pool in blocks of 8 ---- */
+
+typedef struct narrow_job {
+    tg_gemm_narrow_fn *fn;
+    const tg_gemm_narrow_args *args;
+    int64_t m;
+    int threads;
+} narrow_job;
+
+static void narrow_task(void *ctx, int64_t task, int thread_index)
+{
+    (void)thread_index;
+    const narrow_job *job = ctx;
+    int64_t blocks = (job->m + 7) / 8;
+    int64_t m0 = min64(job->m, blocks * task / job->threads * 8);
+    int64_t m1 = min64(job->m, blocks * (task + 1) / job->threads * 8);
+    if (m0 < m1) job->fn(job->args, m0, m1);
+}
+
+static void gemm_narrow(tg_gemm_narrow_fn *fn, const tg_gemm_narrow_args *args, int64_t m, double work)
+{
+    narrow_job job = {fn, args, m, tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD)};
+    tg_parallel_for(job.threads, job.threads, narrow_task, &job);
+}
+
 /* ---- the framework, once per element type -------------------------------- */
 
 #define GEMM_DEFINE(T, SFX)                                                                    \
@@ -357,6 +397,12 @@ static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int t
         double work = (double)m * (double)n * (double)k;                                       \
         if (work < GEMM_SMALL_WORK) {                                                          \
             gemm_direct_##SFX(&g, (gemm_strip){0, m, 0, n});                                   \
+            return;                                                                            \
+        }                                                                                      \
+        if (!trans_b && kernel->narrow_##SFX && n <= kernel->narrow_cols_##SFX) {             \
+            tg_gemm_narrow_args narrow = {trans_a, n, k, balanced_kc(k, kernel->SFX.kc),        \
+                                          alpha, beta, a, b, c, lda, ldb, ldc};                  \
+            gemm_narrow(kernel->narrow_##SFX, &narrow, m, work);                               \
             return;                                                                            \
         }                                                                                      \
         g.threads = tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \

@@ -14,7 +14,8 @@
  * and calls one small register-blocked micro-kernel per MR x NR tile of C.
  * Micro-kernels live one file per CPU family (gemm_ref.c: portable C,
  * gemm_avx2.c: x86-64 AVX2+FMA, gemm_avx512.c: AVX-512F) and are chosen once
- * at run time.
+ * at run time. A product whose rows of B fit one vector (a classifier's last
+ * layer) skips packing on AVX-512, with the same arithmetic (see below).
  *
  * Large products are split over the thread pool by blocks of C, so each
  * thread writes its own elements. Every element of C is reduced over k in the
@@ -107,5 +108,25 @@ tg_gemm_pack_f64 tg_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 4k */
 #define TG_GEMM_AVX512_NR_F64 16
 tg_gemm_micro_f32 tg_gemm_avx512_micro_f32;
 tg_gemm_micro_f64 tg_gemm_avx512_micro_f64;
+
+/* A narrow product: C = alpha * op(A) B + beta * C with B not transposed and
+ * n at most one vector (TG_GEMM_AVX512_NARROW_F32 / _F64 columns), computed
+ * without packing, in the packed kernel's arithmetic (k in blocks of kc) so
+ * that the result is the same bit for bit. a, b, c point to float or double
+ * as the function's suffix says; alpha and beta are converted. A narrow
+ * kernel computes rows [m0, m1) of C. */
+typedef struct tg_gemm_narrow_args {
+    bool trans_a;
+    int64_t n, k, kc;
+    double alpha, beta;
+    const void *a, *b;
+    void *c;
+    int64_t lda, ldb, ldc;
+} tg_gemm_narrow_args;
+typedef void tg_gemm_narrow_fn(const tg_gemm_narrow_args *g, int64_t m0, int64_t m1);
+#define TG_GEMM_AVX512_NARROW_F32 16
+#define TG_GEMM_AVX512_NARROW_F64 8
+tg_gemm_narrow_fn tg_gemm_avx512_narrow_f32;
+tg_gemm_narrow_fn tg_gemm_avx512_narrow_f64;
 
 #endif

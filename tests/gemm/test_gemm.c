@@ -177,6 +177,66 @@ Test(gemm, every_kernel_this_cpu_runs_matches_naive_loop)
     cr_assert_not(tg_gemm_use_kernel("sse9"), "an unknown kernel name is refused");
 }
 
+/* A product narrower than a vector (n <= 16 floats or 8 doubles, B not
+ * transposed: a classifier's last layer) skips packing on the AVX-512 kernel
+ * but keeps the packed path's arithmetic, so each column comes out bit for
+ * bit as in a wider product that contains it (products too small to pack
+ * at all, m n k < 4096, take a plain loop either way and are not compared).
+ * Every kernel this CPU runs, both transposes of A, beta 0 and not, several
+ * k blocks (k = 600), row counts with a tail of 1-7 rows, 1 and 2 threads
+ * (m = 1000 is split). */
+#define DEFINE_NARROW_CHECK(T, SFX)                                                            \
+    static void narrow_matches_wide_##SFX(bool ta, int64_t m, int64_t k, T beta)               \
+    {                                                                                          \
+        enum { WIDE = 40 };                                                                    \
+        T *a = malloc(sizeof(T) * (size_t)(m * k)), *b = malloc(sizeof(T) * (size_t)(k * WIDE)); \
+        T *c0 = malloc(sizeof(T) * (size_t)(m * WIDE)), *wide = malloc(sizeof(T) * (size_t)(m * WIDE)); \
+        T *narrow = malloc(sizeof(T) * (size_t)(m * WIDE));                                    \
+        cr_assert(a && b && c0 && wide && narrow);                                             \
+        rng_state = (uint64_t)(m * 31 + k);                                                    \
+        for (int64_t i = 0; i < m * k; i++) a[i] = (T)next_uniform();                          \
+        for (int64_t i = 0; i < k * WIDE; i++) b[i] = (T)next_uniform();                       \
+        for (int64_t i = 0; i < m * WIDE; i++) c0[i] = wide[i] = (T)next_uniform();            \
+        tg_gemm_##SFX(ta, false, m, WIDE, k, (T)0.75, a, ta ? m : k, b, WIDE, beta, wide, WIDE); \
+        for (int64_t n = 1; n <= 17; n++) {                                                    \
+            memcpy(narrow, c0, sizeof(T) * (size_t)(m * WIDE));                                \
+            tg_gemm_##SFX(ta, false, m, n, k, (T)0.75, a, ta ? m : k, b, WIDE, beta, narrow, WIDE); \
+            for (int64_t i = 0; i < m; i++)                                                    \
+                for (int64_t j = 0; j < WIDE; j++) {                                           \
+                    T want = j < n ? wide[i * WIDE + j] : c0[i * WIDE + j];                    \
+                    cr_assert(memcmp(&narrow[i * WIDE + j], &want, sizeof want) == 0,          \
+                              "%s %s %s m=%lld n=%lld k=%lld beta=%g: C[%lld][%lld] = %.17g, "  \
+                              "want %.17g", tg_gemm_kernel_name(), #SFX, ta ? "At" : "A",      \
+                              (long long)m, (long long)n, (long long)k, (double)beta,          \
+                              (long long)i, (long long)j, (double)narrow[i * WIDE + j],        \
+                              (double)want);                                                   \
+                }                                                                              \
+        }                                                                                      \
+        free(a), free(b), free(c0), free(wide), free(narrow);                                  \
+    }
+DEFINE_NARROW_CHECK(float, f32)
+DEFINE_NARROW_CHECK(double, f64)
+
+Test(gemm, narrow_products_match_the_columns_of_a_wide_one_exactly)
+{
+    const char *names[3] = {"avx512", "avx2-fma", "portable"};
+    const int64_t ms[3] = {64, 203, 1000}, ks[2] = {67, 600};
+    for (int kernel = 0; kernel < 3; kernel++) {
+        if (!tg_gemm_use_kernel(names[kernel])) continue; /* not built or not on this CPU */
+        for (int threads = 1; threads <= 2; threads++) {
+            tg_set_num_threads(threads);
+            for (int mi = 0; mi < 3; mi++)
+                for (int ki = 0; ki < 2; ki++)
+                    for (int ta = 0; ta < 2; ta++) {
+                        narrow_matches_wide_f32(ta, ms[mi], ks[ki], ki ? 0.5f : 0.0f);
+                        narrow_matches_wide_f64(ta, ms[mi], ks[ki], ki ? 0.0 : -1.5);
+                    }
+        }
+    }
+    tg_gemm_use_kernel(NULL);
+    tg_set_num_threads(1);
+}
+
 Test(gemm, alpha_and_beta_variants)
 {
     /* alpha = 0 leaves beta * C; beta = 1 accumulates; alpha = 2 scales. */

@@ -40,9 +40,10 @@ typedef struct gemm_kernel {
     tg_gemm_micro_f64 *micro_f64;
     tg_gemm_pack_f32 *pack_f32;
     tg_gemm_pack_f64 *pack_f64;
-    /* Unpacked products with n <= narrow_cols_* (gemm.h); NULL: none. */
+    /* Unpacked products with n <= narrow_cols_* (gemm.h), rows split over
+     * threads in blocks of narrow_rows; NULL: none. */
     tg_gemm_narrow_fn *narrow_f32, *narrow_f64;
-    int64_t narrow_cols_f32, narrow_cols_f64;
+    int64_t narrow_cols_f32, narrow_cols_f64, narrow_rows;
 } gemm_kernel;
 
 static const gemm_kernel portable_kernel = {
@@ -55,6 +56,7 @@ static const gemm_kernel portable_kernel = {
     tg_gemm_ref_pack_f64,
     NULL,
     NULL,
+    0,
     0,
     0,
 };
@@ -70,10 +72,11 @@ static const gemm_kernel avx2_kernel = {
     tg_gemm_avx2_micro_f64,
     tg_gemm_avx2_pack_f32,
     tg_gemm_avx2_pack_f64,
-    NULL,
-    NULL,
-    0,
-    0,
+    tg_gemm_avx2_narrow_f32,
+    tg_gemm_avx2_narrow_f64,
+    TG_GEMM_AVX2_NARROW_F32,
+    TG_GEMM_AVX2_NARROW_F64,
+    TG_GEMM_AVX2_NARROW_ROWS,
 };
 #endif
 
@@ -92,6 +95,7 @@ static const gemm_kernel avx512_kernel = {
     tg_gemm_avx512_narrow_f64,
     TG_GEMM_AVX512_NARROW_F32,
     TG_GEMM_AVX512_NARROW_F64,
+    TG_GEMM_AVX512_NARROW_ROWS,
 };
 #endif
 
@@ -253,12 +257,12 @@ static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int t
     return s;
 }
 
-/* ---- narrow products (gemm.h), rows split over the pool in blocks of 8 ---- */
+/* ---- narrow products (gemm.h), rows split over the pool in whole blocks ---- */
 
 typedef struct narrow_job {
     tg_gemm_narrow_fn *fn;
     const tg_gemm_narrow_args *args;
-    int64_t m;
+    int64_t m, rows; /* rows: the kernel's block of rows */
     int threads;
 } narrow_job;
 
@@ -266,15 +270,23 @@ static void narrow_task(void *ctx, int64_t task, int thread_index)
 {
     (void)thread_index;
     const narrow_job *job = ctx;
-    int64_t blocks = (job->m + 7) / 8;
-    int64_t m0 = min64(job->m, blocks * task / job->threads * 8);
-    int64_t m1 = min64(job->m, blocks * (task + 1) / job->threads * 8);
-    if (m0 < m1) job->fn(job->args, m0, m1);
+    int64_t blocks = (job->m + job->rows - 1) / job->rows;
+    int64_t m0 = min64(job->m, blocks * task / job->threads * job->rows);
+    int64_t m1 = min64(job->m, blocks * (task + 1) / job->threads * job->rows);
+    int64_t i = m0;
+    for (; i + job->rows <= m1; i += job->rows) job->fn(job->args, i, (int)job->rows);
+    /* The last rows 4, 2 and 1 at a time (a lone row's FMAs wait on each other). */
+    for (int rows = 4; rows >= 1; rows /= 2)
+        if (i + rows <= m1) {
+            job->fn(job->args, i, rows);
+            i += rows;
+        }
 }
 
-static void gemm_narrow(tg_gemm_narrow_fn *fn, const tg_gemm_narrow_args *args, int64_t m, double work)
+static void gemm_narrow(tg_gemm_narrow_fn *fn, int64_t rows, const tg_gemm_narrow_args *args, int64_t m,
+                        double work)
 {
-    narrow_job job = {fn, args, m, tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD)};
+    narrow_job job = {fn, args, m, rows, tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD)};
     tg_parallel_for(job.threads, job.threads, narrow_task, &job);
 }
 
@@ -402,7 +414,7 @@ static void gemm_narrow(tg_gemm_narrow_fn *fn, const tg_gemm_narrow_args *args, 
         if (!trans_b && kernel->narrow_##SFX && n <= kernel->narrow_cols_##SFX) {             \
             tg_gemm_narrow_args narrow = {trans_a, n, k, balanced_kc(k, kernel->SFX.kc),        \
                                           alpha, beta, a, b, c, lda, ldb, ldc};                  \
-            gemm_narrow(kernel->narrow_##SFX, &narrow, m, work);                               \
+            gemm_narrow(kernel->narrow_##SFX, kernel->narrow_rows, &narrow, m, work);          \
             return;                                                                            \
         }                                                                                      \
         g.threads = tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \

@@ -14,8 +14,9 @@
  * and calls one small register-blocked micro-kernel per MR x NR tile of C.
  * Micro-kernels live one file per CPU family (gemm_ref.c: portable C,
  * gemm_avx2.c: x86-64 AVX2+FMA, gemm_avx512.c: AVX-512F) and are chosen once
- * at run time. A product whose rows of B fit one vector (a classifier's last
- * layer) skips packing on AVX-512, with the same arithmetic (see below).
+ * at run time. A product whose rows of B fit one or two vectors (a
+ * classifier's last layer) skips packing on the AVX-512 and AVX2 kernels,
+ * with the same arithmetic (see below).
  *
  * Large products are split over the thread pool by blocks of C, so each
  * thread writes its own elements. Every element of C is reduced over k in the
@@ -78,6 +79,23 @@ typedef void tg_gemm_pack_f32(int64_t kc, int w_eff, int w, const float *src, in
 typedef void tg_gemm_pack_f64(int64_t kc, int w_eff, int w, const double *src, int64_t rs,
                               int64_t cs, double *dst);
 
+/* A narrow product: C = alpha * op(A) B + beta * C with B not transposed and
+ * n at most one or two vectors (the kernel's NARROW_* columns), computed
+ * without packing, in the packed kernel's arithmetic (k in blocks of kc) so
+ * that the result is the same bit for bit. a, b, c point to float or double
+ * as the function's suffix says; alpha and beta are converted. A narrow
+ * kernel computes rows [i0, i0 + rows) of C, for rows = its NARROW_ROWS, 4,
+ * 2 or 1 (each a block of registers of its own). */
+typedef struct tg_gemm_narrow_args {
+    bool trans_a;
+    int64_t n, k, kc;
+    double alpha, beta;
+    const void *a, *b;
+    void *c;
+    int64_t lda, ldb, ldc;
+} tg_gemm_narrow_args;
+typedef void tg_gemm_narrow_fn(const tg_gemm_narrow_args *g, int64_t i0, int rows);
+
 /* Portable packing (gemm_ref.c). */
 tg_gemm_pack_f32 tg_gemm_ref_pack_f32;
 tg_gemm_pack_f64 tg_gemm_ref_pack_f64;
@@ -99,6 +117,11 @@ tg_gemm_micro_f32 tg_gemm_avx2_micro_f32;
 tg_gemm_micro_f64 tg_gemm_avx2_micro_f64;
 tg_gemm_pack_f32 tg_gemm_avx2_pack_f32; /* AVX transposes for w = 6, 8k */
 tg_gemm_pack_f64 tg_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 4k */
+#define TG_GEMM_AVX2_NARROW_F32 16 /* two vectors */
+#define TG_GEMM_AVX2_NARROW_F64 8
+#define TG_GEMM_AVX2_NARROW_ROWS 6
+tg_gemm_narrow_fn tg_gemm_avx2_narrow_f32;
+tg_gemm_narrow_fn tg_gemm_avx2_narrow_f64;
 
 /* AVX-512F kernels (gemm_avx512.c, built only when TG_HAVE_AVX512_KERNEL);
  * they pack with the AVX2 routines. */
@@ -108,25 +131,11 @@ tg_gemm_pack_f64 tg_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 4k */
 #define TG_GEMM_AVX512_NR_F64 16
 tg_gemm_micro_f32 tg_gemm_avx512_micro_f32;
 tg_gemm_micro_f64 tg_gemm_avx512_micro_f64;
-
-/* A narrow product: C = alpha * op(A) B + beta * C with B not transposed and
- * n at most one vector (TG_GEMM_AVX512_NARROW_F32 / _F64 columns), computed
- * without packing, in the packed kernel's arithmetic (k in blocks of kc) so
- * that the result is the same bit for bit. a, b, c point to float or double
- * as the function's suffix says; alpha and beta are converted. A narrow
- * kernel computes rows [m0, m1) of C. */
-typedef struct tg_gemm_narrow_args {
-    bool trans_a;
-    int64_t n, k, kc;
-    double alpha, beta;
-    const void *a, *b;
-    void *c;
-    int64_t lda, ldb, ldc;
-} tg_gemm_narrow_args;
-typedef void tg_gemm_narrow_fn(const tg_gemm_narrow_args *g, int64_t m0, int64_t m1);
-#define TG_GEMM_AVX512_NARROW_F32 16
+#define TG_GEMM_AVX512_NARROW_F32 16 /* one vector */
 #define TG_GEMM_AVX512_NARROW_F64 8
+#define TG_GEMM_AVX512_NARROW_ROWS 8
 tg_gemm_narrow_fn tg_gemm_avx512_narrow_f32;
 tg_gemm_narrow_fn tg_gemm_avx512_narrow_f64;
+
 
 #endif

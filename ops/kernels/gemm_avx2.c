@@ -294,3 +294,108 @@ void tg_gemm_avx2_pack_f64(int64_t kc, int w_eff, int w, const double *src, int6
     }
     if (p < kc) pack_plain_f64(kc - p, w, w, src + p, 1, cs, dst + p * w);
 }
+
+/* ---- narrow products: n <= 16 floats (8 doubles), B not transposed ----------
+ * As in gemm_avx512.c: without packing, rows of C six at a time (two vectors
+ * each, masked to the n columns), in the packed kernel's arithmetic (k in the
+ * same kc blocks, FMAs in increasing p, C = alpha*acc + beta'*C per block),
+ * so the result is the packed path's bit for bit. */
+
+/* Lane masks for _mm256_maskload/maskstore: the first n of 8 (or 4) lanes. */
+static inline __m256i lanes_ps(int n)
+{
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), index);
+}
+static inline __m256i lanes_pd(int n)
+{
+    const __m256i index = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), index);
+}
+
+/* C = alpha*acc + beta*C on `mask`'s lanes of one vector of a row. */
+static inline void narrow_store_ps(float *c, __m256 acc, __m256i mask, float alpha, float beta)
+{
+    __m256 scaled = _mm256_mul_ps(_mm256_set1_ps(alpha), acc);
+    if (beta != 0.0f) scaled = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c, mask), scaled);
+    _mm256_maskstore_ps(c, mask, scaled);
+}
+static inline void narrow_store_pd(double *c, __m256d acc, __m256i mask, double alpha, double beta)
+{
+    __m256d scaled = _mm256_mul_pd(_mm256_set1_pd(alpha), acc);
+    if (beta != 0.0) scaled = _mm256_fmadd_pd(_mm256_set1_pd(beta), _mm256_maskload_pd(c, mask), scaled);
+    _mm256_maskstore_pd(c, mask, scaled);
+}
+
+/* Rows [i0, i0 + ROWS) of C; ROWS is a constant at each call (6, 4, 2 or 1). */
+static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, int64_t i0, const tg_gemm_narrow_args *g,
+                                                                  const float *a, const float *b, float *c)
+{
+    const __m256i lo = lanes_ps((int)g->n), hi = lanes_ps((int)g->n - 8);
+    const int64_t row_step = g->trans_a ? 1 : g->lda, p_step = g->trans_a ? g->lda : 1; /* A(i,p) */
+    for (int64_t pc = 0; pc < g->k; pc += g->kc) {
+        int64_t p_end = pc + g->kc < g->k ? pc + g->kc : g->k;
+        __m256 acc[6][2];
+        for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+        for (int64_t p = pc; p < p_end; p++) {
+            __m256 b0 = _mm256_maskload_ps(b + p * g->ldb, lo), b1 = _mm256_maskload_ps(b + p * g->ldb + 8, hi);
+            const float *ap = a + i0 * row_step + p * p_step;
+            for (int r = 0; r < rows; r++) {
+                __m256 ai = _mm256_broadcast_ss(ap + r * row_step);
+                acc[r][0] = _mm256_fmadd_ps(ai, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(ai, b1, acc[r][1]);
+            }
+        }
+        float beta = pc == 0 ? (float)g->beta : 1.0f;
+        for (int r = 0; r < rows; r++) {
+            narrow_store_ps(c + (i0 + r) * g->ldc, acc[r][0], lo, (float)g->alpha, beta);
+            if (g->n > 8) narrow_store_ps(c + (i0 + r) * g->ldc + 8, acc[r][1], hi, (float)g->alpha, beta);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int64_t i0, const tg_gemm_narrow_args *g,
+                                                                  const double *a, const double *b, double *c)
+{
+    const __m256i lo = lanes_pd((int)g->n), hi = lanes_pd((int)g->n - 4);
+    const int64_t row_step = g->trans_a ? 1 : g->lda, p_step = g->trans_a ? g->lda : 1;
+    for (int64_t pc = 0; pc < g->k; pc += g->kc) {
+        int64_t p_end = pc + g->kc < g->k ? pc + g->kc : g->k;
+        __m256d acc[6][2];
+        for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_pd();
+        for (int64_t p = pc; p < p_end; p++) {
+            __m256d b0 = _mm256_maskload_pd(b + p * g->ldb, lo), b1 = _mm256_maskload_pd(b + p * g->ldb + 4, hi);
+            const double *ap = a + i0 * row_step + p * p_step;
+            for (int r = 0; r < rows; r++) {
+                __m256d ai = _mm256_broadcast_sd(ap + r * row_step);
+                acc[r][0] = _mm256_fmadd_pd(ai, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_pd(ai, b1, acc[r][1]);
+            }
+        }
+        double beta = pc == 0 ? g->beta : 1.0;
+        for (int r = 0; r < rows; r++) {
+            narrow_store_pd(c + (i0 + r) * g->ldc, acc[r][0], lo, g->alpha, beta);
+            if (g->n > 4) narrow_store_pd(c + (i0 + r) * g->ldc + 4, acc[r][1], hi, g->alpha, beta);
+        }
+    }
+}
+
+void tg_gemm_avx2_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
+{
+    switch (rows) {
+    case 6: narrow_rows_f32(6, i0, g, g->a, g->b, g->c); break;
+    case 4: narrow_rows_f32(4, i0, g, g->a, g->b, g->c); break;
+    case 2: narrow_rows_f32(2, i0, g, g->a, g->b, g->c); break;
+    default: narrow_rows_f32(1, i0, g, g->a, g->b, g->c); break;
+    }
+}
+
+void tg_gemm_avx2_narrow_f64(const tg_gemm_narrow_args *g, int64_t i0, int rows)
+{
+    switch (rows) {
+    case 6: narrow_rows_f64(6, i0, g, g->a, g->b, g->c); break;
+    case 4: narrow_rows_f64(4, i0, g, g->a, g->b, g->c); break;
+    case 2: narrow_rows_f64(2, i0, g, g->a, g->b, g->c); break;
+    default: narrow_rows_f64(1, i0, g, g->a, g->b, g->c); break;
+    }
+}

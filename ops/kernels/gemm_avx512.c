@@ -177,8 +177,8 @@ void tg_gemm_avx512_micro_f64(int64_t k, const double *a, const double *b, doubl
  * increasing p, C = alpha*acc + beta'*C per block), so an element of C comes
  * out bit for bit as the packed path would compute it. */
 
-/* Rows [i0, i0 + ROWS) of C; ROWS is a constant at each call, so the loops
- * over rows unroll and the accumulators stay in registers. */
+/* Rows [i0, i0 + ROWS) of C; ROWS is a constant at each call (8, 4, 2 or
+ * 1), so the loops over rows unroll and the accumulators stay in registers. */
 static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, int64_t i0, const tg_gemm_narrow_args *g,
                                                                   const float *a, const float *b, float *c)
 {
@@ -221,20 +221,22 @@ static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int6
     }
 }
 
-void tg_gemm_avx512_narrow_f32(const tg_gemm_narrow_args *g, int64_t m0, int64_t m1)
+void tg_gemm_avx512_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
-    const float *a = g->a, *b = g->b;
-    float *c = g->c;
-    int64_t i = m0;
-    for (; i + 8 <= m1; i += 8) narrow_rows_f32(8, i, g, a, b, c);
-    for (; i < m1; i++) narrow_rows_f32(1, i, g, a, b, c);
+    switch (rows) {
+    case 8: narrow_rows_f32(8, i0, g, g->a, g->b, g->c); break;
+    case 4: narrow_rows_f32(4, i0, g, g->a, g->b, g->c); break;
+    case 2: narrow_rows_f32(2, i0, g, g->a, g->b, g->c); break;
+    default: narrow_rows_f32(1, i0, g, g->a, g->b, g->c); break;
+    }
 }
 
-void tg_gemm_avx512_narrow_f64(const tg_gemm_narrow_args *g, int64_t m0, int64_t m1)
+void tg_gemm_avx512_narrow_f64(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
-    const double *a = g->a, *b = g->b;
-    double *c = g->c;
-    int64_t i = m0;
-    for (; i + 8 <= m1; i += 8) narrow_rows_f64(8, i, g, a, b, c);
-    for (; i < m1; i++) narrow_rows_f64(1, i, g, a, b, c);
+    switch (rows) {
+    case 8: narrow_rows_f64(8, i0, g, g->a, g->b, g->c); break;
+    case 4: narrow_rows_f64(4, i0, g, g->a, g->b, g->c); break;
+    case 2: narrow_rows_f64(2, i0, g, g->a, g->b, g->c); break;
+    default: narrow_rows_f64(1, i0, g, g->a, g->b, g->c); break;
+    }
 }

@@ -177,14 +177,13 @@ Test(gemm, every_kernel_this_cpu_runs_matches_naive_loop)
     cr_assert_not(tg_gemm_use_kernel("sse9"), "an unknown kernel name is refused");
 }
 
-/* A product narrower than a vector (n <= 16 floats or 8 doubles, B not
- * transposed: a classifier's last layer) skips packing on the AVX-512 kernel
+/* A narrow product (n <= 16 floats or 8 doubles, B not transposed: a
+ * classifier's last layer) skips packing on the AVX-512 and AVX2 kernels
  * but keeps the packed path's arithmetic, so each column comes out bit for
  * bit as in a wider product that contains it (products too small to pack
  * at all, m n k < 4096, take a plain loop either way and are not compared).
- * Every kernel this CPU runs, both transposes of A, beta 0 and not, several
- * k blocks (k = 600), row counts with a tail of 1-7 rows, 1 and 2 threads
- * (m = 1000 is split). */
+ * Every kernel this CPU runs, both transposes of A, beta 0 and not, one and
+ * several k blocks (k = 67, 600), row counts with tails, 1 and 2 threads. */
 #define DEFINE_NARROW_CHECK(T, SFX)                                                            \
     static void narrow_matches_wide_##SFX(bool ta, int64_t m, int64_t k, T beta)               \
     {                                                                                          \
@@ -220,17 +219,21 @@ DEFINE_NARROW_CHECK(double, f64)
 Test(gemm, narrow_products_match_the_columns_of_a_wide_one_exactly)
 {
     const char *names[3] = {"avx512", "avx2-fma", "portable"};
-    const int64_t ms[3] = {64, 203, 1000}, ks[2] = {67, 600};
+    /* m, k: whole row blocks and tails of every length (7 = 4+2+1 or 6+1,
+     * 14 = 8+4+2 or 12+2, 203, and 1000 split over two threads). */
+    const int64_t sizes[8][2] = {{64, 67}, {203, 67}, {1000, 67}, {64, 600},
+                                 {203, 600}, {1000, 600}, {14, 600}, {7, 600}};
     for (int kernel = 0; kernel < 3; kernel++) {
         if (!tg_gemm_use_kernel(names[kernel])) continue; /* not built or not on this CPU */
         for (int threads = 1; threads <= 2; threads++) {
             tg_set_num_threads(threads);
-            for (int mi = 0; mi < 3; mi++)
-                for (int ki = 0; ki < 2; ki++)
-                    for (int ta = 0; ta < 2; ta++) {
-                        narrow_matches_wide_f32(ta, ms[mi], ks[ki], ki ? 0.5f : 0.0f);
-                        narrow_matches_wide_f64(ta, ms[mi], ks[ki], ki ? 0.0 : -1.5);
-                    }
+            for (int s = 0; s < 8; s++)
+                for (int ta = 0; ta < 2; ta++) {
+                    /* float: beta = 0 with one k block, 0.5 with several; double the other way round */
+                    bool one_block = sizes[s][1] < 256;
+                    narrow_matches_wide_f32(ta, sizes[s][0], sizes[s][1], one_block ? 0.0f : 0.5f);
+                    narrow_matches_wide_f64(ta, sizes[s][0], sizes[s][1], one_block ? -1.5 : 0.0);
+                }
         }
     }
     tg_gemm_use_kernel(NULL);

@@ -147,7 +147,6 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
 typedef struct add_into_job {
     tg_tensor *acc;
     const tg_tensor *g;
-    bool copy;
 } add_into_job;
 
 TG_HOT_CLONES static void add_into_f32(float *restrict a, const float *restrict b, int64_t begin, int64_t end) {
@@ -159,14 +158,17 @@ TG_HOT_CLONES static void add_into_f64(double *restrict a, const double *restric
 
 static void add_into_range(void *ctx, int64_t begin, int64_t end) {
     const add_into_job *job = ctx;
-    size_t size = tg_dtype_size(job->acc->dtype);
-    if (job->copy)
-        memcpy((char *)job->acc->data + begin * size, (const char *)job->g->data + begin * size,
-               (size_t)(end - begin) * size);
-    else if (job->acc->dtype == TG_F32)
+    if (job->acc->dtype == TG_F32)
         add_into_f32(job->acc->data, job->g->data, begin, end);
     else
         add_into_f64(job->acc->data, job->g->data, begin, end);
+}
+
+static void copy_into_range(void *ctx, int64_t begin, int64_t end) {
+    const add_into_job *job = ctx;
+    size_t size = job->acc->dtype == TG_F32 ? sizeof(float) : sizeof(double);
+    memcpy((char *)job->acc->data + begin * size, (const char *)job->g->data + begin * size,
+           (size_t)(end - begin) * size);
 }
 
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
@@ -183,11 +185,13 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
         return;
     }
     if (tg_anomaly_on && !copy && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
-    add_into_job job = {acc, g, copy};
-    if (acc->numel <= 64) /* a scalar or a bias: no pool bookkeeping */
-        add_into_range(&job, 0, acc->numel);
+    add_into_job job = {acc, g};
+    if (acc->numel > 64) /* up to 64 (a scalar, a bias): no pool bookkeeping */
+        tg_parallel_range(acc->numel, 1.0, copy ? copy_into_range : add_into_range, &job);
+    else if (copy)
+        copy_into_range(&job, 0, acc->numel);
     else
-        tg_parallel_range(acc->numel, 1.0, add_into_range, &job);
+        add_into_range(&job, 0, acc->numel);
     if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
 }
 

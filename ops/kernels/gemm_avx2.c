@@ -237,18 +237,20 @@ void tg_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64
     for (; p + 8 <= kc; p += 8) {
         for (int j0 = 0; j0 < w; j0 += 8) {
             __m256 r[8];
-            int rows = w - j0 < 8 ? w - j0 : 8;
-            for (int j = 0; j < 8; j++)
-                r[j] = j < rows ? _mm256_loadu_ps(src + (j0 + j) * cs + p) : _mm256_setzero_ps();
-            transpose8_ps(r);
             float *out = dst + p * w + j0;
-            if (rows == 8) {
+            if (w - j0 >= 8) { /* a full 8x8 block: no per-row test */
+                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (j0 + j) * cs + p);
+                transpose8_ps(r);
                 for (int q = 0; q < 8; q++) _mm256_storeu_ps(out + q * w, r[q]);
-            } else { /* w == 6 */
-                for (int q = 0; q < 8; q++) {
-                    _mm_storeu_ps(out + q * w, _mm256_castps256_ps128(r[q]));
-                    _mm_storel_pi((__m64 *)(void *)(out + q * w + 4), _mm256_extractf128_ps(r[q], 1));
-                }
+                continue;
+            }
+            /* w == 6: six rows, padded to eight with zeros; six values stored per p */
+            for (int j = 0; j < 8; j++)
+                r[j] = j < 6 ? _mm256_loadu_ps(src + (j0 + j) * cs + p) : _mm256_setzero_ps();
+            transpose8_ps(r);
+            for (int q = 0; q < 8; q++) {
+                _mm_storeu_ps(out + q * w, _mm256_castps256_ps128(r[q]));
+                _mm_storel_pi((__m64 *)(void *)(out + q * w + 4), _mm256_extractf128_ps(r[q], 1));
             }
         }
     }

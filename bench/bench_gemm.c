@@ -1,6 +1,9 @@
 /* bench_gemm — GFLOP/s of tapegrad's GEMM (ops/kernels/gemm.h).
  *
- * Usage: bench_gemm [--quick] [THREADS...]     (default threads: 1 2)
+ * Usage: bench_gemm [--quick] [--only DTYPE:OP:MxNxK] [THREADS...]
+ *        bench_gemm --list
+ *        (default threads: 1 2; --only: that one product, e.g. f32:NT:128x784x512;
+ *        --list: the sweep's products, one per line)
  *
  * For float32 and float64, each thread count and each shape, prints one line
  *   dtype threads op m n k gflops
@@ -66,17 +69,32 @@ static double measure(bool f64, const bench_shape *s, double sample_flops)
     return gflops[SAMPLES / 2];
 }
 
+static void print_result(bool f64, int threads, const bench_shape *s, double sample_flops)
+{
+    printf("%s %d %s %d %d %d %.1f\n", f64 ? "f64" : "f32", threads, s->op, s->m, s->n, s->k,
+           measure(f64, s, sample_flops));
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     double sample_flops = 2e9;
     int threads[8], n_threads = 0;
+    bench_product only;
+    bool have_only = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0)
+        if (strcmp(argv[i], "--quick") == 0) {
             sample_flops = 2e8;
-        else if (n_threads < 8 && atoi(argv[i]) >= 1)
+        } else if (strcmp(argv[i], "--list") == 0) {
+            bench_list_products();
+            return 0;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && bench_parse_product(argv[i + 1], &only)) {
+            have_only = true;
+            i++;
+        } else if (n_threads < 8 && atoi(argv[i]) >= 1) {
             threads[n_threads++] = atoi(argv[i]);
-        else {
-            fprintf(stderr, "usage: bench_gemm [--quick] [THREADS...]\n");
+        } else {
+            fprintf(stderr, "usage: bench_gemm [--quick] [--only DTYPE:OP:MxNxK] [THREADS...] | --list\n");
             return 2;
         }
     }
@@ -87,12 +105,13 @@ int main(int argc, char **argv)
     for (int f64 = 0; f64 < 2; f64++) {
         for (int t = 0; t < n_threads; t++) {
             tg_set_num_threads(threads[t]);
-            for (size_t i = 0; i < sizeof bench_gemm_shapes / sizeof bench_gemm_shapes[0]; i++) {
-                const bench_shape *s = &bench_gemm_shapes[i];
-                printf("%s %d %s %d %d %d %.1f\n", f64 ? "f64" : "f32", threads[t], s->op, s->m,
-                       s->n, s->k, measure(f64, s, sample_flops));
-                fflush(stdout);
+            if (have_only) {
+                bench_shape s = {only.op, only.m, only.n, only.k};
+                if (only.f64 == f64) print_result(f64, threads[t], &s, sample_flops);
+                continue;
             }
+            for (size_t i = 0; i < sizeof bench_gemm_shapes / sizeof bench_gemm_shapes[0]; i++)
+                print_result(f64, threads[t], &bench_gemm_shapes[i], sample_flops);
         }
     }
     return 0;

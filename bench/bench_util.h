@@ -4,7 +4,10 @@
 #ifndef TG_BENCH_UTIL_H
 #define TG_BENCH_UTIL_H
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Monotonic wall-clock time in seconds. */
@@ -42,5 +45,36 @@ static const bench_shape bench_gemm_shapes[] = {
     {"NN", 128, 512, 784},  {"NT", 128, 784, 512},    {"TN", 784, 512, 128},
     {"NN", 128, 256, 512},  {"NT", 128, 512, 256},    {"TN", 512, 256, 128},
 };
+
+/* One product named on the command line as DTYPE:OP:MxNxK (for example
+ * f32:NT:128x784x512), so that a peer script can run the two sides shape by
+ * shape, in turns, instead of each whole sweep at a different time. */
+typedef struct bench_product {
+    bool f64;
+    char op[3];
+    int m, n, k;
+} bench_product;
+
+/* Parses `spec`; false if it is not DTYPE:OP:MxNxK with a known dtype and op. */
+static inline bool bench_parse_product(const char *spec, bench_product *p)
+{
+    char dtype[4] = "", op[3] = "";
+    if (sscanf(spec, "%3[^:]:%2[NT]:%dx%dx%d", dtype, op, &p->m, &p->n, &p->k) != 5) return false;
+    if (strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0) return false;
+    if (strcmp(op, "NN") != 0 && strcmp(op, "NT") != 0 && strcmp(op, "TN") != 0) return false;
+    p->f64 = strcmp(dtype, "f64") == 0;
+    memcpy(p->op, op, sizeof op);
+    return p->m > 0 && p->n > 0 && p->k > 0;
+}
+
+/* Prints the sweep as products, one DTYPE:OP:MxNxK per line (--list). */
+static inline void bench_list_products(void)
+{
+    for (int f64 = 0; f64 < 2; f64++)
+        for (size_t i = 0; i < sizeof bench_gemm_shapes / sizeof bench_gemm_shapes[0]; i++) {
+            const bench_shape *s = &bench_gemm_shapes[i];
+            printf("%s:%s:%dx%dx%d\n", f64 ? "f64" : "f32", s->op, s->m, s->n, s->k);
+        }
+}
 
 #endif

@@ -5,10 +5,11 @@
 #   2. peers/run_openblas.sh     GEMM GFLOP/s, tapegrad and OpenBLAS, 1 and 2 threads
 #   3. peers/run_torch_mlp.sh    MNIST MLP s/epoch and test accuracy, tapegrad and PyTorch
 # Each benchmark reports medians; the peer scripts alternate the two sides and
-# keep each side's best median (ROUNDS, default 3; 1 for the large MLP).
-# Peers that are not installed are skipped with a message (apt-get install -y
-# libopenblas-dev python3-torch). Takes about 12 minutes on 2 cores; run it on
-# a quiet machine.
+# keep each side's best median: GEMM product by product (ROUNDS, default 5),
+# the MLPs run by run (ROUNDS, default 3; 1 for the large MLP). Peers that
+# are not installed are skipped with a message (apt-get install -y
+# libopenblas-dev python3-torch). Takes about 10 minutes on 2 cores; run it
+# on a quiet machine.
 #
 # Usage: bench/run_all.sh [--quick]
 set -eu

@@ -1,10 +1,17 @@
 #!/bin/sh
 # Times OpenBLAS (a benchmark peer, never a dependency) and tapegrad's GEMM on
 # the same shapes in the same run, for 1 and 2 threads, and prints both and
-# the ratio tapegrad / OpenBLAS. The two programs take turns for ROUNDS rounds
-# (default 3) and each keeps its best median, so that a burst of load from
-# elsewhere on the machine does not land on one side only. OpenBLAS runs with
-# its best kernel family for this CPU (see openblas_core.sh).
+# the ratio tapegrad / OpenBLAS. The two sides take turns product by product:
+# for each product and thread count, ROUNDS rounds (default 5) of one
+# tapegrad run and one OpenBLAS run, in alternating order, and each side keeps
+# its best median. A shared machine has slow phases lasting seconds to
+# minutes; taking turns per product (about a second each) puts both sides in
+# the same phase, where whole sweeps one after the other did not.
+#
+# OpenBLAS runs with its best kernel family for this CPU (openblas_core.sh):
+# when several are candidates, each is timed once on the product (quick
+# samples) and the fastest takes the turns, so that the peer is not credited
+# with the best of more draws than tapegrad.
 #
 # Usage: bench/peers/run_openblas.sh [path/to/bench_gemm] [--quick]
 #        (default bench_gemm: build/bench/bench_gemm)
@@ -44,16 +51,29 @@ gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$cblas_header" "$here/openblas_gem
 . "$here/openblas_core.sh"
 openblas_pick_cores "$work/openblas_gemm"
 
-rounds=${ROUNDS:-3}
-round=0
-while [ "$round" -lt "$rounds" ]; do
+rounds=${ROUNDS:-5}
+openblas_run() { # core threads product [--quick]
+    OPENBLAS_CORETYPE=$1 OPENBLAS_NUM_THREADS=$2 "$work/openblas_gemm" "$2" ${4:-} --only "$3" | grep -v '^#'
+}
+for product in $("$bench" --list); do
     for t in 1 2; do
-        for core in $OPENBLAS_CORES; do
-            OPENBLAS_CORETYPE=$core OPENBLAS_NUM_THREADS=$t "$work/openblas_gemm" "$t" $quick >>"$work/openblas.txt"
+        core=$OPENBLAS_CORES
+        if [ "$(echo $OPENBLAS_CORES | wc -w)" -gt 1 ]; then
+            core=$(for c in $OPENBLAS_CORES; do echo "$c $(openblas_run "$c" "$t" "$product" --quick | awk '{ print $7 }')"; done |
+                sort -k2 -g -r | awk 'NR == 1 { print $1 }')
+        fi
+        round=0
+        while [ "$round" -lt "$rounds" ]; do
+            if [ $((round % 2)) -eq 0 ]; then
+                openblas_run "$core" "$t" "$product" "$quick" >>"$work/openblas.txt"
+                "$bench" $quick --only "$product" "$t" | grep -v '^#' >>"$work/tapegrad.txt"
+            else
+                "$bench" $quick --only "$product" "$t" | grep -v '^#' >>"$work/tapegrad.txt"
+                openblas_run "$core" "$t" "$product" "$quick" >>"$work/openblas.txt"
+            fi
+            round=$((round + 1))
         done
-        "$bench" $quick "$t" >>"$work/tapegrad.txt"
     done
-    round=$((round + 1))
 done
 
 # Best median per (dtype threads op m n k), then join, in tapegrad's order.

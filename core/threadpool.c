@@ -344,6 +344,26 @@ static void split_range(int64_t n, int64_t granule, double cost, tg_range_fn fn,
     tg_parallel_for(threads, threads, range_task, &job);
 }
 
-void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx) { split_range(n, 16, cost, fn, ctx); }
+/* The public entry points' check (tapegrad/threads.h). */
+static bool range_args_valid(const char *function, double cost, tg_range_fn fn)
+{
+    if (fn == NULL) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "fn is NULL");
+        return false;
+    }
+    if (!(cost >= 0.0)) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "cost must be >= 0, got %g", cost);
+        return false;
+    }
+    return true;
+}
 
-void tg_parallel_items(int64_t n, double cost, tg_range_fn fn, void *ctx) { split_range(n, 1, cost, fn, ctx); }
+void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx)
+{
+    if (range_args_valid("tg_parallel_range", cost, fn)) split_range(n, 16, cost, fn, ctx);
+}
+
+void tg_parallel_items(int64_t n, double cost, tg_range_fn fn, void *ctx)
+{
+    if (range_args_valid("tg_parallel_items", cost, fn)) split_range(n, 1, cost, fn, ctx);
+}

@@ -22,6 +22,8 @@
 
 #include <stdint.h>
 
+#include "tapegrad/threads.h"
+
 #define TG_MAX_THREADS 64
 
 /* One task of a parallel loop: `task` in [0, n_tasks), `thread_index` in
@@ -39,21 +41,6 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx);
  * cost more than the work. */
 int tg_parallel_threads_for_work(double work, double min_work_per_thread);
 
-/* A kernel over elements [begin, end) of a flat range. */
-typedef void (*tg_range_fn)(void *ctx, int64_t begin, int64_t end);
-
-/* Runs fn over [0, n) in contiguous pieces, on the thread pool when the work
- * is large enough to be worth waking workers (n * cost, where cost is the
- * element's price relative to a copy: 1 for add, about 10 for exp), else
- * all on the calling thread. Pieces start at multiples of 16 elements (whole
- * cache lines). fn must write only its own elements: then the result does not
- * depend on the thread count. */
-void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx);
-
-/* The same over [0, n) items that are each a block of work (rows of a
- * batch, column chunks of a reduction), `cost` per item: pieces are split
- * evenly with no rounding to 16, and no thread gets an empty piece, so a
- * handful of heavy items still spreads over the threads. */
-void tg_parallel_items(int64_t n, double cost, tg_range_fn fn, void *ctx);
+/* tg_parallel_range and tg_parallel_items are public: tapegrad/threads.h. */
 
 #endif

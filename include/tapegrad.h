@@ -27,6 +27,7 @@
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"
 #include "tapegrad/threads.h"
+#include "tapegrad/kernels.h"
 #include "tapegrad/data.h"
 #include "tapegrad/checkpoint.h"
 

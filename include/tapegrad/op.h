@@ -12,7 +12,9 @@
  * be recorded later (gradients of gradients).
  *
  * A user-defined op is exactly the same: fill a tg_op and call tg_op_apply.
- * See examples/custom_activation.c.
+ * See examples/custom_activation.c. Its forward kernel can run on the
+ * library's matrix product and thread pool (kernels.h, threads.h), as in
+ * examples/custom_op.c.
  */
 #ifndef TAPEGRAD_OP_H
 #define TAPEGRAD_OP_H

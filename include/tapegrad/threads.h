@@ -8,6 +8,8 @@
 #ifndef TAPEGRAD_THREADS_H
 #define TAPEGRAD_THREADS_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,6 +28,29 @@ int tg_set_num_threads(int n);
  * environment variable TG_NUM_THREADS when that holds an integer >= 1, else
  * it is the number of online CPUs; either is capped at 64. Never fails. */
 int tg_get_num_threads(void);
+
+/* For the forward kernels of user-defined ops (tapegrad/op.h), the split the
+ * built-in elementwise kernels use: fn(ctx, begin, end) over pieces of
+ * [0, n), run on the pool when the work is worth waking workers, else all on
+ * the calling thread. `cost` is an element's price relative to a float add
+ * (1 for arithmetic, about 5 for a float exp, 20 or more for a libm call): the
+ * pool is used from about 8,192 add-equivalents per thread. Pieces start at
+ * multiples of 16 elements (whole cache lines of floats). Returns when every
+ * piece is done; each runs in the caller's floating-point mode.
+ *
+ * fn must write only the elements of its own piece; then the result does not
+ * depend on the thread count. A call from inside a piece (nested) runs all of
+ * its pieces on the thread making it. n <= 0 does nothing. Errors
+ * (TG_ERR_ARGUMENT through tg_error_report, nothing run): fn NULL, cost
+ * negative or NaN. */
+typedef void (*tg_range_fn)(void *ctx, int64_t begin, int64_t end);
+void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx);
+
+/* The same over n items that are each a block of work (rows of a batch,
+ * columns of a reduction), `cost` per item: pieces are split evenly, with no
+ * rounding to 16, and no thread gets an empty one, so a handful of heavy items
+ * still spreads over the threads. */
+void tg_parallel_items(int64_t n, double cost, tg_range_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

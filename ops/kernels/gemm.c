@@ -20,6 +20,7 @@
 
 #include "core/threadpool.h"
 #include "ops/kernels/gemm_config.h" /* generated: TG_HAVE_AVX2_KERNEL */
+#include "tapegrad/error.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -295,6 +296,50 @@ static void gemm_narrow(tg_gemm_narrow_fn *fn, int64_t rows, const tg_gemm_narro
     tg_parallel_for(job.threads, job.threads, narrow_task, &job);
 }
 
+/* ---- the public entry points' argument check ------------------------------ */
+
+/* True if the arguments describe a product that touches only the matrices'
+ * own elements; else reports which one is wrong (tapegrad/kernels.h). A and
+ * B are checked only when the product reads them (k > 0, alpha != 0). */
+static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                            bool reads_ab, const void *a, int64_t lda, const void *b, int64_t ldb, const void *c,
+                            int64_t ldc)
+{
+    if (m < 0 || n < 0 || k < 0) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "sizes must not be negative: m = %lld, n = %lld, k = %lld",
+                        (long long)m, (long long)n, (long long)k);
+        return false;
+    }
+    if (m == 0 || n == 0) return true;
+    if (c == NULL) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "C is NULL (m = %lld, n = %lld)", (long long)m, (long long)n);
+        return false;
+    }
+    if (ldc < n) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "ldc = %lld is less than n = %lld", (long long)ldc, (long long)n);
+        return false;
+    }
+    if (!reads_ab) return true;
+    if (a == NULL || b == NULL) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL (m = %lld, n = %lld, k = %lld)", a == NULL ? "A" : "B",
+                        (long long)m, (long long)n, (long long)k);
+        return false;
+    }
+    int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k; /* as stored */
+    int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+    if (lda < a_cols) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "lda = %lld is less than %lld, the length of A's stored rows (A is stored %lld x %lld)",
+                        (long long)lda, (long long)a_cols, (long long)a_rows, (long long)a_cols);
+        return false;
+    }
+    if (ldb < b_cols) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "ldb = %lld is less than %lld, the length of B's stored rows (B is stored %lld x %lld)",
+                        (long long)ldb, (long long)b_cols, (long long)b_rows, (long long)b_cols);
+        return false;
+    }
+    return true;
+}
+
 /* ---- the framework, once per element type -------------------------------- */
 
 #define GEMM_DEFINE(T, SFX)                                                                    \
@@ -411,7 +456,9 @@ static void gemm_narrow(tg_gemm_narrow_fn *fn, int64_t rows, const tg_gemm_narro
                        const T *a, int64_t lda, const T *b, int64_t ldb, T beta, T *c,         \
                        int64_t ldc)                                                            \
     {                                                                                          \
-        if (m <= 0 || n <= 0) return;                                                          \
+        if (!gemm_args_valid("tg_gemm_" #SFX, trans_a, trans_b, m, n, k, k > 0 && alpha != 0, a, lda, b, ldb, c, ldc)) \
+            return;                                                                            \
+        if (m == 0 || n == 0) return;                                                          \
         if (k <= 0 || alpha == 0) { /* C = beta * C; A and B are not read */                   \
             for (int64_t i = 0; i < m; i++)                                                    \
                 for (int64_t j = 0; j < n; j++)                                                \

@@ -2,12 +2,9 @@
  *
  *   C = alpha * op(A) @ op(B) + beta * C        op(X) = X or X^T
  *
- * All matrices are row-major. op(A) is m x k, op(B) is k x n, C is m x n.
- * lda, ldb and ldc are the row strides, in elements, of the matrices as
- * stored (untransposed): A is stored m x k (k x m when trans_a), B is stored
- * k x n (n x k when trans_b). beta == 0 makes C write-only: its old values,
- * NaN included, are never read. Any size is accepted, zero included; k == 0
- * gives C = beta * C.
+ * The entry points, tg_gemm_f32 and tg_gemm_f64, are public
+ * (tapegrad/kernels.h, which gives the contract); this header adds the
+ * kernel selection for tests and what the micro-kernel files share.
  *
  * The design is BLIS's: a five-loop framework (gemm.c) that packs blocks of
  * A and B into contiguous micro-panels, reading transposed operands in place,
@@ -27,18 +24,10 @@
 #ifndef TAPEGRAD_OPS_KERNELS_GEMM_H
 #define TAPEGRAD_OPS_KERNELS_GEMM_H
 
+#include "tapegrad/kernels.h" /* tg_gemm_f32, tg_gemm_f64, tg_gemm_kernel_name: public */
+
 #include <stdbool.h>
 #include <stdint.h>
-
-void tg_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                 int64_t ldc);
-void tg_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-                 const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
-                 double *c, int64_t ldc);
-
-/* The micro-kernel family in use: "avx512", "avx2-fma" or "portable". */
-const char *tg_gemm_kernel_name(void);
 
 /* The default choice is the best kernel family this build has and this CPU
  * supports, or the one named by the environment variable TG_GEMM_KERNEL

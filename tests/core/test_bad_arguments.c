@@ -168,6 +168,44 @@ static bool set_error_mode_unknown(void) { return tg_set_error_mode((tg_error_mo
 static bool set_num_threads_zero(void) { return tg_set_num_threads(0) == -1; }
 static bool set_num_threads_negative(void) { return tg_set_num_threads(-3) == -1; }
 
+/* tg_parallel_range / tg_parallel_items: "returned its error value" means fn
+ * never ran. */
+static int range_calls;
+static void count_range(void *ctx, int64_t begin, int64_t end) { (void)ctx, (void)begin, (void)end, range_calls++; }
+static bool parallel_range_null_fn(void) { tg_parallel_range(100, 1.0, NULL, NULL); return true; }
+static bool parallel_range_negative_cost(void) { range_calls = 0; tg_parallel_range(100, -2.0, count_range, NULL); return range_calls == 0; }
+static bool parallel_items_nan_cost(void) { range_calls = 0; tg_parallel_items(100, NAN, count_range, NULL); return range_calls == 0; }
+
+/* ====================================================================
+ * kernels.h: "returned its error value" means C is as it was.
+ * ==================================================================== */
+
+static float gemm_a[64], gemm_b[64], gemm_c[64];
+static double gemm_a64[64], gemm_b64[64], gemm_c64[64];
+
+/* C filled with 7s before the call; true if it still is after. */
+static bool c_untouched(void) {
+    for (int i = 0; i < 64; i++)
+        if (gemm_c[i] != 7.0f || gemm_c64[i] != 7.0) return false;
+    return true;
+}
+static void fill_c(void) {
+    for (int i = 0; i < 64; i++) gemm_c[i] = 7.0f, gemm_c64[i] = 7.0, gemm_a[i] = gemm_b[i] = 1.0f, gemm_a64[i] = gemm_b64[i] = 1.0;
+}
+static bool gemm_negative_k(void) { fill_c(); tg_gemm_f32(false, false, 2, 2, -4, 1.0f, gemm_a, 4, gemm_b, 2, 0.0f, gemm_c, 2); return c_untouched(); }
+static bool gemm_ldc_short(void) { fill_c(); tg_gemm_f32(false, false, 2, 5, 3, 1.0f, gemm_a, 3, gemm_b, 5, 0.0f, gemm_c, 4); return c_untouched(); }
+static bool gemm_lda_short(void) { fill_c(); tg_gemm_f32(false, false, 2, 2, 6, 1.0f, gemm_a, 5, gemm_b, 2, 0.0f, gemm_c, 2); return c_untouched(); }
+static bool gemm_lda_short_transposed(void) { fill_c(); tg_gemm_f32(true, false, 9, 2, 3, 1.0f, gemm_a, 3, gemm_b, 2, 0.0f, gemm_c, 2); return c_untouched(); }
+static bool gemm_ldb_short_transposed(void) { fill_c(); tg_gemm_f64(false, true, 2, 3, 11, 1.0, gemm_a64, 11, gemm_b64, 10, 0.0, gemm_c64, 3); return c_untouched(); }
+static bool gemm_null_a(void) { fill_c(); tg_gemm_f64(false, false, 2, 2, 3, 1.0, NULL, 3, gemm_b64, 2, 0.0, gemm_c64, 2); return c_untouched(); }
+static bool gemm_null_c(void) { fill_c(); tg_gemm_f32(false, false, 2, 2, 3, 1.0f, gemm_a, 3, gemm_b, 2, 0.0f, NULL, 2); return c_untouched(); }
+/* Documented as no error: with k == 0, A and B are not read and may be NULL. */
+static bool gemm_k_zero_null_operands(void) {
+    fill_c();
+    tg_gemm_f32(false, false, 2, 3, 0, 1.0f, NULL, 0, NULL, 0, 0.5f, gemm_c, 3);
+    return gemm_c[0] == 3.5f && gemm_c[5] == 3.5f && gemm_c[6] == 7.0f; /* C = 0.5 C, 2 x 3 only */
+}
+
 /* ====================================================================
  * tensor.h
  * ==================================================================== */
@@ -2163,6 +2201,18 @@ static bad_call rows[] = {
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
     {"tg_set_num_threads", "n = 0", set_num_threads_zero, ARG, "0"},
     {"tg_set_num_threads", "n = -3", set_num_threads_negative, ARG, "-3"},
+    {"tg_parallel_range", "NULL fn", parallel_range_null_fn, ARG, "fn"},
+    {"tg_parallel_range", "cost -2", parallel_range_negative_cost, ARG, "-2"},
+    {"tg_parallel_items", "cost NaN", parallel_items_nan_cost, ARG, "nan"},
+    /* kernels.h */
+    {"tg_gemm_f32", "k = -4", gemm_negative_k, ARG, "k = -4"},
+    {"tg_gemm_f32", "ldc 4 < n 5", gemm_ldc_short, ARG, "ldc = 4"},
+    {"tg_gemm_f32", "lda 5 < k 6", gemm_lda_short, ARG, "lda = 5"},
+    {"tg_gemm_f32", "A^T stored 3 x 9 with lda 3", gemm_lda_short_transposed, ARG, "3 x 9"},
+    {"tg_gemm_f64", "B^T stored 3 x 11 with ldb 10", gemm_ldb_short_transposed, ARG, "ldb = 10"},
+    {"tg_gemm_f64", "NULL A", gemm_null_a, ARG, "A is NULL"},
+    {"tg_gemm_f32", "NULL C", gemm_null_c, ARG, "C is NULL"},
+    {"tg_gemm_f32", "k = 0 with NULL A and B (no error: not read)", gemm_k_zero_null_operands, TG_OK, ""},
     /* tensor.h */
     {"tg_empty", "rank -1", empty_rank_negative, SHAPE, "-1"},
     {"tg_empty", "rank 9 > TG_MAX_RANK", empty_rank_9, SHAPE, "9"},

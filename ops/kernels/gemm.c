@@ -224,8 +224,9 @@ static pack_buffers *thread_buffers(size_t a_bytes, size_t b_bytes)
 #define GEMM_SMALL_WORK 4096
 /* Values of p packed per pass over the panels when rows are contiguous
  * (pack_panels_*): 16 rows read side by side are 16 streams, which the
- * prefetcher keeps up with. Packing a 256 x 1024 float block of B, 300 ->
- * 260-300 us; a transposed A (X^T of a weight gradient), 530 -> 330 us. */
+ * prefetcher keeps up with. Packing a 256 x 1024 float block of B (cold),
+ * 295-320 -> 280-300 us; a transposed A (X^T of a weight gradient), 510-530
+ * -> 330-370 us (8 rows: 450, 32: 400). */
 #define PACK_ROWS 16
 /* Multiply-adds a thread must get before waking a worker is worth it. */
 #define GEMM_WORK_PER_THREAD (1 << 20)

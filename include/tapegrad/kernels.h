@@ -4,7 +4,7 @@
  * plain arrays. These are the routines the built-in ops run on, so that such
  * a kernel can be as fast as theirs: the matrix product below, and the thread
  * pool's range split (tg_parallel_range, tapegrad/threads.h).
- * examples/custom_op.c writes a bilinear layer this way.
+ * examples/custom_op.c writes a linear layer (y = x W^T + b) this way.
  */
 #ifndef TAPEGRAD_KERNELS_H
 #define TAPEGRAD_KERNELS_H

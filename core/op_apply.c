@@ -32,14 +32,6 @@ static void report_mixed_tapes(const tg_op *op, tg_tensor *const *inputs, int n_
     }
 }
 
-/* A cheap check that needs no message; tg_shape_validate explains failures. */
-static bool plausible_shape(tg_dtype dtype, int rank, const int64_t *shape) {
-    if ((dtype != TG_F32 && dtype != TG_F64) || rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) return false;
-    for (int i = 0; i < rank; i++)
-        if (shape[i] < 0) return false;
-    return true;
-}
-
 /* Reports the first unusable input. Only reached on error: the fast path in
  * tg_op_apply formats no message. */
 static void report_bad_input(const char *function, tg_tensor *const *inputs, int n_inputs) {
@@ -88,17 +80,20 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
         return NULL;
     }
     if (!tape && !(tape = tg_tape_current())) return NULL;
-    if (!plausible_shape(out_dtype, out_rank, out_shape)) { /* a user op's mistake: say which op */
-        int64_t numel;
-        tg_shape_validate(function_name(op, function, sizeof function), out_rank, out_shape, out_dtype, &numel);
+    /* A bad output shape is a user op's mistake: the message names the op. */
+    int64_t numel = tg_quick_numel(out_dtype, out_rank, out_shape);
+    if (numel < 0 && tg_shape_validate(function_name(op, function, sizeof function), out_rank, out_shape, out_dtype,
+                                       &numel) != TG_OK)
+        return NULL;
+    tg_tensor *out = tg_tape_new_tensor_counted(tape, out_dtype, out_rank, out_shape, numel);
+    if (!out) {
+        tg_tape_report_no_memory(function_name(op, function, sizeof function), out_rank, out_shape);
         return NULL;
     }
-    tg_tensor *out = tg_tape_new_tensor(tape, "tg_op_apply", out_dtype, out_rank, out_shape);
-    if (!out) return NULL;
 
     /* The node: on the tape when the op is recorded, else on the stack for
      * the forward kernel only (its inputs list is then the caller's). */
-    bool record = wants_grad && op->backward && tg_is_grad_enabled();
+    bool record = wants_grad && op->backward && !tg_grad_disabled;
     tg_node local;
     tg_node *node = &local;
     if (record) {

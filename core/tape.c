@@ -67,67 +67,19 @@ tg_status tg_tape_grow_node_list(tg_tape *tape) {
     return TG_OK;
 }
 
-/* Tensor data of at most this many bytes sits right after the struct, both
- * 8-byte aligned and packed: a scalar op's output takes 188 bytes instead of
- * 256, and a graph of scalar ops touches a quarter less memory. Larger data
- * starts on a cache line (TG_ARENA_ALIGN), for SIMD loads. */
-#define SMALL_DATA_BYTES 64
-
-/* The element count of a plausible shape, or -1 when tg_shape_validate must
- * look (bad dtype or rank, negative size, a count near overflow): it explains
- * the error. Sizes below 2^31 times a count below 2^32 cannot overflow. */
-static int64_t quick_numel(tg_dtype dtype, int rank, const int64_t *shape) {
-    if ((dtype != TG_F32 && dtype != TG_F64) || rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) return -1;
-    int64_t numel = 1;
-    for (int i = 0; i < rank; i++) {
-        if (shape[i] < 0 || shape[i] >= ((int64_t)1 << 31) || numel >= ((int64_t)1 << 32)) return -1;
-        numel *= shape[i];
-    }
-    return (uint64_t)numel <= SIZE_MAX / sizeof(double) ? numel : -1;
-}
-
 tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
                               const int64_t *shape) {
-    int64_t numel = quick_numel(dtype, rank, shape);
+    int64_t numel = tg_quick_numel(dtype, rank, shape);
     if (numel < 0 && tg_shape_validate(function, rank, shape, dtype, &numel) != TG_OK) return NULL;
-    size_t bytes = (size_t)numel * (dtype == TG_F32 ? sizeof(float) : sizeof(double));
-    /* One allocation: the struct, then the data (see SMALL_DATA_BYTES). */
-    size_t head, align;
-    if (bytes <= SMALL_DATA_BYTES) {
-        head = (sizeof(tg_tensor) + 7) & ~(size_t)7;
-        align = 8;
-    } else {
-        head = (sizeof(tg_tensor) + TG_ARENA_ALIGN - 1) / TG_ARENA_ALIGN * TG_ARENA_ALIGN;
-        align = TG_ARENA_ALIGN;
-    }
-    unsigned char *block = bytes <= SIZE_MAX - head ? tg_arena_alloc_aligned(&tape->arena, head + bytes, align) : NULL;
-    if (!block) {
-        char text[160];
-        tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a tensor of shape %s",
-                        tg_shape_string(text, sizeof text, rank, shape));
-        return NULL;
-    }
-    tg_tensor *t = (tg_tensor *)block;
-    t->dtype = dtype;
-    t->rank = rank;
-    memset(t->shape, 0, sizeof t->shape); /* sizes and strides past the rank are 0 */
-    memset(t->strides, 0, sizeof t->strides);
-    int64_t stride = 1;
-    for (int i = rank - 1; i >= 0; i--) {
-        t->shape[i] = shape[i];
-        t->strides[i] = stride;
-        stride *= shape[i];
-    }
-    t->numel = numel;
-    t->data = block + head;
-    t->grad = NULL;
-    t->grad_spare = NULL;
-    t->tape = tape;
-    t->node = NULL;
-    t->generation = tape->generation;
-    t->requires_grad = false;
-    t->owns_data = false;
+    tg_tensor *t = tg_tape_new_tensor_counted(tape, dtype, rank, shape, numel);
+    if (!t) tg_tape_report_no_memory(function, rank, shape);
     return t;
+}
+
+void tg_tape_report_no_memory(const char *function, int rank, const int64_t *shape) {
+    char text[160];
+    tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a tensor of shape %s",
+                    tg_shape_string(text, sizeof text, rank, shape));
 }
 
 /* ---- the current tape of each thread ----
@@ -174,15 +126,15 @@ tg_tape *tg_tape_use(tg_tape *tape) {
 
 /* ---- grad mode (per thread) ---- */
 
-static _Thread_local bool grad_disabled TG_FAST_TLS;
+_Thread_local bool tg_grad_disabled TG_FAST_TLS;
 
 bool tg_set_grad_enabled(bool enabled) {
-    bool previous = !grad_disabled;
-    grad_disabled = !enabled;
+    bool previous = !tg_grad_disabled;
+    tg_grad_disabled = !enabled;
     return previous;
 }
 
-bool tg_is_grad_enabled(void) { return !grad_disabled; }
+bool tg_is_grad_enabled(void) { return !tg_grad_disabled; }
 
 tg_tensor *tg_detach(tg_tensor *t) {
     if (tg_tensor_check("tg_detach", "t", t) != TG_OK) return NULL;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/arena.h"
 #include "core/fast_tls.h"
@@ -47,6 +48,74 @@ static inline bool tg_tensor_usable(const tg_tensor *t) {
  * whose start-up cost was a tenth of recording a scalar op, while a copy is
  * six vector moves. */
 extern const tg_op_attrs tg_no_attrs;
+
+/* Grad mode of this thread (tg_set_grad_enabled), read inline by every op. */
+extern _Thread_local bool tg_grad_disabled TG_FAST_TLS;
+
+/* ---- tape tensors: the two halves of tg_tape_new_tensor (tensor_internal.h),
+ * inline because they run for every recorded op and every gradient. */
+
+/* The element count of a plausible shape, or -1 when tg_shape_validate must
+ * look (bad dtype or rank, negative size, a count near overflow): it explains
+ * the error, or accepts a large count. Sizes below 2^31 times a count below
+ * 2^32 cannot overflow. */
+static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *shape) {
+    if ((dtype != TG_F32 && dtype != TG_F64) || rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) return -1;
+    int64_t numel = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0 || shape[i] >= ((int64_t)1 << 31) || numel >= ((int64_t)1 << 32)) return -1;
+        numel *= shape[i];
+    }
+    return (uint64_t)numel <= SIZE_MAX / sizeof(double) ? numel : -1;
+}
+
+/* Tensor data of at most this many bytes sits right after the struct, both
+ * 8-byte aligned and packed: a scalar op's output takes 188 bytes instead of
+ * 256, and a graph of scalar ops touches a quarter less memory. Larger data
+ * starts on a cache line (TG_ARENA_ALIGN), for SIMD loads. */
+#define TG_SMALL_DATA_BYTES 64
+
+/* A tape tensor of a valid shape with `numel` elements (uninitialized data):
+ * the struct and the data in one arena block. NULL, not reported, if the
+ * arena cannot grow (tg_tape_report_no_memory says so). */
+static inline tg_tensor *tg_tape_new_tensor_counted(tg_tape *tape, tg_dtype dtype, int rank, const int64_t *shape,
+                                                    int64_t numel) {
+    size_t bytes = (size_t)numel * (dtype == TG_F32 ? sizeof(float) : sizeof(double));
+    size_t head, align;
+    if (bytes <= TG_SMALL_DATA_BYTES) {
+        head = (sizeof(tg_tensor) + 7) & ~(size_t)7;
+        align = 8;
+    } else {
+        head = (sizeof(tg_tensor) + TG_ARENA_ALIGN - 1) / TG_ARENA_ALIGN * TG_ARENA_ALIGN;
+        align = TG_ARENA_ALIGN;
+    }
+    unsigned char *block = bytes <= SIZE_MAX - head ? tg_arena_alloc_aligned(&tape->arena, head + bytes, align) : NULL;
+    if (!block) return NULL;
+    tg_tensor *t = (tg_tensor *)block;
+    t->dtype = dtype;
+    t->rank = rank;
+    memset(t->shape, 0, sizeof t->shape); /* sizes and strides past the rank are 0 */
+    memset(t->strides, 0, sizeof t->strides);
+    int64_t stride = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        t->shape[i] = shape[i];
+        t->strides[i] = stride;
+        stride *= shape[i];
+    }
+    t->numel = numel;
+    t->data = block + head;
+    t->grad = NULL;
+    t->grad_spare = NULL;
+    t->tape = tape;
+    t->node = NULL;
+    t->generation = tape->generation;
+    t->requires_grad = false;
+    t->owns_data = false;
+    return t;
+}
+
+/* Reports TG_ERR_MEMORY for a tensor of this shape under `function`'s name. */
+void tg_tape_report_no_memory(const char *function, int rank, const int64_t *shape);
 
 /* Memory from the tape's arena, 8-byte aligned, for nodes and input lists. */
 static inline void *tg_tape_alloc(tg_tape *tape, size_t bytes) { return tg_arena_alloc_aligned(&tape->arena, bytes, 8); }

@@ -64,7 +64,7 @@ tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, con
         return tg_error_report(TG_ERR_ARGUMENT, function, "bad axis list: %d axes for rank %d", n_axes, x->rank);
     uint32_t m = 0;
     for (int i = 0; i < n_axes; i++) {
-        int a;
+        int a = 0; /* set when the call succeeds; gcc cannot tell */
         tg_status s = tg_normalize_axis(function, x, axes[i], &a);
         if (s != TG_OK) return s;
         if (m & (1u << a)) return tg_error_report(TG_ERR_AXIS, function, "axis %d listed twice", axes[i]);
@@ -117,17 +117,16 @@ static void unary_range(void *ctx, int64_t begin, int64_t end) {
         job->f64(out->data, x->data, begin, end, &job->node->attrs);
 }
 
-void tg_run_unary(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
+void tg_run_unary_split(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
     unary_job job = {node, f32, f64};
-    int64_t n = node->output->numel;
-    if (n <= 64) /* small: skip the pool's bookkeeping */
-        unary_range(&job, 0, n);
-    else
-        tg_parallel_range(n, cost, unary_range, &job);
+    tg_parallel_range(node->output->numel, cost, unary_range, &job);
 }
 
 tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs) {
-    if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
+    if (!tg_tensor_usable(x)) { /* the check inline; the call only to explain */
+        tg_tensor_check(function, "x", x);
+        return NULL;
+    }
     return tg_op_apply(op, &x, 1, attrs, x->dtype, x->rank, x->shape);
 }
 
@@ -321,7 +320,7 @@ static tg_tensor *apply_binary(const char *function, const tg_op *op, tg_tensor 
     if (tg_check_binary(function, a, b) != TG_OK) return NULL;
     tg_tensor *inputs[2] = {a, b};
     if (tg_shapes_equal(a, b)) return tg_op_apply(op, inputs, 2, NULL, a->dtype, a->rank, a->shape);
-    int rank;
+    int rank = 0; /* set when the call succeeds; gcc cannot tell */
     int64_t shape[TG_MAX_RANK];
     if (tg_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank, shape) != TG_OK) return NULL;
     return tg_op_apply(op, inputs, 2, NULL, a->dtype, rank, shape);

@@ -115,8 +115,20 @@ typedef void (*tg_unary_f64)(double *restrict out, const double *restrict x, int
                              const tg_op_attrs *attrs);
 
 /* Runs a unary op's kernels over node->inputs[0] into node->output (same
- * shape and dtype), split by tg_parallel_range with this cost per element. */
-void tg_run_unary(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost);
+ * shape and dtype), split by tg_parallel_range with this cost per element.
+ * Inline, so that a small tensor's kernel is a direct call from the op's
+ * forward: recording a scalar op is a few hundred instructions in all. */
+void tg_run_unary_split(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost);
+static inline void tg_run_unary(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
+    const tg_tensor *x = node->inputs[0];
+    tg_tensor *out = node->output;
+    if (out->numel > 64) /* else the pool's bookkeeping costs more than it saves */
+        tg_run_unary_split(node, f32, f64, cost);
+    else if (out->dtype == TG_F32)
+        f32(out->data, x->data, 0, out->numel, &node->attrs);
+    else
+        f64(out->data, x->data, 0, out->numel, &node->attrs);
+}
 
 /* Runs a unary op record on x with attrs, output of x's shape and dtype,
  * reporting errors under `function`. */

@@ -8,8 +8,7 @@
 
 /* ---- shared helpers ---- */
 
-tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
-    if (tg_tensor_usable(a) && tg_tensor_usable(b) && a->dtype == b->dtype) return TG_OK;
+tg_status tg_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
     tg_status s = tg_tensor_check(function, "a", a);
     if (s == TG_OK) s = tg_tensor_check(function, "b", b);
     if (s != TG_OK) return s;
@@ -316,14 +315,21 @@ static void binary_forward(const tg_node *node, enum binary_kind kind) {
     tg_parallel_items(out->numel / job.row, (double)job.row, binary_rows_range, &job);
 }
 
-static tg_tensor *apply_binary(const char *function, const tg_op *op, tg_tensor *a, tg_tensor *b) {
-    if (tg_check_binary(function, a, b) != TG_OK) return NULL;
-    tg_tensor *inputs[2] = {a, b};
-    if (tg_shapes_equal(a, b)) return tg_op_apply(op, inputs, 2, NULL, a->dtype, a->rank, a->shape);
+/* apply_binary for operands of different shapes; a function of its own so
+ * that the common case does not set up the shape array. */
+static tg_tensor *apply_broadcast(const char *function, const tg_op *op, tg_tensor **inputs) {
+    const tg_tensor *a = inputs[0], *b = inputs[1];
     int rank = 0; /* set when the call succeeds; gcc cannot tell */
     int64_t shape[TG_MAX_RANK];
     if (tg_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank, shape) != TG_OK) return NULL;
     return tg_op_apply(op, inputs, 2, NULL, a->dtype, rank, shape);
+}
+
+static tg_tensor *apply_binary(const char *function, const tg_op *op, tg_tensor *a, tg_tensor *b) {
+    if (tg_check_binary(function, a, b) != TG_OK) return NULL;
+    tg_tensor *inputs[2] = {a, b};
+    if (tg_shapes_equal(a, b)) return tg_op_apply(op, inputs, 2, NULL, a->dtype, a->rank, a->shape);
+    return apply_broadcast(function, op, inputs);
 }
 
 /* ---- add: a + b.   d/da = 1, d/db = 1 (summed back over broadcast axes) ---- */

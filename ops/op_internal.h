@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "core/simd.h"
-#include "core/tape_internal.h" /* tg_no_attrs */
+#include "core/tape_internal.h" /* tg_no_attrs, tg_tensor_usable */
 #include "core/tensor_internal.h"
 #include "core/threadpool.h"
 #include "tapegrad/op.h"
@@ -59,8 +59,13 @@ tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y);
 tg_tensor *tg_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
 tg_tensor *tg_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
 
-/* Checks that both are usable and share a dtype, reporting under `function`. */
-tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
+/* Checks that both are usable and share a dtype, reporting under `function`
+ * (the test inline, run by every binary op; tg_report_binary explains). */
+tg_status tg_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
+static inline tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
+    if (tg_tensor_usable(a) && tg_tensor_usable(b) && a->dtype == b->dtype) return TG_OK;
+    return tg_report_binary(function, a, b);
+}
 
 /* The NumPy broadcast of two shapes: aligned at the right, each pair equal or
  * containing a 1. TG_ERR_SHAPE naming both shapes otherwise. */

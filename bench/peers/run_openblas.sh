@@ -8,6 +8,13 @@
 # minutes; taking turns per product (about a second each) puts both sides in
 # the same phase, where whole sweeps one after the other did not.
 #
+# On one thread the turns are closer still: gemm_pair runs both libraries in
+# one process, sample by sample (one sample of a side right after one of the
+# other), so that each round's two medians come from the same moments; it is
+# built against the tapegrad next to bench_gemm (BUILD/bench/bench_gemm ->
+# BUILD/libtapegrad.so). On two threads the libraries' pools would compete,
+# so each side runs in a process of its own, as above.
+#
 # OpenBLAS runs with its best kernel family for this CPU (openblas_core.sh):
 # when several are candidates, each is timed once on the product (quick
 # samples) and the fastest takes the turns, so that the peer is not credited
@@ -48,6 +55,16 @@ trap 'rm -rf "$work"' EXIT
 gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$cblas_header" "$here/openblas_gemm.c" \
     -o "$work/openblas_gemm" -lopenblas
 
+build_dir=$(cd "$(dirname "$bench")/.." && pwd)
+pair=""
+if gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$cblas_header" -I"$here/../../include" "$here/gemm_pair.c" \
+        -o "$work/gemm_pair" -L"$build_dir" -ltapegrad -Wl,-rpath,"$build_dir" -lopenblas 2>"$work/pair.log"; then
+    pair="$work/gemm_pair"
+else
+    echo "# gemm_pair did not build against $build_dir (see below); 1 thread in separate processes too" >&2
+    cat "$work/pair.log" >&2
+fi
+
 . "$here/openblas_core.sh"
 openblas_pick_cores "$work/openblas_gemm"
 
@@ -64,7 +81,11 @@ for product in $("$bench" --list); do
         fi
         round=0
         while [ "$round" -lt "$rounds" ]; do
-            if [ $((round % 2)) -eq 0 ]; then
+            if [ "$t" -eq 1 ] && [ -n "$pair" ]; then
+                OPENBLAS_CORETYPE=$core OPENBLAS_NUM_THREADS=1 "$pair" $quick --only "$product" >"$work/pair.txt"
+                awk '$1 == "tapegrad" { $1 = ""; print substr($0, 2) }' "$work/pair.txt" >>"$work/tapegrad.txt"
+                awk '$1 == "openblas" { $1 = ""; print substr($0, 2) }' "$work/pair.txt" >>"$work/openblas.txt"
+            elif [ $((round % 2)) -eq 0 ]; then
                 openblas_run "$core" "$t" "$product" "$quick" >>"$work/openblas.txt"
                 "$bench" $quick --only "$product" "$t" | grep -v '^#' >>"$work/tapegrad.txt"
             else

@@ -1,4 +1,4 @@
-/* bench_gemm — GFLOP/s of tapegrad's GEMM (ops/kernels/gemm.h).
+/* bench_gemm — GFLOP/s of tapegrad's GEMM (tapegrad/kernels.h).
  *
  * Usage: bench_gemm [--quick] [--only DTYPE:OP:MxNxK] [THREADS...]
  *        bench_gemm --list
@@ -13,7 +13,6 @@
  * 128 x 512 x 256 layers): forward X@W (NN), backward dX = dY@W^T (NT) and
  * dW = X^T@dY (TN). bench/peers/openblas_gemm.c prints the same lines for
  * OpenBLAS, so bench/peers/run_openblas.sh can join the two. */
-#include "ops/kernels/gemm.h"
 #include "tapegrad/threads.h"
 
 #include <stdio.h>
@@ -22,46 +21,24 @@
 #include <time.h>
 
 #include "bench_util.h"
+#include "tapegrad_product.h"
 
 enum { SAMPLES = 7 };
-
-static void run_product(bool f64, const bench_shape *s, void *a, void *b, void *c)
-{
-    bool ta = s->op[0] == 'T', tb = s->op[1] == 'T';
-    int lda = ta ? s->m : s->k, ldb = tb ? s->k : s->n;
-    if (f64)
-        tg_gemm_f64(ta, tb, s->m, s->n, s->k, 1.0, a, lda, b, ldb, 0.0, c, s->n);
-    else
-        tg_gemm_f32(ta, tb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c, s->n);
-}
 
 /* Median GFLOP/s over SAMPLES samples of about `sample_flops` each. */
 static double measure(bool f64, const bench_shape *s, double sample_flops)
 {
-    size_t elem = f64 ? sizeof(double) : sizeof(float);
-    size_t a_n = (size_t)s->m * (size_t)s->k, b_n = (size_t)s->k * (size_t)s->n;
-    size_t c_n = (size_t)s->m * (size_t)s->n;
-    void *a = malloc(a_n * elem), *b = malloc(b_n * elem), *c = malloc(c_n * elem);
-    if (a == NULL || b == NULL || c == NULL) {
-        fprintf(stderr, "bench_gemm: out of memory\n");
-        exit(1);
-    }
     srand(1);
-    for (size_t i = 0; i < a_n; i++) {
-        double v = rand() / (double)RAND_MAX - 0.5;
-        if (f64) ((double *)a)[i] = v; else ((float *)a)[i] = (float)v;
-    }
-    for (size_t i = 0; i < b_n; i++) {
-        double v = rand() / (double)RAND_MAX - 0.5;
-        if (f64) ((double *)b)[i] = v; else ((float *)b)[i] = (float)v;
-    }
+    void *a = bench_random_matrix("bench_gemm", f64, (size_t)s->m * (size_t)s->k);
+    void *b = bench_random_matrix("bench_gemm", f64, (size_t)s->k * (size_t)s->n);
+    void *c = bench_random_matrix("bench_gemm", f64, (size_t)s->m * (size_t)s->n);
     double flops = 2.0 * s->m * s->n * s->k;
     int reps = (int)(sample_flops / flops) + 1;
-    run_product(f64, s, a, b, c); /* warm-up: buffers, pool, caches */
+    tapegrad_product(f64, s, a, b, c); /* warm-up: buffers, pool, caches */
     double gflops[SAMPLES];
     for (int sample = 0; sample < SAMPLES; sample++) {
         double t0 = now_seconds();
-        for (int r = 0; r < reps; r++) run_product(f64, s, a, b, c);
+        for (int r = 0; r < reps; r++) tapegrad_product(f64, s, a, b, c);
         gflops[sample] = flops * reps / (now_seconds() - t0) * 1e-9;
     }
     qsort(gflops, SAMPLES, sizeof gflops[0], compare_doubles);

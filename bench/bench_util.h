@@ -32,6 +32,23 @@ static inline double median(double *v, int n)
     return v[n / 2];
 }
 
+/* n elements of float64 (or float32) from rand() in [-0.5, 0.5]: every GEMM
+ * benchmark's inputs, the same for tapegrad and its peers (seed with srand
+ * first). Exits naming `program` if out of memory. */
+static inline void *bench_random_matrix(const char *program, bool f64, size_t n)
+{
+    void *m = malloc(n * (f64 ? sizeof(double) : sizeof(float)));
+    if (m == NULL) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v = rand() / (double)RAND_MAX - 0.5;
+        if (f64) ((double *)m)[i] = v; else ((float *)m)[i] = (float)v;
+    }
+    return m;
+}
+
 /* The GEMM shapes bench_gemm and its OpenBLAS peer both time: square sizes,
  * then the MNIST MLP's products (forward A B, backward A B^T and A^T B). */
 typedef struct bench_shape {

@@ -15,54 +15,18 @@
  *
  * Usage: OPENBLAS_NUM_THREADS=1 gemm_pair [--quick] --only DTYPE:OP:MxNxK
  * Built by bench/peers/run_openblas.sh, against the tapegrad it compares. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../bench_util.h"
-#include "tapegrad.h"
+#include "../tapegrad_product.h"
+#include "openblas_product.h"
+#include "tapegrad/threads.h"
 
 enum { SAMPLES = 11 };
 
 void openblas_set_num_threads(int threads); /* OpenBLAS's, not in every cblas.h */
-
-static void run_tapegrad(const bench_product *p, const void *a, const void *b, void *c)
-{
-    bool ta = p->op[0] == 'T', tb = p->op[1] == 'T';
-    int64_t lda = ta ? p->m : p->k, ldb = tb ? p->k : p->n;
-    if (p->f64)
-        tg_gemm_f64(ta, tb, p->m, p->n, p->k, 1.0, a, lda, b, ldb, 0.0, c, p->n);
-    else
-        tg_gemm_f32(ta, tb, p->m, p->n, p->k, 1.0f, a, lda, b, ldb, 0.0f, c, p->n);
-}
-
-static void run_openblas(const bench_product *p, const void *a, const void *b, void *c)
-{
-    int ta = p->op[0] == 'T', tb = p->op[1] == 'T';
-    int lda = ta ? p->m : p->k, ldb = tb ? p->k : p->n;
-    enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans;
-    enum CBLAS_TRANSPOSE opb = tb ? CblasTrans : CblasNoTrans;
-    if (p->f64)
-        cblas_dgemm(CblasRowMajor, opa, opb, p->m, p->n, p->k, 1.0, a, lda, b, ldb, 0.0, c, p->n);
-    else
-        cblas_sgemm(CblasRowMajor, opa, opb, p->m, p->n, p->k, 1.0f, a, lda, b, ldb, 0.0f, c, p->n);
-}
-
-/* Fills n elements with bench_gemm's values (rand() in [-0.5, 0.5]). */
-static void *random_matrix(bool f64, size_t n)
-{
-    void *m = malloc(n * (f64 ? sizeof(double) : sizeof(float)));
-    if (m == NULL) {
-        fprintf(stderr, "gemm_pair: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < n; i++) {
-        double v = rand() / (double)RAND_MAX - 0.5;
-        if (f64) ((double *)m)[i] = v; else ((float *)m)[i] = (float)v;
-    }
-    return m;
-}
 
 int main(int argc, char **argv)
 {
@@ -87,19 +51,20 @@ int main(int argc, char **argv)
     tg_set_num_threads(1);
     openblas_set_num_threads(1);
     srand(1);
-    void *a = random_matrix(p.f64, (size_t)p.m * (size_t)p.k);
-    void *b = random_matrix(p.f64, (size_t)p.k * (size_t)p.n);
-    void *c = random_matrix(p.f64, (size_t)p.m * (size_t)p.n);
+    void *a = bench_random_matrix("gemm_pair", p.f64, (size_t)p.m * (size_t)p.k);
+    void *b = bench_random_matrix("gemm_pair", p.f64, (size_t)p.k * (size_t)p.n);
+    void *c = bench_random_matrix("gemm_pair", p.f64, (size_t)p.m * (size_t)p.n);
+    const bench_shape shape = {p.op, p.m, p.n, p.k};
     double flops = 2.0 * p.m * p.n * p.k;
     int reps = (int)(sample_flops / flops) + 1;
-    run_tapegrad(&p, a, b, c); /* warm-up: buffers, caches */
-    run_openblas(&p, a, b, c);
+    tapegrad_product(p.f64, &shape, a, b, c); /* warm-up: buffers, caches */
+    openblas_product(p.f64, &shape, a, b, c);
     double ours[SAMPLES], peer[SAMPLES];
     for (int sample = 0; sample < SAMPLES; sample++)
         for (int turn = 0; turn < 2; turn++) {
             bool tapegrad_turn = (turn == 0) == (sample % 2 == 0);
             double t0 = now_seconds();
-            for (int r = 0; r < reps; r++) (tapegrad_turn ? run_tapegrad : run_openblas)(&p, a, b, c);
+            for (int r = 0; r < reps; r++) (tapegrad_turn ? tapegrad_product : openblas_product)(p.f64, &shape, a, b, c);
             double gflops = flops * reps / (now_seconds() - t0) * 1e-9;
             if (tapegrad_turn) ours[sample] = gflops; else peer[sample] = gflops;
         }

@@ -15,48 +15,23 @@
 #include <time.h>
 
 #include "../bench_util.h"
+#include "openblas_product.h"
 
 enum { SAMPLES = 7 };
 
-static void run_product(int f64, const bench_shape *s, void *a, void *b, void *c)
-{
-    int ta = s->op[0] == 'T', tb = s->op[1] == 'T';
-    int lda = ta ? s->m : s->k, ldb = tb ? s->k : s->n;
-    enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans;
-    enum CBLAS_TRANSPOSE opb = tb ? CblasTrans : CblasNoTrans;
-    if (f64)
-        cblas_dgemm(CblasRowMajor, opa, opb, s->m, s->n, s->k, 1.0, a, lda, b, ldb, 0.0, c, s->n);
-    else
-        cblas_sgemm(CblasRowMajor, opa, opb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c,
-                    s->n);
-}
-
 static double measure(int f64, const bench_shape *s, double sample_flops)
 {
-    size_t elem = f64 ? sizeof(double) : sizeof(float);
-    size_t a_n = (size_t)s->m * (size_t)s->k, b_n = (size_t)s->k * (size_t)s->n;
-    size_t c_n = (size_t)s->m * (size_t)s->n;
-    void *a = malloc(a_n * elem), *b = malloc(b_n * elem), *c = malloc(c_n * elem);
-    if (a == NULL || b == NULL || c == NULL) {
-        fprintf(stderr, "openblas_gemm: out of memory\n");
-        exit(1);
-    }
     srand(1);
-    for (size_t i = 0; i < a_n; i++) {
-        double v = rand() / (double)RAND_MAX - 0.5;
-        if (f64) ((double *)a)[i] = v; else ((float *)a)[i] = (float)v;
-    }
-    for (size_t i = 0; i < b_n; i++) {
-        double v = rand() / (double)RAND_MAX - 0.5;
-        if (f64) ((double *)b)[i] = v; else ((float *)b)[i] = (float)v;
-    }
+    void *a = bench_random_matrix("openblas_gemm", f64, (size_t)s->m * (size_t)s->k);
+    void *b = bench_random_matrix("openblas_gemm", f64, (size_t)s->k * (size_t)s->n);
+    void *c = bench_random_matrix("openblas_gemm", f64, (size_t)s->m * (size_t)s->n);
     double flops = 2.0 * s->m * s->n * s->k;
     int reps = (int)(sample_flops / flops) + 1;
-    run_product(f64, s, a, b, c);
+    openblas_product(f64, s, a, b, c);
     double gflops[SAMPLES];
     for (int sample = 0; sample < SAMPLES; sample++) {
         double t0 = now_seconds();
-        for (int r = 0; r < reps; r++) run_product(f64, s, a, b, c);
+        for (int r = 0; r < reps; r++) openblas_product(f64, s, a, b, c);
         gflops[sample] = flops * reps / (now_seconds() - t0) * 1e-9;
     }
     qsort(gflops, SAMPLES, sizeof gflops[0], compare_doubles);

@@ -1,6 +1,6 @@
 /* bench_mlp — training speed of an MNIST multilayer perceptron.
  *
- * Usage: bench_mlp [--quick] [--full] [--model small|large|all] [THREADS...]
+ * Usage: bench_mlp [--quick] [--full] [--phases] [--model small|large|all] [THREADS...]
  *        (default: all models, threads 1 2)
  *
  * Models (float32, ReLU hidden layers, softmax cross-entropy, Adam lr 1e-3):
@@ -27,6 +27,12 @@
  * MNIST's 10,000 test images after the run ("nan" on random data): the
  * PyTorch peer trains the same steps and reports the same, so that speed is
  * compared at equal accuracy.
+ *
+ * --phases adds, per model and thread count, a comment line with where a
+ * step's time goes: the median over the timed steps of each phase (next
+ * batch, gradients to none, forward and loss, backward, optimizer step, tape
+ * reset), in microseconds. Medians of parts need not add up to the median
+ * step.
  */
 #include "tapegrad.h"
 
@@ -40,6 +46,10 @@
 #include "bench_util.h"
 
 enum { SAMPLES = 5, WARMUP_STEPS = 10, MAX_LAYERS = 3 };
+
+/* The phases of a step that --phases times, in order. */
+enum { PHASE_BATCH, PHASE_GRADS_TO_NONE, PHASE_FORWARD, PHASE_BACKWARD, PHASE_OPTIMIZER, PHASE_RESET, PHASES };
+static const char *const phase_names[PHASES] = {"batch", "grads_to_none", "forward", "backward", "optimizer", "reset"};
 
 typedef struct mlp_config {
     const char *name;
@@ -157,56 +167,122 @@ static double test_accuracy(const mlp *net, const tg_dataset *test)
     return 100.0 * (double)correct / (double)total;
 }
 
+/* marks[phase] = now, when timing phases. */
+static void mark(double *marks, int phase)
+{
+    if (marks) marks[phase] = now_seconds();
+}
+
 /* One training step on the next batch; returns the loss, or NAN at the end
- * of an epoch (after reshuffling; no step is taken then). */
-static double mlp_step(mlp *net)
+ * of an epoch (after reshuffling; no step is taken then). If `marks` is not
+ * NULL, marks[p] is when phase p began and marks[PHASES] when the step ended. */
+static double mlp_step(mlp *net, double *marks)
 {
     tg_tensor *x, *y;
+    mark(marks, PHASE_BATCH);
     int64_t rows = tg_batches_next(net->batches, &x, &y);
     if (rows <= 0) {
         tg_batches_shuffle(net->batches, &net->rng);
         return NAN;
     }
+    mark(marks, PHASE_GRADS_TO_NONE);
     tg_optimizer_set_grads_to_none(net->opt);
+    mark(marks, PHASE_FORWARD);
     tg_tensor *h = mlp_forward(net, x);
     /* Cross-entropy with one-hot labels: -mean over rows of sum(y * log_softmax). */
     tg_tensor *loss = tg_mul_scalar(tg_sum(tg_mul(tg_log_softmax(h, -1), y)), -1.0 / (double)rows);
     double value = tg_item(loss);
+    mark(marks, PHASE_BACKWARD);
     tg_backward(loss, NULL);
+    mark(marks, PHASE_OPTIMIZER);
     tg_optimizer_step(net->opt);
+    mark(marks, PHASE_RESET);
     tg_tape_reset(tg_tape_current());
+    mark(marks, PHASES);
     return value;
 }
 
+/* Each phase's time in microseconds, one entry per timed step. */
+typedef struct phase_log {
+    double *us[PHASES];
+    int count, capacity;
+} phase_log;
+
+static void phase_log_add(phase_log *log, const double *marks)
+{
+    if (!log || log->count == log->capacity) return;
+    for (int p = 0; p < PHASES; p++) log->us[p][log->count] = (marks[p + 1] - marks[p]) * 1e6;
+    log->count++;
+}
+
+/* One step, logging its phases when `log` is given. */
+static double logged_step(mlp *net, phase_log *log)
+{
+    double marks[PHASES + 1];
+    double loss = mlp_step(net, log ? marks : NULL);
+    if (!isnan(loss)) phase_log_add(log, marks);
+    return loss;
+}
+
+/* A phase log with room for `steps` steps, or NULL (out of memory: says so). */
+static phase_log *phase_log_new(int steps)
+{
+    phase_log *log = calloc(1, sizeof *log);
+    double *all = log ? malloc((size_t)PHASES * (size_t)steps * sizeof(double)) : NULL;
+    if (!all) {
+        free(log);
+        fprintf(stderr, "bench_mlp: no memory for --phases; not timing phases\n");
+        return NULL;
+    }
+    for (int p = 0; p < PHASES; p++) log->us[p] = all + (size_t)p * (size_t)steps;
+    log->capacity = steps;
+    return log;
+}
+
+static void phase_log_print(phase_log *log, const char *model, int threads)
+{
+    if (!log || log->count == 0) return;
+    printf("# phases %s %d thread%s (us, medians of %d steps):", model, threads, threads == 1 ? "" : "s", log->count);
+    for (int p = 0; p < PHASES; p++) printf(" %s %.1f", phase_names[p], median(log->us[p], log->count));
+    printf("\n");
+}
+
+static void phase_log_free(phase_log *log)
+{
+    if (log) free(log->us[0]);
+    free(log);
+}
+
 static void run(const mlp_config *config, const tg_dataset *ds, const tg_dataset *test, int threads, bool quick,
-                bool full)
+                bool full, bool phases)
 {
     tg_set_num_threads(threads);
     mlp net;
     mlp_init(&net, config, ds);
     int64_t steps_per_epoch = tg_batches_per_epoch(net.batches);
     double loss = NAN;
-    for (int i = 0; i < WARMUP_STEPS;) i += !isnan(loss = mlp_step(&net));
+    for (int i = 0; i < WARMUP_STEPS;) i += !isnan(loss = mlp_step(&net, NULL));
 
     int samples = quick ? 3 : SAMPLES;
     int steps = full ? 0 : (quick ? config->steps_per_sample / 4 : config->steps_per_sample);
+    phase_log *log = phases ? phase_log_new(samples * (full ? (int)steps_per_epoch : steps)) : NULL;
     double us_per_step[SAMPLES], s_per_epoch[SAMPLES];
     size_t allocs_before = tg_tape_get_stats(tg_tape_current()).system_allocs;
     for (int s = 0; s < samples; s++) {
         if (full) { /* start a fresh epoch, then time all of it */
-            while (!isnan(mlp_step(&net))) {
+            while (!isnan(mlp_step(&net, NULL))) {
             }
             double t0 = now_seconds();
             int taken = 0;
             double v;
-            while (!isnan(v = mlp_step(&net))) loss = v, taken++;
+            while (!isnan(v = logged_step(&net, log))) loss = v, taken++;
             double seconds = now_seconds() - t0;
             s_per_epoch[s] = seconds;
             us_per_step[s] = seconds * 1e6 / taken;
         } else {
             double t0 = now_seconds();
             for (int i = 0; i < steps;) {
-                double v = mlp_step(&net);
+                double v = logged_step(&net, log);
                 if (!isnan(v)) loss = v, i++;
             }
             double seconds = now_seconds() - t0;
@@ -220,13 +296,15 @@ static void run(const mlp_config *config, const tg_dataset *ds, const tg_dataset
     double accuracy = test_accuracy(&net, test);
     printf("%-5s %7d %5lld %11.1f %11.3f %6.3f %10zu %8.2f\n", config->name, threads, (long long)config->batch,
            us_per_step[samples / 2], s_per_epoch[samples / 2], loss, allocs, accuracy);
+    phase_log_print(log, config->name, threads);
+    phase_log_free(log);
     fflush(stdout);
     mlp_free(&net);
 }
 
 int main(int argc, char **argv)
 {
-    bool quick = false, full = false;
+    bool quick = false, full = false, phases = false;
     const char *model = "all";
     int threads[8], n_threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -234,12 +312,14 @@ int main(int argc, char **argv)
             quick = true;
         else if (strcmp(argv[i], "--full") == 0)
             full = true;
+        else if (strcmp(argv[i], "--phases") == 0)
+            phases = true;
         else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             model = argv[++i];
         else if (n_threads < 8 && atoi(argv[i]) >= 1)
             threads[n_threads++] = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_mlp [--quick] [--full] [--model small|large|all] [THREADS...]\n");
+            fprintf(stderr, "usage: bench_mlp [--quick] [--full] [--phases] [--model small|large|all] [THREADS...]\n");
             return 2;
         }
     }
@@ -254,7 +334,7 @@ int main(int argc, char **argv)
     printf("# model threads batch us_per_step s_per_epoch  loss sys_allocs test_acc\n");
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         if (strcmp(model, "all") != 0 && strcmp(model, configs[c].name) != 0) continue;
-        for (int t = 0; t < n_threads; t++) run(&configs[c], ds, test, threads[t], quick, full);
+        for (int t = 0; t < n_threads; t++) run(&configs[c], ds, test, threads[t], quick, full, phases);
     }
     tg_dataset_free(ds);
     tg_dataset_free(test);

@@ -86,8 +86,12 @@ static const gemm_kernel avx2_kernel = {
  * (KC x NR) about half of L1, A block (MC x KC) a quarter of L2, float32's B
  * block (KC x NC) 1 MiB. With NC 2048 that block filled L2 and came from L3
  * for every A block: 2048^3 ran at 0.78-0.88x of OpenBLAS, 0.92-0.95x with
- * 1024 (bench/peers/gemm_pair, one thread). float64's NC 512 made no
- * difference there, so it stays. */
+ * 1024 (bench/peers/gemm_pair, one thread). float64 stays at 0.81-0.92x at
+ * 2048^3 (0.94-1.09x at 1024^3) with everything else tried, in paired trials:
+ * NC 512 or 1024; MC/KC 96/256, 192/128, 384/256, 192/384, 144/336, 128/512
+ * (all within +-4%); KC 192 (worse, 0.81x: more passes over C); a 12x16
+ * tile, 24 accumulators like OpenBLAS's (0.87x against 0.85x, in the
+ * noise); prefetching every line of the A panel (no change). */
 static const gemm_kernel avx512_kernel = {
     "avx512",
     {TG_GEMM_AVX512_MR_F32, TG_GEMM_AVX512_NR_F32, 384, 256, 1024},

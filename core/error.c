@@ -79,6 +79,16 @@ static tg_status record_and_dispatch(tg_status code, const char *function, const
     return code;
 }
 
+void tg_warning(const char *source, const char *format, ...) {
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    fprintf(stderr, "tapegrad warning (%s): %s\n", source, message);
+    fflush(stderr);
+}
+
 tg_status tg_error_report(tg_status code, const char *function, const char *format, ...) {
     va_list args;
     va_start(args, format);

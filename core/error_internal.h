@@ -25,4 +25,14 @@ tg_status tg_error_null_tensor(const char *function, const char *format, ...)
 #endif
     ;
 
+/* Prints "tapegrad warning (source): message" on stderr, for what is worth
+ * saying but is no error of a call: a setting from the environment that
+ * cannot be used (`source` names it) and what is used instead. Not the
+ * error mechanism: the last error is untouched and no handler is called. */
+void tg_warning(const char *source, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 #endif

@@ -1,10 +1,12 @@
 /* core/threadpool.c — the worker pool behind tg_parallel_for (see threadpool.h). */
 #include "core/threadpool.h"
+#include "core/error_internal.h"
 #include "core/float_mode.h"
 
 #include "tapegrad/error.h"
 #include "tapegrad/threads.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,16 +27,28 @@ static int clamp_threads(long n)
     return (int)n;
 }
 
+/* TG_NUM_THREADS if it is a whole number >= 1 (at most TG_MAX_THREADS),
+ * else the CPUs online; a value that cannot be used is said on stderr, once
+ * (the count is read once), rather than ignored without a word. */
 static int default_num_threads(void)
 {
+    int cpus = clamp_threads(sysconf(_SC_NPROCESSORS_ONLN));
     const char *env = getenv("TG_NUM_THREADS");
-    if (env != NULL && *env != '\0') {
-        char *end = NULL;
-        long n = strtol(env, &end, 10);
-        if (*end == '\0' && n >= 1) return clamp_threads(n);
+    if (env == NULL || *env == '\0') return cpus;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(env, &end, 10);
+    if (*end != '\0' || n < 1) {
+        tg_warning("TG_NUM_THREADS", "\"%s\" is not a whole number >= 1; using %d thread%s (the CPUs online)", env,
+                   cpus, cpus == 1 ? "" : "s");
+        return cpus;
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return clamp_threads(cpus);
+    if (errno == ERANGE || n > TG_MAX_THREADS) {
+        tg_warning("TG_NUM_THREADS", "%s is more than the %d threads a pool can have; using %d", env, TG_MAX_THREADS,
+                   TG_MAX_THREADS);
+        return TG_MAX_THREADS;
+    }
+    return (int)n;
 }
 
 int tg_get_num_threads(void)

@@ -33,7 +33,8 @@ extern "C" {
  * result is bitwise the same for any thread count on a given CPU. The micro-
  * kernel (AVX-512, AVX2+FMA or portable C) is chosen from the CPU at the first
  * call; the environment variable TG_GEMM_KERNEL=avx512|avx2-fma|portable
- * forces one the CPU supports. After the first product of a shape on a thread,
+ * forces one the CPU supports (any other value is said in one line on stderr
+ * and the CPU's best is used). After the first product of a shape on a thread,
  * the same product allocates nothing.
  *
  * Errors (TG_ERR_ARGUMENT through tg_error_report, C left untouched): a

@@ -26,7 +26,9 @@ int tg_set_num_threads(int n);
 /* The number of threads parallel kernels use (the caller included), always in
  * [1, 64]. Until tg_set_num_threads() is called it is read once from the
  * environment variable TG_NUM_THREADS when that holds an integer >= 1, else
- * it is the number of online CPUs; either is capped at 64. Never fails. */
+ * it is the number of online CPUs; either is capped at 64. A TG_NUM_THREADS
+ * that is not used as written (not a whole number >= 1, or above 64) is said
+ * in one line on stderr, with the count used instead. Never fails. */
 int tg_get_num_threads(void);
 
 /* For the forward kernels of user-defined ops (tapegrad/op.h), the split the

@@ -18,6 +18,7 @@
  * thread count. */
 #include "ops/kernels/gemm.h"
 
+#include "core/error_internal.h"
 #include "core/threadpool.h"
 #include "ops/kernels/gemm_config.h" /* generated: TG_HAVE_AVX2_KERNEL */
 #include "tapegrad/error.h"
@@ -143,7 +144,18 @@ static void find_kernels(void)
     usable_kernels[n_usable_kernels++] = &portable_kernel;
     default_kernel = usable_kernels[0];
     const char *env = getenv("TG_GEMM_KERNEL");
-    if (env != NULL && usable_kernel_named(env) != NULL) default_kernel = usable_kernel_named(env);
+    if (env == NULL || *env == '\0') return;
+    if (usable_kernel_named(env) != NULL) {
+        default_kernel = usable_kernel_named(env);
+        return;
+    }
+    char names[64] = "";
+    for (int i = 0; i < n_usable_kernels; i++) {
+        if (i > 0) strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, usable_kernels[i]->name, sizeof names - strlen(names) - 1);
+    }
+    tg_warning("TG_GEMM_KERNEL", "\"%s\" is not a kernel this build can run on this CPU (it can run: %s); using %s",
+               env, names, default_kernel->name);
 }
 
 static const gemm_kernel *current_kernel(void)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 
 #include "core/threadpool.h"
 #include "ops/kernels/gemm.h"
@@ -21,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -520,4 +522,76 @@ Test(threads, parallel_threads_for_work_keeps_tiny_jobs_inline)
     tg_set_num_threads(2);
     cr_assert_eq(tg_parallel_threads_for_work(10, 1000), 1);
     cr_assert_eq(tg_parallel_threads_for_work(1e9, 1000), 2);
+}
+
+/* ---- settings from the environment -------------------------------------------
+ * Both are read once per process, at the first use; Criterion runs each test
+ * in a process of its own, so each test here sees its own setting. */
+
+static int cpus_online_capped(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
+}
+
+Test(environment, thread_count_is_read_from_tg_num_threads, .init = cr_redirect_stderr)
+{
+    setenv("TG_NUM_THREADS", "3", 1);
+    cr_assert_eq(tg_get_num_threads(), 3);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("", "a usable value is used without a word");
+}
+
+Test(environment, thread_count_that_is_not_a_number_is_said_and_replaced, .init = cr_redirect_stderr)
+{
+    setenv("TG_NUM_THREADS", "two", 1);
+    int cpus = cpus_online_capped();
+    cr_assert_eq(tg_get_num_threads(), cpus);
+    fflush(stderr);
+    char expected[200];
+    snprintf(expected, sizeof expected,
+             "tapegrad warning (TG_NUM_THREADS): \"two\" is not a whole number >= 1; using %d thread%s (the CPUs online)\n",
+             cpus, cpus == 1 ? "" : "s");
+    cr_assert_stderr_eq_str(expected);
+}
+
+Test(environment, thread_count_above_the_pool_is_said_and_capped, .init = cr_redirect_stderr)
+{
+    setenv("TG_NUM_THREADS", "100", 1);
+    cr_assert_eq(tg_get_num_threads(), 64);
+    fflush(stderr);
+    cr_assert_stderr_eq_str(
+        "tapegrad warning (TG_NUM_THREADS): 100 is more than the 64 threads a pool can have; using 64\n");
+}
+
+Test(environment, gemm_kernel_is_read_from_tg_gemm_kernel, .init = cr_redirect_stderr)
+{
+    setenv("TG_GEMM_KERNEL", "portable", 1);
+    cr_assert_str_eq(tg_gemm_kernel_name(), "portable");
+    fflush(stderr);
+    cr_assert_stderr_eq_str("");
+}
+
+Test(environment, gemm_kernel_that_cannot_run_is_said_and_the_best_used, .init = cr_redirect_stderr)
+{
+    setenv("TG_GEMM_KERNEL", "portabel", 1);
+    char used[32];
+    snprintf(used, sizeof used, "%s", tg_gemm_kernel_name()); /* the first call reads the setting */
+    /* The kernels this build and CPU run, best first: what the warning lists. */
+    static const char *const names[] = {"avx512", "avx2-fma", "portable"};
+    char usable[64] = "";
+    for (int i = 0; i < 3; i++)
+        if (tg_gemm_use_kernel(names[i])) {
+            if (usable[0] != '\0') strcat(usable, ", ");
+            strcat(usable, names[i]);
+        }
+    tg_gemm_use_kernel(NULL);
+    cr_assert_eq(strncmp(usable, used, strlen(used)), 0, "the best kernel (%s) is used, not the portable fallback", usable);
+    fflush(stderr);
+    char expected[256];
+    snprintf(expected, sizeof expected,
+             "tapegrad warning (TG_GEMM_KERNEL): \"portabel\" is not a kernel this build can run on this CPU (it can "
+             "run: %s); using %s\n",
+             usable, used);
+    cr_assert_stderr_eq_str(expected);
 }

@@ -28,8 +28,9 @@ static int clamp_threads(long n)
 }
 
 /* TG_NUM_THREADS if it is a whole number >= 1 (at most TG_MAX_THREADS),
- * else the CPUs online; a value that cannot be used is said on stderr, once
- * (the count is read once), rather than ignored without a word. */
+ * else the CPUs online; a value that cannot be used is said on stderr rather
+ * than ignored without a word (once per process, unless two threads make
+ * the very first call at the same moment and both read it). */
 static int default_num_threads(void)
 {
     int cpus = clamp_threads(sysconf(_SC_NPROCESSORS_ONLN));

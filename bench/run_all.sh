@@ -6,7 +6,8 @@
 #   3. peers/run_torch_mlp.sh    MNIST MLP s/epoch and test accuracy, tapegrad and PyTorch
 # Each benchmark reports medians; the peer scripts alternate the two sides and
 # keep each side's best median: GEMM product by product (ROUNDS, default 5),
-# the MLPs run by run (ROUNDS, default 3; 1 for the large MLP). Peers that
+# the MLPs run by run (ROUNDS, default 3; 1 for the large MLP), one tapegrad
+# run after each PyTorch run so that both get as many. Peers that
 # are not installed are skipped with a message (apt-get install -y
 # libopenblas-dev python3-torch). Takes about 10 minutes on 2 cores; run it
 # on a quiet machine.

@@ -3,8 +3,9 @@
 # peer only, never a dependency) on the same MLPs in the same run, for 1 and 2
 # threads, and prints both and the ratio of epoch times torch / tapegrad
 # (above 1: tapegrad is faster). The two programs take turns for ROUNDS rounds
-# (default 1) and each keeps its best median, so that a burst of load from
-# elsewhere on the machine does not land on one side only.
+# (default 1), one tapegrad run after each torch run (one per OpenBLAS core
+# type and torch setting), and each keeps its best median, so that a burst of
+# load from elsewhere on the machine does not land on one side only.
 #
 # Usage: bench/peers/run_torch_mlp.sh [path/to/bench_mlp] [--quick|--full]
 #        (default bench_mlp: build/bench/bench_mlp; MODEL=small|large|all)
@@ -46,6 +47,16 @@ if [ -z "$OPENBLAS_CORES" ] && printf 'char *openblas_get_corename(void);\n#incl
 fi
 OPENBLAS_CORES=${OPENBLAS_CORES:-default}
 
+# One tapegrad run right after each torch run, so both sides get as many
+# runs, at the same moments. Each side keeps its best, and on a machine whose
+# speed drifts by tens of percent, the best of more runs is lower: with one
+# tapegrad run per round against one torch run per OpenBLAS core type and
+# setting (8 per round on 2 threads with four core types), the comparison
+# leaned toward torch.
+tapegrad_turn() {
+    "$bench" --model "$model" $mode "$1" >>"$work/tapegrad.txt"
+}
+
 rounds=${ROUNDS:-1}
 round=0
 while [ "$round" -lt "$rounds" ]; do
@@ -55,6 +66,7 @@ while [ "$round" -lt "$rounds" ]; do
             OPENBLAS_CORETYPE=$core OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t \
                 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} \
                 "$python" "$here/torch_mlp.py" --model "$model" $mode "$t" >>"$work/torch.txt"
+            tapegrad_turn "$t"
             # With 2 cores, torch is fastest leaving them to OpenBLAS: one
             # intra-op thread, two BLAS threads. The best of both is kept.
             if [ "$t" -gt 1 ]; then
@@ -62,9 +74,9 @@ while [ "$round" -lt "$rounds" ]; do
                     OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} \
                     "$python" "$here/torch_mlp.py" --model "$model" $mode --intra-op-threads 1 "$t" \
                     >>"$work/torch.txt"
+                tapegrad_turn "$t"
             fi
         done
-        "$bench" --model "$model" $mode "$t" >>"$work/tapegrad.txt"
     done
     round=$((round + 1))
 done
@@ -76,9 +88,11 @@ awk '
     {
         key = $1 " " $2 " " $3
         if (FILENAME ~ /torch/) {
+            peer_runs[key]++
             if (!(key in peer) || $5 < peer[key]) { peer[key] = $5; peer_acc[key] = $8 }
             next
         }
+        our_runs[key]++
         if (!(key in ours)) { order[n++] = key; ours[key] = $5; us[key] = $4; acc[key] = $8 }
         if ($5 < ours[key]) { ours[key] = $5; us[key] = $4; acc[key] = $8 }
     }
@@ -89,4 +103,7 @@ awk '
             if (peer[order[i]] > 0)
                 printf "%-6s %-3s %-5s %12.1f %14.3f %14.3f %9.2f %9s %9s\n", f[1], f[2], f[3], us[order[i]], ours[order[i]], peer[order[i]], peer[order[i]] / ours[order[i]], acc[order[i]], peer_acc[order[i]]
         }
+        for (i = 0; i < n; i++)
+            if (peer[order[i]] > 0)
+                printf "# best of %d tapegrad and %d torch runs: %s\n", our_runs[order[i]], peer_runs[order[i]], order[i]
     }' "$work/torch.txt" "$work/tapegrad.txt"

@@ -6,7 +6,15 @@
  *   v <- beta2 v + (1 - beta2) g g              exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
  *   d = sqrt(v) / sqrt(1 - beta2^t) + eps       (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
  *   W <- W - (lr / (1 - beta1^t)) m / d         param.addcdiv_(exp_avg, denom, value=-step_size)
- * The bias corrections and step size are computed in double once per step. */
+ * except that the last two lines are computed in the form the Adam paper
+ * gives as its efficient version (Kingma & Ba, section 2), multiplied
+ * through by c2 = sqrt(1 - beta2^t):
+ *   W <- W - (lr c2 / (1 - beta1^t)) m / (sqrt(v) + eps c2)
+ * the same value with one division per element instead of two. The divider
+ * (which also takes the square root) bounded the update: an MNIST MLP step
+ * on one thread was 4.4% faster this way (paired medians, 2 threads 2.3%).
+ * The result can differ from PyTorch's in the last bits of the step.
+ * The coefficients are computed in double once per step. */
 #include <math.h>
 
 #include "core/simd.h"
@@ -18,9 +26,8 @@ typedef struct adam_coefficients {
     double l2;          /* Adam: lambda; 0 for AdamW            */
     double beta1, keep1; /* beta1, 1 - beta1                    */
     double beta2, keep2; /* beta2, 1 - beta2                    */
-    double step_size;   /* lr / (1 - beta1^t)                   */
-    double correction2; /* sqrt(1 - beta2^t)                    */
-    double eps;
+    double step_size;   /* lr sqrt(1 - beta2^t) / (1 - beta1^t) */
+    double eps;         /* eps sqrt(1 - beta2^t)                */
 } adam_coefficients;
 
 /* One parameter's update, split over the thread pool for large tensors.
@@ -40,22 +47,21 @@ typedef struct adam_job {
     TG_HOT_CLONES static void adam_range_##T(T *restrict w, const T *restrict grad, T *restrict m, T *restrict v, int64_t begin, \
                                int64_t end, const adam_coefficients *c) {                                          \
         const T decay = (T)c->decay, l2 = (T)c->l2, beta1 = (T)c->beta1, keep1 = (T)c->keep1;                       \
-        const T beta2 = (T)c->beta2, keep2 = (T)c->keep2, step_size = (T)c->step_size;                              \
-        const T correction2 = (T)c->correction2, eps = (T)c->eps;                                                   \
+        const T beta2 = (T)c->beta2, keep2 = (T)c->keep2, step_size = (T)c->step_size, eps = (T)c->eps;             \
         if (decay != 1) TG_FOR_SIMD(k, begin, end, w[k] *= decay);                                                  \
         if (l2 != 0) {                                                                                              \
             TG_FOR_SIMD(k, begin, end, {                                                                            \
                 T g = grad[k] + l2 * w[k];                                                                          \
                 m[k] = beta1 * m[k] + keep1 * g;                                                                    \
                 v[k] = beta2 * v[k] + keep2 * g * g;                                                                \
-                w[k] -= step_size * m[k] / (SQRT(v[k]) / correction2 + eps);                                        \
+                w[k] -= step_size * m[k] / (SQRT(v[k]) + eps);                                                      \
             });                                                                                                     \
         } else {                                                                                                    \
             TG_FOR_SIMD(k, begin, end, {                                                                            \
                 T g = grad[k];                                                                                      \
                 m[k] = beta1 * m[k] + keep1 * g;                                                                    \
                 v[k] = beta2 * v[k] + keep2 * g * g;                                                                \
-                w[k] -= step_size * m[k] / (SQRT(v[k]) / correction2 + eps);                                        \
+                w[k] -= step_size * m[k] / (SQRT(v[k]) + eps);                                                      \
             });                                                                                                     \
         }                                                                                                           \
     }
@@ -83,10 +89,10 @@ void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_ten
         .keep1 = 1 - c->beta1,
         .beta2 = c->beta2,
         .keep2 = 1 - c->beta2,
-        .step_size = c->lr / (1 - pow(c->beta1, (double)t)),
-        .correction2 = sqrt(1 - pow(c->beta2, (double)t)),
-        .eps = c->eps,
     };
+    double correction2 = sqrt(1 - pow(c->beta2, (double)t));
+    k.step_size = c->lr * correction2 / (1 - pow(c->beta1, (double)t));
+    k.eps = c->eps * correction2;
     adam_job job = {param, slots, &k};
     tg_parallel_range(param->numel, ADAM_COST_PER_ELEMENT, adam_range, &job);
 }

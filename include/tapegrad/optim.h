@@ -29,6 +29,12 @@
  * Adam's update of an MNIST MLP 1.8x faster. A subnormal state value moves a
  * weight by under 1e-30, so only weights that are themselves below 1e-37
  * (read as 0) can end up different from PyTorch's.
+ *
+ * Another, for Adam and AdamW: the step is computed as the Adam paper's
+ * efficient form, W <- W - (lr c2 / (1 - beta1^t)) m / (sqrt(v) + eps c2)
+ * with c2 = sqrt(1 - beta2^t), the value of PyTorch's formula below with one
+ * division per element instead of two (the update was bound by the divider).
+ * A step can differ from PyTorch's in its last bits.
  */
 #ifndef TAPEGRAD_OPTIM_H
 #define TAPEGRAD_OPTIM_H

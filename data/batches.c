@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error_internal.h"
+#include "core/simd.h"
 #include "core/threadpool.h"
 #include "data/dataset_internal.h"
 #include "data/internal.h"
@@ -53,7 +54,7 @@ static void prefetch_bytes(const uint8_t *p, int64_t n)
 #endif
 }
 
-static void bytes_to_floats(float *restrict dst, const uint8_t *restrict src, int64_t n, float scale)
+TG_HOT_CLONES static void bytes_to_floats(float *restrict dst, const uint8_t *restrict src, int64_t n, float scale)
 {
     for (int64_t f = 0; f < n; ++f) dst[f] = (float)src[f] * scale;
 }

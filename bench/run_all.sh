@@ -9,7 +9,7 @@
 # the MLPs run by run (ROUNDS, default 3; 1 for the large MLP), one tapegrad
 # run after each PyTorch run so that both get as many. Peers that
 # are not installed are skipped with a message (apt-get install -y
-# libopenblas-dev python3-torch). Takes about 10 minutes on 2 cores; run it
+# libopenblas-dev python3-torch). Takes about 13 minutes on 2 cores; run it
 # on a quiet machine.
 #
 # Usage: bench/run_all.sh [--quick]

@@ -82,6 +82,7 @@ static void adam_range(void *ctx, int64_t begin, int64_t end) {
 
 void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
     bool decoupled = c->kind == TG_OPT_ADAMW;
+    double correction2 = sqrt(1 - pow(c->beta2, (double)t));
     adam_coefficients k = {
         .decay = decoupled ? 1 - c->lr * c->weight_decay : 1,
         .l2 = decoupled ? 0 : c->weight_decay,
@@ -89,10 +90,9 @@ void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_ten
         .keep1 = 1 - c->beta1,
         .beta2 = c->beta2,
         .keep2 = 1 - c->beta2,
+        .step_size = c->lr * correction2 / (1 - pow(c->beta1, (double)t)),
+        .eps = c->eps * correction2,
     };
-    double correction2 = sqrt(1 - pow(c->beta2, (double)t));
-    k.step_size = c->lr * correction2 / (1 - pow(c->beta1, (double)t));
-    k.eps = c->eps * correction2;
     adam_job job = {param, slots, &k};
     tg_parallel_range(param->numel, ADAM_COST_PER_ELEMENT, adam_range, &job);
 }

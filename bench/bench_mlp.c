@@ -1,7 +1,7 @@
 /* bench_mlp — training speed of an MNIST multilayer perceptron.
  *
- * Usage: bench_mlp [--quick] [--full] [--phases] [--model small|large|all] [THREADS...]
- *        (default: all models, threads 1 2)
+ * Usage: bench_mlp [--quick] [--full] [--phases] [--seed N] [--model small|large|all] [THREADS...]
+ *        (default: all models, threads 1 2, seed 42)
  *
  * Models (float32, ReLU hidden layers, softmax cross-entropy, Adam lr 1e-3):
  *   small   784-256-128-10, batch 64   (938 steps per 60,000-sample epoch)
@@ -26,7 +26,10 @@
  * (0 when a step reuses the tape's memory) and test_acc the accuracy (%) on
  * MNIST's 10,000 test images after the run ("nan" on random data): the
  * PyTorch peer trains the same steps and reports the same, so that speed is
- * compared at equal accuracy.
+ * compared at equal accuracy. --seed sets the seed of the weights and of the
+ * batch order: one seed's accuracy differs from another's by tenths of a
+ * percent, as much as the two libraries' at one seed, so
+ * peers/accuracy_seeds.sh compares them over several.
  *
  * --phases adds, per model and thread count, a comment line with where a
  * step's time goes: the median over the timed steps of each phase (next
@@ -100,11 +103,11 @@ typedef struct mlp {
     tg_rng rng;
 } mlp;
 
-static void mlp_init(mlp *net, const mlp_config *config, const tg_dataset *ds)
+static void mlp_init(mlp *net, const mlp_config *config, const tg_dataset *ds, uint64_t seed)
 {
     memset(net, 0, sizeof *net);
     net->config = config;
-    net->rng = tg_rng_seeded(42);
+    net->rng = tg_rng_seeded(seed);
     for (int l = 0; l < config->n_layers; l++) {
         int64_t w_shape[2] = {config->sizes[l], config->sizes[l + 1]};
         /* He initialization, as for ReLU layers. */
@@ -253,12 +256,18 @@ static void phase_log_free(phase_log *log)
     free(log);
 }
 
-static void run(const mlp_config *config, const tg_dataset *ds, const tg_dataset *test, int threads, bool quick,
-                bool full, bool phases)
+typedef struct run_options {
+    bool quick, full, phases;
+    uint64_t seed;
+} run_options;
+
+static void run(const mlp_config *config, const tg_dataset *ds, const tg_dataset *test, int threads,
+                const run_options *options)
 {
+    bool quick = options->quick, full = options->full, phases = options->phases;
     tg_set_num_threads(threads);
     mlp net;
-    mlp_init(&net, config, ds);
+    mlp_init(&net, config, ds, options->seed);
     int64_t steps_per_epoch = tg_batches_per_epoch(net.batches);
     double loss = NAN;
     for (int i = 0; i < WARMUP_STEPS;) i += !isnan(loss = mlp_step(&net, NULL));
@@ -302,24 +311,37 @@ static void run(const mlp_config *config, const tg_dataset *ds, const tg_dataset
     mlp_free(&net);
 }
 
+/* A seed: a whole number, digits only. */
+static bool parse_seed(const char *text, uint64_t *seed)
+{
+    char *end = NULL;
+    if (*text < '0' || *text > '9') return false;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (*end != '\0') return false;
+    *seed = value;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = false, full = false, phases = false;
+    run_options options = {false, false, false, 42};
     const char *model = "all";
     int threads[8], n_threads = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
-            quick = true;
+            options.quick = true;
         else if (strcmp(argv[i], "--full") == 0)
-            full = true;
+            options.full = true;
         else if (strcmp(argv[i], "--phases") == 0)
-            phases = true;
+            options.phases = true;
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc && parse_seed(argv[i + 1], &options.seed))
+            i++;
         else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             model = argv[++i];
         else if (n_threads < 8 && atoi(argv[i]) >= 1)
             threads[n_threads++] = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_mlp [--quick] [--full] [--phases] [--model small|large|all] [THREADS...]\n");
+            fprintf(stderr, "usage: bench_mlp [--quick] [--full] [--phases] [--seed N] [--model small|large|all] [THREADS...]\n");
             return 2;
         }
     }
@@ -328,13 +350,14 @@ int main(int argc, char **argv)
     bool real;
     tg_dataset *test;
     tg_dataset *ds = load_data(&real, &test);
-    printf("# tapegrad mlp, %s, data: %s, optimizer: adam lr 1e-3, %s\n", full ? "whole epochs" : "sampled steps",
-           real ? "MNIST train (60000)" : "random uint8 (60000 x 28x28, MNIST not found)",
-           full ? "median of whole epochs" : "s_per_epoch = steps/epoch x median step time");
+    printf("# tapegrad mlp, %s, data: %s, optimizer: adam lr 1e-3, seed %llu, %s\n",
+           options.full ? "whole epochs" : "sampled steps",
+           real ? "MNIST train (60000)" : "random uint8 (60000 x 28x28, MNIST not found)", (unsigned long long)options.seed,
+           options.full ? "median of whole epochs" : "s_per_epoch = steps/epoch x median step time");
     printf("# model threads batch us_per_step s_per_epoch  loss sys_allocs test_acc\n");
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         if (strcmp(model, "all") != 0 && strcmp(model, configs[c].name) != 0) continue;
-        for (int t = 0; t < n_threads; t++) run(&configs[c], ds, test, threads[t], quick, full, phases);
+        for (int t = 0; t < n_threads; t++) run(&configs[c], ds, test, threads[t], &options);
     }
     tg_dataset_free(ds);
     tg_dataset_free(test);

@@ -4,12 +4,13 @@
 #   1. bench_overhead            tape overhead, ns per recorded op + backward
 #   2. peers/run_openblas.sh     GEMM GFLOP/s, tapegrad and OpenBLAS, 1 and 2 threads
 #   3. peers/run_torch_mlp.sh    MNIST MLP s/epoch and test accuracy, tapegrad and PyTorch
+#   4. peers/accuracy_seeds.sh   MNIST MLP test accuracy over seeds 1-8, tapegrad and PyTorch
 # Each benchmark reports medians; the peer scripts alternate the two sides and
 # keep each side's best median: GEMM product by product (ROUNDS, default 5),
 # the MLPs run by run (ROUNDS, default 3; 1 for the large MLP), one tapegrad
 # run after each PyTorch run so that both get as many. Peers that
 # are not installed are skipped with a message (apt-get install -y
-# libopenblas-dev python3-torch). Takes about 13 minutes on 2 cores; run it
+# libopenblas-dev python3-torch). Takes about 14 minutes on 2 cores; run it
 # on a quiet machine.
 #
 # Usage: bench/run_all.sh [--quick]
@@ -42,3 +43,6 @@ echo "== MNIST MLP vs PyTorch"
 # one: one round.
 MODEL=small ROUNDS=${ROUNDS:-3} sh bench/peers/run_torch_mlp.sh build-release/bench/bench_mlp $quick
 MODEL=large ROUNDS=1 sh bench/peers/run_torch_mlp.sh build-release/bench/bench_mlp $quick
+
+echo "== MNIST MLP test accuracy over seeds (1 thread), tapegrad and PyTorch"
+sh bench/peers/accuracy_seeds.sh build-release/bench/bench_mlp $quick

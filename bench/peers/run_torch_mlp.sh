@@ -23,14 +23,8 @@ bench=${1:-build/bench/bench_mlp}
 mode=${2:-}
 model=${MODEL:-all}
 python=${PYTHON:-/usr/bin/python3}
-if [ ! -x "$bench" ]; then
-    echo "run_torch_mlp: no bench_mlp at $bench (build it, or pass its path)" >&2
-    exit 1
-fi
-if ! "$python" -c 'import torch, numpy' >/dev/null 2>&1; then
-    echo "run_torch_mlp: $python cannot import torch and numpy (apt-get install -y python3-torch); skipping"
-    exit 0
-fi
+. "$here/torch_peer.sh"
+torch_peer_check run_torch_mlp "$bench" "$python"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

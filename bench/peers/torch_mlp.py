@@ -15,10 +15,11 @@ the directory given by --mnist (or found as bench_mlp finds it); without
 it, 60,000 random uint8 images with random labels, as bench_mlp does.
 Timing as bench_mlp: a warm-up of 10 steps, then 5 samples (3 with
 --quick) of a fixed number of steps, median step time, and s_per_epoch =
-steps per epoch x that; --full times whole epochs instead.
+steps per epoch x that; --full times whole epochs instead. --seed N
+(default 42) seeds the weights and the batch order (torch.manual_seed).
 
 Usage: /usr/bin/python3 bench/peers/torch_mlp.py [--quick] [--full]
-           [--model small|large|all] [--mnist DIR] [THREADS...]
+           [--seed N] [--model small|large|all] [--mnist DIR] [THREADS...]
 Exits with status 3 (and a message) when torch cannot be imported.
 """
 import argparse
@@ -94,8 +95,8 @@ def load_data(explicit):
 
 
 class Trainer:
-    def __init__(self, sizes, batch, x, y):
-        torch.manual_seed(42)
+    def __init__(self, sizes, batch, x, y, seed):
+        torch.manual_seed(seed)
         self.params = []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             w = (torch.randn(fan_in, fan_out) * math.sqrt(2.0 / fan_in)).requires_grad_()
@@ -144,12 +145,12 @@ class Trainer:
             return 100.0 * (h.argmax(dim=1) == test[1]).double().mean().item()
 
 
-def run(name, threads, x, y, test, quick, full, intra_op_threads):
+def run(name, threads, x, y, test, quick, full, intra_op_threads, seed):
     # The line reports `threads` (the cores given to the run); torch's own
     # pool may be told to use fewer, leaving the cores to OpenBLAS.
     torch.set_num_threads(intra_op_threads or threads)
     sizes, batch, steps = CONFIGS[name]
-    t = Trainer(sizes, batch, x, y)
+    t = Trainer(sizes, batch, x, y, seed)
     loss = float("nan")
     done = 0
     while done < WARMUP_STEPS:
@@ -191,18 +192,19 @@ def main():
     p.add_argument("--full", action="store_true")
     p.add_argument("--model", default="all", choices=["small", "large", "all"])
     p.add_argument("--mnist", default=None)
+    p.add_argument("--seed", type=int, default=42, help="seed of the weights and the batch order")
     p.add_argument("--intra-op-threads", type=int, default=0,
                    help="torch.set_num_threads value (default: the thread count of the run)")
     p.add_argument("threads", nargs="*", type=int, default=[1, 2])
     a = p.parse_args()
     x, y, what, test = load_data(a.mnist)
-    print("# torch %s mlp, %s, data: %s, optimizer: adam lr 1e-3, %s" %
-          (torch.__version__, "whole epochs" if a.full else "sampled steps", what,
+    print("# torch %s mlp, %s, data: %s, optimizer: adam lr 1e-3, seed %d, %s" %
+          (torch.__version__, "whole epochs" if a.full else "sampled steps", what, a.seed,
            "median of whole epochs" if a.full else "s_per_epoch = steps/epoch x median step time"))
     print("# model threads batch us_per_step s_per_epoch  loss sys_allocs test_acc")
     for name in (["small", "large"] if a.model == "all" else [a.model]):
         for threads in a.threads:
-            run(name, threads, x, y, test, a.quick, a.full, a.intra_op_threads)
+            run(name, threads, x, y, test, a.quick, a.full, a.intra_op_threads, a.seed)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@
  * micro-tiles each; each thread runs the five loops on its strip with its own
  * packing buffers. The per-element reduction (KC blocks in order, p in order
  * inside) does not depend on the split, so results do not depend on the
- * thread count. */
+ * thread count. With row strips every thread packs all of B; packing it once
+ * into a buffer both threads fill (each claiming groups of four panels as it
+ * reaches them, no barrier) did not pay: 1024^3 float32 on 2 threads took
+ * 1.00-1.03x the time (paired); half the panels then come from the other
+ * core's cache, which seems to cost what packing them saves. */
 #include "ops/kernels/gemm.h"
 
 #include "core/error_internal.h"

@@ -13,7 +13,10 @@
  *
  * Threads split C into column strips (or row strips when C is tall), whole
  * micro-tiles each; each thread runs the five loops on its strip with its own
- * packing buffers. The per-element reduction (KC blocks in order, p in order
+ * packing buffers. Products of 2^29 multiply-adds or more split into row
+ * strips instead cut them into blocks that threads claim as they come free
+ * (row_blocks, below), so that a core slowed by other work does not hold up
+ * the product. The per-element reduction (KC blocks in order, p in order
  * inside) does not depend on the split, so results do not depend on the
  * thread count. With row strips every thread packs all of B; packing it once
  * into a buffer both threads fill (each claiming groups of four panels as it
@@ -28,6 +31,7 @@
 #include "tapegrad/error.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,12 +277,18 @@ typedef struct gemm_strip {
     int64_t m0, m1, n0, n1;
 } gemm_strip;
 
+/* True if C is split into row strips (it has more tiles down than across). */
+static bool splits_rows(int64_t m, int64_t n, int mr, int nr)
+{
+    return (n + nr - 1) / nr < (m + mr - 1) / mr;
+}
+
 /* Strip `t` of `threads`: whole micro-tiles of the longer side (in tiles). */
 static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int threads)
 {
     gemm_strip s = {0, m, 0, n};
     int64_t m_tiles = (m + mr - 1) / mr, n_tiles = (n + nr - 1) / nr;
-    if (n_tiles >= m_tiles) {
+    if (!splits_rows(m, n, mr, nr)) {
         s.n0 = min64(n, n_tiles * t / threads * nr);
         s.n1 = min64(n, n_tiles * (t + 1) / threads * nr);
     } else {
@@ -286,6 +296,62 @@ static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int t
         s.m1 = min64(m, m_tiles * (t + 1) / threads * mr);
     }
     return s;
+}
+
+/* ---- large products: row blocks claimed as threads come free ----------------
+ * A static split makes the whole product wait for the slower thread, and on
+ * a shared machine one core often runs slower than the other for seconds
+ * (in short runs of 1024^3 float32 on 2 threads, the caller waited for the
+ * worker up to 5 ms a product of 7-12 ms). For products this large, C's rows
+ * are cut into blocks of DYNAMIC_ROWS and the work into items (one row
+ * block, one KC x NC block of B), claimed in order from one counter: (jc,
+ * pc) steps outermost, so that each thread packs each B block at most once,
+ * as in the static split. Item (step, block) waits until the same row block
+ * has finished the step before (its partial sums are in C): that item was
+ * claimed earlier, so it is running or done, and a lone thread (the pool
+ * busy) runs the items in order without waiting. Every element of C is still
+ * reduced over the same KC blocks in the same order, so results are the same
+ * bits whichever thread runs an item. */
+#define DYNAMIC_MIN_WORK ((double)(1 << 29))
+#define DYNAMIC_ROWS 128
+#define DYNAMIC_MAX_BLOCKS 256
+
+typedef struct row_blocks {
+    int64_t rows, blocks, k_blocks, items;
+    atomic_int_fast64_t next;                     /* the next item to claim */
+    atomic_int_fast64_t done[DYNAMIC_MAX_BLOCKS]; /* steps finished, per row block */
+} row_blocks;
+
+/* Waits until a row block's count of finished steps, *done, reaches `step`. */
+static void wait_for_step(atomic_int_fast64_t *done, int64_t step)
+{
+    for (int spins = 1; atomic_load_explicit(done, memory_order_acquire) < step; spins++) {
+        if (spins % 1024 == 0) sched_yield();
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
+/* Sets up `rb` for an m x n x k product; false (keep the static split) when
+ * C has too many row blocks, or the caller has no memory for its buffers
+ * (it must be able to run every item alone). */
+static bool plan_row_blocks(row_blocks *rb, const gemm_blocking *blk, size_t element_bytes, int64_t m, int64_t n,
+                            int64_t k)
+{
+    int64_t rows = round_up(DYNAMIC_ROWS, blk->mr), kc_step = balanced_kc(k, blk->kc);
+    int64_t blocks = (m + rows - 1) / rows, kc_max = min64(kc_step, k);
+    if (blocks > DYNAMIC_MAX_BLOCKS) return false;
+    if (thread_buffers((size_t)(rows * kc_max) * element_bytes,
+                       (size_t)(min64(blk->nc, round_up(n, blk->nr)) * kc_max) * element_bytes) == NULL)
+        return false;
+    rb->rows = rows;
+    rb->blocks = blocks;
+    rb->k_blocks = (k + kc_step - 1) / kc_step;
+    rb->items = (n + blk->nc - 1) / blk->nc * rb->k_blocks * blocks;
+    atomic_init(&rb->next, 0);
+    for (int64_t i = 0; i < blocks; i++) atomic_init(&rb->done[i], 0);
+    return true;
 }
 
 /* ---- narrow products (gemm.h), rows split over the pool in whole blocks ---- */
@@ -379,6 +445,7 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
         T *c;                                                                                  \
         int64_t lda, ldb, ldc;                                                                 \
         int threads;                                                                           \
+        row_blocks *dynamic; /* NULL: static strips */                                         \
     } gemm_args_##SFX;                                                                         \
                                                                                                \
     /* Packs a kc x width block, element (p, j) at src[p*rs + j*cs], as w-wide \
@@ -469,10 +536,52 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
         }                                                                                      \
     }                                                                                          \
                                                                                                \
+    /* Claims and runs items of g->dynamic until none is left (see row_blocks); \
+     * a thread without memory for its buffers takes none. */                   \
+    static void gemm_items_##SFX(const gemm_args_##SFX *g)                                     \
+    {                                                                                          \
+        const gemm_blocking *blk = g->blk;                                                     \
+        row_blocks *rb = g->dynamic;                                                           \
+        int64_t kc_step = balanced_kc(g->k, blk->kc), kc_max = min64(kc_step, g->k);           \
+        int64_t nc_max = min64(blk->nc, round_up(g->n, blk->nr));                              \
+        pack_buffers *buffers = thread_buffers((size_t)(rb->rows * kc_max) * sizeof(T),        \
+                                               (size_t)(nc_max * kc_max) * sizeof(T));         \
+        if (buffers == NULL) return;                                                           \
+        T *a_buf = buffers->a, *b_buf = buffers->b;                                            \
+        int64_t packed_step = -1;                                                              \
+        for (;;) {                                                                             \
+            int64_t item = atomic_fetch_add(&rb->next, 1);                                     \
+            if (item >= rb->items) break;                                                      \
+            int64_t step = item / rb->blocks, block = item % rb->blocks;                       \
+            int64_t jc = step / rb->k_blocks * blk->nc, pc = step % rb->k_blocks * kc_step;    \
+            int64_t nc = min64(blk->nc, g->n - jc), kc = min64(kc_step, g->k - pc);            \
+            int64_t ic = block * rb->rows, mc = min64(rb->rows, g->m - ic);                    \
+            T beta = pc == 0 ? g->beta : (T)1;                                                 \
+            if (step != packed_step) {                                                         \
+                pack_b_##SFX(g, pc, jc, kc, nc, b_buf);                                        \
+                packed_step = step;                                                            \
+            }                                                                                  \
+            pack_a_##SFX(g, ic, pc, mc, kc, a_buf);                                            \
+            wait_for_step(&rb->done[block], step);                                             \
+            for (int64_t jr = 0; jr < nc; jr += blk->nr) {                                     \
+                int n_eff = (int)min64(blk->nr, nc - jr);                                      \
+                for (int64_t ir = 0; ir < mc; ir += blk->mr)                                   \
+                    g->micro(kc, a_buf + ir * kc, b_buf + jr * kc,                             \
+                             g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,                      \
+                             (int)min64(blk->mr, mc - ir), n_eff, g->alpha, beta);             \
+            }                                                                                  \
+            atomic_store_explicit(&rb->done[block], step + 1, memory_order_release);           \
+        }                                                                                      \
+    }                                                                                          \
+                                                                                               \
     static void gemm_task_##SFX(void *ctx, int64_t task, int thread_index)                     \
     {                                                                                          \
         (void)thread_index;                                                                    \
         const gemm_args_##SFX *g = ctx;                                                        \
+        if (g->dynamic != NULL) {                                                              \
+            gemm_items_##SFX(g);                                                               \
+            return;                                                                            \
+        }                                                                                      \
         gemm_strip s = split_strip(g->m, g->n, g->blk->mr, g->blk->nr, (int)task, g->threads); \
         if (s.m0 < s.m1 && s.n0 < s.n1 && !gemm_strip_##SFX(g, s)) gemm_direct_##SFX(g, s);    \
     }                                                                                          \
@@ -493,7 +602,7 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
         const gemm_kernel *kernel = current_kernel();                                          \
         gemm_args_##SFX g = {&kernel->SFX, kernel->micro_##SFX, kernel->pack_##SFX, trans_a,   \
                              trans_b, m, n, k,                                                 \
-                             alpha, beta, a, b, c, lda, ldb, ldc, 1};                          \
+                             alpha, beta, a, b, c, lda, ldb, ldc, 1, NULL};                    \
         double work = (double)m * (double)n * (double)k;                                       \
         if (work < GEMM_SMALL_WORK) {                                                          \
             gemm_direct_##SFX(&g, (gemm_strip){0, m, 0, n});                                   \
@@ -506,6 +615,10 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
             return;                                                                            \
         }                                                                                      \
         g.threads = tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \
+        row_blocks blocks;                                                                     \
+        if (g.threads > 1 && work >= DYNAMIC_MIN_WORK && splits_rows(m, n, g.blk->mr, g.blk->nr) &&     \
+            plan_row_blocks(&blocks, g.blk, sizeof(T), m, n, k))                               \
+            g.dynamic = &blocks;                                                               \
         tg_parallel_for(g.threads, g.threads, gemm_task_##SFX, &g);                            \
     }
 

@@ -16,7 +16,8 @@
  * with the same arithmetic (see below).
  *
  * Large products are split over the thread pool by blocks of C, so each
- * thread writes its own elements. Every element of C is reduced over k in the
+ * thread writes its own elements: strips fixed by the thread count, or, for
+ * the largest tall products, row blocks claimed as threads come free. Every element of C is reduced over k in the
  * same order whatever the thread count, so results are bitwise reproducible
  * for a given kernel; small products stay on the calling thread. Packing
  * buffers are allocated once per thread and reused.

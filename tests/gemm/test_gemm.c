@@ -355,20 +355,113 @@ static void *repro_in_thread(void *out)
     return NULL;
 }
 
+/* Runs `product` on two user threads at once, into `first` and `second`, and
+ * checks both against `lone` (`bytes` each). The pool runs one job at a
+ * time; the other caller runs inline. */
+static void assert_two_callers_get(void *(*product)(void *), const float *lone, float *first, float *second,
+                                   size_t bytes)
+{
+    pthread_t t1, t2;
+    cr_assert_eq(pthread_create(&t1, NULL, product, first), 0);
+    cr_assert_eq(pthread_create(&t2, NULL, product, second), 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    cr_assert(memcmp(lone, first, bytes) == 0);
+    cr_assert(memcmp(lone, second, bytes) == 0);
+}
+
 Test(gemm, two_user_threads_at_once_get_the_same_result)
 {
-    /* The pool runs one job at a time; the other caller runs inline. Both
-     * must produce what a lone call produces. */
     static float lone[REPRO_M * REPRO_N], first[REPRO_M * REPRO_N], second[REPRO_M * REPRO_N];
     tg_set_num_threads(2);
     repro_product(lone, true, false);
-    pthread_t t1, t2;
-    cr_assert_eq(pthread_create(&t1, NULL, repro_in_thread, first), 0);
-    cr_assert_eq(pthread_create(&t2, NULL, repro_in_thread, second), 0);
-    pthread_join(t1, NULL);
-    pthread_join(t2, NULL);
-    cr_assert(memcmp(lone, first, sizeof lone) == 0);
-    cr_assert(memcmp(lone, second, sizeof lone) == 0);
+    assert_two_callers_get(repro_in_thread, lone, first, second, sizeof lone);
+}
+
+/* Products of at least 2^29 multiply-adds on more than one thread cut C into
+ * row blocks that the threads claim as they come free (gemm.c, row_blocks),
+ * so which thread computes which rows changes from call to call; the result
+ * must not, and must be the product. 1024 x 512 x 1024 is just past the
+ * threshold. */
+#define BIG_M 1024
+#define BIG_N 512
+#define BIG_K 1024
+
+static float big_a[BIG_M * BIG_K], big_b[BIG_K * BIG_N];
+
+static void big_fill(void)
+{
+    rng_state = 7;
+    for (int i = 0; i < BIG_M * BIG_K; i++) big_a[i] = (float)next_uniform();
+    for (int i = 0; i < BIG_K * BIG_N; i++) big_b[i] = (float)next_uniform();
+}
+
+static void big_product(float *c, bool ta, bool tb)
+{
+    tg_gemm_f32(ta, tb, BIG_M, BIG_N, BIG_K, 1.0f, big_a, ta ? BIG_M : BIG_K, big_b, tb ? BIG_K : BIG_N, 0.0f, c,
+                BIG_N);
+}
+
+/* Element (i, j) of the big product against a double-precision dot product. */
+static void assert_big_element(const float *c, bool ta, bool tb, int i, int j)
+{
+    double sum = 0, mag = 0;
+    for (int p = 0; p < BIG_K; p++) {
+        double x = ta ? big_a[p * BIG_M + i] : big_a[i * BIG_K + p];
+        double y = tb ? big_b[j * BIG_K + p] : big_b[p * BIG_N + j];
+        sum += x * y;
+        mag += fabs(x * y);
+    }
+    double tol = 2.0 * (BIG_K + 2) * FLT_EPSILON * mag;
+    cr_assert(fabs(c[i * BIG_N + j] - sum) <= tol, "%s C[%d][%d] = %.9g, want %.9g (tol %.3g)", tg_gemm_kernel_name(), i,
+              j, (double)c[i * BIG_N + j], sum, tol);
+}
+
+/* Every transpose combination on the best kernel; A B on the portable one. */
+static void check_big_products(int combos)
+{
+    static float one[BIG_M * BIG_N], two[BIG_M * BIG_N];
+    big_fill();
+    for (int combo = 0; combo < combos; combo++) {
+        bool ta = combo & 1, tb = combo & 2;
+        tg_set_num_threads(1);
+        big_product(one, ta, tb);
+        tg_set_num_threads(2);
+        for (int rep = 0; rep < 2; rep++) {
+            big_product(two, ta, tb);
+            cr_assert(memcmp(one, two, sizeof one) == 0, "combo %d rep %d: 2 threads differ from 1", combo, rep);
+        }
+        for (int e = 0; e < 64; e++) /* corners, block edges and a spread of others */
+            assert_big_element(two, ta, tb, (e * 131 + (e % 2) * 127) % BIG_M, (e * 61 + (e % 3) * 255) % BIG_N);
+    }
+}
+
+Test(gemm, large_products_by_claimed_row_blocks_are_the_product_whatever_the_threads)
+{
+    check_big_products(4);
+}
+
+Test(gemm, large_products_by_claimed_row_blocks_on_the_portable_kernel, .init = use_portable)
+{
+    cr_assert_str_eq(tg_gemm_kernel_name(), "portable");
+    check_big_products(1);
+}
+
+static void *big_in_thread(void *out)
+{
+    big_product(out, false, false);
+    return NULL;
+}
+
+Test(gemm, large_products_from_two_user_threads_at_once_get_the_lone_result)
+{
+    /* The caller that does not get the pool runs every row block itself, in
+     * order; the other shares them with the worker. */
+    static float lone[BIG_M * BIG_N], first[BIG_M * BIG_N], second[BIG_M * BIG_N];
+    big_fill();
+    tg_set_num_threads(2);
+    big_product(lone, false, false);
+    assert_two_callers_get(big_in_thread, lone, first, second, sizeof lone);
 }
 
 Test(gemm, warm_calls_allocate_nothing)

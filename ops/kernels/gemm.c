@@ -318,6 +318,7 @@ static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int t
 
 typedef struct row_blocks {
     int64_t rows, blocks, k_blocks, items;
+    size_t a_bytes, b_bytes;                      /* each thread's packing buffers */
     atomic_int_fast64_t next;                     /* the next item to claim */
     atomic_int_fast64_t done[DYNAMIC_MAX_BLOCKS]; /* steps finished, per row block */
 } row_blocks;
@@ -342,9 +343,9 @@ static bool plan_row_blocks(row_blocks *rb, const gemm_blocking *blk, size_t ele
     int64_t rows = round_up(DYNAMIC_ROWS, blk->mr), kc_step = balanced_kc(k, blk->kc);
     int64_t blocks = (m + rows - 1) / rows, kc_max = min64(kc_step, k);
     if (blocks > DYNAMIC_MAX_BLOCKS) return false;
-    if (thread_buffers((size_t)(rows * kc_max) * element_bytes,
-                       (size_t)(min64(blk->nc, round_up(n, blk->nr)) * kc_max) * element_bytes) == NULL)
-        return false;
+    rb->a_bytes = (size_t)(rows * kc_max) * element_bytes;
+    rb->b_bytes = (size_t)(min64(blk->nc, round_up(n, blk->nr)) * kc_max) * element_bytes;
+    if (thread_buffers(rb->a_bytes, rb->b_bytes) == NULL) return false;
     rb->rows = rows;
     rb->blocks = blocks;
     rb->k_blocks = (k + kc_step - 1) / kc_step;
@@ -542,10 +543,8 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
     {                                                                                          \
         const gemm_blocking *blk = g->blk;                                                     \
         row_blocks *rb = g->dynamic;                                                           \
-        int64_t kc_step = balanced_kc(g->k, blk->kc), kc_max = min64(kc_step, g->k);           \
-        int64_t nc_max = min64(blk->nc, round_up(g->n, blk->nr));                              \
-        pack_buffers *buffers = thread_buffers((size_t)(rb->rows * kc_max) * sizeof(T),        \
-                                               (size_t)(nc_max * kc_max) * sizeof(T));         \
+        int64_t kc_step = balanced_kc(g->k, blk->kc);                                          \
+        pack_buffers *buffers = thread_buffers(rb->a_bytes, rb->b_bytes);                      \
         if (buffers == NULL) return;                                                           \
         T *a_buf = buffers->a, *b_buf = buffers->b;                                            \
         int64_t packed_step = -1;                                                              \
@@ -616,7 +615,8 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
         }                                                                                      \
         g.threads = tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \
         row_blocks blocks;                                                                     \
-        if (g.threads > 1 && work >= DYNAMIC_MIN_WORK && splits_rows(m, n, g.blk->mr, g.blk->nr) &&     \
+        if (g.threads > 1 && work >= DYNAMIC_MIN_WORK &&                                       \
+            splits_rows(m, n, g.blk->mr, g.blk->nr) &&                                         \
             plan_row_blocks(&blocks, g.blk, sizeof(T), m, n, k))                               \
             g.dynamic = &blocks;                                                               \
         tg_parallel_for(g.threads, g.threads, gemm_task_##SFX, &g);                            \

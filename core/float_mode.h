@@ -11,8 +11,7 @@
  * first moment by beta1 = 0.9 per step), so the state of a weight whose
  * gradient is rarely nonzero — an MNIST border pixel's — sinks into the
  * subnormal range within a few hundred steps. On x86 every multiply that
- * reads or produces a subnormal takes a microcode assist of ~100 cycles: it
- * made Adam's update of the MNIST MLP 1.8x slower (320 vs 175 us per step).
+ * reads or produces a subnormal takes a microcode assist of ~100 cycles.
  * A subnormal moment moves a weight by less than 1e-30 (optim.h).
  *
  * Other CPUs keep their default mode and these are no-ops (aarch64 handles

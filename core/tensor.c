@@ -260,8 +260,7 @@ const tg_tensor *tg_grad(const tg_tensor *t) {
 
 /* Zeroes bytes [begin, end) of a gradient: the memset of a large parameter's
  * gradient is split over the pool (each piece is the same zero bytes, so the
- * split cannot change the result). With two threads the single memset of an
- * MNIST MLP's 0.94 MB of gradients was 6% of a training step. */
+ * split cannot change the result). */
 static void zero_bytes_range(void *ctx, int64_t begin, int64_t end) {
     memset((char *)ctx + begin, 0, (size_t)(end - begin));
 }

@@ -313,11 +313,9 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
 /* ---- tg_parallel_range: flat element ranges split over the pool ---- */
 
 /* Element-copies' worth of work a thread must get before waking a worker is
- * worth it: 8192 float adds take 1-2 microseconds, 3-5 times what handing a
- * job to a polling worker costs (0.4 us; a worker that is asleep, or that
- * shares its core with another process, costs far more). It was 65536 while
- * a hand-off cost 1.4 us; at 8192 the bias adds and ReLUs of an MNIST MLP
- * step are split too, and the 2-thread step is ~4% faster (median of 7). */
+ * worth it: a few times what handing a job to a polling worker costs, and
+ * small enough that an MLP's bias adds and ReLUs are split too
+ * (bench/RESULTS.md has the measurements). */
 #define ELEMENTWISE_WORK_PER_THREAD 8192.0
 
 typedef struct range_job {

@@ -89,7 +89,7 @@ tg_tensor *tg_reshape(tg_tensor *x, int rank, const int64_t *shape) {
  *   - the last output group is contiguous in x too, as D in a (B,T,H,D) ->
  *     (B,H,T,D) permute: each output row is one memcpy; or
  *   - it is not (a transpose): some other group c has stride 1 in x, and the
- *     (c, last) plane is copied in TILE x TILE blocks (16 measured fastest for a float32 (4096,1024) transpose), so that both the
+ *     (c, last) plane is copied in TILE x TILE blocks (bench_elementwise's transpose picks the size), so that both the
  *     reads and the writes of a block stay within a few cache lines. */
 #define TILE 16
 

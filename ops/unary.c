@@ -37,9 +37,9 @@
         });                                                                                             \
     }
 
-/* Elements' cost relative to an add, for the thread split (measured with
- * bench_elementwise): arithmetic is memory-bound; the float32 functions of
- * vmath.h cost about 5 adds, libm's double ones 15 to 60. */
+/* Elements' cost relative to an add, for the thread split (bench_elementwise
+ * measures them): arithmetic is memory-bound, and a float32 function of
+ * vmath.h costs a few adds, a double one more. */
 #define COST_ARITHMETIC 1.0
 #define COST_FUNCTION_F32 5.0
 #define COST_FUNCTION_F64 20.0

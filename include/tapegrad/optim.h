@@ -25,8 +25,7 @@
  * One departure, on x86: the update runs with subnormal numbers flushed to
  * zero (FTZ/DAZ, set for the update only, on whichever thread runs it, and
  * restored). Running averages of rarely nonzero gradients decay into the
- * subnormal range, where each multiply costs ~100 cycles; flushing them made
- * Adam's update of an MNIST MLP 1.8x faster. A subnormal state value moves a
+ * subnormal range, where each multiply costs ~100 cycles. A subnormal state value moves a
  * weight by under 1e-30, so only weights that are themselves below 1e-37
  * (read as 0) can end up different from PyTorch's.
  *

@@ -18,11 +18,8 @@
  * (row_blocks, below), so that a core slowed by other work does not hold up
  * the product. The per-element reduction (KC blocks in order, p in order
  * inside) does not depend on the split, so results do not depend on the
- * thread count. With row strips every thread packs all of B; packing it once
- * into a buffer both threads fill (each claiming groups of four panels as it
- * reaches them, no barrier) did not pay: 1024^3 float32 on 2 threads took
- * 1.00-1.03x the time (paired); half the panels then come from the other
- * core's cache, which seems to cost what packing them saves. */
+ * thread count. With row strips every thread packs all of B (a shared packed
+ * B was tried and did not pay: bench/RESULTS.md). */
 #include "ops/kernels/gemm.h"
 
 #include "core/error_internal.h"
@@ -92,15 +89,9 @@ static const gemm_kernel avx2_kernel = {
 
 #ifdef TG_HAVE_AVX512_KERNEL
 /* Skylake-X / Sapphire Rapids class (L1 48 KiB, L2 1-2 MiB): B micro-panel
- * (KC x NR) about half of L1, A block (MC x KC) a quarter of L2, float32's B
- * block (KC x NC) 1 MiB. With NC 2048 that block filled L2 and came from L3
- * for every A block: 2048^3 ran at 0.78-0.88x of OpenBLAS, 0.92-0.95x with
- * 1024 (bench/peers/gemm_pair, one thread). float64 stays at 0.81-0.92x at
- * 2048^3 (0.94-1.09x at 1024^3) with everything else tried, in paired trials:
- * NC 512 or 1024; MC/KC 96/256, 192/128, 384/256, 192/384, 144/336, 128/512
- * (all within +-4%); KC 192 (worse, 0.81x: more passes over C); a 12x16
- * tile, 24 accumulators like OpenBLAS's (0.87x against 0.85x, in the
- * noise); prefetching every line of the A panel (no change). */
+ * (KC x NR) about half of L1, A block (MC x KC) a quarter of L2, and
+ * float32's B block (KC x NC) 1 MiB, so that it stays in L2 beside the A
+ * block. The float64 blocking trials are in bench/RESULTS.md. */
 static const gemm_kernel avx512_kernel = {
     "avx512",
     {TG_GEMM_AVX512_MR_F32, TG_GEMM_AVX512_NR_F32, 384, 256, 1024},
@@ -301,8 +292,7 @@ static gemm_strip split_strip(int64_t m, int64_t n, int mr, int nr, int t, int t
 /* ---- large products: row blocks claimed as threads come free ----------------
  * A static split makes the whole product wait for the slower thread, and on
  * a shared machine one core often runs slower than the other for seconds
- * (in short runs of 1024^3 float32 on 2 threads, the caller waited for the
- * worker up to 5 ms a product of 7-12 ms). For products this large, C's rows
+ * (bench/RESULTS.md). For products this large, C's rows
  * are cut into blocks of DYNAMIC_ROWS and the work into items (one row
  * block, one KC x NC block of B), claimed in order from one counter: (jc,
  * pc) steps outermost, so that each thread packs each B block at most once,

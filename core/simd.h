@@ -11,7 +11,10 @@
  * where the plain loop would not; at -O3 and with clang both forms do. BODY
  * must index with `i` only, and the kernel's pointers should be `restrict`
  * (an op's output never overlaps its inputs). Check a kernel with
- * -fopt-info-vec-optimized. */
+ * -fopt-info-vec-optimized. BODY is expanded twice (blocks, then the tail):
+ * it must not `break` (that would leave only the current block and go on
+ * with the next) nor define a label; `continue` skips to the next i, as in
+ * a plain loop. */
 #define TG_SIMD_BLOCK 8
 #define TG_FOR_SIMD(i, begin, end, BODY)                                                  \
     do {                                                                                  \
@@ -22,8 +25,8 @@
                 BODY;                                                                     \
             }                                                                             \
         /* The tail (< 8) as a loop with two exits, which gcc leaves scalar: \
-         * vectorized, it was a ladder of 8-, 4- and 2-wide steps that made a \
-         * scalar op's kernel 3x longer. */                                             \
+         * vectorized, it would be a ladder of 8-, 4- and 2-wide steps that a \
+         * one-element op runs through. */                                               \
         for (int tg_k_ = 0; tg_k_ < TG_SIMD_BLOCK && tg_base_ + tg_k_ < tg_end_; tg_k_++) { \
             int64_t i = tg_base_ + tg_k_;                                                 \
             BODY;                                                                         \

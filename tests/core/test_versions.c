@@ -189,6 +189,31 @@ Test(versions, loading_a_checkpoint_into_a_recorded_input_is_refused, .init = re
     remove_temp_dir(dir);
 }
 
+Test(versions, filling_a_batch_into_a_recorded_input_is_refused, .init = return_mode, .fini = abort_mode)
+{
+    /* Two samples of one feature, 3 and 10: x holds sample 0 when y = x * x
+     * is recorded, then sample 1. */
+    const int64_t one = 1, shape[2] = {1, 1};
+    tg_dataset *ds = tg_dataset_new(TG_FEATURES_F64, 2, 1, &one, TG_LABELS_NONE, 0);
+    cr_assert_not_null(ds, "%s", tg_last_error_message());
+    double *features = tg_dataset_features_data(ds);
+    features[0] = 3;
+    features[1] = 10;
+    tg_tensor *x = tg_zeros(TG_F64, 2, shape);
+    cr_assert_eq(tg_set_requires_grad(x, true), TG_OK);
+    cr_assert_eq(tg_dataset_fill_range(ds, 0, 1, x, NULL, TG_ENCODE_INDEX), TG_OK, "%s", tg_last_error_message());
+    tg_tensor *y = tg_sum(tg_mul(x, x));
+    cr_assert_eq(tg_dataset_fill_range(ds, 1, 1, x, NULL, TG_ENCODE_INDEX), TG_OK);
+    cr_assert_eq(tg_backward(y, NULL), TG_ERR_TAPE);
+    cr_assert_not_null(strstr(tg_last_error_message(), "input 0 (float64 (1,1)) of mul (tape node 0) was modified in "
+                                                       "place after it was recorded (version 1 -> 2)"),
+                       "%s", tg_last_error_message());
+    tg_clear_error();
+    reset_tape();
+    tg_free(x);
+    tg_dataset_free(ds);
+}
+
 Test(versions, a_change_through_a_detached_view_is_refused, .init = return_mode, .fini = abort_mode)
 {
     tg_tensor *x = scalar_param(3);

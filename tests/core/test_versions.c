@@ -189,6 +189,33 @@ Test(versions, loading_a_checkpoint_into_a_recorded_input_is_refused, .init = re
     remove_temp_dir(dir);
 }
 
+Test(versions, loading_a_model_after_its_forward_pass_is_refused, .init = return_mode, .fini = abort_mode)
+{
+    /* A 2 -> 1 dense layer; its saved parameters loaded back after the
+     * forward pass: the same values, but a change. The walk reaches the
+     * bias's add first (zeros, never changed before: version 0). */
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    const int64_t sizes[2] = {2, 1}, shape[2] = {1, 2};
+    tg_rng rng = tg_rng_seeded(1);
+    tg_model *model = tg_mlp_new(&rng, TG_F64, 2, sizes, TG_ACT_TANH, -1);
+    cr_assert_not_null(model);
+    cr_assert_eq(tg_model_save(model, path), TG_OK, "%s", tg_last_error_message());
+    tg_tensor *x = tg_ones(TG_F64, 2, shape);
+    tg_tensor *loss = tg_sum(tg_model_forward(model, x));
+    cr_assert_eq(tg_model_load(model, path), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(tg_backward(loss, NULL), TG_ERR_TAPE);
+    cr_assert_not_null(strstr(tg_last_error_message(), "input 1 (float64 (1)) of add (tape node 1) was modified in "
+                                                       "place after it was recorded (version 0 -> 1)"),
+                       "%s", tg_last_error_message());
+    tg_clear_error();
+    reset_tape();
+    tg_free(x);
+    tg_model_free(model);
+    remove_temp_dir(dir);
+}
+
 Test(versions, filling_a_batch_into_a_recorded_input_is_refused, .init = return_mode, .fini = abort_mode)
 {
     /* Two samples of one feature, 3 and 10: x holds sample 0 when y = x * x

@@ -1,6 +1,9 @@
 /* core/backward.c — reverse-mode differentiation: a reverse walk over the
  * tape calling each node's vector-Jacobian rule (op.h). A loop, never
  * recursion, so a chain of millions of ops needs no stack. */
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/anomaly.h"
@@ -52,19 +55,106 @@ static void accumulate_on_tape(tg_tensor *t, tg_tensor *g) { t->grad = t->grad ?
 
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g);
 
+/* ---- locks on persistent leaves' gradients ----
+ * Two user threads may run backward at once, each on its own tape, on graphs
+ * that share a persistent parameter: every sum into (or first write of) its
+ * .grad happens under that leaf's lock, one of LEAF_LOCKS spinlocks picked by
+ * the leaf's address, so no thread's gradient is lost. Uncontended, that is
+ * one atomic exchange and one store per leaf gradient (a pthread mutex took
+ * four times the instructions); a waiter yields its core. Each lock has a
+ * cache line, so that threads summing into different leaves do not share one. */
+enum { LEAF_LOCKS = 64 };
+typedef struct leaf_lock {
+    atomic_bool held;
+    char pad[64 - sizeof(atomic_bool)];
+} leaf_lock;
+static leaf_lock leaf_locks[LEAF_LOCKS]; /* static: all clear */
+
+static leaf_lock *lock_of(const tg_tensor *leaf) {
+    return &leaf_locks[((uint64_t)(uintptr_t)leaf * 0x9E3779B97F4A7C15ull) >> 58]; /* 6 bits: 0..63 */
+}
+
+static inline bool leaf_trylock(leaf_lock *lock) {
+    return !atomic_exchange_explicit(&lock->held, true, memory_order_acquire);
+}
+
+static void leaf_lock_wait(leaf_lock *lock) {
+    while (!leaf_trylock(lock))
+        while (atomic_load_explicit(&lock->held, memory_order_relaxed)) sched_yield();
+}
+
+static inline void leaf_unlock(leaf_lock *lock) { atomic_store_explicit(&lock->held, false, memory_order_release); }
+
+/* The locks (bit i: leaf_locks[i]) a rule running on this thread holds
+ * through tg_backward_accumulator; the walk releases them when it returns. */
+static _Thread_local uint64_t held_leaf_locks TG_FAST_TLS;
+
+static void release_held_leaf_locks(void) {
+    for (unsigned i = 0; held_leaf_locks; i++, held_leaf_locks >>= 1)
+        if (held_leaf_locks & 1) leaf_unlock(&leaf_locks[i]);
+}
+
 /* The node whose rule is running, when it may sum leaf gradients in place
  * (tg_backward_accumulator); NULL otherwise. */
 static _Thread_local const tg_node *accumulating_node TG_FAST_TLS;
 
+/* The leaf's lock is only tried: a rule never waits while it holds another
+ * (no two threads can wait for each other), and when the lock is busy, or
+ * already held for another input of the node, the rule returns its gradient
+ * and the walk adds it under the lock afterwards. */
 tg_tensor *tg_backward_accumulator(const tg_node *node, int input, bool *overwrite) {
     if (!node || node != accumulating_node || input < 0 || input >= node->n_inputs) return NULL;
     tg_tensor *leaf = node->inputs[input];
     if (leaf->tape || !leaf->requires_grad) return NULL;
+    leaf_lock *lock = lock_of(leaf);
+    uint64_t bit = (uint64_t)1 << (lock - leaf_locks);
+    if ((held_leaf_locks & bit) || !leaf_trylock(lock)) return NULL;
+    tg_tensor *acc = NULL;
     *overwrite = !leaf->grad;
-    if (!leaf->grad && !tg_leaf_grad_storage(leaf)) return NULL; /* the rule's usual path reports it again */
-    tg_tensor *acc = leaf->grad; /* public: a caller may have put anything there */
-    if (acc->tape || acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf)) return NULL;
+    if (leaf->grad || tg_leaf_grad_storage(leaf)) /* else the rule's usual path reports it again */
+        acc = leaf->grad; /* public: a caller may have put anything there */
+    if (!acc || acc->tape || acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf)) {
+        leaf_unlock(lock);
+        return NULL;
+    }
+    held_leaf_locks |= bit;
+    tg_tensor_changed(acc); /* the rule writes into it */
     return acc;
+}
+
+/* ---- in-place changes (tape.h) ---- */
+
+/* True when no input and not the output of `node` changed in place since the
+ * node was recorded. */
+static inline bool node_versions_current(const tg_node *node) {
+    const uint64_t *versions = tg_node_versions(node);
+    for (int j = 0; j < node->n_inputs; j++)
+        if (tg_tensor_version(node->inputs[j]) != versions[j]) return false;
+    return node->output->version == versions[node->n_inputs]; /* an op's output is never a view */
+}
+
+/* Reports the first input (or the output) of `node` changed in place since
+ * the node was recorded: its rule would compute with the new values. */
+static tg_status report_changed_tensor(const char *function, const tg_node *node) {
+    const uint64_t *versions = tg_node_versions(node);
+    for (int j = 0; j <= node->n_inputs; j++) {
+        const tg_tensor *t = j < node->n_inputs ? node->inputs[j] : node->output;
+        uint64_t now = tg_tensor_version(t);
+        if (now == versions[j]) continue;
+        char which[32], shape[160];
+        if (j < node->n_inputs)
+            snprintf(which, sizeof which, "input %d", j);
+        else
+            snprintf(which, sizeof which, "the output");
+        return tg_error_report(TG_ERR_TAPE, function,
+                               "%s (%s %s) of %s (tape node %zu) was modified in place after it was recorded "
+                               "(version %llu -> %llu); its backward rule would use the new values. Change it "
+                               "before the op, or change a copy (tg_clone)",
+                               which, tg_dtype_name(t->dtype), tg_shape_string(shape, sizeof shape, t->rank, t->shape),
+                               node->op->name, node->position, (unsigned long long)versions[j],
+                               (unsigned long long)now);
+    }
+    return TG_OK;
 }
 
 static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *seed, bool create_graph,
@@ -100,6 +190,10 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         tg_node *node = tape->nodes[i]; /* re-read: recording may move the list */
         tg_tensor *grad_output = node->output->grad;
         if (!grad_output || !node->op->backward) continue;
+        if (!node_versions_current(node)) {
+            s = report_changed_tensor(function, node);
+            break;
+        }
         /* Rules only write these. The common arities are cleared one by one:
          * a loop over n_inputs became a call to memset. */
         tg_tensor *grad_inputs[TG_MAX_INPUTS];
@@ -109,6 +203,7 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
             accumulating_node = in_place ? node : NULL;
             node->op->backward(node, grad_output, grad_inputs);
             accumulating_node = NULL;
+            if (held_leaf_locks) release_held_leaf_locks();
         } else if ((s = tg_anomaly_run_backward(function, node, n_nodes, grad_output, grad_inputs)) != TG_OK) {
             break; /* stop at the first rule that made a NaN or Inf */
         }
@@ -171,8 +266,9 @@ static void copy_into_range(void *ctx, int64_t begin, int64_t end) {
            (size_t)(end - begin) * size);
 }
 
-static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
-    (void)ctx;
+/* leaf.grad += g (or = g into a gradient set to none), under the leaf's
+ * lock (see leaf_locks). */
+static void sum_into_leaf_grad(tg_tensor *leaf, tg_tensor *g) {
     bool copy = !leaf->grad;
     if (copy && !tg_leaf_grad_storage(leaf)) return;
     tg_tensor *acc = leaf->grad;
@@ -192,7 +288,16 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
         copy_into_range(&job, 0, acc->numel);
     else
         add_into_range(&job, 0, acc->numel);
+    tg_tensor_changed(acc);
     if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
+}
+
+static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
+    (void)ctx;
+    leaf_lock *lock = lock_of(leaf);
+    if (!leaf_trylock(lock)) leaf_lock_wait(lock);
+    sum_into_leaf_grad(leaf, g);
+    leaf_unlock(lock);
 }
 
 /* The walk tells a failing rule (an op inside it) by a pending error, so an
@@ -227,19 +332,28 @@ tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tenso
     forget_old_error(output);
     if (n < 0 || (n > 0 && (!wrt || !grads_out)))
         return tg_error_report(TG_ERR_ARGUMENT, function, "need n >= 0 and non-NULL wrt and grads_out, got n=%d", n);
+    /* The output's tape; a NULL output is the walk's to report (error.h). */
+    tg_tape *tape = output && output->tape ? output->tape : tg_tape_current();
     for (int k = 0; k < n; k++) {
         char what[32];
         snprintf(what, sizeof what, "wrt[%d]", k);
         tg_status s = tg_tensor_check(function, what, wrt[k]);
         if (s != TG_OK) return s;
+        if (output && wrt[k]->tape && wrt[k]->tape != tape)
+            return tg_error_report(TG_ERR_TAPE, function,
+                                   "wrt[%d] belongs to another tape than the output: the output cannot depend on it",
+                                   k);
         grads_out[k] = NULL;
     }
     wrt_list list = {n, wrt, grads_out};
     tg_status s = walk(function, output, seed, create_graph, collect_leaf, &list);
     if (s != TG_OK) return s;
-    tg_tape *tape = output->tape ? output->tape : tg_tape_current();
+    /* The walk went down from the output's node: only tape tensors made at or
+     * before it have a gradient of this pass; anything else in .grad is an
+     * earlier pass's. */
+    size_t reach = output->node ? output->node->position + 1 : 0;
     for (int k = 0; k < n; k++) {
-        if (wrt[k]->tape) grads_out[k] = wrt[k]->grad;
+        if (wrt[k]->tape && wrt[k]->node && wrt[k]->node->position < reach) grads_out[k] = wrt[k]->grad;
         if (!grads_out[k]) { /* output does not depend on it */
             grads_out[k] = tg_tape_new_tensor(tape, function, wrt[k]->dtype, wrt[k]->rank, wrt[k]->shape);
             if (!grads_out[k]) return tg_last_error();

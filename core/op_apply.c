@@ -97,12 +97,14 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     tg_node local;
     tg_node *node = &local;
     if (record) {
-        node = tg_tape_alloc(tape, sizeof *node + (size_t)n_inputs * sizeof(tg_tensor *));
+        /* The node, its recorded versions (tg_node_versions), its inputs. */
+        size_t n_versions = (size_t)n_inputs + 1;
+        node = tg_tape_alloc(tape, sizeof *node + n_versions * sizeof(uint64_t) + (size_t)n_inputs * sizeof(tg_tensor *));
         if (!node) {
             tg_error_report(TG_ERR_MEMORY, function_name(op, function, sizeof function), "cannot allocate a tape node");
             return NULL;
         }
-        node->inputs = (tg_tensor **)(node + 1);
+        node->inputs = (tg_tensor **)(tg_node_versions(node) + n_versions);
         for (int i = 0; i < n_inputs; i++) node->inputs[i] = inputs[i];
     } else {
         node->inputs = (tg_tensor **)inputs; /* read only, during forward */
@@ -121,6 +123,11 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
         return NULL;
 
     if (record) {
+        /* Versions are taken after forward: a user kernel that called
+         * tg_data_f32 on its own tensors changed nothing backward must see. */
+        uint64_t *versions = tg_node_versions(node);
+        for (int i = 0; i < n_inputs; i++) versions[i] = tg_tensor_version(inputs[i]);
+        versions[n_inputs] = out->version; /* a new tensor: never a view */
         if (tg_tape_append(tape, node) != TG_OK) return NULL;
         out->node = node;
         out->requires_grad = true;

@@ -1079,6 +1079,7 @@ static tg_status read_into(const char *fn, const tg_checkpoint *ck, int n, const
         const tg_checkpoint_entry *e = tg_checkpoint_find(ck, names[i]);
         size_t size = tg_dtype_size(tensors[i]->dtype);
         copy_little_endian(tensors[i]->data, ck->data + e->begin, tensors[i]->numel, size);
+        tg_tensor_changed(tensors[i]);
     }
     return TG_OK;
 }

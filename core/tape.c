@@ -153,5 +153,6 @@ tg_tensor *tg_detach(tg_tensor *t) {
     view->owns_data = false;
     view->tape = tape;
     view->generation = tape->generation;
+    view->view_base = tg_version_holder(t); /* one data, one version counter */
     return view;
 }

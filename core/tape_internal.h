@@ -26,6 +26,13 @@ struct tg_tape {
 /* Doubles the node list (tape.c); TG_ERR_MEMORY if it cannot. */
 tg_status tg_tape_grow_node_list(tg_tape *tape);
 
+/* The versions (tensor_internal.h) of a recorded node's inputs, and after
+ * them its output's, as they were when the node was recorded: n_inputs + 1
+ * counters stored right after the node, before its input list (tg_op_apply).
+ * Backward compares them with the tensors' current versions before it runs
+ * the node's rule. */
+static inline uint64_t *tg_node_versions(const tg_node *node) { return (uint64_t *)(node + 1); }
+
 /* Appends a node (made in the tape's arena by tg_op_apply). TG_ERR_MEMORY if
  * the list cannot grow. Inline, as is the allocation below: both run once per
  * recorded op. */
@@ -70,8 +77,8 @@ static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *sh
 }
 
 /* Tensor data of at most this many bytes sits right after the struct, both
- * 8-byte aligned and packed: a scalar op's output takes 188 bytes instead of
- * 256, and a graph of scalar ops touches a quarter less memory. Larger data
+ * 8-byte aligned and packed: a float32 scalar op's output takes 212 bytes
+ * instead of 260, and a graph of scalar ops touches less memory. Larger data
  * starts on a cache line (TG_ARENA_ALIGN), for SIMD loads. */
 #define TG_SMALL_DATA_BYTES 64
 
@@ -111,6 +118,8 @@ static inline tg_tensor *tg_tape_new_tensor_counted(tg_tape *tape, tg_dtype dtyp
     t->generation = tape->generation;
     t->requires_grad = false;
     t->owns_data = false;
+    t->version = 0;
+    t->view_base = NULL;
     return t;
 }
 

@@ -275,6 +275,7 @@ void tg_zero_grad(tg_tensor *t) {
     /* A byte costs about a quarter of a float add's element. */
     int64_t bytes = t->grad->numel * (int64_t)tg_dtype_size(t->grad->dtype);
     tg_parallel_range(bytes, 0.25, zero_bytes_range, t->grad->data);
+    tg_tensor_changed(t->grad);
 }
 
 void tg_set_grad_to_none(tg_tensor *t) {
@@ -346,6 +347,7 @@ tg_status tg_set(tg_tensor *t, const int64_t *index, double value) {
     int64_t f;
     if (!flat_index_of("tg_set", t, index, &f)) return tg_last_error();
     tg_store(t, f, value);
+    tg_tensor_changed(t);
     return TG_OK;
 }
 
@@ -354,6 +356,7 @@ double tg_get_flat(const tg_tensor *t, int64_t i) { return flat_in_range("tg_get
 tg_status tg_set_flat(tg_tensor *t, int64_t i, double value) {
     if (!flat_in_range("tg_set_flat", t, i)) return tg_last_error();
     tg_store(t, i, value);
+    tg_tensor_changed(t);
     return TG_OK;
 }
 
@@ -374,6 +377,7 @@ float *tg_data_f32(const tg_tensor *t) {
         tg_error_report(TG_ERR_DTYPE, "tg_data_f32", "tensor is %s", tg_dtype_name(t->dtype));
         return NULL;
     }
+    tg_tensor_changed(t); /* the caller may write through the pointer */
     return t->data;
 }
 
@@ -383,6 +387,7 @@ double *tg_data_f64(const tg_tensor *t) {
         tg_error_report(TG_ERR_DTYPE, "tg_data_f64", "tensor is %s", tg_dtype_name(t->dtype));
         return NULL;
     }
+    tg_tensor_changed(t); /* the caller may write through the pointer */
     return t->data;
 }
 
@@ -411,6 +416,7 @@ tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src) {
         memmove(dst->data, src->data, (size_t)src->numel * tg_dtype_size(src->dtype));
     else
         for (int64_t i = 0; i < src->numel; i++) tg_store(dst, i, tg_load(src, i));
+    tg_tensor_changed(dst);
     return TG_OK;
 }
 

@@ -32,6 +32,21 @@ tg_status tg_tensor_check(const char *function, const char *what, const tg_tenso
  * NULL (reported) if out of memory. */
 tg_tensor *tg_leaf_grad_storage(tg_tensor *leaf);
 
+/* The tensor whose version counter `t` uses: a tg_detach view shares its
+ * base's (both see the same data), every other tensor has its own. */
+static inline tg_tensor *tg_version_holder(const tg_tensor *t) {
+    return t->view_base ? t->view_base : (tg_tensor *)t;
+}
+
+/* `t`'s version: the number of in-place changes of its values so far. */
+static inline uint64_t tg_tensor_version(const tg_tensor *t) { return tg_version_holder(t)->version; }
+
+/* Counts one in-place change of `t`'s values. Every function that writes
+ * into an existing tensor's data calls this (tape.h, "In-place changes"), so
+ * that backward can tell that an op's recorded input or output changed. The
+ * counter is 64 bits: it cannot wrap in any run. */
+static inline void tg_tensor_changed(const tg_tensor *t) { tg_version_holder(t)->version++; }
+
 /* tg_same_shape for two non-NULL tensors, inline for the hot paths of
  * recording an op and of backward. */
 static inline bool tg_shapes_equal(const tg_tensor *a, const tg_tensor *b) {

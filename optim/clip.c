@@ -2,6 +2,7 @@
  * (torch.nn.utils.clip_grad_norm_ / clip_grad_value_). */
 #include <math.h>
 
+#include "core/tensor_internal.h"
 #include "optim_internal.h"
 
 /* PyTorch's guard against a zero norm: c = max_norm / (N + 1e-6). */
@@ -63,6 +64,7 @@ static void scale_gradient(tg_tensor *g, double factor) {
         double *x = g->data;
         for (int64_t k = 0; k < g->numel; k++) x[k] *= factor;
     }
+    tg_tensor_changed(g);
 }
 
 tg_status tg_clip_grad_norm(int n, tg_tensor *const *params, double max_norm, double *total_norm) {
@@ -99,6 +101,7 @@ tg_status tg_clip_grad_value(int n, tg_tensor *const *params, double clip_value)
             double *x = g->data;
             for (int64_t k = 0; k < g->numel; k++) x[k] = x[k] > clip_value ? clip_value : x[k] < -clip_value ? -clip_value : x[k];
         }
+        tg_tensor_changed(g);
     }
     return TG_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "core/error_internal.h"
 #include "core/float_mode.h"
+#include "core/tensor_internal.h"
 #include "optim_internal.h"
 
 /* ---- the parameter list ---- */
@@ -161,6 +162,7 @@ tg_status tg_optimizer_step(tg_optimizer *opt) {
         if (!p->grad) continue;
         opt->param_steps[i]++;
         record->update(&opt->config, p, tg_optim_slots(opt->state, i), opt->param_steps[i]);
+        tg_tensor_changed(p);
     }
     tg_float_mode_set(float_mode);
     opt->steps++;

@@ -67,7 +67,8 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
  * tensors `tensors[0..n)` (e.g. a model's parameters), which must have
  * exactly the shape and dtype stored in the file. All or nothing: the file
  * and every name, shape and dtype are checked before the first tensor is
- * written. Tensors in the file that are not asked for are ignored. Errors:
+ * written. Tensors in the file that are not asked for are ignored. Each
+ * tensor written is changed in place (its version + 1, tape.h). Errors:
  * TG_ERR_IO, TG_ERR_FORMAT (malformed file, checksum mismatch), TG_ERR_ARGUMENT
  * (a name missing from the file), TG_ERR_SHAPE / TG_ERR_DTYPE (mismatch),
  * TG_ERR_TAPE (a destination owned by a tape). */

@@ -199,7 +199,8 @@ tg_status tg_dataset_split(const tg_dataset *ds, double validation_fraction, tg_
  * (may be NULL to skip labels) gets the labels: for classes, shape (count)
  * with TG_ENCODE_INDEX or (count, num_classes) with TG_ENCODE_ONE_HOT; for
  * targets, shape[0] == count and count * width elements. Nothing is
- * allocated. Errors: TG_ERR_ARGUMENT (row out of range, label out of range,
+ * allocated; x and y are changed in place (version + 1 each, tape.h), so a
+ * backward through ops recorded on the previous batch is refused. Errors: TG_ERR_ARGUMENT (row out of range, label out of range,
  * NULL), TG_ERR_SHAPE (tensor sizes), TG_ERR_TAPE (tape tensor). */
 tg_status tg_dataset_fill_batch(const tg_dataset *ds, const int64_t *rows, int64_t count, tg_tensor *x,
                                 tg_tensor *y, tg_label_encoding encoding);
@@ -225,9 +226,10 @@ tg_batches *tg_batches_new(const tg_dataset *ds, int64_t batch_size, tg_dtype dt
 tg_status tg_batches_shuffle(tg_batches *b, tg_rng *rng);
 /* Fills the next batch and points *x and *y (NULL without labels) at the
  * walker's tensors, which stay owned by the walker and are overwritten by
- * the next call. Returns the batch's number of rows (batch_size, or fewer for
- * the final partial batch), 0 at the end of the epoch (the next call starts
- * the same order again; shuffle first for a new one), -1 on error. */
+ * the next call (an in-place change, tape.h). Returns the batch's number of
+ * rows (batch_size, or fewer for the final partial batch), 0 at the end of
+ * the epoch (the next call starts the same order again; shuffle first for a
+ * new one), -1 on error. */
 int64_t tg_batches_next(tg_batches *b, tg_tensor **x, tg_tensor **y);
 /* Number of batches per epoch, the last one possibly partial. */
 int64_t tg_batches_per_epoch(const tg_batches *b);

@@ -178,7 +178,8 @@ void tg_model_set_training(tg_model *model, bool training);
  * model's parameter names (one more or one less is another architecture,
  * TG_ERR_ARGUMENT), with the same shapes (TG_ERR_SHAPE) and dtypes
  * (TG_ERR_DTYPE), all checked before anything is written; plus the errors of
- * tg_checkpoint_open (TG_ERR_IO, TG_ERR_FORMAT). */
+ * tg_checkpoint_open (TG_ERR_IO, TG_ERR_FORMAT). Loaded parameters are
+ * changed in place (version + 1 each, tape.h). */
 tg_status tg_model_save(const tg_model *model, const char *path);
 tg_status tg_model_load(tg_model *model, const char *path);
 void tg_model_free(tg_model *model);

@@ -153,6 +153,8 @@ tg_optimizer *tg_adam_new(int n, tg_tensor *const *params, double lr);
  * whose .grad is still NULL is left as it is) and adds 1 to the step count.
  * All or nothing: every gradient is checked to match its parameter's dtype
  * (TG_ERR_DTYPE) and element count (TG_ERR_SHAPE) before anything changes.
+ * Each updated parameter is changed in place: its version goes up by 1, so a
+ * backward through ops recorded before the step is refused (tape.h).
  * Errors: NULL optimizer (TG_ERR_ARGUMENT). */
 tg_status tg_optimizer_step(tg_optimizer *opt);
 /* Zeroes every parameter's gradient (keeping its storage). */
@@ -190,12 +192,14 @@ void tg_optimizer_free(tg_optimizer *opt);
  * the new norm is just under max_norm. N is stored in *total_norm unless it is
  * NULL. If N is not finite (a NaN or Inf gradient), nothing is scaled and
  * TG_ERR_NUMERIC is reported (*total_norm still receives N), so a caller in
- * return mode can skip the step. Errors: `params` as for tg_optimizer_new
+ * return mode can skip the step. A scaled gradient counts as changed in
+ * place (its version + 1, tape.h). Errors: `params` as for tg_optimizer_new
  * (TG_ERR_ARGUMENT), max_norm not finite or <= 0. */
 tg_status tg_clip_grad_norm(int n, tg_tensor *const *params, double max_norm, double *total_norm);
 
 /* Like torch.nn.utils.clip_grad_value_: clamps every gradient element to
- * [-clip_value, clip_value] (NaN stays NaN). Errors: `params` as for
+ * [-clip_value, clip_value] (NaN stays NaN), an in-place change of each
+ * gradient (version + 1). Errors: `params` as for
  * tg_optimizer_new, clip_value not finite or <= 0. */
 tg_status tg_clip_grad_value(int n, tg_tensor *const *params, double clip_value);
 

@@ -17,6 +17,39 @@
  * op must share one tape, else TG_ERR_TAPE), or, when every input is
  * persistent, this thread's current tape (tg_tape_use). Each thread starts with
  * its own default tape, so single-threaded code never has to mention tapes.
+ *
+ * In-place changes. Every tensor counts the changes made to its values in
+ * place in `version` (64 bits: it never wraps), as PyTorch's version
+ * counters do: tg_set, tg_set_flat, tg_copy_into, tg_data_f32/f64 (counted
+ * when called, since the caller may write through the pointer), an
+ * optimizer step (each parameter it updates), gradient clipping and
+ * tg_zero_grad (the gradient), loading a checkpoint into a tensor
+ * (tg_checkpoint_load_into / read_into, tg_model_load), filling a batch
+ * (tg_dataset_fill_*, tg_batches_next), and backward's own sums into a
+ * leaf's .grad. A tg_detach view shares its base's counter. A recorded node
+ * keeps the versions of its inputs and its output; tg_backward and
+ * tg_gradients compare them before running the node's rule and refuse a
+ * changed one (TG_ERR_TAPE: "tg_backward: input 0 (float64 ()) of mul (tape
+ * node 0) was modified in place after it was recorded (version 0 -> 1)"),
+ * which would otherwise give a gradient computed with the new values. Every
+ * input is checked, also where the rule does not read its values (add):
+ * stricter than PyTorch, never a wrong gradient. Counted are changes, not
+ * values: writing the old value back is still a change. Not seen: writes
+ * through a data pointer obtained before the op recorded the tensor, and
+ * direct writes through t->data. The walk stops at the refused node, so the
+ * nodes after it in tape order have already summed their gradients into
+ * the leaves' .grad: set them to none before trying again. A training loop
+ * (grads to none, forward, backward, clip, step, reset) changes parameters
+ * only after their last backward and is never refused.
+ *
+ * Threads. Tapes, grad mode and anomaly mode are per thread; two threads
+ * may record and run backward at once on their own tapes. When their
+ * graphs share a persistent parameter, each sum into its .grad is made
+ * under a lock of that parameter (one of 64, by address; one lock and
+ * unlock per leaf gradient), so both threads' gradients add up and none is
+ * lost, as in PyTorch. What the threads do with the parameter otherwise
+ * (an optimizer step on one thread while the other records or runs
+ * backward, hogwild training) is the caller's to synchronize.
  */
 #ifndef TAPEGRAD_TAPE_H
 #define TAPEGRAD_TAPE_H
@@ -64,19 +97,25 @@ tg_tape_stats tg_tape_get_stats(const tg_tape *tape);
  * otherwise it must have output's shape and dtype. Gradients of persistent
  * tensors that require grad accumulate (+=) into their grad until
  * tg_zero_grad; gradients of tape tensors are recomputed by every call.
- * Errors: output needs no gradient, seed shape differs, stale tensor.
+ * Errors: output needs no gradient, seed shape differs, stale tensor, an
+ * input or output of a reached node changed in place after it was recorded
+ * (TG_ERR_TAPE, see "In-place changes" above).
  * A NULL output (a failed forward pass) returns the pending error's status
  * and keeps its message (error.h); otherwise an error left pending from
  * earlier calls is cleared first. */
 tg_status tg_backward(tg_tensor *output, const tg_tensor *seed);
 
 /* The gradients of `output` with respect to `n` tensors `wrt` (persistent
- * leaves or tape tensors), like torch.autograd.grad: grads_out[i] receives a
- * new tape tensor of wrt[i]'s shape, or zeros where output does not depend on
- * it. Nothing is accumulated into any tensor's grad. With create_graph the
- * backward pass is itself recorded on the tape, so the returned gradients can
- * be differentiated again (gradients of gradients). `seed` as in tg_backward.
- * Errors: as tg_backward, plus a NULL or stale tensor in wrt. */
+ * leaves or tape tensors of output's tape), like torch.autograd.grad with
+ * allow_unused=True and materialize_grads=True: grads_out[i] receives a tape
+ * tensor of wrt[i]'s shape, or zeros where output does not depend on it
+ * (also for a tape tensor recorded after output, whatever an earlier pass
+ * left in its .grad). Nothing is accumulated into any tensor's grad. With
+ * create_graph the backward pass is itself recorded on the tape, so the
+ * returned gradients can be differentiated again (gradients of gradients).
+ * `seed` as in tg_backward. Errors: as tg_backward, plus a NULL or stale
+ * tensor in wrt, and a wrt tensor of another tape than output's (or, for a
+ * persistent output, than this thread's current tape), TG_ERR_TAPE. */
 tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt,
                        tg_tensor **grads_out, bool create_graph);
 

@@ -12,7 +12,11 @@
  *
  * The struct is public so that kernels and user code can read shapes and
  * data quickly; treat every field as read-only and use the functions to
- * change anything.
+ * change anything. The functions that change a tensor's values in place
+ * (tg_set, tg_set_flat, tg_copy_into, tg_data_f32/f64, an optimizer step,
+ * loading a checkpoint into it, ...) count the change in `version`, so that
+ * backward can refuse to use values changed after an op recorded them
+ * (tape.h, "In-place changes").
  */
 #ifndef TAPEGRAD_TENSOR_H
 #define TAPEGRAD_TENSOR_H
@@ -50,6 +54,11 @@ typedef struct tg_tensor {
     bool owns_data;               /* persistent tensor that frees `data`   */
     struct tg_tensor *grad_spare; /* internal: the storage of a gradient set
                                      to none, for the next backward to reuse */
+    uint64_t version;             /* in-place changes of the values so far
+                                     (see "In-place changes" in tape.h); a
+                                     tg_detach view counts in its base's */
+    struct tg_tensor *view_base;  /* internal: for a tg_detach view, the
+                                     tensor whose data and version it shares */
 } tg_tensor;
 
 /* Size in bytes of one element, and a name ("float32"/"float64"). An
@@ -88,7 +97,8 @@ void tg_free(tg_tensor *t);
 tg_status tg_set_requires_grad(tg_tensor *t, bool requires_grad);
 /* The gradient accumulated so far, or NULL if none yet. Read-only. */
 const tg_tensor *tg_grad(const tg_tensor *t);
-/* Sets the accumulated gradient of `t` to zero (keeps its storage). */
+/* Sets the accumulated gradient of `t` to zero (keeps its storage): an
+ * in-place change of the gradient tensor (its version + 1). */
 void tg_zero_grad(tg_tensor *t);
 /* Forgets the accumulated gradient: tg_grad(t) is NULL until the next
  * tg_backward, which then writes the gradient instead of adding it to zeros
@@ -100,7 +110,9 @@ void tg_zero_grad(tg_tensor *t);
 void tg_set_grad_to_none(tg_tensor *t);
 
 /* ---- element access (any dtype; values travel as double) ---- */
-/* `index` holds rank indices, each in [0, shape[i]); errors name the bad index. */
+/* `index` holds rank indices, each in [0, shape[i]); errors name the bad index.
+ * tg_set and tg_set_flat change the tensor in place: each successful call
+ * adds 1 to its version (tape.h, "In-place changes"). */
 double tg_get(const tg_tensor *t, const int64_t *index);
 tg_status tg_set(tg_tensor *t, const int64_t *index, double value);
 /* Flat (row-major) index in [0, numel). */
@@ -108,13 +120,18 @@ double tg_get_flat(const tg_tensor *t, int64_t flat_index);
 tg_status tg_set_flat(tg_tensor *t, int64_t flat_index, double value);
 /* The single value of a tensor with numel == 1. */
 double tg_item(const tg_tensor *t);
-/* Typed views of the data; NULL with TG_ERR_DTYPE if the dtype differs. */
+/* Typed views of the data, writable; NULL with TG_ERR_DTYPE if the dtype
+ * differs. Each successful call counts as an in-place change (version + 1),
+ * because the caller may write through the pointer; writes through a pointer
+ * obtained before an op recorded the tensor are not seen. To read without
+ * counting a change, read `t->data` (const) or use tg_get / tg_copy_to_doubles. */
 float *tg_data_f32(const tg_tensor *t);
 double *tg_data_f64(const tg_tensor *t);
 /* Copies the tensor's values into `out` (numel doubles). */
 tg_status tg_copy_to_doubles(const tg_tensor *t, double *out);
-/* Copies `src` values into persistent `dst` (same shape; dtypes may differ).
- * A dst owned by a tape is refused (TG_ERR_TAPE). */
+/* Copies `src` values into persistent `dst` (same shape; dtypes may differ),
+ * an in-place change of dst (version + 1). A dst owned by a tape is refused
+ * (TG_ERR_TAPE). */
 tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src);
 
 /* True when both have the same rank and sizes. */

@@ -2196,6 +2196,30 @@ static bool spirals_null_rng(void) { return tg_make_spirals(NULL, 10, 3, 0.1) ==
 #define FORMAT TG_ERR_FORMAT
 #define NUMERIC TG_ERR_NUMERIC
 
+/* ---- in-place changes of recorded tensors, tg_gradients' wrt (tape.h) ---- */
+static bool backward_input_changed(void)
+{
+    tg_tensor *w = par(2, 3);
+    tg_tensor *loss = tg_sum(tg_mul(w, w));
+    tg_set_flat(w, 0, 10.0);
+    return tg_backward(loss, NULL) != TG_OK;
+}
+static bool gradients_output_changed(void)
+{
+    tg_tensor *w = par(2, 3);
+    tg_tensor *e = tg_exp(w);
+    tg_tensor *grads[1];
+    tg_set_flat(e, 1, 10.0);
+    return tg_gradients(tg_sum(e), NULL, 1, &w, grads, false) != TG_OK;
+}
+static bool gradients_foreign_wrt(void)
+{
+    tg_tensor *w = par(2, 3);
+    tg_tensor *wrt[] = {w, foreign()};
+    tg_tensor *grads[2];
+    return tg_gradients(tg_sum(w), NULL, 2, wrt, grads, false) != TG_OK;
+}
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -2773,6 +2797,12 @@ static bad_call rows[] = {
     {"tg_make_moons", "n -10", moons_negative_n, ARG, "-10"},
     {"tg_make_spirals", "1 class", spirals_one_class, ARG, "classes >= 2 (got 1)"},
     {"tg_make_spirals", "NULL rng", spirals_null_rng, ARG, "rng is NULL"},
+    /* in-place changes of recorded tensors, tg_gradients' wrt (tape.h) */
+    {"tg_backward", "input of mul changed by tg_set_flat after recording", backward_input_changed, TAPE,
+     "input 0 (float64 (2,3)) of mul (tape node 0) was modified in place after it was recorded"},
+    {"tg_gradients", "output of exp changed after recording", gradients_output_changed, TAPE,
+     "the output (float64 (2,3)) of exp (tape node 0) was modified in place"},
+    {"tg_gradients", "wrt[1] on another tape", gradients_foreign_wrt, TAPE, "wrt[1] belongs to another tape"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -32,6 +32,15 @@ run() {
     "$@"
 }
 
+# run_logged <log> <command...>: as run, with the command's output in <log>,
+# shown only when it fails.
+run_logged() {
+    local log=$1
+    shift
+    printf '+ %s  (output: %s)\n' "$*" "$log"
+    "$@" >"$log" 2>&1 || { cat "$log"; return 1; }
+}
+
 fail() {
     echo "consumers: FAILED: $*" >&2
     exit 1
@@ -42,9 +51,9 @@ project="$scratch/subproject-consumer"
 mkdir -p "$project/subprojects"
 cp "$here/subproject/meson.build" "$here/consumer.c" "$project/"
 ln -s "$root" "$project/subprojects/tapegrad"
-run meson setup "$project/build" "$project" >"$scratch/subproject-setup.log" 2>&1 ||
-    { cat "$scratch/subproject-setup.log"; fail "meson setup of the subproject consumer"; }
-sed -n -e '/^Subprojects/,/^$/p' -e '/^Build targets/p' "$scratch/subproject-setup.log"
+run_logged "$scratch/subproject-setup.log" meson setup "$project/build" "$project" ||
+    fail "meson setup of the subproject consumer"
+sed -n -e '/^ *Subprojects/,/^$/p' -e '/^Build targets/p' "$scratch/subproject-setup.log"
 if grep -qi 'criterion' "$project/build/meson-logs/meson-log.txt"; then
     fail "the subproject build looked for Criterion"
 fi
@@ -73,9 +82,9 @@ echo
 echo "== 2. the installed library through pkg-config"
 prefix="$scratch/prefix"
 build="$scratch/install-build"
-run meson setup "$build" "$root" --prefix "$prefix" -Dtests=false -Dexamples=false -Dbenchmarks=false \
-    >"$scratch/install-setup.log" 2>&1 || { cat "$scratch/install-setup.log"; fail "meson setup of the install build"; }
-run ninja -C "$build" >"$scratch/install-build.log" 2>&1 || { cat "$scratch/install-build.log"; fail "building the library"; }
+run_logged "$scratch/install-setup.log" meson setup "$build" "$root" --prefix "$prefix" \
+    -Dtests=false -Dexamples=false -Dbenchmarks=false || fail "meson setup of the install build"
+run_logged "$scratch/install-build.log" ninja -C "$build" || fail "building the library"
 run meson install -C "$build" --quiet || fail "meson install"
 pc=$(find "$prefix" -name tapegrad.pc | head -n 1)
 [ -n "$pc" ] || fail "meson install put no tapegrad.pc under $prefix"

@@ -13,6 +13,7 @@
  *   tapegrad/threads.h    the thread count of parallel kernels
  *   tapegrad/data.h       data files, data sets, batches
  *   tapegrad/checkpoint.h saving and loading tensors (safetensors)
+ *   tapegrad/version.h    the version (TG_VERSION_*, tg_version)
  */
 #ifndef TAPEGRAD_H
 #define TAPEGRAD_H
@@ -30,5 +31,6 @@
 #include "tapegrad/kernels.h"
 #include "tapegrad/data.h"
 #include "tapegrad/checkpoint.h"
+#include "tapegrad/version.h"
 
 #endif

@@ -12,7 +12,7 @@
 # one process, sample by sample (one sample of a side right after one of the
 # other), so that each round's two medians come from the same moments; it is
 # built against the tapegrad next to bench_gemm (BUILD/bench/bench_gemm ->
-# BUILD/libtapegrad.so). On two threads the libraries' pools would compete,
+# BUILD/libtapegrad.so.0). On two threads the libraries' pools would compete,
 # so each side runs in a process of its own, as above.
 #
 # OpenBLAS runs with its best kernel family for this CPU (openblas_core.sh):
@@ -58,7 +58,7 @@ gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$cblas_header" "$here/openblas_gem
 build_dir=$(cd "$(dirname "$bench")/.." && pwd)
 pair=""
 if gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$cblas_header" -I"$here/../../include" "$here/gemm_pair.c" \
-        -o "$work/gemm_pair" -L"$build_dir" -ltapegrad -Wl,-rpath,"$build_dir" -lopenblas 2>"$work/pair.log"; then
+        -o "$work/gemm_pair" -L"$build_dir" -l:libtapegrad.so.0 -Wl,-rpath,"$build_dir" -lopenblas 2>"$work/pair.log"; then
     pair="$work/gemm_pair"
 else
     echo "# gemm_pair did not build against $build_dir (see below); 1 thread in separate processes too" >&2

@@ -404,7 +404,8 @@ static const char read_header_py[] =
     "    begin, end = h[name]['data_offsets']\n"
     "    return b[begin:end]\n";
 
-Test(checkpoint, numpy_reads_the_file, .init = return_mode)
+/* Suite checkpoint_numpy: run with the PyTorch tests (tests/meson.build). */
+Test(checkpoint_numpy, numpy_reads_the_file, .init = return_mode)
 {
     if (!have_program("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1"))
         cr_skip_test("/usr/bin/python3 with numpy is not available");

@@ -1,23 +1,18 @@
-/* Tests on the real MNIST files, read from $TG_SHARED_DIR/data/mnist (set by
- * tests/meson.build). Expected values: the MNIST page (60000/10000 samples,
- * 28x28), and the well-known first labels 5 (train) and 7 (t10k) and class
+/* Tests on the real MNIST files, from the directory tg_mnist_find_dir finds
+ * ($TG_SHARED_DIR/data/mnist first, set by tests/meson.build). Expected
+ * values: the MNIST page (60000/10000 samples, 28x28), and the well-known first labels 5 (train) and 7 (t10k) and class
  * counts (train: 5923 zeros, 6742 ones; t10k: 980 zeros, 1135 ones). */
 #include <math.h>
 #include <stdint.h>
 
 #include "helpers.h"
 
-/* Writes the MNIST directory into dir, or skips the test. */
+/* Writes the MNIST directory (as tg_mnist_find_dir finds it) into dir, or
+ * skips the test. The runner checks the same before running this suite
+ * (tests/main.c), so a skip here is reported by meson too. */
 static void shared_mnist_dir(char *dir, size_t size)
 {
-    const char *shared = getenv("TG_SHARED_DIR");
-    if (!shared) cr_skip_test("TG_SHARED_DIR is not set");
-    snprintf(dir, size, "%s/data/mnist", shared);
-    char probe[1200];
-    snprintf(probe, sizeof probe, "%s/t10k-labels-idx1-ubyte.gz", dir);
-    FILE *file = fopen(probe, "rb");
-    if (!file) cr_skip_test("no MNIST files in %s", dir);
-    fclose(file);
+    if (tg_mnist_find_dir(dir, size) != TG_OK) cr_skip_test("MNIST not found: %s", tg_last_error_message());
 }
 
 static void check_split(const char *split, int64_t count, int64_t first_label, int64_t zeros, int64_t ones)
@@ -91,17 +86,19 @@ Test(mnist, fills_batches_of_float32_pixels, .init = return_mode)
 Test(mnist, finds_the_directory_from_the_environment, .init = return_mode)
 {
     char dir[1024], found[1024];
+    unsetenv("TG_MNIST_DIR");
     shared_mnist_dir(dir, sizeof dir);
     setenv("TG_MNIST_DIR", dir, 1);
     cr_assert_eq(tg_mnist_find_dir(found, sizeof found), TG_OK);
     cr_assert_str_eq(found, dir);
     cr_assert_eq(tg_mnist_find_dir(found, 4), TG_ERR_ARGUMENT);
     setenv("TG_MNIST_DIR", "/nonexistent", 1);
-    cr_assert_eq(tg_mnist_find_dir(found, sizeof found), TG_OK, "falls back to TG_SHARED_DIR");
+    cr_assert_eq(tg_mnist_find_dir(found, sizeof found), TG_OK, "falls back to the next candidate");
     cr_assert_str_eq(found, dir);
 }
 
-Test(mnist, refuses_unknown_splits_and_missing_files, .init = return_mode)
+/* Needs no MNIST files: not in the suite the runner skips without them. */
+Test(mnist_errors, refuses_unknown_splits_and_missing_files, .init = return_mode)
 {
     cr_assert_null(tg_mnist_load("/tmp", "validation"));
     assert_error_from("tg_mnist_load");

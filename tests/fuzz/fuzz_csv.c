@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t choice = data[0];
     tg_csv_options options = {delimiters[choice & 3], (choice >> 2) & 1, label_columns[(choice >> 3) & 3],
                               (choice >> 5) & 1 ? TG_LABELS_TARGET : TG_LABELS_CLASS,
-                              (choice >> 6) & 1 ? TG_FEATURES_F32 : TG_FEATURES_F64};
+                              (choice >> 6) & 1 ? TG_FEATURES_F32 : TG_FEATURES_F64, 0};
     /* An exact-size heap copy: the text is not NUL-terminated, and a parser
      * that assumed it was would read past the end. */
     size_t text_size = size - 1;

@@ -47,11 +47,14 @@ extern "C" {
  * corrupt gzip), TG_ERR_MEMORY. On error *out is NULL. */
 tg_status tg_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_size);
 
-/* Decompresses one gzip member (RFC 1952, DEFLATE data per RFC 1951) held in
- * memory. The output (*out, freed by the caller with free()) is at most
- * `max_out` bytes and at most 4 GiB. Every read and write is bounds-checked;
- * a truncated, corrupt (CRC32 or length mismatch) or oversized stream is
- * refused with TG_ERR_FORMAT and *out is NULL. */
+/* Decompresses gzip data (RFC 1952, DEFLATE data per RFC 1951) held in
+ * memory: one member, or several one after another (as `cat a.gz b.gz`
+ * makes), whose contents are concatenated as gzip -d does. The output (*out,
+ * freed by the caller with free()) is at most `max_out` bytes. Every read and
+ * write is bounds-checked; a truncated, corrupt (CRC32 or length mismatch per
+ * member) or oversized stream, and bytes after the last member that start no
+ * member ("trailing garbage"), are refused with TG_ERR_FORMAT and *out is
+ * NULL. */
 tg_status tg_gunzip(const void *in, size_t in_size, size_t max_out, uint8_t **out, size_t *out_size);
 
 /* ---- IDX (the MNIST file format) ---- */

@@ -8,6 +8,7 @@
  * Reference: D. Blackman and S. Vigna, "Scrambled linear pseudorandom number
  * generators" (2018), https://prng.di.unimi.it/ — xoshiro256starstar.c and
  * splitmix64.c there are the algorithms below, line for line. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -77,6 +78,7 @@ double tg_rng_uniform(tg_rng *rng) {
  * the generator is only its four state words, with no room to keep the second
  * value, so each call draws two uniforms and returns one normal. Simple and
  * stateless at the price of one extra uniform per value. */
+#define NORMAL_REACH 9.0 /* above the largest |z| normal_unit returns, 8.57 */
 static double normal_unit(tg_rng *rng) {
     const double two_pi = 6.283185307179586476925286766559;
     double u1 = 1.0 - uniform_unit(rng); /* (0, 1]: log never sees 0 */
@@ -131,11 +133,26 @@ static tg_tensor *random_tensor_new(const char *function, tg_rng *rng, tg_dtype 
     return tg_empty(dtype, rank, shape);
 }
 
+/* The largest finite value of `dtype` (float32's for anything but float64). */
+static double largest_finite(tg_dtype dtype) { return dtype == TG_F64 ? DBL_MAX : (double)FLT_MAX; }
+
 tg_tensor *tg_rand_uniform(tg_rng *rng, tg_dtype dtype, int rank, const int64_t *shape, double lo, double hi) {
     const char *function = "tg_rand_uniform";
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(hi - lo) || lo > hi) {
         tg_error_report(TG_ERR_ARGUMENT, function, "need finite lo <= hi (and a finite hi - lo), got lo=%g hi=%g",
                         lo, hi);
+        return NULL;
+    }
+    /* Stored as float32, a bound beyond its range would give infinities;
+     * and when no float32 value lies in [lo, hi) every draw would be
+     * rounded to hi or above and drawn again forever. */
+    if (dtype == TG_F32 && (fabs(lo) > FLT_MAX || fabs(hi) > FLT_MAX)) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "lo=%g and hi=%g must lie within the float32 range (+-%g)", lo,
+                        hi, (double)FLT_MAX);
+        return NULL;
+    }
+    if (dtype == TG_F32 && lo < hi && (double)(float)lo >= hi) { /* rounding is monotonic */
+        tg_error_report(TG_ERR_ARGUMENT, function, "no float32 value lies in [lo, hi) = [%.17g, %.17g)", lo, hi);
         return NULL;
     }
     tg_tensor *t = random_tensor_new(function, rng, dtype, rank, shape);
@@ -155,6 +172,15 @@ tg_tensor *tg_rand_normal(tg_rng *rng, tg_dtype dtype, int rank, const int64_t *
     if (!isfinite(mean) || !isfinite(std) || std < 0) {
         tg_error_report(TG_ERR_ARGUMENT, function, "need a finite mean and a finite std >= 0, got mean=%g std=%g",
                         mean, std);
+        return NULL;
+    }
+    /* A draw is at most NORMAL_REACH standard deviations from the mean
+     * (normal_unit: sqrt(-2 ln 2^-53) = 8.57): within that, no value can
+     * round to an infinity in the dtype. */
+    if (fabs(mean) + NORMAL_REACH * std > largest_finite(dtype)) {
+        tg_error_report(TG_ERR_ARGUMENT, function,
+                        "mean=%g std=%g: |mean| + %g std must stay within the %s range (%g), or draws overflow",
+                        mean, std, NORMAL_REACH, tg_dtype_name(dtype), largest_finite(dtype));
         return NULL;
     }
     tg_tensor *t = random_tensor_new(function, rng, dtype, rank, shape);

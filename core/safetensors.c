@@ -20,7 +20,9 @@
 #include "core/error_internal.h"
 #include "tapegrad/checkpoint.h"
 
-#define HEADER_LIMIT ((uint64_t)100 << 20) /* the limit of the reference implementation */
+/* The reader's limits, which the writer checks too, so that a save never
+ * replaces a good checkpoint with a file the reader refuses. */
+#define HEADER_LIMIT TG_CHECKPOINT_HEADER_LIMIT
 #define JSON_MAX_DEPTH 16
 
 /* ---------------------------------------------------------------- helpers */
@@ -180,6 +182,12 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
         if (tg_tensor_check(fn, names[i], t) != TG_OK) return tg_last_error(); /* stale */
         if (!dtype_code(t->dtype))
             return tg_error_report(TG_ERR_DTYPE, fn, "tensor '%s' has unknown dtype %d", names[i], (int)t->dtype);
+        if (t->rank < 0 || t->rank > TG_MAX_RANK ||
+            !tg_shape_sizes_fit(t->rank, t->shape, tg_shape_size_limit(tg_dtype_size(t->dtype)))) {
+            char shape[200];
+            return tg_error_report(TG_ERR_SHAPE, fn, "tensor '%s' has shape %s, which the reader refuses", names[i],
+                                   tg_shape_string(shape, sizeof shape, t->rank, t->shape));
+        }
         if (t->numel > 0 && !t->data)
             return tg_error_report(TG_ERR_ARGUMENT, fn, "tensor '%s' has no data", names[i]);
     }
@@ -348,6 +356,15 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
     if (!build_header(&json, &digits_at, n, names, tensors, n_meta, meta_keys, meta_values)) {
         free(json.data);
         return tg_error_report(TG_ERR_MEMORY, fn, "out of memory building the header of '%s'", path);
+    }
+    if (json.size > HEADER_LIMIT) {
+        status = tg_error_report(TG_ERR_ARGUMENT, fn,
+                                 "the header of '%s' (names, shapes and metadata of %d tensors and %d metadata "
+                                 "entries) would be %zu bytes, over the %llu that tg_checkpoint_open accepts; "
+                                 "nothing written ('%s' left unchanged)",
+                                 path, n, n_meta, json.size, (unsigned long long)HEADER_LIMIT, path);
+        free(json.data);
+        return status;
     }
     size_t tmp_size = strlen(path) + 64;
     char *tmp = malloc(tmp_size);
@@ -796,15 +813,19 @@ static const char *check_entries(tg_checkpoint *ck, char *detail, size_t detail_
             snprintf(detail, detail_size, "tensor '%s' has unknown dtype \"%s\"", e->name, e->dtype);
             return detail;
         }
-        uint64_t bytes = size;
-        for (int d = 0; d < e->public.rank; ++d) {
-            uint64_t s = (uint64_t)e->public.shape[d];
-            if (s != 0 && bytes > UINT64_MAX / s) {
-                snprintf(detail, detail_size, "tensor '%s' has a shape whose size overflows", e->name);
-                return detail;
-            }
-            bytes *= s;
+        /* The rule of tg_shape_validate: a shape a tensor could not have is
+         * refused here, not when it is read into one. */
+        if (!tg_shape_sizes_fit(e->public.rank, e->public.shape, tg_shape_size_limit(size))) {
+            char shape[200];
+            tg_shape_string(shape, sizeof shape, e->public.rank, e->public.shape);
+            snprintf(detail, detail_size,
+                     "tensor '%.200s' has shape %s, whose non-zero sizes multiply past the %llu elements of %s a "
+                     "tensor can have",
+                     e->name, shape, (unsigned long long)tg_shape_size_limit(size), e->dtype);
+            return detail;
         }
+        uint64_t bytes = size;
+        for (int d = 0; d < e->public.rank; ++d) bytes *= (uint64_t)e->public.shape[d];
         if (e->public.end < e->public.begin || e->public.end - e->public.begin != bytes) {
             snprintf(detail, detail_size,
                      "tensor '%s': data_offsets [%llu, %llu] do not hold its shape times %s (%llu bytes)", e->name,

@@ -63,9 +63,11 @@ extern _Thread_local bool tg_grad_disabled TG_FAST_TLS;
  * inline because they run for every recorded op and every gradient. */
 
 /* The element count of a plausible shape, or -1 when tg_shape_validate must
- * look (bad dtype or rank, negative size, a count near overflow): it explains
- * the error, or accepts a large count. Sizes below 2^31 times a count below
- * 2^32 cannot overflow. */
+ * look (bad dtype or rank, negative size, a count near overflow, a zero
+ * size): it explains the error, or accepts a large count. Sizes below 2^31
+ * times a count below 2^32 cannot overflow. Shapes with a zero size go to
+ * tg_shape_validate too: there the count stays 0 while the other sizes'
+ * product (the strides) is unbounded. */
 static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *shape) {
     if ((dtype != TG_F32 && dtype != TG_F64) || rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) return -1;
     int64_t numel = 1;
@@ -73,7 +75,7 @@ static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *sh
         if (shape[i] < 0 || shape[i] >= ((int64_t)1 << 31) || numel >= ((int64_t)1 << 32)) return -1;
         numel *= shape[i];
     }
-    return (uint64_t)numel <= SIZE_MAX / sizeof(double) ? numel : -1;
+    return numel > 0 && (uint64_t)numel <= SIZE_MAX / sizeof(double) ? numel : -1;
 }
 
 /* Tensor data of at most this many bytes sits right after the struct, both

@@ -62,11 +62,7 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
         return tg_error_report(TG_ERR_SHAPE, function, "rank %d outside 0..%d", rank, TG_MAX_RANK);
     if (rank > 0 && !shape)
         return tg_error_report(TG_ERR_ARGUMENT, function, "shape is NULL for rank %d", rank);
-    /* The byte count must fit size_t as well as the element count int64_t,
-     * so a huge shape is refused instead of being allocated short. */
-    uint64_t limit = (uint64_t)(SIZE_MAX / tg_dtype_size(dtype));
-    if (limit > (uint64_t)INT64_MAX) limit = (uint64_t)INT64_MAX;
-    uint64_t count = 1;
+    uint64_t limit = tg_shape_size_limit(tg_dtype_size(dtype));
     for (int i = 0; i < rank; i++) {
         if (shape[i] < 0) {
             char text[160];
@@ -74,17 +70,33 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
                                    (long long)shape[i], i, tg_shape_string(text, sizeof text, rank, shape));
         }
     }
+    if (!tg_shape_sizes_fit(rank, shape, limit)) {
+        char text[160];
+        return tg_error_report(TG_ERR_MEMORY, function,
+                               "shape %s has too many elements: the product of its non-zero sizes (the element "
+                               "count or a stride) exceeds %llu",
+                               tg_shape_string(text, sizeof text, rank, shape), (unsigned long long)limit);
+    }
+    int64_t count = 1;
+    for (int i = 0; i < rank; i++) count *= shape[i];
+    *numel = count;
+    return TG_OK;
+}
+
+uint64_t tg_shape_size_limit(size_t element_size) {
+    uint64_t limit = (uint64_t)(SIZE_MAX / (element_size ? element_size : 1));
+    return limit > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : limit;
+}
+
+bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
+    uint64_t product = 1;
     for (int i = 0; i < rank; i++) {
         uint64_t s = (uint64_t)shape[i];
-        if (s != 0 && count > limit / s) {
-            char text[160];
-            return tg_error_report(TG_ERR_MEMORY, function, "shape %s has too many elements",
-                                   tg_shape_string(text, sizeof text, rank, shape));
-        }
-        count *= s;
+        if (s == 0) continue;
+        if (product > limit / s) return false;
+        product *= s;
     }
-    *numel = (int64_t)count;
-    return TG_OK;
+    return true;
 }
 
 void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {

@@ -8,10 +8,23 @@
 #include "tapegrad/tensor.h"
 
 /* Checks rank and sizes and computes the element count. Refuses a rank outside
- * 0..TG_MAX_RANK, a negative size, and a count whose bytes overflow size_t,
- * reporting through tg_error_report() under `function`'s name. */
+ * 0..TG_MAX_RANK, a negative size, and a shape whose non-zero sizes multiply
+ * past tg_shape_size_limit (see tg_shape_sizes_fit), reporting through
+ * tg_error_report() under `function`'s name. */
 tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape,
                             tg_dtype dtype, int64_t *numel);
+
+/* The largest element count of elements of `element_size` bytes: its bytes
+ * fit size_t and the count fits int64_t. */
+uint64_t tg_shape_size_limit(size_t element_size);
+
+/* Whether the product of the non-zero sizes of shape[0..rank) (sizes >= 0)
+ * is at most `limit`. Zeros are skipped on purpose: the strides of
+ * (0, 2^62, 2^62) are products of trailing sizes that overflow although
+ * the element count is 0, and so are a kernel's outer and inner counts; with
+ * this bound every partial product of sizes fits, whatever the order. The
+ * checkpoint reader applies the same rule to the shapes in a file. */
+bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit);
 
 /* Fills shape, rank, numel and row-major contiguous strides of `t`. */
 void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape);

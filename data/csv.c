@@ -15,7 +15,7 @@
 #include "data/internal.h"
 
 #define CSV_LIMIT ((size_t)1 << 30)
-#define FIELD_MAX 127
+#define FIELD_MAX TG_CSV_FIELD_MAX
 
 static const char *fn = "tg_csv_load";
 
@@ -55,20 +55,26 @@ static int64_t count_fields(const char *s, size_t n, char delimiter)
     return fields;
 }
 
-/* Parses field text [s, s+n) as a finite number; returns false if it is not one. */
-static bool parse_number(const char *s, size_t n, double *value)
+typedef enum field_status { FIELD_NUMBER, FIELD_NOT_A_NUMBER, FIELD_TOO_LONG } field_status;
+
+/* Parses field text [s, s+n) as a finite number. The text is copied to be
+ * NUL-terminated for strtod (the file is not), on the stack up to
+ * FIELD_MAX characters: a longer field is refused as such. */
+static field_status parse_number(const char *s, size_t n, double *value, size_t *length)
 {
     while (n > 0 && (*s == ' ' || *s == '\t')) s++, n--;
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
     if (n >= 2 && s[0] == '"' && s[n - 1] == '"') s++, n -= 2;
-    if (n == 0 || n > FIELD_MAX) return false;
+    *length = n;
+    if (n > FIELD_MAX) return FIELD_TOO_LONG;
+    if (n == 0) return FIELD_NOT_A_NUMBER;
     char buffer[FIELD_MAX + 1];
     memcpy(buffer, s, n);
     buffer[n] = '\0';
     char *end = NULL;
     errno = 0;
     *value = strtod(buffer, &end);
-    return end == buffer + n && isfinite(*value);
+    return end == buffer + n && isfinite(*value) ? FIELD_NUMBER : FIELD_NOT_A_NUMBER;
 }
 
 static void store_feature(tg_dataset *ds, int64_t at, double value)
@@ -81,7 +87,7 @@ static void store_feature(tg_dataset *ds, int64_t at, double value)
 
 /* Parses every data line into ds; returns false after reporting an error. */
 static bool parse_rows(tg_dataset *ds, line_cursor *c, const char *path, char delimiter, int64_t columns,
-                       int64_t label_column, tg_label_kind label_kind)
+                       int64_t label_column, tg_label_kind label_kind, int64_t max_classes)
 {
     const char *line;
     size_t length;
@@ -101,10 +107,17 @@ static bool parse_rows(tg_dataset *ds, line_cursor *c, const char *path, char de
             const char *end = memchr(field, delimiter, (size_t)(line + length - field));
             if (!end) end = line + length;
             double value;
-            if (!parse_number(field, (size_t)(end - field), &value)) {
+            size_t field_length;
+            field_status parsed = parse_number(field, (size_t)(end - field), &value, &field_length);
+            if (parsed != FIELD_NUMBER) {
                 int shown = (int)(end - field > 40 ? 40 : end - field);
-                tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld:%lld: '%.*s' is not a finite number", path,
-                                (long long)c->number, (long long)col + 1, shown, field);
+                if (parsed == FIELD_TOO_LONG)
+                    tg_error_report(TG_ERR_FORMAT, fn,
+                                    "%s:%lld:%lld: field '%.*s...' is %zu characters long, over the %d allowed", path,
+                                    (long long)c->number, (long long)col + 1, shown, field, field_length, FIELD_MAX);
+                else
+                    tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld:%lld: '%.*s' is not a finite number", path,
+                                    (long long)c->number, (long long)col + 1, shown, field);
                 return false;
             }
             if (col != label_column && ds->store->kind == TG_FEATURES_F32 && !isfinite((float)value)) {
@@ -117,9 +130,17 @@ static bool parse_rows(tg_dataset *ds, line_cursor *c, const char *path, char de
             if (col != label_column) {
                 store_feature(ds, row * ds->feature_size + feature++, value);
             } else if (label_kind == TG_LABELS_CLASS) {
-                if (value < 0 || value != floor(value) || value >= INT32_MAX) {
+                if (value < 0 || value != floor(value)) {
                     tg_error_report(TG_ERR_FORMAT, fn, "%s:%lld:%lld: class label %g is not an integer >= 0",
                                     path, (long long)c->number, (long long)col + 1, value);
+                    return false;
+                }
+                if (value >= max_classes) {
+                    tg_error_report(TG_ERR_FORMAT, fn,
+                                    "%s:%lld:%lld: class label %.17g is not below the %lld classes allowed "
+                                    "(tg_csv_options.max_classes; default %d)",
+                                    path, (long long)c->number, (long long)col + 1, value, (long long)max_classes,
+                                    TG_CSV_DEFAULT_MAX_CLASSES);
                     return false;
                 }
                 ds->store->classes[row] = (int32_t)value;
@@ -140,17 +161,17 @@ static bool options_ok(const tg_csv_options *opt)
 {
     char delimiter = opt->delimiter ? opt->delimiter : ',';
     bool has_label = opt->label_column != TG_CSV_NO_LABEL;
-    return delimiter != '\n' && delimiter != '\r' && delimiter != '"' &&
+    return delimiter != '\n' && delimiter != '\r' && delimiter != '"' && opt->max_classes >= 0 &&
            (opt->storage == TG_FEATURES_F32 || opt->storage == TG_FEATURES_F64) &&
            (!has_label || opt->label_kind == TG_LABELS_CLASS || opt->label_kind == TG_LABELS_TARGET);
 }
 
 tg_dataset *tg_csv_load(const char *path, const tg_csv_options *options)
 {
-    const tg_csv_options defaults = {',', false, -1, TG_LABELS_CLASS, TG_FEATURES_F64};
+    const tg_csv_options defaults = {',', false, -1, TG_LABELS_CLASS, TG_FEATURES_F64, TG_CSV_DEFAULT_MAX_CLASSES};
     const tg_csv_options *opt = options ? options : &defaults;
     if (!path || !options_ok(opt)) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "NULL path, or bad delimiter, storage or label kind");
+        tg_error_report(TG_ERR_ARGUMENT, fn, "NULL path, or bad delimiter, storage, label kind or max_classes");
         return NULL;
     }
     uint8_t *bytes = NULL;
@@ -164,8 +185,13 @@ tg_dataset *tg_csv_load(const char *path, const tg_csv_options *options)
 tg_dataset *tgi_csv_parse(const char *path, const uint8_t *bytes, size_t size, const tg_csv_options *opt)
 {
     if (!options_ok(opt)) {
-        tg_error_report(TG_ERR_ARGUMENT, fn, "bad delimiter, storage or label kind");
+        tg_error_report(TG_ERR_ARGUMENT, fn, "bad delimiter, storage, label kind or max_classes");
         return NULL;
+    }
+    /* A UTF-8 byte order mark (spreadsheets write one) is no part of the data. */
+    if (size >= 3 && bytes[0] == 0xef && bytes[1] == 0xbb && bytes[2] == 0xbf) {
+        bytes += 3;
+        size -= 3;
     }
     char delimiter = opt->delimiter ? opt->delimiter : ',';
     bool has_label = opt->label_column != TG_CSV_NO_LABEL;
@@ -214,7 +240,8 @@ tg_dataset *tgi_csv_parse(const char *path, const uint8_t *bytes, size_t size, c
             while (next_line(&parse, &line, &length) && is_blank(line, length)) {}
         }
         if (!parse_rows(ds, &parse, path, delimiter, columns, label_column,
-                        has_label ? opt->label_kind : TG_LABELS_NONE)) {
+                        has_label ? opt->label_kind : TG_LABELS_NONE,
+                        opt->max_classes ? opt->max_classes : TG_CSV_DEFAULT_MAX_CLASSES)) {
             tg_dataset_free(ds);
             ds = NULL;
         }

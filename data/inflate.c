@@ -4,10 +4,12 @@
  *
  * Safety first: every input byte is read through a bounds-checked bit reader,
  * every output byte is written below a fixed capacity, every back-reference is
- * checked against the bytes already produced, and the gzip trailer's CRC32 and
- * length are verified. The output buffer is allocated once, from the trailer's
- * declared size, after checking it against the caller's limit and against the
- * largest expansion DEFLATE can achieve (258 bytes per 2 bits, about 1032:1).
+ * checked against the bytes already produced by its member, and each gzip
+ * member's trailer (CRC32 and length) is verified. The output buffer starts
+ * at the size the last trailer declares when that is within the caller's
+ * limit and the largest expansion DEFLATE can achieve (258 bytes per 2 bits,
+ * about 1032:1), which is exact for a file of one member, and grows up to the
+ * limit for files of several members.
  *
  * Speed: Huffman codes of up to 9 bits are decoded by one table lookup (the
  * "fast" table, as in stb_image's zlib); longer codes by a short canonical
@@ -182,7 +184,32 @@ typedef struct output {
     uint8_t *data;
     size_t size;
     size_t capacity;
+    size_t start;    /* where the current member's bytes begin: back-references stop there */
+    size_t limit;    /* the caller's max_out                                               */
+    bool no_memory;  /* a failed realloc, reported as TG_ERR_MEMORY                        */
 } output;
+
+#define LIMIT_EXCEEDED "decompressed size exceeds the allowed limit"
+
+/* Makes room for `need` more bytes, doubling the buffer up to the limit
+ * (a single member's trailer usually sized it exactly already). */
+static const char *output_reserve(output *out, size_t need)
+{
+    if (need <= out->capacity - out->size) return NULL;
+    if (need > out->limit - out->size) return LIMIT_EXCEEDED;
+    size_t capacity = out->capacity < 4096 ? 4096 : out->capacity;
+    while (capacity - out->size < need && capacity < out->limit)
+        capacity = capacity > out->limit / 2 ? out->limit : capacity * 2;
+    if (capacity > out->limit) capacity = out->limit;
+    uint8_t *grown = realloc(out->data, capacity ? capacity : 1);
+    if (!grown) {
+        out->no_memory = true;
+        return "out of memory";
+    }
+    out->data = grown;
+    out->capacity = capacity;
+    return NULL;
+}
 
 /* Decodes one Huffman-coded block into `out`. */
 static const char *inflate_codes(bit_reader *br, output *out, const huffman *literals,
@@ -194,7 +221,8 @@ static const char *inflate_codes(bit_reader *br, output *out, const huffman *lit
         if (symbol < 0) return "invalid literal/length code";
         if (truncated(br)) return "compressed data is truncated";
         if (symbol < 256) {
-            if (out->size >= out->capacity) return "output larger than declared or allowed";
+            const char *why = out->size < out->capacity ? NULL : output_reserve(out, 1);
+            if (why) return why;
             out->data[out->size++] = (uint8_t)symbol;
             continue;
         }
@@ -206,8 +234,9 @@ static const char *inflate_codes(bit_reader *br, output *out, const huffman *lit
         if (dsym < 0 || dsym >= 30) return "invalid distance code";
         size_t distance = distance_base[dsym] + get_bits(br, distance_extra[dsym]);
         if (truncated(br)) return "compressed data is truncated";
-        if (distance > out->size) return "back-reference before the start of the data";
-        if (length > out->capacity - out->size) return "output larger than declared or allowed";
+        if (distance > out->size - out->start) return "back-reference before the start of the data";
+        const char *why = output_reserve(out, length);
+        if (why) return why;
         uint8_t *dst = out->data + out->size;
         const uint8_t *src = dst - distance;
         if (distance >= length) {
@@ -229,7 +258,8 @@ static const char *inflate_stored(bit_reader *br, output *out)
     if ((len ^ 0xffffu) != nlen) return "stored block length check failed";
     br->pos += 4;
     if (br->size - br->pos < len) return "stored block is truncated";
-    if (len > out->capacity - out->size) return "output larger than declared or allowed";
+    const char *why = output_reserve(out, len);
+    if (why) return why;
     memcpy(out->data + out->size, br->in + br->pos, len);
     out->size += len;
     br->pos += len;
@@ -390,38 +420,63 @@ static size_t gzip_header_length(const uint8_t *in, size_t size, const char **wh
     return pos;
 }
 
+/* Inflates the gzip member at the start of in[0..size) onto `dst` and checks
+ * its trailer; *used is the member's length. Returns NULL or the problem. */
+static const char *gunzip_member(const uint8_t *in, size_t size, output *dst, size_t *used)
+{
+    const char *why = NULL;
+    size_t header = gzip_header_length(in, size, &why);
+    if (header == 0) return why;
+    if (size - header < 8) return "gzip data is truncated";
+    /* The deflate stream may not run into the last 8 bytes: in the last
+     * member they are its trailer, so a truncated stream is caught. */
+    bit_reader br = {in + header, size - header - 8, 0, 0, 0, 0};
+    dst->start = dst->size;
+    if ((why = inflate_stream(&br, dst))) return why;
+    const uint8_t *trailer = in + header + br.pos;
+    size_t produced = dst->size - dst->start;
+    /* ISIZE is the length modulo 2^32. */
+    uint32_t declared = read_le32(trailer + 4);
+    if ((uint32_t)produced != declared) {
+        bool impossible = br.pos < SIZE_MAX / MAX_EXPANSION && declared > br.pos * MAX_EXPANSION + 1024;
+        return impossible ? "declared size impossible for the compressed size (truncated or corrupt)"
+                          : "length differs from the gzip trailer (truncated?)";
+    }
+    if (crc32_of(dst->data + dst->start, produced) != read_le32(trailer)) return "CRC32 mismatch (corrupt data)";
+    *used = header + br.pos + 8;
+    return NULL;
+}
+
+static bool starts_a_member(const uint8_t *in, size_t size) { return size >= 2 && in[0] == 0x1f && in[1] == 0x8b; }
+
 tg_status tgi_gunzip(const uint8_t *in, size_t in_size, size_t max_out, uint8_t **out,
                      size_t *out_size, const char **why)
 {
     *out = NULL;
     *out_size = 0;
-    size_t header = gzip_header_length(in, in_size, why);
-    if (header == 0) return TG_ERR_FORMAT;
-    if (in_size - header < 8) { *why = "gzip data is truncated"; return TG_ERR_FORMAT; }
-
-    /* ISIZE is the length modulo 2^32: exact for the sizes we accept. */
-    size_t declared = read_le32(in + in_size - 4);
-    size_t compressed = in_size - header - 8;
-    if (declared > max_out || declared > UINT32_MAX) {
-        *why = "decompressed size exceeds the allowed limit";
-        return TG_ERR_FORMAT;
-    }
-    if (compressed < SIZE_MAX / MAX_EXPANSION && declared > compressed * MAX_EXPANSION + 1024) {
-        *why = "declared size impossible for the compressed size (truncated or corrupt)";
-        return TG_ERR_FORMAT;
-    }
-    output dst = {malloc(declared ? declared : 1), 0, declared};
+    *why = NULL;
+    /* The buffer starts at the size the file's last 4 bytes declare (the
+     * trailer of the last member: exact for a file of one member) when it is
+     * within the limit and the largest expansion of the input; it grows as
+     * needed otherwise. */
+    size_t hint = in_size >= 4 ? read_le32(in + in_size - 4) : 0;
+    if (hint > max_out) hint = max_out;
+    if (in_size < SIZE_MAX / MAX_EXPANSION && hint > in_size * MAX_EXPANSION + 1024) hint = 0;
+    output dst = {malloc(hint ? hint : 1), 0, hint, 0, max_out, false};
     if (!dst.data) { *why = "out of memory"; return TG_ERR_MEMORY; }
 
-    bit_reader br = {in + header, compressed, 0, 0, 0, 0};
-    *why = inflate_stream(&br, &dst);
-    if (!*why && dst.size != declared) *why = "length differs from the gzip trailer (truncated?)";
-    if (!*why && br.pos != compressed) *why = "unexpected bytes after the compressed data";
-    if (!*why && crc32_of(dst.data, dst.size) != read_le32(in + in_size - 8))
-        *why = "CRC32 mismatch (corrupt data)";
+    /* Members one after another, as gzip -d reads them (RFC 1952 2.2), each
+     * with its own trailer; anything after the last member is an error. */
+    size_t pos = 0;
+    do {
+        size_t used = 0;
+        *why = gunzip_member(in + pos, in_size - pos, &dst, &used);
+        pos += used;
+    } while (!*why && pos < in_size && starts_a_member(in + pos, in_size - pos));
+    if (!*why && pos < in_size) *why = "trailing garbage after the last gzip member (bytes that start no member)";
     if (*why) {
         free(dst.data);
-        return TG_ERR_FORMAT;
+        return dst.no_memory ? TG_ERR_MEMORY : TG_ERR_FORMAT;
     }
     *out = dst.data;
     *out_size = dst.size;

@@ -20,7 +20,8 @@
 #define TGI_INTERNAL
 #endif
 
-/* Decompresses one gzip member (RFC 1952 around RFC 1951). On failure returns
+/* Decompresses gzip data of one or more members (RFC 1952 around RFC 1951),
+ * as tg_gunzip documents. On failure returns
  * TG_ERR_FORMAT or TG_ERR_MEMORY and sets *why to a static description; no
  * error is reported (the caller reports it with its own name and context).
  * On success *out (malloc'ed, caller frees) holds *out_size <= max_out bytes. */

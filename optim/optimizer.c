@@ -142,6 +142,9 @@ tg_optimizer *tg_optimizer_new(int n, tg_tensor *const *params, const tg_optimiz
 tg_status tg_optimizer_step(tg_optimizer *opt) {
     const char *function = "tg_optimizer_step";
     if (!opt) return tg_error_report(TG_ERR_ARGUMENT, function, "optimizer is NULL");
+    if (opt->steps >= TG_OPTIM_MAX_STEPS)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "the step count %lld has reached the limit %lld",
+                               (long long)opt->steps, (long long)TG_OPTIM_MAX_STEPS);
     /* Check every gradient first, so that a bad one changes nothing. */
     for (int i = 0; i < opt->n; i++) {
         const tg_tensor *p = opt->params[i], *g = p->grad;

@@ -3,6 +3,7 @@
  * nothing: the metadata is parsed and checked, fresh state tensors are read
  * from the file, and only then are they swapped in. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,7 +178,9 @@ static tg_status read_header(const reader *r, const tg_optimizer *opt, tg_optimi
     if (n != opt->n)
         return tg_error_report(TG_ERR_ARGUMENT, r->function, "%s holds the state of %lld parameters; this optimizer has %d",
                                r->path, (long long)n, opt->n);
-    if ((s = read_count(r, "step", INT64_MAX, steps)) != TG_OK) return s;
+    /* Beyond the limit tg_optimizer_step keeps, a count would overflow in
+     * the next steps (t + 1) and Adam's bias corrections would be NaN. */
+    if ((s = read_count(r, "step", TG_OPTIM_MAX_STEPS, steps)) != TG_OK) return s;
 
     *config = opt->config;
 #define READ_FIELD(name)                                                                                            \
@@ -209,6 +212,30 @@ static tg_status read_header(const reader *r, const tg_optimizer *opt, tg_optimi
                                    dtype, tg_dtype_name(p->dtype));
         snprintf(key, sizeof key, "param.%d.step", i);
         if ((s = read_count(r, key, *steps, &param_steps[i])) != TG_OK) return s;
+    }
+    return TG_OK;
+}
+
+/* Whether slot `name` is a mean or sum of squares, which the update takes
+ * the square root of: a negative value there would make the weights NaN. */
+static bool slot_is_nonnegative(const char *name) {
+    return strcmp(name, "exp_avg_sq") == 0 || strcmp(name, "square_avg") == 0 || strcmp(name, "sum") == 0;
+}
+
+/* Checks every element of the state tensors read from the file: finite, and
+ * >= 0 in the slots of squares. The first bad element is reported by name. */
+static tg_status check_state_values(const reader *r, int count, text *names, tg_tensor *const *tensors) {
+    for (int k = 0; k < count; k++) {
+        const tg_tensor *t = tensors[k];
+        const char *slot = strrchr(names[k], '.') + 1; /* "param.<i>.<slot>" */
+        bool nonnegative = slot_is_nonnegative(slot);
+        for (int64_t e = 0; e < t->numel; e++) {
+            double x = t->dtype == TG_F32 ? (double)((const float *)t->data)[e] : ((const double *)t->data)[e];
+            if (isfinite(x) && (!nonnegative || x >= 0)) continue;
+            return tg_error_report(TG_ERR_FORMAT, r->function,
+                                   "%s: state tensor '%s' holds %g at element %lld; it must be finite%s", r->path,
+                                   names[k], x, (long long)e, nonnegative ? " and >= 0 (a mean of squares)" : "");
+        }
     }
     return TG_OK;
 }
@@ -245,6 +272,7 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
         status = tg_error_pass_up(function, "");
         goto done;
     }
+    if ((status = check_state_values(&r, count, names, tensors)) != TG_OK) goto done;
 
     tg_tensor **old = opt->state;
     opt->state = state;

@@ -53,13 +53,21 @@ extern "C" {
 /* The metadata key under which tapegrad stores the data checksum. */
 #define TG_CHECKPOINT_CHECKSUM_KEY "tapegrad.checksum"
 
+/* The largest JSON header tg_checkpoint_open accepts (100 MiB, the limit of
+ * the reference implementation); tg_checkpoint_save refuses to write more. */
+#define TG_CHECKPOINT_HEADER_LIMIT ((uint64_t)100 << 20)
+
 /* Saves `n` >= 0 tensors under `names` (distinct, non-empty, not
  * "__metadata__") with `n_meta` >= 0 string metadata pairs (distinct keys,
  * not TG_CHECKPOINT_CHECKSUM_KEY), atomically replacing `path`. Tensors are
  * float32 ("F32") or float64 ("F64") of any rank, including rank 0 and empty
- * ones; their values are stored bit-exactly. Errors: TG_ERR_ARGUMENT (NULL
- * or duplicate names, bad tensors), TG_ERR_IO (the temporary file cannot be
- * created, written or renamed; `path` is then left as it was). */
+ * ones; their values are stored bit-exactly. What the reader would refuse is
+ * refused before anything is written: among others a header (names, shapes
+ * and metadata as JSON) over TG_CHECKPOINT_HEADER_LIMIT bytes. Errors:
+ * TG_ERR_ARGUMENT (NULL or duplicate names, bad tensors, a header over the
+ * limit), TG_ERR_SHAPE (a shape the reader refuses), TG_ERR_IO (the temporary
+ * file cannot be created, written or renamed). On every error `path` is left
+ * as it was. */
 tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, const tg_tensor *const *tensors,
                              int n_meta, const char *const *meta_keys, const char *const *meta_values);
 

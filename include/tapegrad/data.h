@@ -47,11 +47,14 @@ extern "C" {
  * corrupt gzip), TG_ERR_MEMORY. On error *out is NULL. */
 tg_status tg_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_size);
 
-/* Decompresses one gzip member (RFC 1952, DEFLATE data per RFC 1951) held in
- * memory. The output (*out, freed by the caller with free()) is at most
- * `max_out` bytes and at most 4 GiB. Every read and write is bounds-checked;
- * a truncated, corrupt (CRC32 or length mismatch) or oversized stream is
- * refused with TG_ERR_FORMAT and *out is NULL. */
+/* Decompresses gzip data (RFC 1952, DEFLATE data per RFC 1951) held in
+ * memory: one member, or several one after another (as `cat a.gz b.gz`
+ * makes), whose contents are concatenated as gzip -d does. The output (*out,
+ * freed by the caller with free()) is at most `max_out` bytes. Every read and
+ * write is bounds-checked; a truncated, corrupt (CRC32 or length mismatch per
+ * member) or oversized stream, and bytes after the last member that start no
+ * member ("trailing garbage"), are refused with TG_ERR_FORMAT and *out is
+ * NULL. */
 tg_status tg_gunzip(const void *in, size_t in_size, size_t max_out, uint8_t **out, size_t *out_size);
 
 /* ---- IDX (the MNIST file format) ---- */
@@ -289,20 +292,32 @@ typedef struct tg_csv_options {
     tg_label_kind label_kind;/* TG_LABELS_CLASS (integers >= 0) or TG_LABELS_TARGET;
                                 ignored with TG_CSV_NO_LABEL                      */
     tg_feature_storage storage; /* TG_FEATURES_F32 or TG_FEATURES_F64             */
+    int32_t max_classes;     /* class labels must be below this; 0 means
+                                TG_CSV_DEFAULT_MAX_CLASSES                        */
 } tg_csv_options;
 
 #define TG_CSV_NO_LABEL INT32_MIN
+/* The default bound on class labels: one-hot batches are rows x classes, so
+ * one stray label (2147483646) would ask for gigabytes. Raise it through
+ * tg_csv_options.max_classes for data sets with more classes. */
+#define TG_CSV_DEFAULT_MAX_CLASSES 65536
+/* The longest field, in characters (surrounding spaces and quotes aside). */
+#define TG_CSV_FIELD_MAX 4096
 
 /* Reads a table of numbers (optionally gzip-compressed; at most 1 GiB): one
  * sample per non-empty line, every line with the same number of fields,
  * fields separated by `delimiter`, surrounding spaces and double quotes
- * allowed, '\r\n' line ends accepted. All columns but the label column become
- * features (shape (columns-1), or (columns) without a label). Class labels
- * must be non-negative integers; the number of classes is the largest + 1.
+ * allowed, '\r\n' line ends accepted, a UTF-8 byte order mark at the start
+ * skipped. A field holds at most TG_CSV_FIELD_MAX characters. All columns but
+ * the label column become features (shape (columns-1), or (columns) without a
+ * label). Class labels must be integers in [0, max_classes) (default
+ * TG_CSV_DEFAULT_MAX_CLASSES); the number of classes is the largest + 1.
  * `options` NULL means: ',' delimiter, no header, last column a class label,
- * float64 storage. Returns a new data set or NULL: TG_ERR_IO, TG_ERR_FORMAT
- * with "file:line:column" and the bad text for a field that is no finite
- * number or a row of the wrong length, TG_ERR_MEMORY. */
+ * float64 storage, the default class bound. Returns a new data set or NULL:
+ * TG_ERR_IO, TG_ERR_FORMAT with "file:line:column" and the bad text for a
+ * field that is no finite number, too long, or a class label out of range, or
+ * a row of the wrong length; TG_ERR_ARGUMENT for bad options (max_classes < 0
+ * among them); TG_ERR_MEMORY. */
 tg_dataset *tg_csv_load(const char *path, const tg_csv_options *options);
 
 /* ======================================================================

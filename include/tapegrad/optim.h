@@ -155,8 +155,14 @@ tg_optimizer *tg_adam_new(int n, tg_tensor *const *params, double lr);
  * (TG_ERR_DTYPE) and element count (TG_ERR_SHAPE) before anything changes.
  * Each updated parameter is changed in place: its version goes up by 1, so a
  * backward through ops recorded before the step is refused (tape.h).
- * Errors: NULL optimizer (TG_ERR_ARGUMENT). */
+ * The step count stops at TG_OPTIM_MAX_STEPS: a step past it is refused.
+ * Errors: NULL optimizer, the step limit reached (TG_ERR_ARGUMENT). */
 tg_status tg_optimizer_step(tg_optimizer *opt);
+
+/* The most updates an optimizer makes, 2^53: every count up to it is exact as
+ * a double (the bias corrections and schedules compute in double), and no
+ * run comes near it (2^53 steps of 1 us take 285 years). */
+#define TG_OPTIM_MAX_STEPS ((int64_t)1 << 53)
 /* Zeroes every parameter's gradient (keeping its storage). */
 void tg_optimizer_zero_grad(tg_optimizer *opt);
 /* Sets every parameter's gradient to none (tg_set_grad_to_none): the next
@@ -280,7 +286,10 @@ tg_status tg_optimizer_save(const tg_optimizer *opt, const char *path);
  * as if it had never stopped. All or nothing: the whole file is checked and
  * read before `opt` changes. Errors: those of tg_checkpoint_open (TG_ERR_IO,
  * TG_ERR_FORMAT for damaged files); TG_ERR_FORMAT (not an optimizer file,
- * missing or unreadable metadata, hyperparameters out of range); TG_ERR_ARGUMENT
+ * missing or unreadable metadata, hyperparameters out of range, a step count
+ * outside [0, TG_OPTIM_MAX_STEPS] or a parameter's above the optimizer's, a
+ * state tensor with a NaN or an infinity, or a negative value in a mean of
+ * squares: exp_avg_sq, square_avg, sum); TG_ERR_ARGUMENT
  * (NULL, another kind, another parameter count); TG_ERR_SHAPE / TG_ERR_DTYPE
  * (a parameter of another shape or dtype). */
 tg_status tg_optimizer_load(tg_optimizer *opt, const char *path);

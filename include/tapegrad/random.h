@@ -35,7 +35,12 @@ double tg_rng_normal(tg_rng *rng);
  * error (reported, returns 0). A NULL rng is reported too (NaN / 0 returned). */
 uint64_t tg_rng_below(tg_rng *rng, uint64_t bound);
 
-/* Persistent tensors of uniform [lo, hi) or normal(mean, std) values. */
+/* Persistent tensors of uniform [lo, hi) or normal(mean, std) values.
+ * Errors (TG_ERR_ARGUMENT): NULL rng; a bound, mean or std that is not
+ * finite; lo > hi; std < 0; values the dtype cannot hold: a bound beyond
+ * the float32 range, or bounds with no float32 value between them, for
+ * TG_F32; |mean| + 9 std beyond the dtype's range (a draw is at most 8.6
+ * standard deviations from the mean). The shape errors of tg_zeros. */
 tg_tensor *tg_rand_uniform(tg_rng *rng, tg_dtype dtype, int rank, const int64_t *shape,
                            double lo, double hi);
 tg_tensor *tg_rand_normal(tg_rng *rng, tg_dtype dtype, int rank, const int64_t *shape,

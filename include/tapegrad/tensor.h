@@ -68,8 +68,12 @@ const char *tg_dtype_name(tg_dtype dtype);
 
 /* ---- creation: every function returns a persistent tensor (free with tg_free)
  * `shape` points to `rank` sizes, each >= 0; rank 0 makes a scalar (shape may be
- * NULL). Errors: rank outside 0..TG_MAX_RANK, a negative size, an element count
- * that overflows (TG_ERR_MEMORY), an unknown dtype. */
+ * NULL). Errors: rank outside 0..TG_MAX_RANK, a negative size, a shape whose
+ * non-zero sizes multiply past what a tensor can index (TG_ERR_MEMORY: an
+ * element count or a stride overflows; so (0, 2^62, 2^62) is refused as
+ * (2^62, 2^62, 0) is), an unknown dtype. A value is converted to float32 as a
+ * C cast does, as torch.full does: beyond the float32 range it becomes an
+ * infinity (tg_full, tg_scalar, tg_from_doubles). */
 tg_tensor *tg_empty(tg_dtype dtype, int rank, const int64_t *shape); /* uninitialized */
 tg_tensor *tg_zeros(tg_dtype dtype, int rank, const int64_t *shape);
 tg_tensor *tg_ones(tg_dtype dtype, int rank, const int64_t *shape);

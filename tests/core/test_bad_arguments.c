@@ -2182,6 +2182,74 @@ static bool spirals_one_class(void)
 }
 static bool spirals_null_rng(void) { return tg_make_spirals(NULL, 10, 3, 0.1) == NULL; }
 
+/* ---- issue 21, items 11 and 12 and the smaller ones (t21-io) ---- */
+static bool zeros_zero_and_huge_sizes(void)
+{
+    const int64_t g = (int64_t)1 << 62;
+    return tg_zeros(TG_F32, 3, (const int64_t[]){0, g, g}) == NULL;
+}
+static bool pad_to_overflowing_strides(void)
+{
+    tg_tensor *x = tg_zeros(TG_F32, 3, (const int64_t[]){0, 1, 1});
+    tg_tensor *once = tg_pad(x, 1, (int64_t)1 << 40, 0);
+    bool refused = once && tg_pad(once, 2, 0, (int64_t)1 << 40) == NULL;
+    tg_free(x);
+    return refused;
+}
+static bool csv_load_huge_class(void)
+{
+    const char *path = temp_path("t.csv");
+    write_text(path, "0.5,2147483646\n");
+    return tg_csv_load(path, NULL) == NULL;
+}
+static bool csv_load_negative_max_classes(void)
+{
+    const char *path = temp_path("t.csv");
+    write_text(path, "0.5,1\n");
+    tg_csv_options options = {.delimiter = ',', .label_column = -1, .label_kind = TG_LABELS_CLASS,
+                              .storage = TG_FEATURES_F64, .max_classes = -1};
+    return tg_csv_load(path, &options) == NULL;
+}
+static bool csv_load_overlong_field(void)
+{
+    const char *path = temp_path("t.csv");
+    static char text[TG_CSV_FIELD_MAX + 16];
+    memset(text, '1', TG_CSV_FIELD_MAX + 1);
+    snprintf(text + TG_CSV_FIELD_MAX + 1, 8, ",0\n");
+    write_text(path, text);
+    return tg_csv_load(path, NULL) == NULL;
+}
+static bool gunzip_trailing_garbage(void)
+{
+    /* The empty member (gzip of ""), then "xy". */
+    static const uint8_t bytes[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x03, 0x00,
+                                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 'x',  'y'};
+    uint8_t *out = NULL;
+    size_t size = 0;
+    return tg_gunzip(bytes, sizeof bytes, 100, &out, &size) != TG_OK && out == NULL;
+}
+static bool rand_uniform_f32_beyond_float_range(void)
+{
+    tg_rng rng = tg_rng_seeded(1);
+    return tg_rand_uniform(&rng, TG_F32, 2, shape_2x3, -1e300, 1e300) == NULL;
+}
+static bool rand_uniform_f32_no_float_in_bounds(void)
+{
+    /* Both bounds round to 1 + 2^-23 = 1.00000011920928955 in float32. */
+    tg_rng rng = tg_rng_seeded(1);
+    return tg_rand_uniform(&rng, TG_F32, 2, shape_2x3, 1.00000011, 1.000000115) == NULL;
+}
+static bool rand_normal_f32_beyond_float_range(void)
+{
+    tg_rng rng = tg_rng_seeded(1);
+    return tg_rand_normal(&rng, TG_F32, 2, shape_2x3, 3e38, 1e37) == NULL;
+}
+static bool rand_normal_f64_std_overflows(void)
+{
+    tg_rng rng = tg_rng_seeded(1);
+    return tg_rand_normal(&rng, TG_F64, 2, shape_2x3, 0, 1e308) == NULL;
+}
+
 /* ====================================================================
  * The table
  * ==================================================================== */
@@ -2803,6 +2871,20 @@ static bad_call rows[] = {
     {"tg_gradients", "output of exp changed after recording", gradients_output_changed, TAPE,
      "the output (float64 (2,3)) of exp (tape node 0) was modified in place"},
     {"tg_gradients", "wrt[1] on another tape", gradients_foreign_wrt, TAPE, "wrt[1] belongs to another tape"},
+    /* issue 21, items 11 and 12 and the smaller ones (t21-io) */
+    {"tg_zeros", "shape (0,2^62,2^62): strides overflow", zeros_zero_and_huge_sizes, MEMORY,
+     "(0,4611686018427387904,4611686018427387904)"},
+    {"tg_pad", "(0,1,1) padded to (0,2^40+1,2^40+1)", pad_to_overflowing_strides, MEMORY,
+     "(0,1099511627777,1099511627777)"},
+    {"tg_csv_load", "class label 2147483646", csv_load_huge_class, FORMAT, ":1:2: class label 2147483646"},
+    {"tg_csv_load", "max_classes -1", csv_load_negative_max_classes, ARG, "max_classes"},
+    {"tg_csv_load", "field of 4097 characters", csv_load_overlong_field, FORMAT, "over the 4096 allowed"},
+    {"tg_gunzip", "bytes after the last member", gunzip_trailing_garbage, FORMAT, "trailing garbage"},
+    {"tg_rand_uniform", "float32 in [-1e300, 1e300)", rand_uniform_f32_beyond_float_range, ARG, "float32 range"},
+    {"tg_rand_uniform", "float32 in [1.00000011, 1.000000115)", rand_uniform_f32_no_float_in_bounds, ARG,
+     "no float32 value"},
+    {"tg_rand_normal", "float32 mean 3e38 std 1e37", rand_normal_f32_beyond_float_range, ARG, "float32 range"},
+    {"tg_rand_normal", "float64 std 1e308", rand_normal_f64_std_overflows, ARG, "float64 range"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -528,3 +528,102 @@ Test(checkpoint, checks_100000_metadata_keys_for_duplicates_in_n_log_n, .init = 
     assert_error(TG_ERR_FORMAT, "tg_checkpoint_open", "duplicate metadata key 'k0'");
     fixture_free(&f);
 }
+
+/* ---- the writer refuses what the reader refuses (issue 21, item 5) ---- */
+
+/* Saves the fixture, then expects `status` from a save of the arguments
+ * given, with `what` in the message, and the first file byte for byte intact
+ * with no temporary file left beside it. */
+static void expect_save_refused_keeping_the_file(fixture *f, int n, const char *const *names,
+                                                 const tg_tensor *const *tensors, int n_meta, const char *const *keys,
+                                                 const char *const *values, tg_status status, const char *what)
+{
+    cr_assert_eq(fixture_save(f), TG_OK);
+    size_t old_size = 0;
+    unsigned char *old = slurp(f->path, &old_size);
+    tg_clear_error();
+    cr_assert_eq(tg_checkpoint_save(f->path, n, names, tensors, n_meta, keys, values), status, "got %s: %s",
+                 tg_status_name(tg_last_error()), tg_last_error_message());
+    assert_error_from("tg_checkpoint_save");
+    cr_assert_not_null(strstr(tg_last_error_message(), what), "'%s' lacks '%s'", tg_last_error_message(), what);
+    size_t new_size = 0;
+    unsigned char *now = slurp(f->path, &new_size);
+    cr_assert_eq(new_size, old_size);
+    cr_assert_eq(memcmp(now, old, old_size), 0, "the previous checkpoint is intact");
+    cr_assert_eq(count_files(f->dir), 1, "no temporary file left");
+    free(now);
+    free(old);
+}
+
+Test(checkpoint, refuses_to_save_metadata_over_the_header_limit, .init = return_mode)
+{
+    /* One metadata value one byte over the reader's 100 MiB header limit:
+     * the save used to return TG_OK and replace the good file with one that
+     * tg_checkpoint_open refuses as "absurd". */
+    fixture f;
+    fixture_make(&f);
+    size_t size = (size_t)TG_CHECKPOINT_HEADER_LIMIT + 1;
+    char *huge = malloc(size + 1);
+    cr_assert_not_null(huge);
+    memset(huge, 'x', size);
+    huge[size] = '\0';
+    const char *keys[1] = {"notes"};
+    const char *values[1] = {huge};
+    const char *names[1] = {"layer.weight"};
+    const tg_tensor *tensors[1] = {f.weights};
+    expect_save_refused_keeping_the_file(&f, 1, names, tensors, 1, keys, values, TG_ERR_ARGUMENT, "104857600");
+    cr_assert_not_null(strstr(tg_last_error_message(), "left unchanged"), "%s", tg_last_error_message());
+
+    /* 1 KiB under the limit, the whole header still fits: saved and read back. */
+    huge[size - 1 - 1024 - 1] = '\0';
+    cr_assert_eq(tg_checkpoint_save(f.path, 1, names, tensors, 1, keys, values), TG_OK, "%s",
+                 tg_last_error_message());
+    tg_checkpoint *ck = tg_checkpoint_open(f.path);
+    cr_assert_not_null(ck, "%s", tg_last_error_message());
+    cr_assert_eq(strlen(tg_checkpoint_metadata(ck, "notes")), size - 1 - 1024 - 1);
+    tg_checkpoint_close(ck);
+    free(huge);
+    fixture_free(&f);
+}
+
+Test(checkpoint, refuses_to_save_a_shape_the_reader_refuses, .init = return_mode)
+{
+    /* The reader refuses (0, 2^62, 2^62) (strides overflow, item 11 of issue
+     * 21); a tensor whose shape was changed by hand is refused by the writer. */
+    fixture f;
+    fixture_make(&f);
+    tg_tensor *forged = tg_zeros(TG_F32, 1, (const int64_t[]){0});
+    forged->rank = 3;
+    forged->shape[1] = forged->shape[2] = (int64_t)1 << 62;
+    const char *names[1] = {"forged"};
+    const tg_tensor *tensors[1] = {forged};
+    expect_save_refused_keeping_the_file(&f, 1, names, tensors, 0, NULL, NULL, TG_ERR_SHAPE,
+                                         "(0,4611686018427387904,4611686018427387904)");
+    forged->rank = 1;
+    tg_free(forged);
+    fixture_free(&f);
+}
+
+/* ---- shapes whose strides overflow (issue 21, item 11) ---- */
+
+Test(checkpoint, refuses_a_header_shape_whose_strides_overflow, .init = return_mode)
+{
+    /* No element, so 0 bytes of data match the shape; but the strides of a
+     * tensor of this shape (2^62 * 2^62) overflow int64_t. */
+    fixture f;
+    fixture_make(&f);
+    write_handmade(f.path,
+                   "{\"x\":{\"dtype\":\"F32\",\"shape\":[0,4611686018427387904,4611686018427387904],"
+                   "\"data_offsets\":[0,0]}}",
+                   0);
+    cr_assert_null(tg_checkpoint_open(f.path));
+    assert_error(TG_ERR_FORMAT, "tg_checkpoint_open", "(0,4611686018427387904,4611686018427387904)");
+    /* The sizes in the other order, refused the same way. */
+    write_handmade(f.path,
+                   "{\"x\":{\"dtype\":\"F64\",\"shape\":[4611686018427387904,4611686018427387904,0],"
+                   "\"data_offsets\":[0,0]}}",
+                   0);
+    cr_assert_null(tg_checkpoint_open(f.path));
+    assert_error(TG_ERR_FORMAT, "tg_checkpoint_open", "(4611686018427387904,4611686018427387904,0)");
+    fixture_free(&f);
+}

@@ -184,3 +184,90 @@ Test(inflate, reads_uncompressed_files_as_they_are, .init = return_mode)
     cr_assert_not_null(strstr(tg_last_error_message(), "missing"));
     remove_temp_dir(dir);
 }
+
+/* ---- several members, trailing bytes (issue 21) ---- */
+
+/* Writes the concatenation of `n` byte arrays to `path`. */
+static void write_concatenation(const char *path, int n, const uint8_t *const *parts, const size_t *sizes)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; ++i) total += sizes[i];
+    uint8_t *bytes = malloc(total);
+    size_t at = 0;
+    for (int i = 0; i < n; ++i) {
+        memcpy(bytes + at, parts[i], sizes[i]);
+        at += sizes[i];
+    }
+    write_bytes(path, bytes, total);
+    free(bytes);
+}
+
+Test(inflate, decodes_concatenated_members_as_gzip_d_does, .init = return_mode)
+{
+    /* `cat a.gz b.gz a.gz > c.gz`: gzip -d gives the three texts in a row.
+     * They were refused as "unexpected bytes after the compressed data". */
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/three.gz", dir);
+    const uint8_t *parts[3] = {gz_fixed, gz_stored, gz_fixed};
+    const size_t sizes[3] = {sizeof gz_fixed, sizeof gz_stored, sizeof gz_fixed};
+    write_concatenation(path, 3, parts, sizes);
+    char expected[128];
+    snprintf(expected, sizeof expected, "%s%s%s", text_fixed, text_stored, text_fixed);
+    size_t total = strlen(expected);
+    uint8_t *out = NULL;
+    size_t size = 0;
+    cr_assert_eq(tg_read_file(path, 1000, &out, &size), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(size, total);
+    cr_assert_eq(memcmp(out, expected, total), 0);
+    free(out);
+    /* The limit holds for the members together: exactly the total passes. */
+    size_t file_size = 0;
+    uint8_t *file = slurp(path, &file_size);
+    cr_assert_eq(tg_gunzip(file, file_size, total, &out, &size), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(size, total);
+    free(out);
+    cr_assert_eq(tg_gunzip(file, file_size, total - 1, &out, &size), TG_ERR_FORMAT);
+    cr_assert_null(out);
+    assert_error(TG_ERR_FORMAT, "tg_gunzip", "limit");
+    free(file);
+    remove_temp_dir(dir);
+}
+
+Test(inflate, a_damaged_second_member_is_refused, .init = return_mode)
+{
+    uint8_t two[sizeof gz_fixed + sizeof gz_stored];
+    memcpy(two, gz_fixed, sizeof gz_fixed);
+    memcpy(two + sizeof gz_fixed, gz_stored, sizeof gz_stored);
+    two[sizeof two - 8] ^= 1; /* the second member's CRC32 */
+    uint8_t *out = NULL;
+    size_t size = 0;
+    cr_assert_eq(tg_gunzip(two, sizeof two, 1000, &out, &size), TG_ERR_FORMAT);
+    cr_assert_null(out);
+    assert_error(TG_ERR_FORMAT, "tg_gunzip", "CRC32");
+}
+
+Test(inflate, names_trailing_garbage_after_the_last_member, .init = return_mode)
+{
+    /* Bytes appended to a good file, which start no member: they were
+     * reported as a CRC or length problem of the member itself. */
+    char dir[64], path[128];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/tail.gz", dir);
+    static const uint8_t junk[] = {'j', 'u', 'n', 'k', '\n'};
+    static const uint8_t zeros[8] = {0};
+    static const uint8_t half_magic[1] = {0x1f};
+    const uint8_t *tails[3] = {junk, zeros, half_magic};
+    const size_t tail_sizes[3] = {sizeof junk, sizeof zeros, sizeof half_magic};
+    for (int t = 0; t < 3; ++t) {
+        const uint8_t *parts[2] = {gz_fixed, tails[t]};
+        const size_t sizes[2] = {sizeof gz_fixed, tail_sizes[t]};
+        write_concatenation(path, 2, parts, sizes);
+        uint8_t *out = NULL;
+        size_t size = 0;
+        cr_assert_eq(tg_read_file(path, 1000, &out, &size), TG_ERR_FORMAT, "tail %d", t);
+        cr_assert_null(out);
+        assert_error(TG_ERR_FORMAT, "tg_read_file", "trailing garbage after the last gzip member");
+    }
+    remove_temp_dir(dir);
+}

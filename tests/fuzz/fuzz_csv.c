@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_csv.c — the CSV reader (data/csv.c). The first input byte
- * chooses the options, the rest is the file:
+ * chooses the options (the class bound is the default), the rest is the file:
  *   bits 0-1  delimiter  ',' ';' '\t' ' '
  *   bit  2    has_header
  *   bits 3-4  label column  -1, 0, 1, none
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t choice = data[0];
     tg_csv_options options = {delimiters[choice & 3], (choice >> 2) & 1, label_columns[(choice >> 3) & 3],
                               (choice >> 5) & 1 ? TG_LABELS_TARGET : TG_LABELS_CLASS,
-                              (choice >> 6) & 1 ? TG_FEATURES_F32 : TG_FEATURES_F64};
+                              (choice >> 6) & 1 ? TG_FEATURES_F32 : TG_FEATURES_F64, 0};
     /* An exact-size heap copy: the text is not NUL-terminated, and a parser
      * that assumed it was would read past the end. */
     size_t text_size = size - 1;
@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int64_t f = 0; f < features; ++f)
             if (!(tg_dataset_feature(ds, r, f) * 0.0 == 0.0)) abort();
         if (kind == TG_LABELS_CLASS &&
-            (tg_dataset_class(ds, r) < 0 || tg_dataset_class(ds, r) >= tg_dataset_label_width(ds)))
+            (tg_dataset_class(ds, r) < 0 || tg_dataset_class(ds, r) >= tg_dataset_label_width(ds) ||
+             tg_dataset_label_width(ds) > TG_CSV_DEFAULT_MAX_CLASSES))
             abort();
         if (kind == TG_LABELS_TARGET && !(tg_dataset_target(ds, r, 0) * 0.0 == 0.0)) abort();
     }

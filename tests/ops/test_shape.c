@@ -491,3 +491,48 @@ Test(shape_errors, expand_and_sum_to_mismatches, .init = return_mode, .fini = ab
     tg_free(x);
     reset_tape();
 }
+
+/* ---- shapes whose strides overflow (issue 21, item 11) ---- */
+
+Test(shape_errors, zero_size_with_huge_others_is_refused, .init = return_mode, .fini = abort_mode) {
+    /* No element, but the strides (2^62 * 2^62 for axis 0) overflow int64_t;
+     * the same sizes in the other order were already refused. */
+    const int64_t g = (int64_t)1 << 62;
+    cr_assert_null(tg_zeros(TG_F32, 3, (int64_t[]){0, g, g}));
+    assert_error(TG_ERR_MEMORY, "tg_zeros", "(0,4611686018427387904,4611686018427387904)");
+    cr_assert_null(tg_zeros(TG_F32, 3, (int64_t[]){g, g, 0}));
+    assert_error(TG_ERR_MEMORY, "tg_zeros", "(4611686018427387904,4611686018427387904,0)");
+    /* Large but fitting sizes beside a zero stay allowed. */
+    tg_tensor *ok = tg_zeros(TG_F64, 3, (int64_t[]){0, (int64_t)1 << 30, (int64_t)1 << 30});
+    cr_assert_not_null(ok, "%s", tg_last_error_message());
+    cr_assert_eq(ok->numel, 0);
+    cr_assert_eq(ok->strides[0], (int64_t)1 << 60);
+    tg_free(ok);
+}
+
+Test(shape_errors, op_output_with_a_zero_size_and_overflowing_strides, .init = return_mode,
+     .fini = abort_mode) {
+    /* Sizes below 2^31 each, as the quick check on the recording path
+     * accepts them, whose product (2^31-1)^3 overflows: the element count is
+     * 0 but the strides are not. */
+    tg_tensor *x = tg_zeros(TG_F32, 1, (int64_t[]){0});
+    const int64_t m = ((int64_t)1 << 31) - 1;
+    cr_assert_null(tg_reshape(x, 4, (int64_t[]){0, m, m, m}));
+    assert_error(TG_ERR_MEMORY, "tg_reshape", "(0,2147483647,2147483647,2147483647)");
+    tg_free(x);
+    reset_tape();
+}
+
+Test(shape_errors, pad_to_overflowing_strides, .init = return_mode, .fini = abort_mode) {
+    /* (0,1,1) padded by 2^40 on axes 1 and 2: (0, 2^40+1, 2^40+1), whose
+     * strides overflow; the first pad alone fits. */
+    tg_tensor *x = tg_zeros(TG_F32, 3, (int64_t[]){0, 1, 1});
+    const int64_t p = (int64_t)1 << 40;
+    tg_tensor *once = tg_pad(x, 1, p, 0);
+    cr_assert_not_null(once, "%s", tg_last_error_message());
+    cr_assert_eq(once->shape[1], p + 1);
+    cr_assert_null(tg_pad(once, 2, 0, p));
+    assert_error(TG_ERR_MEMORY, "tg_pad", "(0,1099511627777,1099511627777)");
+    tg_free(x);
+    reset_tape();
+}

@@ -428,8 +428,17 @@ Test(optim_state, damaged_and_foreign_files_are_refused) {
 /* Writes an Adam state for the victim's two parameters as optim.h documents
  * it, with metadata `bad_key` set to `bad_value` (or left out when
  * bad_value is NULL), and without tensor `drop` (NULL: keep all). */
+static void write_adam_file_replacing(const char *path, const victim *v, const char *bad_key, const char *bad_value,
+                                      const char *drop, const char *replaced, const tg_tensor *replacement);
 static void write_adam_file(const char *path, const victim *v, const char *bad_key, const char *bad_value,
                             const char *drop) {
+    write_adam_file_replacing(path, v, bad_key, bad_value, drop, NULL, NULL);
+}
+
+/* write_adam_file, with state tensor `replaced` (if not NULL) saved from
+ * `replacement` instead of the victim's. */
+static void write_adam_file_replacing(const char *path, const victim *v, const char *bad_key, const char *bad_value,
+                                      const char *drop, const char *replaced, const tg_tensor *replacement) {
     const char *keys[] = {"format", "kind", "params", "step", "lr", "momentum", "dampening", "beta1", "beta2", "eps",
                           "weight_decay", "rms_decay", "lr_decay", "initial_accumulator", "centered",
                           "param.0.shape", "param.0.dtype", "param.0.step", "param.1.shape", "param.1.dtype",
@@ -457,7 +466,9 @@ static void write_adam_file(const char *path, const victim *v, const char *bad_k
     for (int k = 0; k < 4; k++) {
         if (drop && strcmp(all_names[k], drop) == 0) continue;
         names[n] = all_names[k];
-        tensors[n++] = tg_optimizer_state(v->opt, k / 2, k % 2 ? "exp_avg_sq" : "exp_avg");
+        tensors[n++] = replaced && strcmp(all_names[k], replaced) == 0
+                           ? replacement
+                           : tg_optimizer_state(v->opt, k / 2, k % 2 ? "exp_avg_sq" : "exp_avg");
     }
     cr_assert_eq(tg_checkpoint_save(path, n, names, tensors, n_meta, meta_keys, meta_values), TG_OK);
 }
@@ -521,5 +532,113 @@ Test(optim_state, null_arguments_are_refused) {
     cr_assert_eq(tg_optimizer_save(NULL, v.after), TG_ERR_ARGUMENT);
     cr_assert(strstr(tg_last_error_message(), "tg_optimizer_save: optimizer is NULL"));
     cr_assert_eq(tg_optimizer_save(v.opt, "/nonexistent-dir/x.safetensors"), TG_ERR_IO);
+    victim_free(&v);
+}
+
+/* ---- values the update rule cannot take (issue 21, item 6) ---- */
+
+Test(optim_state, step_counts_beyond_the_limit_are_refused) {
+    /* step = INT64_MAX loaded, and the next tg_optimizer_step overflowed the
+     * count (UBSan) and wrote NaN weights (Adam's 1 - beta^t with t < 0). */
+    victim v;
+    victim_new(&v);
+    char path[128];
+    path_in(&v.w, "steps.safetensors", path, sizeof path);
+    const char *max = "9223372036854775807";
+    struct {
+        const char *key, *value, *fragment;
+    } cases[] = {
+        {"step", max, "metadata 'tapegrad.optim.step' is '9223372036854775807', not a count in [0, 9007199254740992]"},
+        {"step", "9007199254740993", "'tapegrad.optim.step' is '9007199254740993', not a count in [0, 9007199254740992]"},
+        {"step", "-1", "'tapegrad.optim.step' is '-1', not a count"},
+        {"step", "99999999999999999999", "'tapegrad.optim.step' is '99999999999999999999', not a count"},
+        {"param.0.step", "-2", "'tapegrad.optim.param.0.step' is '-2', not a count in [0, 2]"},
+        {"param.0.step", max, "'tapegrad.optim.param.0.step' is '9223372036854775807', not a count in [0, 2]"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        write_adam_file(path, &v, cases[k].key, cases[k].value, NULL);
+        expect_refused(&v, path, TG_ERR_FORMAT, cases[k].fragment);
+    }
+    victim_free(&v);
+}
+
+Test(optim_state, the_step_limit_loads_and_stops_the_next_step) {
+    /* A count of exactly TG_OPTIM_MAX_STEPS (2^53) loads; the next step is
+     * refused and changes no weight. */
+    victim v;
+    victim_new(&v);
+    cr_assert_eq(TG_OPTIM_MAX_STEPS, (int64_t)9007199254740992);
+    char path[128];
+    path_in(&v.w, "limit.safetensors", path, sizeof path);
+    write_adam_file(path, &v, "step", "9007199254740992", NULL);
+    cr_assert_eq(tg_optimizer_load(v.opt, path), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(tg_optimizer_step_count(v.opt), TG_OPTIM_MAX_STEPS);
+    double before = tg_get_flat(v.m.params[0], 0);
+    tg_optimizer_zero_grad(v.opt);
+    tg_tensor *loss = tg_add(tg_sum(tg_mul(v.m.W, v.m.W)), tg_sum(tg_mul(v.m.b, v.m.b)));
+    cr_assert_eq(tg_backward(loss, NULL), TG_OK);
+    reset_tape();
+    cr_assert_eq(tg_optimizer_step(v.opt), TG_ERR_ARGUMENT);
+    cr_assert(strstr(tg_last_error_message(), "step count 9007199254740992 has reached the limit"), "%s",
+              tg_last_error_message());
+    cr_assert_eq(tg_get_flat(v.m.params[0], 0), before);
+    victim_free(&v);
+}
+
+Test(optim_state, hyperparameters_out_of_range_are_refused) {
+    victim v;
+    victim_new(&v);
+    char path[128];
+    path_in(&v.w, "hyper.safetensors", path, sizeof path);
+    struct {
+        const char *key, *value, *fragment;
+    } cases[] = {
+        {"lr", "nan", "learning rate must be finite and >= 0, got nan"},
+        {"lr", "inf", "learning rate must be finite and >= 0, got inf"},
+        {"lr", "1e400", "metadata 'tapegrad.optim.lr' is '1e400', not a number"},
+        {"beta1", "-0.5", "beta1 must be finite and in [0, 1), got -0.5"},
+        {"beta2", "1", "beta2 must be finite and in [0, 1), got 1"},
+        {"eps", "-1e-8", "eps must be finite and in [0, inf), got -1e-08"},
+        {"eps", "inf", "eps must be finite and in [0, inf), got inf"},
+        {"weight_decay", "-0.1", "weight_decay must be finite and in [0, inf), got -0.1"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        write_adam_file(path, &v, cases[k].key, cases[k].value, NULL);
+        expect_refused(&v, path, TG_ERR_FORMAT, cases[k].fragment);
+    }
+    victim_free(&v);
+}
+
+Test(optim_state, moments_the_update_cannot_take_are_refused) {
+    /* A NaN or infinite moment, or a negative mean of squares (whose square
+     * root the update takes), would turn the weights into NaN. */
+    victim v;
+    victim_new(&v);
+    char path[128];
+    path_in(&v.w, "moments.safetensors", path, sizeof path);
+    /* Parameter 0 is (2,3), parameter 1 is (3): the last element of each
+     * state tensor is the bad one, the others are 0. */
+    struct {
+        const char *name;
+        double value;
+        const char *must;
+    } cases[] = {
+        {"param.0.exp_avg", NAN, "it must be finite"},
+        {"param.1.exp_avg", -INFINITY, "it must be finite"},
+        {"param.0.exp_avg_sq", -1.0, "it must be finite and >= 0"},
+        {"param.1.exp_avg_sq", INFINITY, "it must be finite and >= 0"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        bool first = cases[k].name[6] == '0';
+        tg_tensor *bad = first ? tg_zeros(TG_F64, 2, (const int64_t[]){2, 3}) : tg_zeros(TG_F64, 1, (const int64_t[]){3});
+        int64_t last = bad->numel - 1;
+        tg_set_flat(bad, last, cases[k].value);
+        write_adam_file_replacing(path, &v, NULL, NULL, NULL, cases[k].name, bad);
+        char fragment[160];
+        snprintf(fragment, sizeof fragment, "state tensor '%s' holds %g at element %lld; %s", cases[k].name,
+                 cases[k].value, (long long)last, cases[k].must);
+        expect_refused(&v, path, TG_ERR_FORMAT, fragment);
+        tg_free(bad);
+    }
     victim_free(&v);
 }

@@ -26,8 +26,9 @@ static void write_one_tensor(handmade *h, const char *dtype, size_t size, int co
     unsigned char *raw = calloc(total, 1);
     for (int b = 0; b < 8; ++b) raw[b] = (unsigned char)((uint64_t)n >> (8 * b));
     memcpy(raw + 8, json, (size_t)n);
+    unsigned char *data = raw + 8 + n;
     for (int i = 0; i < count; ++i)
-        for (size_t b = 0; b < size; ++b) raw[8 + (size_t)n + (size_t)i * size + b] = (unsigned char)(bits[i] >> (8 * b));
+        for (size_t b = 0; b < size; ++b) data[(size_t)i * size + b] = (unsigned char)(bits[i] >> (8 * b));
     write_bytes(h->path, raw, total);
     free(raw);
 }

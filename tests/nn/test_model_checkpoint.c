@@ -490,7 +490,7 @@ Test(nn_model, an_unknown_layout_is_refused_with_nothing_written) {
  * PyTorch's layout. nn.Linear(2, 3): weight (3, 2) = [[1, 2], [3, 4], [5, 6]],
  * bias [0.5, -1, 0.25]; for x = (1, -2), y = W x + b by hand:
  * (1 - 4 + 0.5, 3 - 8 - 1, 5 - 12 + 0.25) = (-2.5, -6, -6.75). */
-Test(nn_model, a_pytorch_layout_file_from_another_tool_gives_the_hand_computed_output) {
+Test(nn_model, a_pytorch_layout_file_from_another_tool_gives_the_hand_computed_output, .init = return_mode) {
     temp_dir dir;
     temp_dir_open(&dir);
     const char *path = temp_file(&dir, "torch.safetensors");

@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "tapegrad.h"
+#include "tests/nn/old_layout_fixture.h"
 #include "tests/test_helpers.h"
 
 /* ---- temporary files: one directory per test, removed at the end ---- */
@@ -464,6 +465,24 @@ Test(nn_model, a_file_of_the_earlier_in_out_layout_loads_as_it_was_saved) {
     assert_models_bit_equal(saved, fresh, true);
     tg_model_free(saved);
     tg_model_free(fresh);
+    temp_dir_close(&dir);
+}
+
+/* The same, from a file the earlier tapegrad itself wrote (its bytes are in
+ * old_layout_fixture.h, with the values they hold). */
+Test(nn_model, a_file_written_by_the_earlier_tapegrad_loads_with_its_values) {
+    temp_dir dir;
+    temp_dir_open(&dir);
+    const char *path = temp_file(&dir, "309f8d4.safetensors");
+    write_bytes(path, old_layout_3442_safetensors, old_layout_3442_safetensors_len);
+    tg_model *model = mlp_3442(30, TG_F32);
+    cr_assert_eq(tg_model_load(model, path), TG_OK, "%s", tg_last_error_message());
+    for (int p = 0; p < 6; p++) {
+        tg_tensor *t = tg_model_param(model, p, NULL, 0);
+        for (int64_t k = 0; k < t->numel; k++)
+            cr_assert_eq(tg_get_flat(t, k), ((k % 5) - 2) / 8.0 + p / 16.0, "param %d [%lld]", p, (long long)k);
+    }
+    tg_model_free(model);
     temp_dir_close(&dir);
 }
 

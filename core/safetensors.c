@@ -1064,7 +1064,7 @@ static tg_status check_destination(const char *fn, const tg_checkpoint *ck, cons
     if (!t) return tg_error_null_tensor(fn, "destination for '%s' is NULL", e->name);
     if (t->tape)
         return tg_error_report(TG_ERR_TAPE, fn, "destination for '%s' belongs to a tape", e->name);
-    if (!dtype_code(t->dtype) || strcmp(dtype_code(t->dtype), e->dtype) != 0)
+    if (!dtype_code(t->dtype) || !tgi_checkpoint_dtype_readable(e->dtype))
         return tg_error_report(TG_ERR_DTYPE, fn, "'%s': tensor '%s' is %s in the file but the destination is %s",
                                ck->path, e->name, e->dtype, tg_dtype_name(t->dtype));
     if (t->rank != e->rank || memcmp(t->shape, e->shape, (size_t)e->rank * sizeof(int64_t)) != 0) {
@@ -1076,6 +1076,15 @@ static tg_status check_destination(const char *fn, const tg_checkpoint *ck, cons
     }
     if (t->numel > 0 && !t->data)
         return tg_error_report(TG_ERR_ARGUMENT, fn, "destination for '%s' has no data", e->name);
+    char value[48];
+    int64_t bad = tgi_checkpoint_first_unrepresentable(e->dtype, ck->data + e->begin, t->numel, t->dtype, value,
+                                                       sizeof value);
+    if (bad >= 0)
+        return tg_error_report(TG_ERR_DTYPE, fn,
+                               "'%s': tensor '%s' is %s in the file and its element %lld (%s) has no %s value%s",
+                               ck->path, e->name, e->dtype, (long long)bad, value,
+                               t->dtype == TG_F32 ? "exact or finite F32" : "exact F64",
+                               t->dtype == TG_F32 ? " (a float64 destination may hold it)" : "");
     return TG_OK;
 }
 
@@ -1098,9 +1107,12 @@ static tg_status read_into(const char *fn, const tg_checkpoint *ck, int n, const
     }
     for (int i = 0; i < n; ++i) {
         const tg_checkpoint_entry *e = tg_checkpoint_find(ck, names[i]);
-        size_t size = tg_dtype_size(tensors[i]->dtype);
-        copy_little_endian(tensors[i]->data, ck->data + e->begin, tensors[i]->numel, size);
-        tg_tensor_changed(tensors[i]);
+        tg_tensor *t = tensors[i];
+        if (strcmp(dtype_code(t->dtype), e->dtype) == 0) /* bit for bit, NaN payloads too */
+            copy_little_endian(t->data, ck->data + e->begin, t->numel, tg_dtype_size(t->dtype));
+        else
+            tgi_checkpoint_convert(t->data, t->dtype, ck->data + e->begin, e->dtype, t->numel);
+        tg_tensor_changed(t);
     }
     return TG_OK;
 }
@@ -1131,15 +1143,17 @@ tg_tensor *tg_checkpoint_read_tensor(const tg_checkpoint *ck, const char *name)
                         ck->count);
         return NULL;
     }
-    tg_dtype dtype = TG_F32;
-    if (strcmp(e->dtype, "F64") == 0) dtype = TG_F64;
-    else if (strcmp(e->dtype, "F32") != 0) {
-        tg_error_report(TG_ERR_DTYPE, fn, "'%s': tensor '%s' is %s; only F32 and F64 can be read", ck->path, name,
-                        e->dtype);
+    int dtype = tgi_checkpoint_natural_dtype(e->dtype);
+    if (dtype < 0) {
+        tg_error_report(TG_ERR_DTYPE, fn, "'%s': tensor '%s' has unknown dtype %s", ck->path, name, e->dtype);
         return NULL;
     }
-    tg_tensor *t = tg_empty(dtype, e->rank, e->shape);
+    tg_tensor *t = tg_empty((tg_dtype)dtype, e->rank, e->shape);
     if (!t) return NULL;
-    copy_little_endian(t->data, ck->data + e->begin, t->numel, tg_dtype_size(dtype));
+    tg_tensor *destination[1] = {t};
+    if (read_into(fn, ck, 1, &name, destination) != TG_OK) {
+        tg_free(t);
+        return NULL;
+    }
     return t;
 }

@@ -84,6 +84,7 @@ tg_layer *tg_dense_new(tg_rng *rng, tg_dtype dtype, int64_t in, int64_t out, tg_
     layer->training = true;
     layer->param_names[0] = "weight";
     layer->param_names[1] = "bias";
+    layer->param_transposed_in_files[0] = true; /* (out, in) in files, as nn.Linear */
     layer->params[0] = tg_zeros(dtype, 2, (int64_t[]){in, out});
     layer->params[1] = tg_zeros(dtype, 1, (int64_t[]){out});
     layer->n_params = 2; /* from here on destroy frees what was made */

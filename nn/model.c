@@ -48,6 +48,11 @@ static tg_status check_layer(const char *function, const tg_layer *layer) {
         if (layer->params[k]->tape)
             return tg_error_report(TG_ERR_TAPE, function, "layer '%s': parameter '%s' belongs to a tape",
                                    layer->kind ? layer->kind : "(no kind)", layer->param_names[k]);
+        if (layer->param_transposed_in_files[k] && layer->params[k]->rank != 2)
+            return tg_error_report(TG_ERR_ARGUMENT, function,
+                                   "layer '%s': parameter '%s' is to be transposed in files but has rank %d, not 2",
+                                   layer->kind ? layer->kind : "(no kind)", layer->param_names[k],
+                                   layer->params[k]->rank);
     }
     return TG_OK;
 }
@@ -253,6 +258,7 @@ typedef struct named_params {
     int n;
     char **names;
     tg_tensor **tensors;
+    bool *transposed_in_files;
 } named_params;
 
 static void named_params_free(named_params *p) {
@@ -260,6 +266,7 @@ static void named_params_free(named_params *p) {
         for (int i = 0; i < p->n; i++) free(p->names[i]);
     free(p->names);
     free(p->tensors);
+    free(p->transposed_in_files);
 }
 
 static tg_status named_params_of(const char *function, const tg_model *model, named_params *p) {
@@ -268,7 +275,8 @@ static tg_status named_params_of(const char *function, const tg_model *model, na
     int n = tg_model_num_params(model);
     p->names = calloc((size_t)n + 1, sizeof *p->names);
     p->tensors = calloc((size_t)n + 1, sizeof *p->tensors);
-    if (!p->names || !p->tensors) {
+    p->transposed_in_files = calloc((size_t)n + 1, sizeof *p->transposed_in_files);
+    if (!p->names || !p->tensors || !p->transposed_in_files) {
         named_params_free(p);
         return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d parameter names", n);
     }
@@ -283,10 +291,56 @@ static tg_status named_params_of(const char *function, const tg_model *model, na
             }
             snprintf(name, size, "%d.%s", i, l->param_names[k]);
             p->names[p->n] = name;
+            p->transposed_in_files[p->n] = l->param_transposed_in_files[k];
             p->tensors[p->n++] = l->params[k];
         }
     }
     return TG_OK;
+}
+
+/* dst (cols, rows) = src (rows, cols) transposed; both contiguous. */
+static void copy_transposed(tg_tensor *dst, const tg_tensor *src) {
+    int64_t rows = src->shape[0], cols = src->shape[1];
+    size_t size = tg_dtype_size(src->dtype);
+    const char *from = src->data;
+    char *to = dst->data;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++)
+            memcpy(to + (size_t)(c * rows + r) * size, from + (size_t)(r * cols + c) * size, size);
+}
+
+/* The tensors as files hold them: the parameter itself, or (when `transpose`
+ * and the parameter is flagged) a new tensor of the transposed shape, filled
+ * from the parameter when `fill`. Freed with file_tensors_free. */
+static tg_tensor **file_tensors_new(const char *function, const named_params *p, bool transpose, bool fill) {
+    tg_tensor **file = calloc((size_t)p->n + 1, sizeof *file);
+    if (!file) {
+        tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d tensor pointers", p->n);
+        return NULL;
+    }
+    for (int k = 0; k < p->n; k++) {
+        const tg_tensor *t = p->tensors[k];
+        if (!transpose || !p->transposed_in_files[k]) {
+            file[k] = p->tensors[k];
+            continue;
+        }
+        file[k] = tg_empty(t->dtype, 2, (int64_t[]){t->shape[1], t->shape[0]});
+        if (!file[k]) {
+            for (int j = 0; j < k; j++)
+                if (file[j] != p->tensors[j]) tg_free(file[j]);
+            free(file);
+            tg_error_pass_up(function, "");
+            return NULL;
+        }
+        if (fill) copy_transposed(file[k], t);
+    }
+    return file;
+}
+
+static void file_tensors_free(const named_params *p, tg_tensor **file) {
+    for (int k = 0; file && k < p->n; k++)
+        if (file[k] != p->tensors[k]) tg_free(file[k]);
+    free(file);
 }
 
 tg_status tg_model_save(const tg_model *model, const char *path) {
@@ -297,10 +351,43 @@ tg_status tg_model_save(const tg_model *model, const char *path) {
         named_params_free(&p);
         return tg_error_report(TG_ERR_ARGUMENT, "tg_model_save", "path is NULL");
     }
-    status = tg_checkpoint_save(path, p.n, (const char *const *)p.names, (const tg_tensor *const *)p.tensors, 0,
-                                NULL, NULL);
-    if (status != TG_OK) status = tg_error_pass_up("tg_model_save", "");
+    tg_tensor **file = file_tensors_new("tg_model_save", &p, true, true);
+    const char *keys[] = {TG_MODEL_LAYOUT_KEY}, *values[] = {TG_MODEL_LAYOUT_PYTORCH};
+    if (!file) status = tg_last_error();
+    else status = tg_checkpoint_save(path, p.n, (const char *const *)p.names, (const tg_tensor *const *)file, 1,
+                                     keys, values);
+    if (file && status != TG_OK) status = tg_error_pass_up("tg_model_save", "");
+    file_tensors_free(&p, file);
     named_params_free(&p);
+    return status;
+}
+
+/* Whether `ck` holds PyTorch's layout (see tg_model_load in nn.h). tapegrad
+ * has written its checksum into every file; before the layout key, its dense
+ * weights were (in, out). */
+static tg_status file_layout_is_pytorch(const char *function, const tg_checkpoint *ck, const char *path,
+                                        bool *pytorch) {
+    const char *layout = tg_checkpoint_metadata(ck, TG_MODEL_LAYOUT_KEY);
+    if (layout && strcmp(layout, TG_MODEL_LAYOUT_PYTORCH) != 0)
+        return tg_error_report(TG_ERR_FORMAT, function,
+                               "'%s' has metadata %s = '%s'; this version of tapegrad reads only '%s' (a newer "
+                               "tapegrad may have written the file)",
+                               path, TG_MODEL_LAYOUT_KEY, layout, TG_MODEL_LAYOUT_PYTORCH);
+    *pytorch = layout || !tg_checkpoint_metadata(ck, TG_CHECKPOINT_CHECKSUM_KEY);
+    return TG_OK;
+}
+
+/* Reads every parameter in the file's layout: transposed ones through
+ * tensors of the file's shape, copied over once all of them have been
+ * checked and read (so an error still leaves the model unchanged). */
+static tg_status read_params(const char *function, const tg_checkpoint *ck, const named_params *p, bool pytorch) {
+    tg_tensor **file = file_tensors_new(function, p, pytorch, false);
+    if (!file) return tg_last_error();
+    tg_status status = tg_checkpoint_read_into(ck, p->n, (const char *const *)p->names, file);
+    if (status != TG_OK) status = tg_error_pass_up(function, "");
+    for (int k = 0; k < p->n && status == TG_OK; k++)
+        if (file[k] != p->tensors[k]) copy_transposed(p->tensors[k], file[k]);
+    file_tensors_free(p, file);
     return status;
 }
 
@@ -339,10 +426,9 @@ tg_status tg_model_load(tg_model *model, const char *path) {
             status = tg_error_report(TG_ERR_ARGUMENT, function,
                                      "'%s' has no '%s': it holds %d tensors, the model has %d parameters", path,
                                      p.names[k], stored, p.n);
-    if (status == TG_OK) {
-        status = tg_checkpoint_read_into(ck, p.n, (const char *const *)p.names, p.tensors);
-        if (status != TG_OK) status = tg_error_pass_up(function, "");
-    }
+    bool pytorch = true;
+    if (status == TG_OK) status = file_layout_is_pytorch(function, ck, path, &pytorch);
+    if (status == TG_OK) status = read_params(function, ck, &p, pytorch);
     tg_checkpoint_close(ck);
     named_params_free(&p);
     return status;

@@ -73,13 +73,25 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
 
 /* Loads the tensors `names[0..n)` of the file into the existing persistent
  * tensors `tensors[0..n)` (e.g. a model's parameters), which must have
- * exactly the shape and dtype stored in the file. All or nothing: the file
- * and every name, shape and dtype are checked before the first tensor is
- * written. Tensors in the file that are not asked for are ignored. Each
- * tensor written is changed in place (its version + 1, tape.h). Errors:
- * TG_ERR_IO, TG_ERR_FORMAT (malformed file, checksum mismatch), TG_ERR_ARGUMENT
- * (a name missing from the file), TG_ERR_SHAPE / TG_ERR_DTYPE (mismatch),
- * TG_ERR_TAPE (a destination owned by a tape). */
+ * exactly the shape stored in the file. A stored dtype other than the
+ * destination's is converted by this rule (as PyTorch's load_state_dict
+ * copies):
+ *   - F32 into F32, F64 into F64: bit for bit.
+ *   - F16, BF16, F32 into F32 or F64, F64 into F64: exact (subnormals,
+ *     infinities and signed zeros included; a NaN stays a NaN).
+ *   - F64 into F32: rounded to nearest, ties to even (tiny values may round
+ *     to subnormals or zero); a finite value that rounds beyond F32's
+ *     largest (about 3.4e38) is refused, not made an infinity.
+ *   - I8..I64, U8..U64, BOOL (0 or 1): only when every value is exactly
+ *     representable (|x| <= 2^24 into F32, 2^53 into F64, or more bits with
+ *     enough trailing zeros); integers are never rounded.
+ * All or nothing: the file and every name, shape and value conversion are
+ * checked before the first tensor is written. Tensors in the file that are
+ * not asked for are ignored. Each tensor written is changed in place (its
+ * version + 1, tape.h). Errors: TG_ERR_IO, TG_ERR_FORMAT (malformed
+ * file, checksum mismatch), TG_ERR_ARGUMENT (a name missing from the file),
+ * TG_ERR_SHAPE (mismatch), TG_ERR_DTYPE (a value the rule refuses, named with
+ * its index), TG_ERR_TAPE (a destination owned by a tape). */
 tg_status tg_checkpoint_load_into(const char *path, int n, const char *const *names, tg_tensor *const *tensors);
 
 /* ---- reading a checkpoint piece by piece ---- */
@@ -96,8 +108,9 @@ typedef struct tg_checkpoint_entry {
 } tg_checkpoint_entry;
 
 /* Opens and fully validates a checkpoint (structure, sizes, checksum),
- * holding its contents in memory until tg_checkpoint_close. Tensors of any
- * safetensors dtype are listed; only F32 and F64 can be read. Returns NULL
+ * holding its contents in memory until tg_checkpoint_close. Tensors of every
+ * safetensors dtype (F16, BF16, F32, F64, I8..I64, U8..U64, BOOL) are listed
+ * and can be read, converted as tg_checkpoint_load_into says. Returns NULL
  * on error (TG_ERR_IO, TG_ERR_FORMAT, TG_ERR_MEMORY). */
 tg_checkpoint *tg_checkpoint_open(const char *path);
 /* Releases an open checkpoint; its entries and metadata strings die with it. */
@@ -114,8 +127,10 @@ const char *tg_checkpoint_metadata(const tg_checkpoint *ck, const char *key);
 /* As tg_checkpoint_load_into, from an open checkpoint. */
 tg_status tg_checkpoint_read_into(const tg_checkpoint *ck, int n, const char *const *names,
                                   tg_tensor *const *tensors);
-/* A new persistent tensor (caller frees with tg_free) holding the F32 or F64
- * tensor `name`. Errors: TG_ERR_ARGUMENT (no such name), TG_ERR_DTYPE. */
+/* A new persistent tensor (caller frees with tg_free) holding the tensor
+ * `name`: float32 for F16, BF16 and F32 (exact), float64 for F64 and for
+ * integers and BOOL. Errors: TG_ERR_ARGUMENT (no such name), TG_ERR_DTYPE (an
+ * integer beyond 2^53 that float64 cannot hold exactly). */
 tg_tensor *tg_checkpoint_read_tensor(const tg_checkpoint *ck, const char *name);
 
 #ifdef __cplusplus

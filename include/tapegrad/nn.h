@@ -106,13 +106,18 @@ typedef struct tg_layer {
     int n_params;
     tg_tensor *params[TG_LAYER_MAX_PARAMS];
     const char *param_names[TG_LAYER_MAX_PARAMS]; /* "weight", "bias"          */
+    /* A rank-2 parameter saved and loaded as its transpose, so that files
+     * hold PyTorch's layout (a dense weight is (in, out) here, (out, in) in
+     * files, as nn.Linear's). False (calloc) for a user layer's parameters. */
+    bool param_transposed_in_files[TG_LAYER_MAX_PARAMS];
     bool training;    /* set by tg_model_set_training                          */
     void *state;      /* the layer's own data                                  */
     double scalar;    /* a constant of parameterless layers (leaky slope)      */
 } tg_layer;
 
 /* Dense: y = x @ W + b; W (in, out) initialized with `init` (fans in, out),
- * b with zeros. Parameters are of `dtype`, named "weight" and "bias". x is
+ * b with zeros. Parameters are of `dtype`, named "weight" and "bias"; files
+ * hold the weight transposed, (out, in), as PyTorch's nn.Linear. x is
  * (batch, in), or (..., in) with leading batch axes. Errors: sizes < 1, NULL
  * rng for random inits; in forward (reported by tg_layer_forward), x's last
  * size not `in`, rank < 2 (TG_ERR_SHAPE) or another dtype (TG_ERR_DTYPE). */
@@ -173,13 +178,26 @@ int64_t tg_model_param_count(const tg_model *model);
 /* Train / eval mode for every layer (layers that behave differently read
  * layer->training). Models start in training mode. */
 void tg_model_set_training(tg_model *model, bool training);
-/* Saves / loads every parameter under its name (safetensors, checkpoint.h).
- * Loading is all or nothing and strict: the file must hold exactly the
- * model's parameter names (one more or one less is another architecture,
- * TG_ERR_ARGUMENT), with the same shapes (TG_ERR_SHAPE) and dtypes
- * (TG_ERR_DTYPE), all checked before anything is written; plus the errors of
- * tg_checkpoint_open (TG_ERR_IO, TG_ERR_FORMAT). Loaded parameters are
- * changed in place (version + 1 each, tape.h). */
+/* Saves / loads every parameter under its name (safetensors, checkpoint.h)
+ * in PyTorch's layout, so that a file moves between tapegrad and a PyTorch
+ * model of the same architecture (nn.Sequential of nn.Linear and activation
+ * modules for tg_mlp_new: "0.weight" (out, in), "0.bias" (out)): parameters
+ * flagged param_transposed_in_files are written and read transposed. Saving
+ * writes the metadata TG_MODEL_LAYOUT_KEY = TG_MODEL_LAYOUT_PYTORCH.
+ * Loading reads the layout from the metadata: that key means PyTorch's
+ * layout; a file without it but with tapegrad's checksum was written by an
+ * earlier tapegrad (dense weights (in, out)) and is read in that layout; a
+ * file with neither (another tool, e.g. PyTorch) is read in PyTorch's
+ * layout; another value of the key is refused (TG_ERR_FORMAT). Stored
+ * dtypes are converted as tg_checkpoint_load_into says (F64 into a float32
+ * model rounds). Loading is all or nothing and strict: the file must hold
+ * exactly the model's parameter names (one more or one less is another
+ * architecture, TG_ERR_ARGUMENT), with the same shapes (TG_ERR_SHAPE, shapes
+ * named in the file's layout), all checked before anything is written; plus
+ * the errors of tg_checkpoint_open (TG_ERR_IO, TG_ERR_FORMAT). Loaded
+ * parameters are changed in place (version + 1 each, tape.h). */
+#define TG_MODEL_LAYOUT_KEY "tapegrad.layout"
+#define TG_MODEL_LAYOUT_PYTORCH "pytorch"
 tg_status tg_model_save(const tg_model *model, const char *path);
 tg_status tg_model_load(tg_model *model, const char *path);
 void tg_model_free(tg_model *model);

@@ -1644,8 +1644,12 @@ static bool checkpoint_load_shape(void)
 }
 static bool checkpoint_load_dtype(void)
 {
-    const char *path = save_one("c.safetensors");
+    const char *path = temp_path("c.safetensors");
     const char *names[] = {"w"};
+    tg_tensor *w = mat(2, 3);
+    ((double *)w->data)[4] = 1e300; /* beyond float's range */
+    const tg_tensor *saved[] = {w};
+    cr_assert_eq(tg_checkpoint_save(path, 1, names, saved, 0, NULL, NULL), TG_OK);
     tg_tensor *tensors[] = {mat32(2, 3)};
     return tg_checkpoint_load_into(path, 1, names, tensors) != TG_OK;
 }
@@ -2286,6 +2290,58 @@ static bool gradients_foreign_wrt(void)
     tg_tensor *wrt[] = {w, foreign()};
     tg_tensor *grads[2];
     return tg_gradients(tg_sum(w), NULL, 2, wrt, grads, false) != TG_OK;
+/* ---- PyTorch-layout checkpoints and stored dtypes (nn.h, checkpoint.h) ---- */
+
+static bool model_add_transposed_rank_1(void)
+{
+    tg_model *model = keep(KEPT_MODEL, tg_model_new());
+    tg_layer *layer = calloc(1, sizeof *layer);
+    layer->kind = "custom";
+    layer->forward = identity_forward;
+    layer->destroy = free_plain;
+    layer->n_params = 1;
+    layer->params[0] = vec(3);
+    layer->param_names[0] = "scale";
+    layer->param_transposed_in_files[0] = true;
+    return tg_model_add(model, layer) != TG_OK;
+}
+static bool model_load_unknown_layout(void)
+{
+    const char *path = temp_path("m.safetensors");
+    tg_model *model = small_model(3);
+    tg_tensor *params[4];
+    tg_model_params(model, params, 4);
+    const char *names[] = {"0.weight", "0.bias", "2.weight", "2.bias"};
+    const char *keys[] = {TG_MODEL_LAYOUT_KEY}, *values[] = {"jax"};
+    cr_assert_eq(tg_checkpoint_save(path, 4, names, (const tg_tensor *const *)params, 1, keys, values), TG_OK);
+    return tg_model_load(model, path) != TG_OK;
+}
+/* A file holding one I64 tensor "n" = {value}, written by hand. */
+static const char *save_i64(const char *file, uint64_t value)
+{
+    const char *path = temp_path(file);
+    const char json[] = "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+    unsigned char raw[8 + sizeof json - 1 + 8];
+    for (int b = 0; b < 8; b++) raw[b] = (unsigned char)((uint64_t)(sizeof json - 1) >> (8 * b));
+    memcpy(raw + 8, json, sizeof json - 1);
+    for (int b = 0; b < 8; b++) raw[8 + sizeof json - 1 + (size_t)b] = (unsigned char)(value >> (8 * b));
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(raw, 1, sizeof raw, f), sizeof raw);
+    fclose(f);
+    return path;
+}
+static bool checkpoint_load_inexact_integer(void)
+{
+    const char *names[] = {"n"};
+    tg_tensor *tensors[] = {keep_tensor(tg_zeros(TG_F32, 1, (int64_t[]){1}))};
+    return tg_checkpoint_load_into(save_i64("i.safetensors", UINT64_C(16777217)), 1, names, tensors) != TG_OK;
+}
+static bool checkpoint_read_tensor_inexact_integer(void)
+{
+    const char *path = save_i64("i.safetensors", UINT64_C(9007199254740993));
+    tg_checkpoint *ck = keep(KEPT_CHECKPOINT, tg_checkpoint_open(path));
+    return tg_checkpoint_read_tensor(ck, "n") == NULL;
 }
 
 static bad_call rows[] = {
@@ -2633,7 +2689,7 @@ static bad_call rows[] = {
     {"tg_model_save", "NULL model", model_save_null_model, ARG, "model is NULL"},
     {"tg_model_save", "directory missing", model_save_no_directory, IO, "no/such/dir"},
     {"tg_model_load", "file missing", model_load_missing, IO, "missing.safetensors"},
-    {"tg_model_load", "hidden size 3 into 4", model_load_other_shapes, SHAPE, "(2,3)"},
+    {"tg_model_load", "hidden size 3 into 4", model_load_other_shapes, SHAPE, "(3,2)"},
     {"tg_model_load", "2 layers into 3", model_load_other_architecture, ARG, "4.weight"},
     {"tg_model_load", "NULL path", model_load_null_path, ARG, "path"},
     {"tg_accuracy", "labels (3) for batch 2", accuracy_shapes, SHAPE, "(3)"},
@@ -2729,7 +2785,8 @@ static bad_call rows[] = {
     {"tg_checkpoint_save", "NULL metadata value", checkpoint_save_null_meta_value, ARG, "NULL"},
     {"tg_checkpoint_save", "directory missing", checkpoint_save_no_directory, IO, "none/c.safetensors"},
     {"tg_checkpoint_load_into", "(2,3) into (3,2)", checkpoint_load_shape, SHAPE, "(3,2)"},
-    {"tg_checkpoint_load_into", "F64 into float32", checkpoint_load_dtype, DTYPE, "F64"},
+    {"tg_checkpoint_load_into", "F64 1e300 into float32", checkpoint_load_dtype, DTYPE,
+     "element 4 (1.0000000000000001e+300)"},
     {"tg_checkpoint_load_into", "name 'bias' missing", checkpoint_load_missing_name, ARG, "bias"},
     {"tg_checkpoint_load_into", "a tape tensor", checkpoint_load_tape_tensor, TAPE, "tape"},
     {"tg_checkpoint_load_into", "file missing", checkpoint_load_missing_file, IO, "none.safetensors"},
@@ -2885,6 +2942,11 @@ static bad_call rows[] = {
      "no float32 value"},
     {"tg_rand_normal", "float32 mean 3e38 std 1e37", rand_normal_f32_beyond_float_range, ARG, "float32 range"},
     {"tg_rand_normal", "float64 std 1e308", rand_normal_f64_std_overflows, ARG, "float64 range"},
+    /* PyTorch-layout checkpoints and stored dtypes */
+    {"tg_model_add", "rank-1 parameter flagged transposed in files", model_add_transposed_rank_1, ARG, "rank 1"},
+    {"tg_model_load", "layout 'jax'", model_load_unknown_layout, FORMAT, "'jax'"},
+    {"tg_checkpoint_load_into", "I64 2^24+1 into float32", checkpoint_load_inexact_integer, DTYPE, "16777217"},
+    {"tg_checkpoint_read_tensor", "I64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

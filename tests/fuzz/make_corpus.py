@@ -158,6 +158,23 @@ def make_safetensors():
     write("safetensors", "near_overlap.safetensors",
           safetensors([("a", "F32", [1], f32(1)), ("b", "F32", [1], f32(2))], checksum=None)
           .replace(b'"data_offsets":[4,8]', b'"data_offsets":[0,4]'))
+    # Every convertible dtype, with values at the edges of the conversion rule.
+    write("safetensors", "half_floats.safetensors",
+          safetensors([("f16", "F16", [5], struct.pack("<5H", 0x3C00, 0xC100, 0x0001, 0x7C00, 0x7E00)),
+                       ("bf16", "BF16", [4], struct.pack("<4H", 0x3F80, 0xC020, 0x0001, 0xFF80))]))
+    write("safetensors", "integers.safetensors",
+          safetensors([("i32", "I32", [2], struct.pack("<2i", -2 ** 31, 16777217)),
+                       ("i64", "I64", [2], struct.pack("<2q", 2 ** 53 + 1, -2 ** 63)),
+                       ("u64", "U64", [1], struct.pack("<Q", 2 ** 64 - 1)),
+                       ("i16", "I16", [1], struct.pack("<h", -32768)), ("u8", "U8", [1], b"\xff")],
+                      checksum=None))
+    write("safetensors", "near_f32_overflow.safetensors",
+          safetensors([("w", "F64", [3], f64(0.1, 1e39, -float("inf")))]))
+    # A model in PyTorch's layout as tg_model_save writes it, and as PyTorch's
+    # safetensors writer does (its "format" metadata, no checksum).
+    linear = [("0.weight", "F32", [3, 2], f32(1, 2, 3, 4, 5, 6)), ("0.bias", "F32", [3], f32(0.5, -1, 0.25))]
+    write("safetensors", "model_pytorch_layout.safetensors", safetensors(linear, {"tapegrad.layout": "pytorch"}))
+    write("safetensors", "torch_written.safetensors", safetensors(linear, {"format": "pt"}, checksum=None))
 
 
 if __name__ == "__main__":

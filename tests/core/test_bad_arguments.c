@@ -2290,6 +2290,8 @@ static bool gradients_foreign_wrt(void)
     tg_tensor *wrt[] = {w, foreign()};
     tg_tensor *grads[2];
     return tg_gradients(tg_sum(w), NULL, 2, wrt, grads, false) != TG_OK;
+}
+
 /* ---- PyTorch-layout checkpoints and stored dtypes (nn.h, checkpoint.h) ---- */
 
 static bool model_add_transposed_rank_1(void)

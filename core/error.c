@@ -17,7 +17,11 @@ static _Atomic int error_mode = TG_ERRORS_ABORT;
 
 /* Read after every backward rule (did it fail?): initial-exec, see fast_tls.h. */
 static _Thread_local tg_status last_code TG_FAST_TLS = TG_OK;
-static _Thread_local char last_message[1024];
+static _Thread_local char last_message[TG_ERROR_MESSAGE_SIZE];
+/* Set on the pool's workers (tg_error_defer_on_this_thread): their errors are
+ * only recorded, for the pool to hand to the calling thread. */
+static _Thread_local bool deferring;
+_Thread_local unsigned tg_error_reports TG_FAST_TLS;
 
 tg_error_mode tg_set_error_mode(tg_error_mode mode) {
     if (mode != TG_ERRORS_ABORT && mode != TG_ERRORS_RETURN) { /* reported under the mode in force */
@@ -59,15 +63,8 @@ const char *tg_status_name(tg_status code) {
     return "unknown error";
 }
 
-/* Formats the message into this thread's slot, then hands it to the handler
- * or the mode in force. */
-static tg_status record_and_dispatch(tg_status code, const char *function, const char *format, va_list args) {
-    int used = snprintf(last_message, sizeof last_message, "%s: ", function ? function : "tapegrad");
-    if (used < 0) used = 0;
-    if ((size_t)used < sizeof last_message)
-        vsnprintf(last_message + used, sizeof last_message - (size_t)used, format, args);
-    last_code = code;
-
+/* Hands the error in this thread's slot to the handler or the mode in force. */
+static void dispatch(tg_status code) {
     tg_error_handler handler = atomic_load(&custom_handler);
     if (handler) {
         handler(code, last_message, atomic_load(&custom_user));
@@ -76,6 +73,30 @@ static tg_status record_and_dispatch(tg_status code, const char *function, const
         fflush(stderr);
         abort();
     }
+}
+
+/* Formats the message into this thread's slot, then dispatches it. On a pool
+ * worker the first error of a job is kept and nothing is dispatched: the
+ * calling thread reports it once the job is done. */
+static tg_status record_and_dispatch(tg_status code, const char *function, const char *format, va_list args) {
+    tg_error_reports++;
+    if (deferring && last_code != TG_OK) return code;
+    int used = snprintf(last_message, sizeof last_message, "%s: ", function ? function : "tapegrad");
+    if (used < 0) used = 0;
+    if ((size_t)used < sizeof last_message)
+        vsnprintf(last_message + used, sizeof last_message - (size_t)used, format, args);
+    last_code = code;
+    if (!deferring) dispatch(code);
+    return code;
+}
+
+void tg_error_defer_on_this_thread(void) { deferring = true; }
+
+tg_status tg_error_report_message(tg_status code, const char *message) {
+    tg_error_reports++;
+    snprintf(last_message, sizeof last_message, "%s", message);
+    last_code = code;
+    if (!deferring) dispatch(code);
     return code;
 }
 
@@ -104,7 +125,8 @@ tg_status tg_error_null_tensor(const char *function, const char *format, ...) {
      * the original already; calling it again for every later link would turn
      * one mistake into a cascade. Under TG_ERRORS_ABORT no earlier failure
      * can have returned, so a NULL there is the caller's own bug: report it. */
-    bool aborting = atomic_load(&error_mode) == TG_ERRORS_ABORT && atomic_load(&custom_handler) == NULL;
+    bool aborting =
+        !deferring && atomic_load(&error_mode) == TG_ERRORS_ABORT && atomic_load(&custom_handler) == NULL;
     if (last_code != TG_OK && !aborting) return last_code;
     va_list args;
     va_start(args, format);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/anomaly.h"
+#include "core/error_internal.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
 #include "tapegrad/op.h"
@@ -115,7 +116,9 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     node->position = 0;
     node->attrs = attrs ? *attrs : tg_no_attrs;
 
+    unsigned reports_before = tg_error_reports;
     if (out->numel > 0) op->forward(node);
+    if (tg_error_reports != reports_before) return NULL; /* the kernel reported: nothing recorded */
     /* Anomaly mode: checked before the node is appended, so a failed op
      * leaves nothing on the tape. While off this is the op's only cost. */
     if (tg_anomaly_on &&

@@ -39,8 +39,19 @@
  * baseline is x86-64 (SSE2, 4 floats a vector); AVX2 doubles that: Adam's
  * update went from 181 to 150 us per MNIST step. The arithmetic is the same
  * in both (meson.build sets -ffp-contract=off, so no FMA contraction), so
- * results do not depend on which version runs. */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+ * results do not depend on which version runs.
+ * Not under ThreadSanitizer: the resolvers run while the library is being
+ * relocated, before TSan's runtime is set up, and the program crashed before
+ * main. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TG_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TG_UNDER_TSAN 1
+#endif
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TG_UNDER_TSAN)
 #define TG_HOT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define TG_HOT_CLONES

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,6 +134,20 @@ static int64_t job_tasks;
 static tg_float_mode job_float_mode; /* the caller's (core/float_mode.h) */
 static atomic_int job_pending; /* workers of this job not yet finished */
 
+/* The first error the workers' pieces of the current job reported (deferred
+ * on the workers, core/error_internal.h): the lowest thread_index's wins, so
+ * which one the caller sees does not depend on timing. Reset by the caller
+ * before it publishes a job, filled under job_error_lock, read by the caller
+ * after every worker of the job is done. */
+static pthread_mutex_t job_error_lock = PTHREAD_MUTEX_INITIALIZER;
+static int job_error_thread; /* 0: none */
+static tg_status job_error_code;
+static char job_error_message[TG_ERROR_MESSAGE_SIZE];
+
+/* True while this thread runs pieces of a job on the pool (the caller's own
+ * share or a worker's): a fork() from there must not wait for the pool. */
+static _Thread_local bool in_pool_job;
+
 static void run_share(tg_task_fn fn, void *ctx, int64_t n_tasks, int threads, int index)
 {
     int64_t begin = n_tasks * index / threads;
@@ -190,12 +205,30 @@ typedef struct worker_start {
 
 static worker_start worker_starts[TG_MAX_THREADS - 1];
 
+/* Called by a worker after its share: hands the error its pieces left
+ * pending on this thread (if any) to the job, and clears it. */
+static void keep_worker_error(int index)
+{
+    tg_status code = tg_last_error();
+    if (code == TG_OK) return;
+    pthread_mutex_lock(&job_error_lock);
+    if (job_error_thread == 0 || index < job_error_thread) {
+        job_error_thread = index;
+        job_error_code = code;
+        snprintf(job_error_message, sizeof job_error_message, "%s", tg_last_error_message());
+    }
+    pthread_mutex_unlock(&job_error_lock);
+    tg_clear_error();
+}
+
 static void *worker_main(void *arg)
 {
     const worker_start *start = arg;
     int index = start->index;
     uint64_t seen = start->job_word;
     bool poll = false; /* only after a job it took part in */
+    in_pool_job = true;
+    tg_error_defer_on_this_thread();
     for (;;) {
         if (!(poll && poll_job_word(seen))) {
             pthread_mutex_lock(&pool_lock);
@@ -212,6 +245,7 @@ static void *worker_main(void *arg)
         if (!poll) continue; /* not needed for this job */
         if (tg_float_mode_get() != job_float_mode) tg_float_mode_set(job_float_mode);
         run_share(job_fn, job_ctx, job_tasks, threads, index);
+        keep_worker_error(index);
         if (atomic_fetch_sub(&job_pending, 1) == 1 && atomic_load(&caller_sleeping)) {
             pthread_mutex_lock(&pool_lock);
             pthread_cond_signal(&job_done);
@@ -235,6 +269,45 @@ static void pool_shutdown(void)
     pthread_mutex_unlock(&pool_owner);
 }
 
+/* ---- fork ---- */
+
+/* A fork()ed child has only the thread that forked: the workers are gone.
+ * Before the fork this waits for a running job to finish and holds the
+ * pool's locks, so that no thread of the parent is inside them when the
+ * child's copy is made; the child then starts with an empty pool, which
+ * grows again on its first parallel call. A fork from inside a piece of a
+ * job does not wait (the job could not finish): the parent is unaffected,
+ * the child must not use the pool. */
+static bool fork_holds_pool;
+
+static void pool_before_fork(void)
+{
+    fork_holds_pool = !in_pool_job;
+    if (!fork_holds_pool) return;
+    pthread_mutex_lock(&pool_owner);
+    pthread_mutex_lock(&pool_lock);
+}
+
+static void pool_after_fork_in_parent(void)
+{
+    if (!fork_holds_pool) return;
+    pthread_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool_owner);
+}
+
+/* The condition variables are made afresh: the parent's sleeping workers may
+ * be recorded as waiters in the copies. */
+static void pool_after_fork_in_child(void)
+{
+    pool_after_fork_in_parent();
+    pthread_cond_init(&work_ready, NULL);
+    pthread_cond_init(&job_done, NULL);
+    n_workers = 0;
+    atomic_store(&sleeping_workers, 0);
+    atomic_store(&caller_sleeping, false);
+    atomic_store(&shutting_down, false);
+}
+
 /* Starts workers until there are `wanted`; returns how many there are.
  * Called with pool_owner held and no job running. */
 static int grow_pool(int wanted)
@@ -243,6 +316,7 @@ static int grow_pool(int wanted)
     if (!atexit_registered) {
         atexit_registered = true;
         atexit(pool_shutdown);
+        pthread_atfork(pool_before_fork, pool_after_fork_in_parent, pool_after_fork_in_child);
     }
     /* Workers block every signal, so signals reach the user's threads. */
     sigset_t all, old;
@@ -281,6 +355,7 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
     job_ctx = ctx;
     job_tasks = n_tasks;
     job_float_mode = tg_float_mode_get();
+    job_error_thread = 0;
     atomic_store(&job_pending, threads - 1);
     uint64_t job_number = atomic_load(&job_word) / JOB_WORD_SCALE + 1;
     atomic_store(&job_word, job_number * JOB_WORD_SCALE + (uint64_t)threads);
@@ -290,7 +365,10 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
         pthread_mutex_unlock(&pool_lock);
     }
 
+    unsigned reports_before = tg_error_reports;
+    in_pool_job = true;
     run_share(fn, ctx, n_tasks, threads, 0);
+    in_pool_job = false;
 
     if (atomic_load_explicit(&job_pending, memory_order_acquire) > 0) {
         double deadline = now_seconds() + POLL_SECONDS;
@@ -307,7 +385,14 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
             pthread_mutex_unlock(&pool_lock);
         }
     }
+    /* The caller's own pieces reported theirs as they ran, as on one thread;
+     * if they reported none, a worker's first error is reported here. */
+    bool worker_error = job_error_thread != 0 && tg_error_reports == reports_before;
+    tg_status code = job_error_code;
+    char message[TG_ERROR_MESSAGE_SIZE];
+    if (worker_error) snprintf(message, sizeof message, "%s", job_error_message);
     pthread_mutex_unlock(&pool_owner);
+    if (worker_error) tg_error_report_message(code, message);
 }
 
 /* ---- tg_parallel_range: flat element ranges split over the pool ---- */

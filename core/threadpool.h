@@ -16,6 +16,15 @@
  * One job runs at a time. A call made while the pool is busy (from a second
  * user thread, or from inside a task) does not wait: it runs all its tasks
  * on its own calling thread, in order, with thread_index 0.
+ *
+ * Errors: a task on the calling thread reports as usual. Workers only record
+ * theirs (core/error_internal.h); if the caller's tasks reported none, the
+ * first error of the lowest-numbered worker that had one is reported on the
+ * calling thread when the job is done (tapegrad/threads.h).
+ *
+ * fork(): handlers registered with the first worker wait for a running job,
+ * hold the pool's locks across the fork, and leave the child an empty pool
+ * that starts its own workers when first needed.
  */
 #ifndef TAPEGRAD_CORE_THREADPOOL_H
 #define TAPEGRAD_CORE_THREADPOOL_H

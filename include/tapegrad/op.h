@@ -52,7 +52,10 @@ typedef struct tg_node {
 } tg_node;
 
 /* Computes node->output->data from node->inputs. The output is allocated,
- * contiguous, with the shape and dtype the op function chose. */
+ * contiguous, with the shape and dtype the op function chose. A kernel that
+ * cannot compute it reports through tg_error_report (also from pieces it runs
+ * with tg_parallel_range / tg_parallel_items, on any thread); tg_op_apply
+ * then returns NULL and records nothing. */
 typedef void (*tg_forward_fn)(const tg_node *node);
 
 /* Writes into grad_inputs[i] the gradient of the loss with respect to input i,
@@ -73,7 +76,8 @@ typedef struct tg_op {
 
 /* Runs `op` on `inputs` with output dtype/shape given by the caller and
  * returns the output (owned by a tape; see tape.h). `attrs` may be NULL.
- * Errors: NULL input, stale tensor, inputs from two different tapes. */
+ * Errors: NULL input, stale tensor, inputs from two different tapes, and any
+ * error the forward kernel reports (returns NULL). */
 tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs,
                        const tg_op_attrs *attrs, tg_dtype out_dtype, int out_rank,
                        const int64_t *out_shape);

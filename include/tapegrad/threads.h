@@ -4,6 +4,10 @@
  * pool of worker threads plus the calling thread. The split is static: for a
  * given thread count a result is bitwise the same from run to run. Workers
  * sleep when there is no work, so an idle library costs no CPU time.
+ *
+ * fork(): the child starts with no workers and starts its own on its first
+ * parallel call (a fork waits for a parallel call running on another thread
+ * to finish). Not supported: fork() from inside a piece of a parallel call.
  */
 #ifndef TAPEGRAD_THREADS_H
 #define TAPEGRAD_THREADS_H
@@ -44,7 +48,15 @@ int tg_get_num_threads(void);
  * depend on the thread count. A call from inside a piece (nested) runs all of
  * its pieces on the thread making it. n <= 0 does nothing. Errors
  * (TG_ERR_ARGUMENT through tg_error_report, nothing run): fn NULL, cost
- * negative or NaN. */
+ * negative or NaN.
+ *
+ * fn may report errors with tg_error_report, from any piece: they reach the
+ * calling thread's error mode or handler. A piece on the calling thread
+ * reports as it runs, as on one thread; if none of those reported, the first
+ * error of the other threads' pieces (the lowest piece's thread's first) is
+ * reported on the calling thread once every piece is done, with its code and
+ * message, once (it aborts there under TG_ERRORS_ABORT). Every piece still
+ * runs: an error does not stop the others. */
 typedef void (*tg_range_fn)(void *ctx, int64_t begin, int64_t end);
 void tg_parallel_range(int64_t n, double cost, tg_range_fn fn, void *ctx);
 

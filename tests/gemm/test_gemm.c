@@ -316,13 +316,22 @@ Test(gemm, empty_products_touch_nothing)
 #define REPRO_N 301
 #define REPRO_K 517
 
+static float repro_a[REPRO_M * REPRO_K], repro_b[REPRO_K * REPRO_N];
+
+static void repro_fill(void)
+{
+    rng_state = 42;
+    for (int i = 0; i < REPRO_M * REPRO_K; i++) repro_a[i] = (float)next_uniform();
+    for (int i = 0; i < REPRO_K * REPRO_N; i++) repro_b[i] = (float)next_uniform();
+}
+
+/* The operands are filled once, by whichever thread comes first: two user
+ * threads refilling them while the other multiplies was a data race. */
 static void repro_product(float *c, bool ta, bool tb)
 {
-    static float a[REPRO_M * REPRO_K], b[REPRO_K * REPRO_N];
-    rng_state = 42;
-    for (int i = 0; i < REPRO_M * REPRO_K; i++) a[i] = (float)next_uniform();
-    for (int i = 0; i < REPRO_K * REPRO_N; i++) b[i] = (float)next_uniform();
-    tg_gemm_f32(ta, tb, REPRO_M, REPRO_N, REPRO_K, 1.0f, a, ta ? REPRO_M : REPRO_K, b,
+    static pthread_once_t filled = PTHREAD_ONCE_INIT;
+    pthread_once(&filled, repro_fill);
+    tg_gemm_f32(ta, tb, REPRO_M, REPRO_N, REPRO_K, 1.0f, repro_a, ta ? REPRO_M : REPRO_K, repro_b,
                 tb ? REPRO_K : REPRO_N, 0.0f, c, REPRO_N);
 }
 

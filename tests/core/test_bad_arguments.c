@@ -2196,6 +2196,13 @@ static bool spirals_null_rng(void) { return tg_make_spirals(NULL, 10, 3, 0.1) ==
 #define FORMAT TG_ERR_FORMAT
 #define NUMERIC TG_ERR_NUMERIC
 
+/* ---- issue 21 (nn): tg_where ---- */
+static bool where_dtypes(void) { return tg_where(mat32(2, 3), mat(2, 3), mat(2, 3)) == NULL; }
+static bool where_shapes(void) { return tg_where(mat(2, 3), mat(2, 3), mat(3, 2)) == NULL; }
+static bool where_mask_shape(void) { return tg_where(mat(4, 1), mat(2, 3), mat(2, 3)) == NULL; }
+static bool where_null_mask(void) { return tg_where(NULL, mat(2, 3), mat(2, 3)) == NULL; }
+static bool where_stale(void) { return tg_where(mat(2, 3), stale(), mat(2, 3)) == NULL; }
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -2773,6 +2780,12 @@ static bad_call rows[] = {
     {"tg_make_moons", "n -10", moons_negative_n, ARG, "-10"},
     {"tg_make_spirals", "1 class", spirals_one_class, ARG, "classes >= 2 (got 1)"},
     {"tg_make_spirals", "NULL rng", spirals_null_rng, ARG, "rng is NULL"},
+    /* issue 21 (nn): tg_where */
+    {"tg_where", "float32 mask, float64 a and b", where_dtypes, DTYPE, "float32"},
+    {"tg_where", "a (2,3), b (3,2)", where_shapes, SHAPE, "(3,2)"},
+    {"tg_where", "mask (4,1) for (2,3)", where_mask_shape, SHAPE, "(4,1)"},
+    {"tg_where", "NULL mask", where_null_mask, ARG, "mask"},
+    {"tg_where", "stale a", where_stale, TAPE, "stale"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -77,13 +77,19 @@ tg_tensor *tg_mse_loss(tg_tensor *pred, tg_tensor *target);
  * tg_bce_with_logits_loss when the logits are at hand: it has no clamp. */
 tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target);
 /* Binary cross-entropy on logits z, stable for |z| up to 1e3 and beyond:
- * mean(softplus(z) - z y) = mean(relu(z) - z y + log(1 + e^-|z|)).
- * d/dz: (sigmoid(z) - y) / m, exactly 0 or +-1/m at z = +-1000. */
+ * mean(y softplus(-z) + (1 - y) softplus(z)) = mean(softplus(z) - z y).
+ * d/dz: (sigmoid(z) - y) / m, exactly 0 or +-1/m at z = +-1000. A term whose
+ * weight (y or 1 - y) is exactly 0 counts 0, so an infinite z whose label
+ * agrees (-inf with y = 0, +inf with y = 1) costs 0 with gradient 0; one that
+ * disagrees costs +inf (PyTorch gives NaN for both). */
 tg_tensor *tg_bce_with_logits_loss(tg_tensor *logits, tg_tensor *target);
 /* Softmax cross-entropy: logits (batch, classes), labels (batch) holding
  * class indices 0..classes-1 (as floats, e.g. TG_ENCODE_INDEX batches):
  * mean over the batch of -log_softmax(logits)[label].
- * d/dlogits: (softmax(logits) - one_hot) / batch. Labels may have any dtype
+ * d/dlogits: (softmax(logits) - one_hot) / batch. A masked class (logit
+ * -inf) other than the label has probability 0: the loss stays finite and
+ * its gradient is exactly 0 there (a -inf at the label gives +inf, as in
+ * PyTorch). Labels may have any dtype
  * and are read during the call only (the one-hot is built on the tape), so
  * the caller may free them right after. Errors: logits not (batch, classes)
  * with both >= 1, labels not of shape (batch) (TG_ERR_SHAPE); a label that is

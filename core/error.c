@@ -18,6 +18,10 @@ static _Atomic int error_mode = TG_ERRORS_ABORT;
 /* Read after every backward rule (did it fail?): initial-exec, see fast_tls.h. */
 static _Thread_local tg_status last_code TG_FAST_TLS = TG_OK;
 static _Thread_local char last_message[1024];
+/* Depth of tg_error_nested_begin on this thread (0: reports are dispatched),
+ * and where the pending message's text starts after its "function: ". */
+static _Thread_local int nested_depth;
+static _Thread_local size_t last_detail;
 
 tg_error_mode tg_set_error_mode(tg_error_mode mode) {
     if (mode != TG_ERRORS_ABORT && mode != TG_ERRORS_RETURN) { /* reported under the mode in force */
@@ -60,13 +64,16 @@ const char *tg_status_name(tg_status code) {
 }
 
 /* Formats the message into this thread's slot, then hands it to the handler
- * or the mode in force. */
+ * or the mode in force, unless a public function called by another one made
+ * the report (tg_error_nested_begin): the outer one reports it. */
 static tg_status record_and_dispatch(tg_status code, const char *function, const char *format, va_list args) {
     int used = snprintf(last_message, sizeof last_message, "%s: ", function ? function : "tapegrad");
     if (used < 0) used = 0;
     if ((size_t)used < sizeof last_message)
         vsnprintf(last_message + used, sizeof last_message - (size_t)used, format, args);
     last_code = code;
+    last_detail = (size_t)used < sizeof last_message ? (size_t)used : 0;
+    if (nested_depth > 0) return code; /* recorded; the outer public function reports it */
 
     tg_error_handler handler = atomic_load(&custom_handler);
     if (handler) {
@@ -104,7 +111,8 @@ tg_status tg_error_null_tensor(const char *function, const char *format, ...) {
      * the original already; calling it again for every later link would turn
      * one mistake into a cascade. Under TG_ERRORS_ABORT no earlier failure
      * can have returned, so a NULL there is the caller's own bug: report it. */
-    bool aborting = atomic_load(&error_mode) == TG_ERRORS_ABORT && atomic_load(&custom_handler) == NULL;
+    bool aborting = atomic_load(&error_mode) == TG_ERRORS_ABORT && atomic_load(&custom_handler) == NULL &&
+                    nested_depth == 0;
     if (last_code != TG_OK && !aborting) return last_code;
     va_list args;
     va_start(args, format);
@@ -119,4 +127,18 @@ tg_status tg_error_pass_up(const char *function, const char *context) {
     char inner[sizeof last_message];
     snprintf(inner, sizeof inner, "%s", last_message);
     return tg_error_report(code, function, "%s%s", context ? context : "", inner);
+}
+
+void tg_error_nested_begin(void) { nested_depth++; }
+
+void tg_error_nested_end(void) {
+    if (nested_depth > 0) nested_depth--;
+}
+
+tg_status tg_error_take_over(const char *function, const char *context) {
+    tg_status code = last_code;
+    if (code == TG_OK) return TG_OK;
+    char detail[sizeof last_message];
+    snprintf(detail, sizeof detail, "%s", last_message + last_detail);
+    return tg_error_report(code, function, "%s%s", context ? context : "", detail);
 }

@@ -84,8 +84,12 @@ tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x) {
         tg_error_null_tensor("tg_model_forward", "x is NULL");
         return NULL;
     }
+    /* A layer's error (its own, or an op's inside it) is reported once,
+     * under tg_model_forward, naming the layer. */
     for (int i = 0; i < model->n_layers; i++) {
+        tg_error_nested_begin();
         x = tg_layer_forward(model->layers[i], x);
+        tg_error_nested_end();
         if (!x) {
             char context[64];
             snprintf(context, sizeof context, "layer %d: ", i);
@@ -227,27 +231,39 @@ tg_model *tg_mlp_new(tg_rng *rng, tg_dtype dtype, int n_sizes, const int64_t *si
         tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d", (int)dtype);
         return NULL;
     }
+    /* The arguments are checked: what fails below is memory, reported by the
+     * constructors and passed on under tg_mlp_new's name. A layer that failed
+     * is not added. */
+    tg_error_nested_begin();
     tg_model *model = tg_model_new();
-    if (!model) return NULL;
-    for (int i = 0; i + 1 < n_sizes; i++) {
+    bool ok = model != NULL;
+    for (int i = 0; ok && i + 1 < n_sizes; i++) {
         bool last = i + 2 == n_sizes;
         tg_init init = !last && relu_family(hidden) ? TG_INIT_HE_UNIFORM : TG_INIT_GLOROT_UNIFORM;
-        /* A layer that failed is not passed on: its error stays the last one. */
         tg_layer *dense = tg_dense_new(rng, dtype, sizes[i], sizes[i + 1], init);
-        bool ok = dense && tg_model_add(model, dense) == TG_OK;
+        ok = dense && tg_model_add(model, dense) == TG_OK;
         if (ok && (!last || output >= 0)) {
             tg_layer *activation = tg_activation_layer_new(last ? (tg_activation)output : hidden);
             ok = activation && tg_model_add(model, activation) == TG_OK;
         }
-        if (!ok) {
-            tg_model_free(model);
-            return NULL;
-        }
+    }
+    tg_error_nested_end();
+    if (!ok) {
+        tg_model_free(model);
+        tg_error_take_over(function, "");
+        return NULL;
     }
     return model;
 }
 
 /* ---- saving and loading: every parameter under "<layer>.<param>" ---- */
+
+/* A failed status of checkpoint calls run nested (tg_error_nested_begin),
+ * reported under `function`. */
+static tg_status report_under(const char *function, tg_status status) {
+    if (status == TG_OK || tg_last_error() == TG_OK) return status;
+    return tg_error_take_over(function, "");
+}
 
 typedef struct named_params {
     int n;
@@ -297,17 +313,48 @@ tg_status tg_model_save(const tg_model *model, const char *path) {
         named_params_free(&p);
         return tg_error_report(TG_ERR_ARGUMENT, "tg_model_save", "path is NULL");
     }
+    tg_error_nested_begin();
     status = tg_checkpoint_save(path, p.n, (const char *const *)p.names, (const tg_tensor *const *)p.tensors, 0,
                                 NULL, NULL);
-    if (status != TG_OK) status = tg_error_pass_up("tg_model_save", "");
+    tg_error_nested_end();
+    status = report_under("tg_model_save", status);
     named_params_free(&p);
     return status;
 }
 
-/* Strict, like PyTorch's load_state_dict: the file must hold exactly the
+/* Reads every parameter of p from the checkpoint at path, all or nothing.
+ * Strict, like PyTorch's load_state_dict: the file must hold exactly the
  * model's parameters. A tensor the model does not have means the file is of
  * another architecture (e.g. one more layer), even when every tensor the
  * model asks for matches. */
+static tg_status read_params(const char *function, const named_params *p, const char *path) {
+    tg_checkpoint *ck = tg_checkpoint_open(path);
+    if (!ck) return tg_last_error() != TG_OK ? tg_last_error() : TG_ERR_IO;
+    tg_status status = TG_OK;
+    int stored = tg_checkpoint_count(ck);
+    for (int i = 0; i < stored && status == TG_OK; i++) {
+        const char *name = tg_checkpoint_entry_at(ck, i)->name;
+        bool known = false;
+        for (int k = 0; k < p->n && !known; k++) known = strcmp(name, p->names[k]) == 0;
+        if (!known)
+            status = tg_error_report(TG_ERR_ARGUMENT, function,
+                                     "'%s' holds '%s', which the model (%d parameters) does not have", path, name,
+                                     p->n);
+    }
+    /* And the other way: a parameter missing from the file is another
+     * architecture too, whatever the shapes of the tensors both have. */
+    for (int k = 0; k < p->n && status == TG_OK; k++)
+        if (!tg_checkpoint_find(ck, p->names[k]))
+            status = tg_error_report(TG_ERR_ARGUMENT, function,
+                                     "'%s' has no '%s': it holds %d tensors, the model has %d parameters", path,
+                                     p->names[k], stored, p->n);
+    if (status == TG_OK) status = tg_checkpoint_read_into(ck, p->n, (const char *const *)p->names, p->tensors);
+    tg_checkpoint_close(ck);
+    return status;
+}
+
+/* The checkpoint functions run nested: their errors are reported once, under
+ * tg_model_load, without their own names. */
 tg_status tg_model_load(tg_model *model, const char *path) {
     const char *function = "tg_model_load";
     named_params p;
@@ -317,33 +364,10 @@ tg_status tg_model_load(tg_model *model, const char *path) {
         named_params_free(&p);
         return tg_error_report(TG_ERR_ARGUMENT, function, "path is NULL");
     }
-    tg_checkpoint *ck = tg_checkpoint_open(path);
-    if (!ck) {
-        named_params_free(&p);
-        return tg_last_error() != TG_OK ? tg_error_pass_up(function, "") : TG_ERR_IO;
-    }
-    int stored = tg_checkpoint_count(ck);
-    for (int i = 0; i < stored && status == TG_OK; i++) {
-        const char *name = tg_checkpoint_entry_at(ck, i)->name;
-        bool known = false;
-        for (int k = 0; k < p.n && !known; k++) known = strcmp(name, p.names[k]) == 0;
-        if (!known)
-            status = tg_error_report(TG_ERR_ARGUMENT, function,
-                                     "'%s' holds '%s', which the model (%d parameters) does not have", path, name,
-                                     p.n);
-    }
-    /* And the other way: a parameter missing from the file is another
-     * architecture too, whatever the shapes of the tensors both have. */
-    for (int k = 0; k < p.n && status == TG_OK; k++)
-        if (!tg_checkpoint_find(ck, p.names[k]))
-            status = tg_error_report(TG_ERR_ARGUMENT, function,
-                                     "'%s' has no '%s': it holds %d tensors, the model has %d parameters", path,
-                                     p.names[k], stored, p.n);
-    if (status == TG_OK) {
-        status = tg_checkpoint_read_into(ck, p.n, (const char *const *)p.names, p.tensors);
-        if (status != TG_OK) status = tg_error_pass_up(function, "");
-    }
-    tg_checkpoint_close(ck);
+    tg_error_nested_begin();
+    status = read_params(function, &p, path);
+    tg_error_nested_end();
+    status = report_under(function, status);
     named_params_free(&p);
     return status;
 }

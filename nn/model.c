@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error_internal.h"
+#include "nn/nn_internal.h"
 #include "tapegrad/checkpoint.h"
 #include "tapegrad/nn.h"
 
@@ -26,7 +27,7 @@ tg_model *tg_model_new(void) {
 
 void tg_model_free(tg_model *model) {
     if (!model) return;
-    for (int i = 0; i < model->n_layers; i++) tg_layer_free(model->layers[i]);
+    for (int i = 0; i < model->n_layers; i++) tg_nn_layer_release(model->layers[i]);
     free(model->layers);
     free(model);
 }
@@ -66,12 +67,13 @@ tg_status tg_model_add(tg_model *model, tg_layer *layer) {
             status = tg_error_report(TG_ERR_MEMORY, function, "cannot grow the layer list to %d", capacity);
         }
     }
-    if (status != TG_OK) { /* the model owns the layer even on error */
-        if (layer && layer->destroy) layer->destroy(layer);
+    if (status != TG_OK) { /* a new layer was handed over: freed; a held one stays */
+        if (layer && layer->destroy) tg_nn_layer_free_unheld(layer);
         return status;
     }
     layer->training = model->training;
     model->layers[model->n_layers++] = layer;
+    tg_nn_layer_hold(layer);
     return TG_OK;
 }
 
@@ -120,26 +122,61 @@ tg_layer *tg_model_layer(tg_model *model, int index) {
     return model->layers[index];
 }
 
+/* ---- the parameter list: every distinct tensor once, in layer order ---- */
+
+/* Whether slot `slot` of layer `index` holds a tensor an earlier slot of the
+ * model already lists (a layer added twice, a tied parameter). Only slots
+ * that may be shared are searched, so a model without sharing costs one
+ * test per slot. */
+static bool listed_before(const tg_model *model, int index, int slot) {
+    const tg_layer *layer = model->layers[index];
+    if (!tg_nn_param_maybe_shared(layer, slot)) return false;
+    const tg_tensor *t = layer->params[slot];
+    for (int i = 0; i <= index; i++) {
+        const tg_layer *earlier = model->layers[i];
+        int end = i == index ? slot : earlier->n_params;
+        for (int k = 0; k < end; k++)
+            if (earlier->params[k] == t) return true;
+    }
+    return false;
+}
+
+/* A position in the parameter list: layer index and slot. */
+typedef struct param_cursor {
+    int layer, slot;
+} param_cursor;
+
+static param_cursor first_cursor(void) { return (param_cursor){0, -1}; }
+
+/* Moves to the next distinct parameter; false past the last one. */
+static bool next_param(const tg_model *model, param_cursor *c) {
+    for (c->slot++; c->layer < model->n_layers; c->layer++, c->slot = 0)
+        for (; c->slot < model->layers[c->layer]->n_params; c->slot++)
+            if (!listed_before(model, c->layer, c->slot)) return true;
+    return false;
+}
+
+static tg_tensor *param_at(const tg_model *model, param_cursor c) { return model->layers[c.layer]->params[c.slot]; }
+
 int tg_model_num_params(const tg_model *model) {
     if (!model) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_model_num_params", "model is NULL");
         return 0;
     }
     int count = 0;
-    for (int i = 0; i < model->n_layers; i++) count += model->layers[i]->n_params;
+    for (param_cursor c = first_cursor(); next_param(model, &c);) count++;
     return count;
 }
 
 /* The index-th parameter in model order: its layer and its slot there. */
 static bool locate_param(const tg_model *model, int index, int *layer, int *slot) {
-    for (int i = 0; i < model->n_layers && index >= 0; i++) {
-        if (index < model->layers[i]->n_params) {
-            *layer = i;
-            *slot = index;
+    if (index < 0) return false;
+    for (param_cursor c = first_cursor(); next_param(model, &c);)
+        if (index-- == 0) {
+            *layer = c.layer;
+            *slot = c.slot;
             return true;
         }
-        index -= model->layers[i]->n_params;
-    }
     return false;
 }
 
@@ -169,8 +206,7 @@ int tg_model_params(tg_model *model, tg_tensor **out, int max) {
         return 0;
     }
     int count = 0;
-    for (int i = 0; i < model->n_layers; i++)
-        for (int k = 0; k < model->layers[i]->n_params && count < max; k++) out[count++] = model->layers[i]->params[k];
+    for (param_cursor c = first_cursor(); count < max && next_param(model, &c);) out[count++] = param_at(model, c);
     return count;
 }
 
@@ -180,8 +216,7 @@ int64_t tg_model_param_count(const tg_model *model) {
         return 0;
     }
     int64_t count = 0;
-    for (int i = 0; i < model->n_layers; i++)
-        for (int k = 0; k < model->layers[i]->n_params; k++) count += model->layers[i]->params[k]->numel;
+    for (param_cursor c = first_cursor(); next_param(model, &c);) count += param_at(model, c)->numel;
     return count;
 }
 
@@ -288,19 +323,17 @@ static tg_status named_params_of(const char *function, const tg_model *model, na
         named_params_free(p);
         return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d parameter names", n);
     }
-    for (int i = 0; i < model->n_layers; i++) {
-        const tg_layer *l = model->layers[i];
-        for (int k = 0; k < l->n_params; k++) {
-            size_t size = strlen(l->param_names[k]) + 16;
-            char *name = malloc(size);
-            if (!name) {
-                named_params_free(p);
-                return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a parameter name");
-            }
-            snprintf(name, size, "%d.%s", i, l->param_names[k]);
-            p->names[p->n] = name;
-            p->tensors[p->n++] = l->params[k];
+    for (param_cursor c = first_cursor(); next_param(model, &c);) {
+        const char *param_name = model->layers[c.layer]->param_names[c.slot];
+        size_t size = strlen(param_name) + 16;
+        char *name = malloc(size);
+        if (!name) {
+            named_params_free(p);
+            return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a parameter name");
         }
+        snprintf(name, size, "%d.%s", c.layer, param_name);
+        p->names[p->n] = name;
+        p->tensors[p->n++] = param_at(model, c);
     }
     return TG_OK;
 }

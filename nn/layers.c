@@ -40,9 +40,11 @@ static int slot_of(const tg_layer *layer, const tg_tensor *t) {
 
 /* Frees a layer nothing holds: first it lets go of the layers its tied
  * slots borrow from (which may go with it), emptying those slots so that
- * destroy frees only what is the layer's own. */
+ * destroy frees only what is the layer's own. (A malformed user layer that
+ * tg_model_add refused may claim more slots than it has: only real slots
+ * are read.) */
 static void destroy_unheld(tg_layer *layer) {
-    for (int k = 0; k < layer->n_params; k++) {
+    for (int k = 0; k < layer->n_params && k < TG_LAYER_MAX_PARAMS; k++) {
         tg_layer *source = layer->param_source[k];
         if (!source) continue;
         int lent = slot_of(source, layer->params[k]);

@@ -31,20 +31,25 @@ tg_tensor *tg_layer_forward(tg_layer *layer, tg_tensor *x) {
  * layer that owns it (param_source[k], never itself tied in that slot), whose
  * param_users counts the slots tied to each of its tensors. */
 
+/* The parameter slots a layer really has: a malformed user layer (which
+ * tg_model_add refuses, then frees) may claim more than the array holds. */
+static int real_slots(const tg_layer *layer) {
+    if (layer->n_params < 0) return 0;
+    return layer->n_params < TG_LAYER_MAX_PARAMS ? layer->n_params : TG_LAYER_MAX_PARAMS;
+}
+
 /* The slot of `layer` holding tensor t (a tensor it lends, so present). */
 static int slot_of(const tg_layer *layer, const tg_tensor *t) {
-    for (int k = 0; k < layer->n_params; k++)
+    for (int k = 0; k < real_slots(layer); k++)
         if (layer->params[k] == t) return k;
     return -1;
 }
 
 /* Frees a layer nothing holds: first it lets go of the layers its tied
  * slots borrow from (which may go with it), emptying those slots so that
- * destroy frees only what is the layer's own. (A malformed user layer that
- * tg_model_add refused may claim more slots than it has: only real slots
- * are read.) */
+ * destroy frees only what is the layer's own. */
 static void destroy_unheld(tg_layer *layer) {
-    for (int k = 0; k < layer->n_params && k < TG_LAYER_MAX_PARAMS; k++) {
+    for (int k = 0; k < real_slots(layer); k++) {
         tg_layer *source = layer->param_source[k];
         if (!source) continue;
         int lent = slot_of(source, layer->params[k]);
@@ -86,24 +91,24 @@ void tg_layer_free(tg_layer *layer) {
  * cycle (tg_layer_tie_param refuses one). */
 static bool holds_through_ties(const tg_layer *from, const tg_layer *target) {
     if (from == target) return true;
-    for (int k = 0; k < from->n_params; k++)
+    for (int k = 0; k < real_slots(from); k++)
         if (from->param_source[k] && holds_through_ties(from->param_source[k], target)) return true;
     return false;
 }
 
 /* The slot named `name` of `layer`, or -1 after reporting (listing the names). */
 static int named_slot(const char *function, const char *which, const tg_layer *layer, const char *name) {
-    for (int k = 0; k < layer->n_params; k++)
+    for (int k = 0; k < real_slots(layer); k++)
         if (layer->param_names[k] && layer->params[k] && strcmp(layer->param_names[k], name) == 0) return k;
     char names[160] = "";
     size_t used = 0;
-    for (int k = 0; k < layer->n_params && used < sizeof names; k++) {
+    for (int k = 0; k < real_slots(layer) && used < sizeof names; k++) {
         int n = snprintf(names + used, sizeof names - used, "%s'%s'", k ? ", " : "",
                          layer->param_names[k] ? layer->param_names[k] : "(none)");
         if (n > 0) used += (size_t)n;
     }
     tg_error_report(TG_ERR_ARGUMENT, function, "%s '%s' has no parameter '%s' (it has %s)", which,
-                    layer->kind ? layer->kind : "(no kind)", name, layer->n_params ? names : "none");
+                    layer->kind ? layer->kind : "(no kind)", name, real_slots(layer) ? names : "none");
     return -1;
 }
 

@@ -22,6 +22,10 @@ static _Thread_local char last_message[TG_ERROR_MESSAGE_SIZE];
  * only recorded, for the pool to hand to the calling thread. */
 static _Thread_local bool deferring;
 _Thread_local unsigned tg_error_reports TG_FAST_TLS;
+/* Depth of tg_error_nested_begin on this thread (0: reports are dispatched),
+ * and where the pending message's text starts after its "function: ". */
+static _Thread_local int nested_depth;
+static _Thread_local size_t last_detail;
 
 tg_error_mode tg_set_error_mode(tg_error_mode mode) {
     if (mode != TG_ERRORS_ABORT && mode != TG_ERRORS_RETURN) { /* reported under the mode in force */
@@ -77,7 +81,9 @@ static void dispatch(tg_status code) {
 
 /* Formats the message into this thread's slot, then dispatches it. On a pool
  * worker the first error of a job is kept and nothing is dispatched: the
- * calling thread reports it once the job is done. */
+ * calling thread reports it once the job is done. Nothing is dispatched
+ * either while a public function called by another one reports
+ * (tg_error_nested_begin): the outer one reports it under its own name. */
 static tg_status record_and_dispatch(tg_status code, const char *function, const char *format, va_list args) {
     tg_error_reports++;
     if (deferring && last_code != TG_OK) return code;
@@ -86,7 +92,8 @@ static tg_status record_and_dispatch(tg_status code, const char *function, const
     if ((size_t)used < sizeof last_message)
         vsnprintf(last_message + used, sizeof last_message - (size_t)used, format, args);
     last_code = code;
-    if (!deferring) dispatch(code);
+    last_detail = (size_t)used < sizeof last_message ? (size_t)used : 0;
+    if (!deferring && nested_depth == 0) dispatch(code);
     return code;
 }
 
@@ -96,7 +103,8 @@ tg_status tg_error_report_message(tg_status code, const char *message) {
     tg_error_reports++;
     snprintf(last_message, sizeof last_message, "%s", message);
     last_code = code;
-    if (!deferring) dispatch(code);
+    last_detail = 0;
+    if (!deferring && nested_depth == 0) dispatch(code);
     return code;
 }
 
@@ -125,8 +133,8 @@ tg_status tg_error_null_tensor(const char *function, const char *format, ...) {
      * the original already; calling it again for every later link would turn
      * one mistake into a cascade. Under TG_ERRORS_ABORT no earlier failure
      * can have returned, so a NULL there is the caller's own bug: report it. */
-    bool aborting =
-        !deferring && atomic_load(&error_mode) == TG_ERRORS_ABORT && atomic_load(&custom_handler) == NULL;
+    bool aborting = !deferring && nested_depth == 0 && atomic_load(&error_mode) == TG_ERRORS_ABORT &&
+                    atomic_load(&custom_handler) == NULL;
     if (last_code != TG_OK && !aborting) return last_code;
     va_list args;
     va_start(args, format);
@@ -141,4 +149,18 @@ tg_status tg_error_pass_up(const char *function, const char *context) {
     char inner[sizeof last_message];
     snprintf(inner, sizeof inner, "%s", last_message);
     return tg_error_report(code, function, "%s%s", context ? context : "", inner);
+}
+
+void tg_error_nested_begin(void) { nested_depth++; }
+
+void tg_error_nested_end(void) {
+    if (nested_depth > 0) nested_depth--;
+}
+
+tg_status tg_error_take_over(const char *function, const char *context) {
+    tg_status code = last_code;
+    if (code == TG_OK) return TG_OK;
+    char detail[sizeof last_message];
+    snprintf(detail, sizeof detail, "%s", last_message + last_detail);
+    return tg_error_report(code, function, "%s%s", context ? context : "", detail);
 }

@@ -42,17 +42,20 @@ tg_tensor *tg_gelu(tg_tensor *x) {
     return tg_mul(tg_mul_scalar(x, 0.5), tg_add_scalar(tg_tanh(inner), 1.0));
 }
 
-/* log(1 + e^x) as m x + log(1 + e^(-s x)) with the constant masks m = [x > 0]
- * and s = 2m - 1, i.e. relu(x) + log(1 + e^-|x|): e^ never sees a positive
- * argument, so neither the value nor the gradient overflows (softplus(1000)
- * = 1000). Gradient m - s e^(-s x) / (1 + e^(-s x)) = sigmoid(x) everywhere,
- * 1/2 at 0 (relu + abs would give 0 there). */
+/* log(1 + e^x) as (x where m else 0) + log(1 + e^(-s x)) with the constant
+ * masks m = [x > 0] and s = 2m - 1, i.e. relu(x) + log(1 + e^-|x|): e^ never
+ * sees a positive argument, so neither the value nor the gradient overflows
+ * (softplus(1000) = 1000). Gradient m - s e^(-s x) / (1 + e^(-s x)) =
+ * sigmoid(x) everywhere, 1/2 at 0 (relu + abs would give 0 there). The first
+ * term selects x rather than multiplying it by m: x m is -inf * 0 = NaN at
+ * x = -inf, where softplus is 0. */
 tg_tensor *tg_softplus(tg_tensor *x) {
     if (tg_tensor_check("tg_softplus", "x", x) != TG_OK) return NULL;
     tg_tensor *m = tg_gt_scalar(x, 0.0);
+    tg_tensor *zeros = tg_gt_scalar(x, INFINITY); /* never true, not even for NaN */
     tg_tensor *s = tg_add_scalar(tg_mul_scalar(m, 2.0), -1.0);
     tg_tensor *minus_abs = tg_neg(tg_mul(x, s));
-    return tg_add(tg_mul(x, m), tg_log(tg_add_scalar(tg_exp(minus_abs), 1.0)));
+    return tg_add(tg_where(m, x, zeros), tg_log(tg_add_scalar(tg_exp(minus_abs), 1.0)));
 }
 
 tg_tensor *tg_activate(tg_activation activation, tg_tensor *x) {

@@ -1,10 +1,13 @@
 /* nn/layers.c — the built-in layers (dense, activation) and the calls every
  * layer shares. A layer is a record: a forward built from ops, the
  * parameters it owns, and destroy. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error_internal.h"
 #include "core/tensor_internal.h"
+#include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
 
@@ -22,8 +25,146 @@ tg_tensor *tg_layer_forward(tg_layer *layer, tg_tensor *x) {
     return layer->forward(layer, x);
 }
 
+/* ---- ownership: the holders of a layer, and tied parameters ----
+ * A layer's `holders` counts the model slots and tied layers that hold it;
+ * 0 means its creator owns it. A tied slot k points at the tensor of the
+ * layer that owns it (param_source[k], never itself tied in that slot), whose
+ * param_users counts the slots tied to each of its tensors. */
+
+/* The parameter slots a layer really has: a malformed user layer (which
+ * tg_model_add refuses, then frees) may claim more than the array holds. */
+static int real_slots(const tg_layer *layer) {
+    if (layer->n_params < 0) return 0;
+    return layer->n_params < TG_LAYER_MAX_PARAMS ? layer->n_params : TG_LAYER_MAX_PARAMS;
+}
+
+/* The slot of `layer` holding tensor t (a tensor it lends, so present). */
+static int slot_of(const tg_layer *layer, const tg_tensor *t) {
+    for (int k = 0; k < real_slots(layer); k++)
+        if (layer->params[k] == t) return k;
+    return -1;
+}
+
+/* Frees a layer nothing holds: first it lets go of the layers its tied
+ * slots borrow from (which may go with it), emptying those slots so that
+ * destroy frees only what is the layer's own. */
+static void destroy_unheld(tg_layer *layer) {
+    for (int k = 0; k < real_slots(layer); k++) {
+        tg_layer *source = layer->param_source[k];
+        if (!source) continue;
+        int lent = slot_of(source, layer->params[k]);
+        if (lent >= 0) source->param_users[lent]--;
+        layer->params[k] = NULL;
+        layer->param_source[k] = NULL;
+        tg_nn_layer_release(source);
+    }
+    if (layer->destroy) layer->destroy(layer);
+}
+
+void tg_nn_layer_hold(tg_layer *layer) { layer->holders++; }
+
+void tg_nn_layer_release(tg_layer *layer) {
+    if (--layer->holders <= 0) destroy_unheld(layer);
+}
+
+void tg_nn_layer_free_unheld(tg_layer *layer) {
+    if (layer->holders <= 0) destroy_unheld(layer);
+}
+
+bool tg_nn_param_maybe_shared(const tg_layer *layer, int slot) {
+    return layer->holders > 1 || layer->param_source[slot] || layer->param_users[slot] > 0;
+}
+
 void tg_layer_free(tg_layer *layer) {
-    if (layer && layer->destroy) layer->destroy(layer);
+    if (!layer) return;
+    if (layer->holders > 0) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_layer_free",
+                        "layer '%s' is held %d time%s by models or tied layers; it is freed with the last of them",
+                        layer->kind ? layer->kind : "(no kind)", layer->holders, layer->holders == 1 ? "" : "s");
+        return;
+    }
+    destroy_unheld(layer);
+}
+
+/* True if `from` holds `target` through tied slots, directly or along a
+ * chain of ties (`from` itself counts). The chains end: ties never make a
+ * cycle (tg_layer_tie_param refuses one). */
+static bool holds_through_ties(const tg_layer *from, const tg_layer *target) {
+    if (from == target) return true;
+    for (int k = 0; k < real_slots(from); k++)
+        if (from->param_source[k] && holds_through_ties(from->param_source[k], target)) return true;
+    return false;
+}
+
+/* The slot named `name` of `layer`, or -1 after reporting (listing the names). */
+static int named_slot(const char *function, const char *which, const tg_layer *layer, const char *name) {
+    for (int k = 0; k < real_slots(layer); k++)
+        if (layer->param_names[k] && layer->params[k] && strcmp(layer->param_names[k], name) == 0) return k;
+    char names[160] = "";
+    size_t used = 0;
+    for (int k = 0; k < real_slots(layer) && used < sizeof names; k++) {
+        int n = snprintf(names + used, sizeof names - used, "%s'%s'", k ? ", " : "",
+                         layer->param_names[k] ? layer->param_names[k] : "(none)");
+        if (n > 0) used += (size_t)n;
+    }
+    tg_error_report(TG_ERR_ARGUMENT, function, "%s '%s' has no parameter '%s' (it has %s)", which,
+                    layer->kind ? layer->kind : "(no kind)", name, real_slots(layer) ? names : "none");
+    return -1;
+}
+
+static tg_status check_tie(const char *function, const tg_layer *layer, int k, const tg_tensor *tensor,
+                           const tg_layer *owner) {
+    const tg_tensor *mine = layer->params[k];
+    if (mine->tape || tensor->tape)
+        return tg_error_report(TG_ERR_TAPE, function, "a parameter belongs to a tape ('%s' of the %s)",
+                               layer->param_names[k], mine->tape ? "layer" : "source");
+    if (mine->dtype != tensor->dtype)
+        return tg_error_report(TG_ERR_DTYPE, function, "'%s' is %s, the source's tensor %s", layer->param_names[k],
+                               tg_dtype_name(mine->dtype), tg_dtype_name(tensor->dtype));
+    if (!tg_same_shape(mine, tensor)) {
+        char a[160], b[160];
+        return tg_error_report(TG_ERR_SHAPE, function, "'%s' has shape %s, the source's tensor %s",
+                               layer->param_names[k], tg_shape_string(a, sizeof a, mine->rank, mine->shape),
+                               tg_shape_string(b, sizeof b, tensor->rank, tensor->shape));
+    }
+    if (layer->param_users[k] > 0)
+        return tg_error_report(TG_ERR_ARGUMENT, function,
+                               "%d other layer slot(s) are tied to '%s'; tie them to the source instead",
+                               layer->param_users[k], layer->param_names[k]);
+    if (holds_through_ties(owner, layer))
+        return tg_error_report(TG_ERR_ARGUMENT, function,
+                               "tying '%s' would make the %s layer hold itself (the source is tied to it)",
+                               layer->param_names[k], layer->kind ? layer->kind : "(no kind)");
+    return TG_OK;
+}
+
+tg_status tg_layer_tie_param(tg_layer *layer, const char *name, tg_layer *source, const char *source_name) {
+    const char *function = "tg_layer_tie_param";
+    if (!layer || !source || !name || !source_name)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL",
+                               !layer ? "layer" : !source ? "source" : !name ? "name" : "source_name");
+    int k = named_slot(function, "layer", layer, name);
+    if (k < 0) return TG_ERR_ARGUMENT;
+    int j = named_slot(function, "source", source, source_name);
+    if (j < 0) return TG_ERR_ARGUMENT;
+    tg_tensor *tensor = source->params[j];
+    tg_layer *owner = source->param_source[j] ? source->param_source[j] : source;
+    if (layer->params[k] == tensor) return TG_OK;
+    tg_status status = check_tie(function, layer, k, tensor, owner);
+    if (status != TG_OK) return status;
+    tg_tensor *old = layer->params[k];
+    tg_layer *old_source = layer->param_source[k];
+    owner->param_users[slot_of(owner, tensor)]++;
+    tg_nn_layer_hold(owner);
+    layer->params[k] = tensor;
+    layer->param_source[k] = owner;
+    if (old_source) {
+        old_source->param_users[slot_of(old_source, old)]--;
+        tg_nn_layer_release(old_source);
+    } else {
+        tg_free(old);
+    }
+    return TG_OK;
 }
 
 /* ---- dense: y = x @ W + b, W (in, out), b (out) ---- */

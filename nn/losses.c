@@ -98,27 +98,52 @@ tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target) {
     return tg_mean(tg_neg(log_likelihood));
 }
 
-/* mean(softplus(z) - z y): the same as -(y log s + (1 - y) log(1 - s)) with
- * s = sigmoid(z), since log s = -softplus(-z) = z - softplus(z) and
- * log(1 - s) = -softplus(z). softplus never exponentiates a positive number,
- * so z = +-1000 gives a finite loss and the gradient (sigmoid(z) - y) / m. */
+/* Zeros of x's shape and dtype on the tape: a mask that is never 1 (x > +inf
+ * is false for every x, NaN included; masks are never recorded). The
+ * "otherwise 0" of a tg_where. */
+static tg_tensor *tape_zeros_like(tg_tensor *x) { return tg_gt_scalar(x, INFINITY); }
+
+/* 1 where w is exactly 0 (either sign), else 0; 0 for a NaN w, so a NaN
+ * weight still reaches the loss. |w| < the smallest subnormal means w = 0
+ * (float32 rounds that bound up to its own smallest subnormal). */
+static tg_tensor *is_exactly_zero(tg_tensor *w) {
+    const double smallest = 4.9406564584124654e-324;
+    return tg_mul(tg_lt_scalar(w, smallest), tg_gt_scalar(w, -smallest));
+}
+
+/* w * f, or exactly 0 where the weight w is exactly 0, whatever f is there:
+ * a term that does not count is selected away, not multiplied by 0 (f may be
+ * +inf, and 0 * inf = NaN). */
+static tg_tensor *weighted_term(tg_tensor *w, tg_tensor *f) {
+    return tg_where(is_exactly_zero(w), tape_zeros_like(f), tg_mul(w, f));
+}
+
+/* mean(y softplus(-z) + (1 - y) softplus(z)): -(y log s + (1 - y) log(1 - s))
+ * with s = sigmoid(z), since log s = -softplus(-z) and log(1 - s) =
+ * -softplus(z). softplus never exponentiates a positive number, so z = +-1000
+ * gives a finite loss and the gradient (sigmoid(z) - y) / m. Each term is
+ * selected away where its weight is exactly 0, so an infinite logit whose
+ * label agrees (z = -inf with y = 0, +inf with 1) costs 0 with gradient 0;
+ * softplus(z) - z y would give -inf * 0 and inf - inf there, both NaN. */
 tg_tensor *tg_bce_with_logits_loss(tg_tensor *logits, tg_tensor *target) {
     if (check_pair("tg_bce_with_logits_loss", "logits", logits, "target", target) != TG_OK) return NULL;
-    return tg_mean(tg_sub(tg_softplus(logits), tg_mul(logits, target)));
+    tg_tensor *one_minus_y = tg_add_scalar(tg_neg(target), 1.0);
+    tg_tensor *when_one = weighted_term(target, tg_softplus(tg_neg(logits)));
+    tg_tensor *when_zero = weighted_term(one_minus_y, tg_softplus(logits));
+    return tg_mean(tg_add(when_one, when_zero));
 }
 
 /* The labels as a one-hot tensor of logits' shape, on the tape.
  *
- * It has to live as long as the tape: the mul that reads it keeps a
- * reference for its backward rule (d/dlog_probs = g * one_hot), so a
- * persistent tensor made and freed here would dangle, and one kept would
- * leak. So it is made on the tape: a mask that is 0 everywhere (x > +inf is
- * never true, not even for NaN; masks are never recorded), whose label
+ * It has to live as long as the tape: the where that reads it keeps a
+ * reference for its backward rule (d/dlog_probs = where(one_hot, g, 0)), so
+ * a persistent tensor made and freed here would dangle, and one kept would
+ * leak. So it is made on the tape: zeros (tape_zeros_like), whose label
  * entries are then set to 1 before any op reads it. It dies with the tape's
  * reset, like every other tensor of the loss, and costs no allocation from
  * the system once the tape has grown. */
 static tg_tensor *tape_one_hot(tg_tensor *logits, const tg_tensor *labels) {
-    tg_tensor *one_hot = tg_gt_scalar(logits, INFINITY);
+    tg_tensor *one_hot = tape_zeros_like(logits);
     if (!one_hot) return NULL;
     int64_t classes = logits->shape[1];
     for (int64_t row = 0; row < labels->numel; row++)
@@ -153,13 +178,17 @@ tg_status tg_nn_check_labels(const char *function, const tg_tensor *scores, cons
     return TG_OK;
 }
 
-/* mean over rows of -sum_c one_hot[c] log_softmax(logits)[c].
- * Gradient at the logits: (softmax(logits) - one_hot) / batch. */
+/* mean over rows of -log_softmax(logits)[label]: each row's label entry is
+ * selected (where), not picked out by multiplying with the one-hot, so a
+ * masked class (logit -inf, log-probability -inf) elsewhere in the row adds
+ * nothing instead of 0 * -inf = NaN. Gradient at the logits:
+ * (softmax(logits) - one_hot) / batch, exactly 0 at a -inf logit. */
 tg_tensor *tg_cross_entropy_loss(tg_tensor *logits, const tg_tensor *labels) {
     if (tg_nn_check_labels("tg_cross_entropy_loss", logits, "logits", labels) != TG_OK) return NULL;
     tg_tensor *log_probs = tg_log_softmax(logits, -1);
     tg_tensor *one_hot = tape_one_hot(logits, labels);
-    tg_tensor *picked = tg_sum_axes(tg_mul(one_hot, log_probs), 1, (int[]){-1}, false);
+    tg_tensor *at_label = tg_where(one_hot, log_probs, tape_zeros_like(logits));
+    tg_tensor *picked = tg_sum_axes(at_label, 1, (int[]){-1}, false);
     return tg_neg(tg_mean(picked));
 }
 

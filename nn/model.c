@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "core/error_internal.h"
+#include "core/tensor_internal.h"
+#include "nn/nn_internal.h"
 #include "tapegrad/checkpoint.h"
 #include "tapegrad/nn.h"
 
@@ -26,7 +28,7 @@ tg_model *tg_model_new(void) {
 
 void tg_model_free(tg_model *model) {
     if (!model) return;
-    for (int i = 0; i < model->n_layers; i++) tg_layer_free(model->layers[i]);
+    for (int i = 0; i < model->n_layers; i++) tg_nn_layer_release(model->layers[i]);
     free(model->layers);
     free(model);
 }
@@ -71,12 +73,13 @@ tg_status tg_model_add(tg_model *model, tg_layer *layer) {
             status = tg_error_report(TG_ERR_MEMORY, function, "cannot grow the layer list to %d", capacity);
         }
     }
-    if (status != TG_OK) { /* the model owns the layer even on error */
-        if (layer && layer->destroy) layer->destroy(layer);
+    if (status != TG_OK) { /* a new layer was handed over: freed; a held one stays */
+        if (layer && layer->destroy) tg_nn_layer_free_unheld(layer);
         return status;
     }
     layer->training = model->training;
     model->layers[model->n_layers++] = layer;
+    tg_nn_layer_hold(layer);
     return TG_OK;
 }
 
@@ -89,8 +92,12 @@ tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x) {
         tg_error_null_tensor("tg_model_forward", "x is NULL");
         return NULL;
     }
+    /* A layer's error (its own, or an op's inside it) is reported once,
+     * under tg_model_forward, naming the layer. */
     for (int i = 0; i < model->n_layers; i++) {
+        tg_error_nested_begin();
         x = tg_layer_forward(model->layers[i], x);
+        tg_error_nested_end();
         if (!x) {
             char context[64];
             snprintf(context, sizeof context, "layer %d: ", i);
@@ -121,26 +128,61 @@ tg_layer *tg_model_layer(tg_model *model, int index) {
     return model->layers[index];
 }
 
+/* ---- the parameter list: every distinct tensor once, in layer order ---- */
+
+/* Whether slot `slot` of layer `index` holds a tensor an earlier slot of the
+ * model already lists (a layer added twice, a tied parameter). Only slots
+ * that may be shared are searched, so a model without sharing costs one
+ * test per slot. */
+static bool listed_before(const tg_model *model, int index, int slot) {
+    const tg_layer *layer = model->layers[index];
+    if (!tg_nn_param_maybe_shared(layer, slot)) return false;
+    const tg_tensor *t = layer->params[slot];
+    for (int i = 0; i <= index; i++) {
+        const tg_layer *earlier = model->layers[i];
+        int end = i == index ? slot : earlier->n_params;
+        for (int k = 0; k < end; k++)
+            if (earlier->params[k] == t) return true;
+    }
+    return false;
+}
+
+/* A position in the parameter list: layer index and slot. */
+typedef struct param_cursor {
+    int layer, slot;
+} param_cursor;
+
+static param_cursor first_cursor(void) { return (param_cursor){0, -1}; }
+
+/* Moves to the next distinct parameter; false past the last one. */
+static bool next_param(const tg_model *model, param_cursor *c) {
+    for (c->slot++; c->layer < model->n_layers; c->layer++, c->slot = 0)
+        for (; c->slot < model->layers[c->layer]->n_params; c->slot++)
+            if (!listed_before(model, c->layer, c->slot)) return true;
+    return false;
+}
+
+static tg_tensor *param_at(const tg_model *model, param_cursor c) { return model->layers[c.layer]->params[c.slot]; }
+
 int tg_model_num_params(const tg_model *model) {
     if (!model) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_model_num_params", "model is NULL");
         return 0;
     }
     int count = 0;
-    for (int i = 0; i < model->n_layers; i++) count += model->layers[i]->n_params;
+    for (param_cursor c = first_cursor(); next_param(model, &c);) count++;
     return count;
 }
 
 /* The index-th parameter in model order: its layer and its slot there. */
 static bool locate_param(const tg_model *model, int index, int *layer, int *slot) {
-    for (int i = 0; i < model->n_layers && index >= 0; i++) {
-        if (index < model->layers[i]->n_params) {
-            *layer = i;
-            *slot = index;
+    if (index < 0) return false;
+    for (param_cursor c = first_cursor(); next_param(model, &c);)
+        if (index-- == 0) {
+            *layer = c.layer;
+            *slot = c.slot;
             return true;
         }
-        index -= model->layers[i]->n_params;
-    }
     return false;
 }
 
@@ -170,8 +212,7 @@ int tg_model_params(tg_model *model, tg_tensor **out, int max) {
         return 0;
     }
     int count = 0;
-    for (int i = 0; i < model->n_layers; i++)
-        for (int k = 0; k < model->layers[i]->n_params && count < max; k++) out[count++] = model->layers[i]->params[k];
+    for (param_cursor c = first_cursor(); count < max && next_param(model, &c);) out[count++] = param_at(model, c);
     return count;
 }
 
@@ -181,8 +222,7 @@ int64_t tg_model_param_count(const tg_model *model) {
         return 0;
     }
     int64_t count = 0;
-    for (int i = 0; i < model->n_layers; i++)
-        for (int k = 0; k < model->layers[i]->n_params; k++) count += model->layers[i]->params[k]->numel;
+    for (param_cursor c = first_cursor(); next_param(model, &c);) count += param_at(model, c)->numel;
     return count;
 }
 
@@ -232,27 +272,39 @@ tg_model *tg_mlp_new(tg_rng *rng, tg_dtype dtype, int n_sizes, const int64_t *si
         tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d", (int)dtype);
         return NULL;
     }
+    /* The arguments are checked: what fails below is memory, reported by the
+     * constructors and passed on under tg_mlp_new's name. A layer that failed
+     * is not added. */
+    tg_error_nested_begin();
     tg_model *model = tg_model_new();
-    if (!model) return NULL;
-    for (int i = 0; i + 1 < n_sizes; i++) {
+    bool ok = model != NULL;
+    for (int i = 0; ok && i + 1 < n_sizes; i++) {
         bool last = i + 2 == n_sizes;
         tg_init init = !last && relu_family(hidden) ? TG_INIT_HE_UNIFORM : TG_INIT_GLOROT_UNIFORM;
-        /* A layer that failed is not passed on: its error stays the last one. */
         tg_layer *dense = tg_dense_new(rng, dtype, sizes[i], sizes[i + 1], init);
-        bool ok = dense && tg_model_add(model, dense) == TG_OK;
+        ok = dense && tg_model_add(model, dense) == TG_OK;
         if (ok && (!last || output >= 0)) {
             tg_layer *activation = tg_activation_layer_new(last ? (tg_activation)output : hidden);
             ok = activation && tg_model_add(model, activation) == TG_OK;
         }
-        if (!ok) {
-            tg_model_free(model);
-            return NULL;
-        }
+    }
+    tg_error_nested_end();
+    if (!ok) {
+        tg_model_free(model);
+        tg_error_take_over(function, "");
+        return NULL;
     }
     return model;
 }
 
 /* ---- saving and loading: every parameter under "<layer>.<param>" ---- */
+
+/* A failed status of checkpoint calls run nested (tg_error_nested_begin),
+ * reported under `function`. */
+static tg_status report_under(const char *function, tg_status status) {
+    if (status == TG_OK || tg_last_error() == TG_OK) return status;
+    return tg_error_take_over(function, "");
+}
 
 typedef struct named_params {
     int n;
@@ -280,20 +332,18 @@ static tg_status named_params_of(const char *function, const tg_model *model, na
         named_params_free(p);
         return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d parameter names", n);
     }
-    for (int i = 0; i < model->n_layers; i++) {
-        const tg_layer *l = model->layers[i];
-        for (int k = 0; k < l->n_params; k++) {
-            size_t size = strlen(l->param_names[k]) + 16;
-            char *name = malloc(size);
-            if (!name) {
-                named_params_free(p);
-                return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a parameter name");
-            }
-            snprintf(name, size, "%d.%s", i, l->param_names[k]);
-            p->names[p->n] = name;
-            p->transposed_in_files[p->n] = l->param_transposed_in_files[k];
-            p->tensors[p->n++] = l->params[k];
+    for (param_cursor c = first_cursor(); next_param(model, &c);) {
+        const char *param_name = model->layers[c.layer]->param_names[c.slot];
+        size_t size = strlen(param_name) + 16;
+        char *name = malloc(size);
+        if (!name) {
+            named_params_free(p);
+            return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a parameter name");
         }
+        snprintf(name, size, "%d.%s", c.layer, param_name);
+        p->names[p->n] = name;
+        p->transposed_in_files[p->n] = model->layers[c.layer]->param_transposed_in_files[c.slot];
+        p->tensors[p->n++] = param_at(model, c);
     }
     return TG_OK;
 }
@@ -304,6 +354,7 @@ static void copy_transposed(tg_tensor *dst, const tg_tensor *src) {
     size_t size = tg_dtype_size(src->dtype);
     const char *from = src->data;
     char *to = dst->data;
+    tg_tensor_changed(dst);
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++)
             memcpy(to + (size_t)(c * rows + r) * size, from + (size_t)(r * cols + c) * size, size);
@@ -329,7 +380,6 @@ static tg_tensor **file_tensors_new(const char *function, const named_params *p,
             for (int j = 0; j < k; j++)
                 if (file[j] != p->tensors[j]) tg_free(file[j]);
             free(file);
-            tg_error_pass_up(function, "");
             return NULL;
         }
         if (fill) copy_transposed(file[k], t);
@@ -351,13 +401,15 @@ tg_status tg_model_save(const tg_model *model, const char *path) {
         named_params_free(&p);
         return tg_error_report(TG_ERR_ARGUMENT, "tg_model_save", "path is NULL");
     }
+    tg_error_nested_begin();
     tg_tensor **file = file_tensors_new("tg_model_save", &p, true, true);
     const char *keys[] = {TG_MODEL_LAYOUT_KEY}, *values[] = {TG_MODEL_LAYOUT_PYTORCH};
-    if (!file) status = tg_last_error();
-    else status = tg_checkpoint_save(path, p.n, (const char *const *)p.names, (const tg_tensor *const *)file, 1,
-                                     keys, values);
-    if (file && status != TG_OK) status = tg_error_pass_up("tg_model_save", "");
+    status = file ? tg_checkpoint_save(path, p.n, (const char *const *)p.names, (const tg_tensor *const *)file, 1,
+                                       keys, values)
+                  : tg_last_error();
     file_tensors_free(&p, file);
+    tg_error_nested_end();
+    status = report_under("tg_model_save", status);
     named_params_free(&p);
     return status;
 }
@@ -380,21 +432,51 @@ static tg_status file_layout_is_pytorch(const char *function, const tg_checkpoin
 /* Reads every parameter in the file's layout: transposed ones through
  * tensors of the file's shape, copied over once all of them have been
  * checked and read (so an error still leaves the model unchanged). */
-static tg_status read_params(const char *function, const tg_checkpoint *ck, const named_params *p, bool pytorch) {
+static tg_status read_in_layout(const char *function, const tg_checkpoint *ck, const named_params *p, bool pytorch) {
     tg_tensor **file = file_tensors_new(function, p, pytorch, false);
     if (!file) return tg_last_error();
     tg_status status = tg_checkpoint_read_into(ck, p->n, (const char *const *)p->names, file);
-    if (status != TG_OK) status = tg_error_pass_up(function, "");
     for (int k = 0; k < p->n && status == TG_OK; k++)
         if (file[k] != p->tensors[k]) copy_transposed(p->tensors[k], file[k]);
     file_tensors_free(p, file);
     return status;
 }
 
-/* Strict, like PyTorch's load_state_dict: the file must hold exactly the
+/* Reads every parameter of p from the checkpoint at path, all or nothing.
+ * Strict, like PyTorch's load_state_dict: the file must hold exactly the
  * model's parameters. A tensor the model does not have means the file is of
  * another architecture (e.g. one more layer), even when every tensor the
  * model asks for matches. */
+static tg_status read_params(const char *function, const named_params *p, const char *path) {
+    tg_checkpoint *ck = tg_checkpoint_open(path);
+    if (!ck) return tg_last_error() != TG_OK ? tg_last_error() : TG_ERR_IO;
+    tg_status status = TG_OK;
+    int stored = tg_checkpoint_count(ck);
+    for (int i = 0; i < stored && status == TG_OK; i++) {
+        const char *name = tg_checkpoint_entry_at(ck, i)->name;
+        bool known = false;
+        for (int k = 0; k < p->n && !known; k++) known = strcmp(name, p->names[k]) == 0;
+        if (!known)
+            status = tg_error_report(TG_ERR_ARGUMENT, function,
+                                     "'%s' holds '%s', which the model (%d parameters) does not have", path, name,
+                                     p->n);
+    }
+    /* And the other way: a parameter missing from the file is another
+     * architecture too, whatever the shapes of the tensors both have. */
+    for (int k = 0; k < p->n && status == TG_OK; k++)
+        if (!tg_checkpoint_find(ck, p->names[k]))
+            status = tg_error_report(TG_ERR_ARGUMENT, function,
+                                     "'%s' has no '%s': it holds %d tensors, the model has %d parameters", path,
+                                     p->names[k], stored, p->n);
+    bool pytorch = true;
+    if (status == TG_OK) status = file_layout_is_pytorch(function, ck, path, &pytorch);
+    if (status == TG_OK) status = read_in_layout(function, ck, p, pytorch);
+    tg_checkpoint_close(ck);
+    return status;
+}
+
+/* The checkpoint functions run nested: their errors are reported once, under
+ * tg_model_load, without their own names. */
 tg_status tg_model_load(tg_model *model, const char *path) {
     const char *function = "tg_model_load";
     named_params p;
@@ -404,32 +486,10 @@ tg_status tg_model_load(tg_model *model, const char *path) {
         named_params_free(&p);
         return tg_error_report(TG_ERR_ARGUMENT, function, "path is NULL");
     }
-    tg_checkpoint *ck = tg_checkpoint_open(path);
-    if (!ck) {
-        named_params_free(&p);
-        return tg_last_error() != TG_OK ? tg_error_pass_up(function, "") : TG_ERR_IO;
-    }
-    int stored = tg_checkpoint_count(ck);
-    for (int i = 0; i < stored && status == TG_OK; i++) {
-        const char *name = tg_checkpoint_entry_at(ck, i)->name;
-        bool known = false;
-        for (int k = 0; k < p.n && !known; k++) known = strcmp(name, p.names[k]) == 0;
-        if (!known)
-            status = tg_error_report(TG_ERR_ARGUMENT, function,
-                                     "'%s' holds '%s', which the model (%d parameters) does not have", path, name,
-                                     p.n);
-    }
-    /* And the other way: a parameter missing from the file is another
-     * architecture too, whatever the shapes of the tensors both have. */
-    for (int k = 0; k < p.n && status == TG_OK; k++)
-        if (!tg_checkpoint_find(ck, p.names[k]))
-            status = tg_error_report(TG_ERR_ARGUMENT, function,
-                                     "'%s' has no '%s': it holds %d tensors, the model has %d parameters", path,
-                                     p.names[k], stored, p.n);
-    bool pytorch = true;
-    if (status == TG_OK) status = file_layout_is_pytorch(function, ck, path, &pytorch);
-    if (status == TG_OK) status = read_params(function, ck, &p, pytorch);
-    tg_checkpoint_close(ck);
+    tg_error_nested_begin();
+    status = read_params(function, &p, path);
+    tg_error_nested_end();
+    status = report_under(function, status);
     named_params_free(&p);
     return status;
 }

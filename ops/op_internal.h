@@ -37,7 +37,7 @@
  *   slice: ints = {axis, start, stop};  pad: ints = {axis, before, after}
  *   concat: ints[0] = axis;  softmax, log_softmax: ints[0] = axis
  *   matmul: flags & TG_ATTR_TRANSPOSE_A, flags & TG_ATTR_TRANSPOSE_B
- *   to_dtype: none (the output's dtype) */
+ *   to_dtype: none (the output's dtype);  where: none */
 #define TG_ATTR_KEEPDIM 1
 #define TG_ATTR_TRANSPOSE_A 1
 #define TG_ATTR_TRANSPOSE_B 2

@@ -77,13 +77,19 @@ tg_tensor *tg_mse_loss(tg_tensor *pred, tg_tensor *target);
  * tg_bce_with_logits_loss when the logits are at hand: it has no clamp. */
 tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target);
 /* Binary cross-entropy on logits z, stable for |z| up to 1e3 and beyond:
- * mean(softplus(z) - z y) = mean(relu(z) - z y + log(1 + e^-|z|)).
- * d/dz: (sigmoid(z) - y) / m, exactly 0 or +-1/m at z = +-1000. */
+ * mean(y softplus(-z) + (1 - y) softplus(z)) = mean(softplus(z) - z y).
+ * d/dz: (sigmoid(z) - y) / m, exactly 0 or +-1/m at z = +-1000. A term whose
+ * weight (y or 1 - y) is exactly 0 counts 0, so an infinite z whose label
+ * agrees (-inf with y = 0, +inf with y = 1) costs 0 with gradient 0; one that
+ * disagrees costs +inf (PyTorch gives NaN for both). */
 tg_tensor *tg_bce_with_logits_loss(tg_tensor *logits, tg_tensor *target);
 /* Softmax cross-entropy: logits (batch, classes), labels (batch) holding
  * class indices 0..classes-1 (as floats, e.g. TG_ENCODE_INDEX batches):
  * mean over the batch of -log_softmax(logits)[label].
- * d/dlogits: (softmax(logits) - one_hot) / batch. Labels may have any dtype
+ * d/dlogits: (softmax(logits) - one_hot) / batch. A masked class (logit
+ * -inf) other than the label has probability 0: the loss stays finite and
+ * its gradient is exactly 0 there (a -inf at the label gives +inf, as in
+ * PyTorch). Labels may have any dtype
  * and are read during the call only (the one-hot is built on the tape), so
  * the caller may free them right after. Errors: logits not (batch, classes)
  * with both >= 1, labels not of shape (batch) (TG_ERR_SHAPE); a label that is
@@ -97,7 +103,17 @@ tg_tensor *tg_huber_loss(tg_tensor *pred, tg_tensor *target, double delta);
 /* ---- layers ----
  * A layer is a record like an op: a forward function built from ops and the
  * parameters it owns. The struct is public so that users define their own
- * layers (fill it, and set destroy to release what they allocated). */
+ * layers: allocate it zeroed (calloc), fill it, and set destroy to release
+ * what they allocated (destroy may call tg_free on every params[k]: a slot
+ * holding another layer's tied tensor is set to NULL before destroy runs).
+ *
+ * Ownership. A new layer belongs to its creator (free it with
+ * tg_layer_free) until something holds it: a model (tg_model_add) or a layer
+ * that uses one of its parameters (tg_layer_tie_param). From then on it is
+ * freed when the last holder lets go (tg_model_free, or the freeing of the
+ * tied layer), and tg_layer_free refuses it. A layer may be held many times:
+ * twice in one model, in several models, by several tied layers. The fields
+ * under "kept by tapegrad" count the holders; leave them zero. */
 #define TG_LAYER_MAX_PARAMS 4
 typedef struct tg_layer {
     const char *kind; /* "dense", "relu", ...                                */
@@ -113,6 +129,11 @@ typedef struct tg_layer {
     bool training;    /* set by tg_model_set_training                          */
     void *state;      /* the layer's own data                                  */
     double scalar;    /* a constant of parameterless layers (leaky slope)      */
+    /* kept by tapegrad (zero in a new layer, never set by hand): */
+    int holders;      /* model slots and tied layers that hold this layer      */
+    struct tg_layer *param_source[TG_LAYER_MAX_PARAMS]; /* layer whose tensor
+                                          params[k] is (tied), NULL: its own   */
+    int param_users[TG_LAYER_MAX_PARAMS]; /* other layers' slots tied to k     */
 } tg_layer;
 
 /* Dense: y = x @ W + b; W (in, out) initialized with `init` (fans in, out),
@@ -142,17 +163,40 @@ tg_tensor *tg_activate(tg_activation activation, tg_tensor *x);
 
 /* Runs a layer on x. Errors: NULL layer or x, and the layer's own. */
 tg_tensor *tg_layer_forward(tg_layer *layer, tg_tensor *x);
-/* Frees a layer (through its destroy). NULL is ignored. */
+/* Frees a layer that nothing holds (through its destroy, after letting go of
+ * the layers it has tied parameters from). NULL is ignored. A layer held by
+ * a model or a tied layer is refused (TG_ERR_ARGUMENT, naming how many hold
+ * it) and left as it is: it goes with the last of its holders. */
 void tg_layer_free(tg_layer *layer);
+/* Ties a parameter: `layer`'s parameter `name` becomes the very tensor of
+ * `source`'s parameter `source_name` (a language model's output head using
+ * its token embedding's weight). From then on one tensor serves both
+ * layers: an optimizer updates it once, its gradient is the sum of both
+ * uses, a model lists and saves it once (under its first name in layer
+ * order). The tensor layer had there is freed, so tie before handing
+ * parameters to an optimizer or recording on a tape. `layer` holds `source`
+ * (or the layer that owns the tensor, if source's slot is itself tied):
+ * that layer lives at least as long as `layer`. Tying a slot to the tensor
+ * it already has does nothing. Errors: NULL arguments, a name the layer
+ * does not have (TG_ERR_ARGUMENT, listing its names); the two tensors of
+ * another dtype (TG_ERR_DTYPE) or shape (TG_ERR_SHAPE); a slot that other
+ * layers are tied to (tie them to the source instead), and a tie that would
+ * make a layer hold itself, directly or through other ties
+ * (TG_ERR_ARGUMENT). Nothing changes on error. */
+tg_status tg_layer_tie_param(tg_layer *layer, const char *name, tg_layer *source, const char *source_name);
 
 /* ---- models: a sequence of layers ---- */
 typedef struct tg_model tg_model;
 
 tg_model *tg_model_new(void);
-/* Appends a layer; the model takes ownership (also on error, when it frees
- * the layer). Returns TG_OK. Errors: NULL model or layer, a layer without
- * forward or destroy, n_params outside 0..TG_LAYER_MAX_PARAMS, a parameter
- * or name missing, a parameter on a tape. */
+/* Appends a layer, which the model then holds (see "Ownership" above): a
+ * new layer passes from its creator to the model. A layer may be added
+ * again, to this model or another; it is then shared, and freed with the
+ * last model (or tied layer) holding it. On error a layer that nothing held
+ * is freed; a held one is left as it is. Returns TG_OK. Errors: NULL model
+ * or layer, a layer without forward or destroy, n_params outside
+ * 0..TG_LAYER_MAX_PARAMS, a parameter or name missing, a parameter on a
+ * tape. */
 tg_status tg_model_add(tg_model *model, tg_layer *layer);
 /* Builds a multilayer perceptron: sizes[0] inputs, then a dense layer to each
  * of sizes[1..n_sizes), each but the last followed by `hidden`; the last is
@@ -167,7 +211,11 @@ tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x);
 int tg_model_num_layers(const tg_model *model);
 tg_layer *tg_model_layer(tg_model *model, int index);
 /* Number of parameter tensors, and the i-th with its name "<layer>.<param>",
- * e.g. "0.weight" (the name is written into name_buf). */
+ * e.g. "0.weight" (the name is written into name_buf). A tensor used in
+ * several places (a layer added twice, a tied parameter) is listed once,
+ * under its first name in layer order, as PyTorch's parameters() and
+ * state_dict() do for shared parameters; the same holds for
+ * tg_model_params, tg_model_param_count, tg_model_save and tg_model_load. */
 int tg_model_num_params(const tg_model *model);
 tg_tensor *tg_model_param(tg_model *model, int index, char *name_buf, size_t name_size);
 /* Writes up to max parameter pointers into out, in tg_model_param order;
@@ -200,6 +248,8 @@ void tg_model_set_training(tg_model *model, bool training);
 #define TG_MODEL_LAYOUT_PYTORCH "pytorch"
 tg_status tg_model_save(const tg_model *model, const char *path);
 tg_status tg_model_load(tg_model *model, const char *path);
+/* Frees the model and lets go of its layers: each is freed when nothing
+ * else (another model, a tied layer) holds it. NULL is ignored. */
 void tg_model_free(tg_model *model);
 
 /* ---- metrics (no gradient; they read values, never record; NaN on error) ---- */

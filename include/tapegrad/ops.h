@@ -25,6 +25,18 @@ tg_tensor *tg_sub(tg_tensor *a, tg_tensor *b); /* a - b        d: 1, -1         
 tg_tensor *tg_mul(tg_tensor *a, tg_tensor *b); /* a * b        d: b, a               */
 tg_tensor *tg_div(tg_tensor *a, tg_tensor *b); /* a / b        d: 1/b, -a/b^2        */
 
+/* ---- selection, broadcasting ----
+ * a where mask is nonzero, b where it is 0 (numpy.where on a float condition:
+ * a NaN in mask selects a). mask, a and b share one dtype and broadcast
+ * together; the output has their broadcast shape. The element not chosen is
+ * never read into the result: where(m, x, zeros) is 0 where m is 0 even if x
+ * is -inf or NaN there, unlike m * x. mask is a selector (made by
+ * tg_gt_scalar and the like) and gets no gradient.
+ * d: g where mask is nonzero, else 0 (to a); the rest (to b).
+ * Errors: dtypes that differ (TG_ERR_DTYPE), shapes that do not broadcast
+ * (TG_ERR_SHAPE), NULL or stale tensors, tensors of two tapes. */
+tg_tensor *tg_where(tg_tensor *mask, tg_tensor *a, tg_tensor *b);
+
 /* ---- with a scalar constant (c and p must be finite, else TG_ERR_ARGUMENT) ---- */
 tg_tensor *tg_add_scalar(tg_tensor *x, double c); /* x + c     d: 1                   */
 tg_tensor *tg_mul_scalar(tg_tensor *x, double c); /* x * c     d: c                   */

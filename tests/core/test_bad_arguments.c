@@ -2346,6 +2346,54 @@ static bool checkpoint_read_tensor_inexact_integer(void)
     return tg_checkpoint_read_tensor(ck, "n") == NULL;
 }
 
+/* ---- issue 21 (nn): tg_where ---- */
+static bool where_dtypes(void) { return tg_where(mat32(2, 3), mat(2, 3), mat(2, 3)) == NULL; }
+static bool where_shapes(void) { return tg_where(mat(2, 3), mat(2, 3), mat(3, 2)) == NULL; }
+static bool where_mask_shape(void) { return tg_where(mat(4, 1), mat(2, 3), mat(2, 3)) == NULL; }
+static bool where_null_mask(void) { return tg_where(NULL, mat(2, 3), mat(2, 3)) == NULL; }
+static bool where_stale(void) { return tg_where(mat(2, 3), stale(), mat(2, 3)) == NULL; }
+
+/* ---- issue 21 (nn): layer ownership and tied parameters ---- */
+static tg_layer *dense_3x(int64_t out, tg_dtype dtype)
+{
+    tg_rng rng = tg_rng_seeded(3);
+    return keep(KEPT_LAYER, tg_dense_new(&rng, dtype, 3, out, TG_INIT_GLOROT_UNIFORM));
+}
+static bool tie_shape(void) { return tg_layer_tie_param(dense_3x(3, TG_F64), "weight", dense_3x(2, TG_F64), "weight") != TG_OK; }
+static bool tie_dtype(void) { return tg_layer_tie_param(dense_3x(3, TG_F64), "weight", dense_3x(3, TG_F32), "weight") != TG_OK; }
+static bool tie_unknown_name(void) { return tg_layer_tie_param(dense_3x(3, TG_F64), "kernel", dense_3x(3, TG_F64), "weight") != TG_OK; }
+static bool tie_unknown_source_name(void) { return tg_layer_tie_param(dense_3x(3, TG_F64), "bias", dense_3x(3, TG_F64), "gain") != TG_OK; }
+static bool tie_null_source(void) { return tg_layer_tie_param(dense_3x(3, TG_F64), "weight", NULL, "weight") != TG_OK; }
+static bool tie_null_name(void) { return tg_layer_tie_param(dense_3x(3, TG_F64), NULL, dense_3x(3, TG_F64), "weight") != TG_OK; }
+/* The layers then hold each other: kept in a model, which frees them. */
+static bool tie_cycle(void)
+{
+    tg_rng rng = tg_rng_seeded(3);
+    tg_model *model = keep(KEPT_MODEL, tg_model_new());
+    tg_layer *a = tg_dense_new(&rng, TG_F64, 3, 3, TG_INIT_GLOROT_UNIFORM);
+    tg_layer *b = tg_dense_new(&rng, TG_F64, 3, 3, TG_INIT_GLOROT_UNIFORM);
+    tg_model_add(model, a);
+    tg_model_add(model, b);
+    cr_assert_eq(tg_layer_tie_param(b, "weight", a, "weight"), TG_OK);
+    return tg_layer_tie_param(a, "bias", b, "bias") != TG_OK;
+}
+static bool tie_lent_slot(void)
+{
+    tg_rng rng = tg_rng_seeded(3);
+    tg_model *model = keep(KEPT_MODEL, tg_model_new());
+    tg_layer *a = tg_dense_new(&rng, TG_F64, 3, 3, TG_INIT_GLOROT_UNIFORM);
+    tg_layer *b = tg_dense_new(&rng, TG_F64, 3, 3, TG_INIT_GLOROT_UNIFORM);
+    tg_model_add(model, a);
+    tg_model_add(model, b);
+    cr_assert_eq(tg_layer_tie_param(b, "weight", a, "weight"), TG_OK);
+    return tg_layer_tie_param(a, "weight", dense_3x(3, TG_F64), "weight") != TG_OK;
+}
+static bool layer_free_held(void)
+{
+    tg_layer_free(tg_model_layer(small_model(3), 0));
+    return true; /* void: the report is the error value */
+}
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -2949,6 +2997,22 @@ static bad_call rows[] = {
     {"tg_model_load", "layout 'jax'", model_load_unknown_layout, FORMAT, "'jax'"},
     {"tg_checkpoint_load_into", "I64 2^24+1 into float32", checkpoint_load_inexact_integer, DTYPE, "16777217"},
     {"tg_checkpoint_read_tensor", "I64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
+    /* issue 21 (nn): tg_where */
+    {"tg_where", "float32 mask, float64 a and b", where_dtypes, DTYPE, "float32"},
+    {"tg_where", "a (2,3), b (3,2)", where_shapes, SHAPE, "(3,2)"},
+    {"tg_where", "mask (4,1) for (2,3)", where_mask_shape, SHAPE, "(4,1)"},
+    {"tg_where", "NULL mask", where_null_mask, ARG, "mask"},
+    {"tg_where", "stale a", where_stale, TAPE, "stale"},
+    /* issue 21 (nn): layer ownership and tied parameters */
+    {"tg_layer_tie_param", "(3,3) tied to (3,2)", tie_shape, SHAPE, "(3,2)"},
+    {"tg_layer_tie_param", "float64 tied to float32", tie_dtype, DTYPE, "float32"},
+    {"tg_layer_tie_param", "name 'kernel'", tie_unknown_name, ARG, "kernel"},
+    {"tg_layer_tie_param", "source name 'gain'", tie_unknown_source_name, ARG, "gain"},
+    {"tg_layer_tie_param", "NULL source", tie_null_source, ARG, "source is NULL"},
+    {"tg_layer_tie_param", "NULL name", tie_null_name, ARG, "name is NULL"},
+    {"tg_layer_tie_param", "a tie back to the tied layer", tie_cycle, ARG, "hold itself"},
+    {"tg_layer_tie_param", "a slot another layer is tied to", tie_lent_slot, ARG, "tied to 'weight'"},
+    {"tg_layer_free", "a layer a model holds", layer_free_held, ARG, "held 1 time"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -86,6 +86,12 @@ static tg_tensor *f_matmul_tab(tg_tensor **x) { return tg_matmul_t(x[0], true, x
 static tg_tensor *f_softmax(tg_tensor **x) { return tg_softmax(x[0], -1); }
 static tg_tensor *f_softmax0(tg_tensor **x) { return tg_softmax(x[0], 0); }
 static tg_tensor *f_log_softmax(tg_tensor **x) { return tg_log_softmax(x[0], 1); }
+/* where with a mask made from the inputs (constant near the sample points:
+ * tg_gradcheck_input keeps them away from 0, where it would flip):
+ * relu-like where(x0 > 0, x0, x1), and with the mask from x1 broadcast over
+ * a (3,1,4) a and a rank-0 b (x1 then gets no gradient, and none is due). */
+static tg_tensor *f_where(tg_tensor **x) { return tg_where(tg_gt_scalar(x[0], 0.0), x[0], x[1]); }
+static tg_tensor *f_where_mask_broadcast(tg_tensor **x) { return tg_where(tg_gt_scalar(x[1], 0.0), x[0], x[2]); }
 /* The ops used as one expression: a second-order check would use these too. */
 static tg_tensor *f_composite(tg_tensor **x) {
     return tg_mean(tg_mul(tg_sigmoid(tg_matmul(x[0], x[1])), tg_log_softmax(tg_matmul(x[0], x[1]), 1)));
@@ -153,6 +159,10 @@ static const op_case cases[] = {
     {"softmax_grad", "axis 0 of (3,1,2)", f_softmax_grad0, 2, {3, 3}, {{3, 1, 2}, {3, 1, 2}}, 0.05, 0.9, NAN, NAN},
     {"log_softmax_grad", "axis 1 of (2,5)", f_log_softmax_grad, 2, {2, 2}, {{2, 5}, {2, 5}}, -3, 0, NAN, NAN},
     {"log_softmax_grad", "axis 0 of (3,2)", f_log_softmax_grad0, 2, {2, 2}, {{3, 2}, {3, 2}}, -3, 0, NAN, NAN},
+    {"where", "same shape (2,3)", f_where, 2, {2, 2}, {{2, 3}, {2, 3}}, -2, 2, 0.0, NAN},
+    {"where", "broadcast a (3,1,4), b (2,1)", f_where, 2, {3, 2}, {{3, 1, 4}, {2, 1}}, -2, 2, 0.0, NAN},
+    {"where", "mask (2,1) from x1, b rank 0", f_where_mask_broadcast, 3, {3, 2, 0}, {{3, 1, 4}, {2, 1}, {0}}, -2, 2,
+     0.0, NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
@@ -261,6 +271,33 @@ Test(gradcheck_ops, second_order_gradients) {
     options.rtol = 1e-6;
     tg_gradcheck_result result;
     cr_assert_eq(tg_gradcheck(gradient_of, NULL, 1, &x, &options, &result), TG_OK, "%s", tg_last_error_message());
+    char text[512];
+    cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
+    tg_free(x);
+}
+
+/* Second order through where: h(x) = d/dx sum(where(x > 0, x^3, tanh(x)))
+ * = 3x^2 where x > 0, 1 - tanh^2 x elsewhere; its own gradient is checked,
+ * which runs where's rule (a where) backward again. */
+static tg_tensor *gradient_through_where(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    (void)ctx;
+    tg_tensor *x = inputs[0];
+    tg_tensor *f = tg_sum(tg_where(tg_gt_scalar(x, 0.0), tg_pow(x, 3.0), tg_tanh(x)));
+    tg_tensor *dfdx;
+    if (tg_gradients(f, NULL, 1, &inputs[0], &dfdx, true) != TG_OK) return NULL;
+    return dfdx;
+}
+
+Test(gradcheck_ops, second_order_gradients_through_where) {
+    tg_rng rng = tg_rng_seeded(8);
+    tg_tensor *x = tg_gradcheck_input(&rng, 1, (int64_t[]){6}, -2, 2, 1, (double[]){0.0}, 0.05);
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.atol = 1e-7;
+    options.rtol = 1e-6;
+    tg_gradcheck_result result;
+    cr_assert_eq(tg_gradcheck(gradient_through_where, NULL, 1, &x, &options, &result), TG_OK, "%s",
+                 tg_last_error_message());
     char text[512];
     cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
     tg_free(x);

@@ -273,6 +273,130 @@ Test(nn_losses, cross_entropy_is_finite_for_extreme_logits) {
     reset_tape();
 }
 
+/* Masked logits (an attention mask writes -inf): a class at -inf has
+ * probability 0 and takes no part in the loss, which is finite and the same
+ * as without that class. The cases:
+ *   row 0: (2, -inf, 0.5), label 0: log(1 + e^-1.5) = 0.20141327798275246
+ *   row 1: (2, -1e30, 0.5), label 0: the same (e^-1e30 is 0 in float64)
+ *   row 2: (-inf, 1, -inf, 0) in 4 classes, label 3: log(1 + e) = 1.3132616875182228
+ * Values by hand (log1p in plain C); PyTorch 1.13's F.cross_entropy gives
+ * 0.20141327798275246 for rows 0 and 1 and 1.3132616875182228 for row 2, with
+ * gradients (-0.0912, 0, 0.0912) and (0, 0.7311, 0, -0.7311). The gradient is
+ * softmax - one_hot (over the batch), exactly 0 at a -inf class. */
+static void check_masked_cross_entropy(tg_dtype dtype, int classes, const double *v, const double *labels_v,
+                                       int batch, double rel) {
+    tg_tensor *logits = tg_from_doubles(dtype, 2, (int64_t[]){batch, classes}, v);
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){batch}, labels_v);
+    tg_set_requires_grad(logits, true);
+    tg_tensor *loss = tg_cross_entropy_loss(logits, labels);
+    cr_assert_not_null(loss, "%s", tg_last_error_message());
+    double want = 0, softmax[16];
+    for (int r = 0; r < batch; r++) {
+        double m = -INFINITY, z = 0;
+        for (int c = 0; c < classes; c++) m = fmax(m, v[r * classes + c]);
+        for (int c = 0; c < classes; c++) z += exp(v[r * classes + c] - m);
+        for (int c = 0; c < classes; c++) softmax[r * classes + c] = exp(v[r * classes + c] - m) / z;
+        want -= log(softmax[r * classes + (int)labels_v[r]]) / batch;
+    }
+    cr_assert(isfinite(tg_item(loss)), "%s loss %g", tg_dtype_name(dtype), tg_item(loss));
+    assert_close(tg_item(loss), want, rel, "masked cross-entropy");
+    cr_assert_eq(tg_backward(loss, NULL), TG_OK);
+    for (int r = 0; r < batch; r++)
+        for (int c = 0; c < classes; c++) {
+            double g = (softmax[r * classes + c] - (c == (int)labels_v[r])) / batch;
+            double got = tg_get_flat(tg_grad(logits), r * classes + c);
+            cr_assert(isfinite(got), "%s [%d][%d] gradient %g", tg_dtype_name(dtype), r, c, got);
+            if (isinf(v[r * classes + c])) cr_assert_eq(got, 0.0, "[%d][%d]: a -inf class gets 0", r, c);
+            cr_assert(fabs(got - g) <= rel * fmax(fabs(g), 1e-2), "%s [%d][%d]: %.17g vs %.17g",
+                      tg_dtype_name(dtype), r, c, got, g);
+        }
+    tg_free(logits);
+    tg_free(labels);
+    reset_tape();
+}
+
+Test(nn_losses, cross_entropy_is_finite_with_a_minus_inf_logit) {
+    const double v[] = {2.0, -INFINITY, 0.5, 2.0, -INFINITY, 0.5};
+    check_masked_cross_entropy(TG_F64, 3, v, (double[]){0, 0}, 2, 1e-14);
+    check_masked_cross_entropy(TG_F32, 3, v, (double[]){0, 0}, 2, 1e-6);
+    reset_tape();
+    tg_tensor *logits = tg_from_doubles(TG_F64, 2, (int64_t[]){1, 3}, v);
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){1}, (double[]){0});
+    assert_close(tg_item(tg_cross_entropy_loss(logits, labels)), 0.20141327798275246, 1e-15, "PyTorch's value");
+    tg_free(logits);
+    tg_free(labels);
+    reset_tape();
+}
+
+Test(nn_losses, cross_entropy_with_a_very_negative_finite_logit) {
+    const double v[] = {2.0, -1e30, 0.5};
+    check_masked_cross_entropy(TG_F64, 3, v, (double[]){0}, 1, 1e-14);
+    check_masked_cross_entropy(TG_F32, 3, v, (double[]){0}, 1, 1e-6);
+}
+
+Test(nn_losses, cross_entropy_with_minus_inf_in_several_classes) {
+    const double v[] = {-INFINITY, 1.0, -INFINITY, 0.0, 0.5, -INFINITY, -INFINITY, 2.0};
+    check_masked_cross_entropy(TG_F64, 4, v, (double[]){3, 0}, 2, 1e-14);
+    check_masked_cross_entropy(TG_F32, 4, v, (double[]){3, 0}, 2, 1e-6);
+    tg_tensor *logits = tg_from_doubles(TG_F64, 2, (int64_t[]){1, 4}, v);
+    tg_tensor *labels = make(TG_F64, 1, (int64_t[]){1}, (double[]){3});
+    assert_close(tg_item(tg_cross_entropy_loss(logits, labels)), 1.3132616875182228, 1e-15, "PyTorch's value");
+    tg_free(logits);
+    tg_free(labels);
+    reset_tape();
+}
+
+/* Infinite logits whose label agrees cost 0 (the math: -log sigmoid(+inf)
+ * = 0); disagreeing ones cost +inf; the gradient (sigmoid(z) - y) / m is
+ * finite everywhere: 0, 0, -1/m, +1/m. softplus(z) - z y would compute
+ * -inf * 0 and inf - inf here (PyTorch 1.13's BCEWithLogits gives NaN for
+ * all four of these as well). */
+Test(nn_losses, bce_with_logits_at_infinite_logits) {
+    const double m = 2;
+    tg_dtype dtypes[2] = {TG_F64, TG_F32};
+    for (int d = 0; d < 2; d++) {
+        tg_tensor *logits = tg_from_doubles(dtypes[d], 1, (int64_t[]){2}, (double[]){-INFINITY, INFINITY});
+        tg_tensor *target = tg_from_doubles(dtypes[d], 1, (int64_t[]){2}, (double[]){0, 1});
+        tg_set_requires_grad(logits, true);
+        tg_tensor *loss = tg_bce_with_logits_loss(logits, target);
+        cr_assert_eq(tg_item(loss), 0.0, "%s: agreeing infinite logits cost %g", tg_dtype_name(dtypes[d]),
+                     tg_item(loss));
+        cr_assert_eq(tg_backward(loss, NULL), TG_OK);
+        for (int i = 0; i < 2; i++)
+            cr_assert_eq(tg_get_flat(tg_grad(logits), i), 0.0, "%s d/dz[%d] = %g", tg_dtype_name(dtypes[d]), i,
+                         tg_get_flat(tg_grad(logits), i));
+        tg_free(target);
+        reset_tape();
+        target = tg_from_doubles(dtypes[d], 1, (int64_t[]){2}, (double[]){1, 0});
+        tg_set_grad_to_none(logits);
+        loss = tg_bce_with_logits_loss(logits, target);
+        cr_assert(isinf(tg_item(loss)) && tg_item(loss) > 0, "%s: disagreeing ones cost %g",
+                  tg_dtype_name(dtypes[d]), tg_item(loss));
+        cr_assert_eq(tg_backward(loss, NULL), TG_OK);
+        cr_assert_eq(tg_get_flat(tg_grad(logits), 0), -1 / m, "%s", tg_dtype_name(dtypes[d]));
+        cr_assert_eq(tg_get_flat(tg_grad(logits), 1), 1 / m, "%s", tg_dtype_name(dtypes[d]));
+        tg_free(logits);
+        tg_free(target);
+        reset_tape();
+    }
+}
+
+/* softplus(-inf) = 0 with gradient 0, softplus(+inf) = +inf with gradient 1
+ * (log(1 + e^x) and its derivative sigmoid(x) at the limits); x * [x > 0]
+ * would give -inf * 0 = NaN at -inf. */
+Test(nn_losses, softplus_at_infinities) {
+    tg_tensor *x = tg_from_doubles(TG_F64, 1, (int64_t[]){2}, (double[]){-INFINITY, INFINITY});
+    tg_set_requires_grad(x, true);
+    tg_tensor *y = tg_softplus(x);
+    cr_assert_eq(tg_get_flat(y, 0), 0.0, "softplus(-inf) = %g", tg_get_flat(y, 0));
+    cr_assert(isinf(tg_get_flat(y, 1)) && tg_get_flat(y, 1) > 0, "softplus(inf) = %g", tg_get_flat(y, 1));
+    cr_assert_eq(tg_backward(tg_sum(y), NULL), TG_OK);
+    cr_assert_eq(tg_get_flat(tg_grad(x), 0), 0.0);
+    cr_assert_eq(tg_get_flat(tg_grad(x), 1), 1.0);
+    tg_free(x);
+    reset_tape();
+}
+
 /* Huber, delta = 1: |d| <= 1 gives d^2/2, else |d| - 1/2; gradient d inside,
  * sign(d) outside (and exactly d at |d| = delta, where the pieces meet). */
 Test(nn_losses, huber_in_both_regimes) {

@@ -264,7 +264,7 @@ Test(nn_model, loading_into_a_mismatched_model_is_refused_cleanly) {
     /* Another width: 4.weight is (6,6) in the file, (6,5) here. */
     const int64_t wider[] = {2, 4, 6, 5, 4, 1};
     tg_model *m = tg_mlp_new(&rng, TG_F64, 6, wider, TG_ACT_RELU, TG_ACT_SIGMOID);
-    assert_load_refused(m, path, TG_ERR_SHAPE, "tg_checkpoint_read_into", "4.weight");
+    assert_load_refused(m, path, TG_ERR_SHAPE, "tg_model_load", "4.weight");
     tg_model_free(m);
     /* Deeper: 10.weight is not in the file. */
     const int64_t deeper[] = {2, 4, 6, 6, 4, 1, 1};
@@ -279,13 +279,13 @@ Test(nn_model, loading_into_a_mismatched_model_is_refused_cleanly) {
     tg_model_free(m);
     /* No such file; a file that is not a checkpoint. */
     m = tg_mlp_new(&rng, TG_F64, 6, sizes_246641, TG_ACT_RELU, TG_ACT_SIGMOID);
-    assert_load_refused(m, temp_file(&dir, "missing.safetensors"), TG_ERR_IO, "tg_checkpoint_open", NULL);
+    assert_load_refused(m, temp_file(&dir, "missing.safetensors"), TG_ERR_IO, "tg_model_load", "missing.safetensors");
     const char *junk = temp_file(&dir, "junk.safetensors");
     FILE *f = fopen(junk, "wb");
     cr_assert_not_null(f);
     fputs("this is not a checkpoint", f);
     fclose(f);
-    assert_load_refused(m, junk, TG_ERR_FORMAT, "tg_checkpoint_open", NULL);
+    assert_load_refused(m, junk, TG_ERR_FORMAT, "tg_model_load", "junk.safetensors");
     /* And the right model still loads. */
     cr_assert_eq(tg_model_load(m, path), TG_OK);
     assert_models_bit_equal(saved, m, true);
@@ -564,4 +564,83 @@ Test(nn_model, a_float64_file_loads_into_a_float32_model_rounded) {
     tg_model_free(other);
     temp_dir_close(&dir);
     tg_set_error_mode(TG_ERRORS_ABORT);
+}
+
+/* ---- errors are reported under the function the caller called ----
+ * tg_model_load, tg_model_save and tg_model_forward call other public
+ * functions (the checkpoint reader and writer, each layer); a failure there
+ * is reported once, in the mode in force, under the outer function's name:
+ * the message starts with it, and the checkpoint functions the caller never
+ * called are not named. A handler sees exactly that one report. */
+
+typedef struct seen_reports {
+    int count;
+    char first[1024];
+} seen_reports;
+
+static void record_report(tg_status code, const char *message, void *user) {
+    (void)code;
+    seen_reports *seen = user;
+    if (seen->count++ == 0) snprintf(seen->first, sizeof seen->first, "%s", message);
+}
+
+static void expect_one_report_starting(seen_reports *seen, const char *prefix, const char *fragment,
+                                       const char *absent) {
+    cr_assert_eq(seen->count, 1, "the handler saw %d reports, the first '%s'", seen->count, seen->first);
+    cr_assert_eq(strncmp(seen->first, prefix, strlen(prefix)), 0, "report '%s' does not start with '%s'",
+                 seen->first, prefix);
+    cr_assert_not_null(strstr(seen->first, fragment), "report '%s' does not mention '%s'", seen->first, fragment);
+    if (absent) cr_assert_null(strstr(seen->first, absent), "report '%s' names %s", seen->first, absent);
+    cr_assert_eq(strncmp(tg_last_error_message(), prefix, strlen(prefix)), 0, "last error '%s'",
+                 tg_last_error_message());
+    seen->count = 0;
+    seen->first[0] = '\0';
+    tg_clear_error();
+}
+
+Test(nn_model, load_and_save_errors_are_reported_under_their_own_names) {
+    temp_dir dir;
+    temp_dir_open(&dir);
+    const char *path = temp_file(&dir, "model.safetensors");
+    tg_rng rng = tg_rng_seeded(15);
+    tg_model *saved = tg_mlp_new(&rng, TG_F64, 6, sizes_246641, TG_ACT_RELU, TG_ACT_SIGMOID);
+    cr_assert_eq(tg_model_save(saved, path), TG_OK);
+    const int64_t wider[] = {2, 4, 6, 5, 4, 1};
+    tg_model *wide = tg_mlp_new(&rng, TG_F64, 6, wider, TG_ACT_RELU, TG_ACT_SIGMOID);
+    tg_model *narrow32 = tg_mlp_new(&rng, TG_F32, 6, sizes_246641, TG_ACT_RELU, TG_ACT_SIGMOID);
+
+    seen_reports seen = {0};
+    tg_set_error_handler(record_report, &seen);
+    cr_assert_eq(tg_model_load(wide, path), TG_ERR_SHAPE);
+    expect_one_report_starting(&seen, "tg_model_load: ", "4.weight", "tg_checkpoint");
+    /* float64 values load into a float32 model rounded, unless one is
+     * beyond float32's range (checkpoint.h): 1e300 is. */
+    const char *huge_path = temp_file(&dir, "huge.safetensors");
+    tg_set_flat(tg_model_param(saved, 0, NULL, 0), 0, 1e300);
+    tg_set_error_mode(TG_ERRORS_ABORT);
+    cr_assert_eq(tg_model_save(saved, huge_path), TG_OK);
+    tg_set_error_handler(record_report, &seen);
+    cr_assert_eq(tg_model_load(narrow32, huge_path), TG_ERR_DTYPE);
+    expect_one_report_starting(&seen, "tg_model_load: ", "F64", "tg_checkpoint");
+    cr_assert_eq(tg_model_load(wide, temp_file(&dir, "missing.safetensors")), TG_ERR_IO);
+    expect_one_report_starting(&seen, "tg_model_load: ", "missing.safetensors", "tg_checkpoint");
+    cr_assert_eq(tg_model_save(wide, "/nonexistent-dir-tg/model.safetensors"), TG_ERR_IO);
+    expect_one_report_starting(&seen, "tg_model_save: ", "nonexistent-dir-tg", "tg_checkpoint");
+    tg_tensor *x = tg_zeros(TG_F64, 2, (int64_t[]){8, 3});
+    cr_assert_null(tg_model_forward(wide, x));
+    expect_one_report_starting(&seen, "tg_model_forward: layer 0: ", "(batch, 2)", NULL);
+    tg_set_error_mode(TG_ERRORS_ABORT);
+
+    /* The same messages in the error-returning mode. */
+    tg_set_error_mode(TG_ERRORS_RETURN);
+    cr_assert_eq(tg_model_load(wide, path), TG_ERR_SHAPE);
+    cr_assert_eq(strncmp(tg_last_error_message(), "tg_model_load: ", 15), 0, "%s", tg_last_error_message());
+    cr_assert_null(strstr(tg_last_error_message(), "tg_checkpoint"), "%s", tg_last_error_message());
+    tg_set_error_mode(TG_ERRORS_ABORT);
+    tg_free(x);
+    tg_model_free(saved);
+    tg_model_free(wide);
+    tg_model_free(narrow32);
+    reset_tape();
+    temp_dir_close(&dir);
 }

@@ -8,13 +8,16 @@
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-void tg_arena_init(tg_arena *arena, size_t min_chunk) {
+void tg_arena_init(tg_arena *arena, size_t min_chunk, bool doubling) {
     *arena = (tg_arena){0};
     arena->min_chunk = min_chunk;
+    arena->doubling = doubling;
 }
 
 static tg_arena_chunk *chunk_new(tg_arena *arena, size_t at_least) {
-    size_t capacity = at_least > arena->min_chunk ? round_up(at_least, TG_ARENA_ALIGN) : arena->min_chunk;
+    size_t least = arena->min_chunk;
+    if (arena->doubling && arena->bytes_reserved > least) least = arena->bytes_reserved;
+    size_t capacity = at_least > least ? round_up(at_least, TG_ARENA_ALIGN) : least;
     tg_arena_chunk *chunk = malloc(sizeof *chunk);
     if (!chunk) return NULL;
     chunk->memory = aligned_alloc(TG_ARENA_ALIGN, capacity);

@@ -27,6 +27,7 @@
 #ifndef TG_CORE_ARENA_H
 #define TG_CORE_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,14 +60,20 @@ typedef struct tg_arena {
     size_t bytes_reserved;
     size_t system_allocs; /* counted since the arena was made, released chunks included */
     size_t min_chunk;     /* the smallest chunk asked of the system */
+    bool doubling;        /* a new chunk is at least as large as all the others
+                             together (for small requests only: see tg_arena_init) */
 } tg_arena;
 
 #define TG_ARENA_ALIGN 64 /* a cache line; also what AVX-512 loads want */
 #define TG_ARENA_SLACK 3  /* chunks holding more than this x the fitted size are merged */
 #define TG_ARENA_RECENT_STEPS 16
 
-/* An empty arena whose chunks will be at least `min_chunk` bytes. */
-void tg_arena_init(tg_arena *arena, size_t min_chunk);
+/* An empty arena whose chunks will be at least `min_chunk` bytes. With
+ * `doubling`, a chunk added while the arena grows is at least as large as
+ * the ones before together, so a large step makes few chunks; only for
+ * requests much smaller than min_chunk (then the walk wastes little, and
+ * chunks made by one step stay within the slack factor). */
+void tg_arena_init(tg_arena *arena, size_t min_chunk, bool doubling);
 
 /* The out-of-line part of tg_arena_alloc_aligned: the current chunk is full
  * (or there is none yet). */

@@ -18,8 +18,8 @@ tg_tape *tg_tape_new(void) {
         tg_error_report(TG_ERR_MEMORY, "tg_tape_new", "cannot allocate a tape");
         return NULL;
     }
-    tg_arena_init(&tape->arena, TG_TAPE_DATA_CHUNK);
-    for (int i = 0; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tg_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK);
+    tg_arena_init(&tape->arena, TG_TAPE_DATA_CHUNK, false);
+    for (int i = 0; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tg_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK, true);
     tape->n_lanes = TG_TAPE_STALE_WINDOW + 1;
     tape->structs = &tape->lanes[0];
     atomic_init(&tape->current_on, 0);
@@ -99,10 +99,10 @@ int tg_tape_set_stale_window(tg_tape *tape, int resets) {
         tape->retired_allocs += by_age[j].system_allocs;
         tg_arena_release(&by_age[j]);
     }
-    for (int j = old_n; j < new_n; j++) tg_arena_init(&by_age[j], TG_TAPE_STRUCT_CHUNK);
+    for (int j = old_n; j < new_n; j++) tg_arena_init(&by_age[j], TG_TAPE_STRUCT_CHUNK, true);
     /* Stored oldest first, so that the lane after the current one is the oldest. */
     for (int i = 0; i < new_n; i++) tape->lanes[i] = by_age[new_n - 1 - i];
-    for (int i = new_n; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tg_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK);
+    for (int i = new_n; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tg_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK, true);
     tape->n_lanes = new_n;
     tape->lane = new_n - 1;
     tape->structs = &tape->lanes[tape->lane];

@@ -49,10 +49,12 @@ void tg_tape_free(tg_tape *tape);
  *
  * What is guaranteed about such a stale tensor, in every build: one made at
  * most the tape's stale window of resets ago (TG_TAPE_STALE_WINDOW = 4 by
- * default, tg_tape_set_stale_window) is always refused by every function
- * that takes it, with TG_ERR_TAPE ("... is a stale tensor"), however many
- * tensors the tape has made since: the memory of its struct is not given to
- * a new tensor before the window has passed. An older one is refused too
+ * default, tg_tape_set_stale_window) is always recognized, however many
+ * tensors the tape has made since: ops, backward and the accessors
+ * (tg_get, tg_item, tg_data_f32, ...) refuse it with TG_ERR_TAPE ("... is a
+ * stale tensor"), because the memory of its struct is not given to a new
+ * tensor before the window has passed (its struct still describes it, never
+ * a newer tensor). An older one is refused too
  * unless its memory has been reused, in which case it may pass for a new
  * tensor (reading that tensor's values); using it is undefined. The data of
  * a stale tensor larger than 64 bytes is released at once: reading it
@@ -70,8 +72,8 @@ void tg_tape_free(tg_tape *tape);
  * 1.125 x that use), and each of the stale window + 1 struct blocks at most
  * 3 x max(64 KiB, 1.125 x the struct use); blocks that hold less than that
  * use, or more than that bound, are replaced by one block of max(minimum,
- * 1.125 x use). During a step the tape grows as needed (by at most about
- * twice what the step uses); the next reset brings it back. */
+ * 1.125 x use). During a step the tape grows as the step needs; the next
+ * reset brings it back within these bounds. */
 void tg_tape_reset(tg_tape *tape);
 
 /* The default stale window: the number of resets during which a tape

@@ -1,16 +1,23 @@
-/* core/arena.c — chunked bump allocation for tapes (the slow path; the
- * common case is inline in arena.h). */
+/* core/arena.c — chunked bump allocation for tapes (the slow path, reset
+ * and its chunk policy; the common case is inline in arena.h). */
 #include "core/arena.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#define TG_ARENA_MIN_CHUNK ((size_t)1 << 20)
-
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+void tg_arena_init(tg_arena *arena, size_t min_chunk, bool doubling) {
+    *arena = (tg_arena){0};
+    arena->min_chunk = min_chunk;
+    arena->doubling = doubling;
+}
+
 static tg_arena_chunk *chunk_new(tg_arena *arena, size_t at_least) {
-    size_t capacity = at_least > TG_ARENA_MIN_CHUNK ? round_up(at_least, TG_ARENA_ALIGN) : TG_ARENA_MIN_CHUNK;
+    size_t least = arena->min_chunk;
+    if (arena->doubling && arena->bytes_reserved > least) least = arena->bytes_reserved;
+    size_t capacity = at_least > least ? round_up(at_least, TG_ARENA_ALIGN) : least;
     tg_arena_chunk *chunk = malloc(sizeof *chunk);
     if (!chunk) return NULL;
     chunk->memory = aligned_alloc(TG_ARENA_ALIGN, capacity);
@@ -18,6 +25,7 @@ static tg_arena_chunk *chunk_new(tg_arena *arena, size_t at_least) {
         free(chunk);
         return NULL;
     }
+    TG_ARENA_POISON(chunk->memory, capacity);
     chunk->capacity = capacity;
     chunk->used = 0;
     chunk->next = NULL;
@@ -55,26 +63,59 @@ void *tg_arena_alloc_slow(tg_arena *arena, size_t size, size_t align) {
         arena->current = chunk;
     }
     size_t start = (chunk->used + align - 1) & ~(align - 1);
-    arena->bytes_in_use += start + size - chunk->used;
-    if (arena->bytes_in_use > arena->peak_bytes) arena->peak_bytes = arena->bytes_in_use;
     chunk->used = start + size;
+    TG_ARENA_UNPOISON(chunk->memory + start, size);
     return chunk->memory + start;
 }
 
-void tg_arena_reset(tg_arena *arena) {
-    for (tg_arena_chunk *c = arena->first; c; c = c->next) c->used = 0;
-    arena->current = arena->first;
-    arena->bytes_in_use = 0;
+size_t tg_arena_bytes_in_use(const tg_arena *arena) {
+    size_t used = 0;
+    for (const tg_arena_chunk *c = arena->first; c; c = c->next) used += c->used;
+    return used;
 }
 
-void tg_arena_release(tg_arena *arena) {
+static void free_chunks(tg_arena *arena) {
     tg_arena_chunk *c = arena->first;
     while (c) {
         tg_arena_chunk *next = c->next;
+        TG_ARENA_UNPOISON(c->memory, c->capacity);
         free(c->memory);
         free(c);
         c = next;
     }
     arena->first = arena->current = NULL;
-    arena->bytes_in_use = arena->bytes_reserved = 0;
+    arena->bytes_reserved = 0;
+}
+
+/* The size of the one chunk that replaces a misfitting set: the expected
+ * need plus an eighth (room for steps a little larger than recent ones, and
+ * for alignment where the walk crossed chunk boundaries). */
+static size_t fitted_size(const tg_arena *arena, size_t expected) {
+    size_t fitted = expected <= SIZE_MAX / 2 ? round_up(expected + expected / 8, TG_ARENA_ALIGN) : expected;
+    return fitted > arena->min_chunk ? fitted : arena->min_chunk;
+}
+
+void tg_arena_reset(tg_arena *arena, size_t expected) {
+    for (tg_arena_chunk *c = arena->first; c; c = c->next) {
+        TG_ARENA_POISON(c->memory, c->used);
+        c->used = 0;
+    }
+    arena->current = arena->first;
+    size_t fitted = fitted_size(arena, expected);
+    bool too_small = arena->bytes_reserved < expected;
+    bool too_large = fitted <= SIZE_MAX / TG_ARENA_SLACK && arena->bytes_reserved > TG_ARENA_SLACK * fitted;
+    if (!too_small && !too_large) return;
+    free_chunks(arena);
+    arena->first = arena->current = chunk_new(arena, fitted);
+}
+
+void tg_arena_release(tg_arena *arena) { free_chunks(arena); }
+
+size_t tg_step_peaks_add(tg_step_peaks *peaks, size_t used) {
+    peaks->used[peaks->next] = used;
+    peaks->next = (peaks->next + 1) % TG_ARENA_RECENT_STEPS;
+    size_t largest = 0;
+    for (int i = 0; i < TG_ARENA_RECENT_STEPS; i++)
+        if (peaks->used[i] > largest) largest = peaks->used[i];
+    return largest;
 }

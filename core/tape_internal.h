@@ -2,6 +2,7 @@
 #ifndef TG_CORE_TAPE_INTERNAL_H
 #define TG_CORE_TAPE_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,15 +13,32 @@
 #include "tapegrad/tape.h"
 
 
+/* Tensor structs (with data of at most TG_SMALL_DATA_BYTES) live in one of
+ * stale window + 1 struct arenas, a new one at each reset in turn, so that
+ * the memory of a tensor's struct is handed out again only after that many
+ * resets: until then the generation it carries still tells it is stale.
+ * Larger data and nodes live in `arena`, which every reset rewinds. */
+#define TG_TAPE_STRUCT_CHUNK ((size_t)64 << 10)
+
 struct tg_tape {
-    tg_arena arena;      /* every tape tensor, its data, every node      */
+    tg_arena arena;      /* data of larger tensors, and every node       */
+    tg_arena *structs;   /* lanes[lane]: this generation's tensor structs */
     tg_node **nodes;     /* recorded ops in execution order (a Wengert list) */
     size_t n_nodes;
     size_t node_capacity; /* the node list is kept across resets         */
     size_t node_list_allocs; /* system allocations made for the list      */
-    uint32_t generation; /* bumped by every reset; tensors carry theirs  */
+    uint64_t generation; /* bumped by every reset; tensors carry theirs  */
     bool grads_set;      /* a backward pass gave tape tensors a .grad since the
                             last reset (the next one must clear them first) */
+    bool is_default;     /* a thread's default tape, freed with its thread */
+    atomic_int current_on; /* threads on which it is the current tape (tg_tape_use) */
+    int n_lanes;         /* stale window + 1                               */
+    int lane;            /* the lane of this generation; the next reset takes
+                            the one after it, which is the oldest           */
+    tg_arena lanes[TG_TAPE_MAX_STALE_WINDOW + 1];
+    tg_step_peaks data_peaks, struct_peaks; /* recent steps' use, for the chunk policy */
+    size_t peak_bytes;   /* the largest bytes in use at a reset           */
+    size_t retired_allocs; /* system allocations of lanes a narrower window released */
 };
 
 /* Doubles the node list (tape.c); TG_ERR_MEMORY if it cannot. */
@@ -79,28 +97,31 @@ static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *sh
 }
 
 /* Tensor data of at most this many bytes sits right after the struct, both
- * 8-byte aligned and packed: a float32 scalar op's output takes 212 bytes
- * instead of 260, and a graph of scalar ops touches less memory. Larger data
- * starts on a cache line (TG_ARENA_ALIGN), for SIMD loads. */
+ * 8-byte aligned and packed in the struct arena: a scalar op's output takes
+ * the struct and 8 bytes, and a graph of scalar ops touches little memory.
+ * Larger data starts on a cache line (TG_ARENA_ALIGN) in the tape's main
+ * arena, for SIMD loads. */
 #define TG_SMALL_DATA_BYTES 64
 
 /* A tape tensor of a valid shape with `numel` elements (uninitialized data):
- * the struct and the data in one arena block. NULL, not reported, if the
- * arena cannot grow (tg_tape_report_no_memory says so). */
+ * the struct in this generation's struct arena, with its data if small. NULL,
+ * not reported, if an arena cannot grow (tg_tape_report_no_memory says so). */
 static inline tg_tensor *tg_tape_new_tensor_counted(tg_tape *tape, tg_dtype dtype, int rank, const int64_t *shape,
                                                     int64_t numel) {
     size_t bytes = (size_t)numel * (dtype == TG_F32 ? sizeof(float) : sizeof(double));
-    size_t head, align;
+    tg_tensor *t;
+    void *data;
     if (bytes <= TG_SMALL_DATA_BYTES) {
-        head = (sizeof(tg_tensor) + 7) & ~(size_t)7;
-        align = 8;
+        size_t head = (sizeof(tg_tensor) + 7) & ~(size_t)7;
+        unsigned char *block = tg_arena_alloc_aligned(tape->structs, head + bytes, 8);
+        if (!block) return NULL;
+        t = (tg_tensor *)block;
+        data = block + head;
     } else {
-        head = (sizeof(tg_tensor) + TG_ARENA_ALIGN - 1) / TG_ARENA_ALIGN * TG_ARENA_ALIGN;
-        align = TG_ARENA_ALIGN;
+        t = tg_arena_alloc_aligned(tape->structs, sizeof(tg_tensor), 8);
+        data = t ? tg_arena_alloc(&tape->arena, bytes) : NULL;
+        if (!data) return NULL;
     }
-    unsigned char *block = bytes <= SIZE_MAX - head ? tg_arena_alloc_aligned(&tape->arena, head + bytes, align) : NULL;
-    if (!block) return NULL;
-    tg_tensor *t = (tg_tensor *)block;
     t->dtype = dtype;
     t->rank = rank;
     memset(t->shape, 0, sizeof t->shape); /* sizes and strides past the rank are 0 */
@@ -112,7 +133,7 @@ static inline tg_tensor *tg_tape_new_tensor_counted(tg_tape *tape, tg_dtype dtyp
         stride *= shape[i];
     }
     t->numel = numel;
-    t->data = block + head;
+    t->data = data;
     t->grad = NULL;
     t->grad_spare = NULL;
     t->tape = tape;

@@ -67,16 +67,68 @@ typedef struct tg_tape tg_tape;
 
 /* A new empty tape. Free it with tg_tape_free (which also frees its tensors). */
 tg_tape *tg_tape_new(void);
+/* Frees a tape made by tg_tape_new and every tensor on it (they must not be
+ * used afterwards: no check can see a freed tape). If it is this thread's
+ * current tape, the thread goes back to its default tape. Refused, leaving
+ * the tape as it is: a thread's default tape (TG_ERR_ARGUMENT; it is freed
+ * when its thread ends), and a tape that is the current tape of another
+ * thread (TG_ERR_TAPE; that thread must call tg_tape_use(NULL) or end
+ * first). Freeing a tape while another thread calls tg_tape_use on it is a
+ * race the check cannot see. NULL is ignored. */
 void tg_tape_free(tg_tape *tape);
-/* Releases every tensor on the tape and forgets every node. Memory is kept
- * for reuse. Tensors of the tape must not be used afterwards: using one is
- * reported as TG_ERR_TAPE ("stale tensor") where it can be detected. */
+
+/* Releases every tensor on the tape and forgets every node. Persistent
+ * tensors are untouched. Tensors of the tape must not be used afterwards.
+ *
+ * What is guaranteed about such a stale tensor, in every build: one made at
+ * most the tape's stale window of resets ago (TG_TAPE_STALE_WINDOW = 4 by
+ * default, tg_tape_set_stale_window) is always recognized, however many
+ * tensors the tape has made since: ops, backward and the accessors
+ * (tg_get, tg_item, tg_data_f32, ...) refuse it with TG_ERR_TAPE ("... is a
+ * stale tensor"), because the memory of its struct is not given to a new
+ * tensor before the window has passed (its struct still describes it, never
+ * a newer tensor). An older one is refused too
+ * unless its memory has been reused, in which case it may pass for a new
+ * tensor (reading that tensor's values); using it is undefined. The data of
+ * a stale tensor larger than 64 bytes is released at once: reading it
+ * through `data` is undefined (under AddressSanitizer it is reported).
+ * An absolute guarantee needs opaque tensor handles, an API change left for
+ * later: while tg_tensor * is a pointer to a struct the caller reads, a
+ * pointer whose memory has been reused cannot be told from the new tensor.
+ *
+ * Memory: the reset keeps the memory for the next steps. It is O(number of
+ * memory blocks), and it changes blocks only when they no longer fit recent
+ * use (below): a step of the same ops as the one before asks the system
+ * for nothing. Recent use is the largest bytes a step used over the last 16
+ * steps (counted apart for large tensor data with nodes, and for tensor
+ * structs). After a reset, the data blocks hold at most 3 x max(1 MiB,
+ * 1.125 x that use), and each of the stale window + 1 struct blocks at most
+ * 3 x max(64 KiB, 1.125 x the struct use); blocks that hold less than that
+ * use, or more than that bound, are replaced by one block of max(minimum,
+ * 1.125 x use). During a step the tape grows as the step needs; the next
+ * reset brings it back within these bounds. */
 void tg_tape_reset(tg_tape *tape);
+
+/* The default stale window: the number of resets during which a tape
+ * tensor kept by the caller is still recognized as stale (tg_tape_reset). */
+#define TG_TAPE_STALE_WINDOW 4
+#define TG_TAPE_MAX_STALE_WINDOW 16
+
+/* Sets the stale window of `tape` to `resets` (0..TG_TAPE_MAX_STALE_WINDOW)
+ * and returns the previous one. Tensor structs take about (resets + 1) x the
+ * struct memory of one step (about 200 bytes a tensor); 0 keeps only one
+ * step's and gives no guarantee after a reset. The new window applies at
+ * once, to the tensors already made too; a narrower one releases the
+ * memory of the steps that fall outside it. Errors (TG_ERR_ARGUMENT,
+ * returning -1): a NULL tape, `resets` out of range. */
+int tg_tape_set_stale_window(tg_tape *tape, int resets);
 
 /* This thread's current tape (created on first use). */
 tg_tape *tg_tape_current(void);
 /* Makes `tape` this thread's current tape; NULL selects the thread's default
- * tape. Returns the previous current tape. */
+ * tape. Returns the previous current tape. A tape current on a thread must
+ * stay alive until that thread uses another one or ends (tg_tape_free
+ * refuses it). */
 tg_tape *tg_tape_use(tg_tape *tape);
 
 /* Number of nodes recorded so far (0, reported, for a NULL tape). */
@@ -84,9 +136,11 @@ size_t tg_tape_num_nodes(const tg_tape *tape);
 
 typedef struct tg_tape_stats {
     size_t bytes_in_use;   /* arena bytes handed out since the last reset  */
-    size_t bytes_reserved; /* arena bytes held from the system             */
+    size_t bytes_reserved; /* arena bytes held from the system, the struct
+                              blocks of the stale window included          */
     size_t peak_bytes;     /* largest bytes_in_use seen                    */
-    size_t system_allocs;  /* number of allocations asked of the system    */
+    size_t system_allocs;  /* number of allocations asked of the system,
+                              since the tape was made                      */
     size_t nodes;          /* nodes currently recorded                     */
 } tg_tape_stats;
 /* All zero, reported (TG_ERR_ARGUMENT), for a NULL tape. */

@@ -49,7 +49,7 @@ typedef struct tg_tensor {
     struct tg_tensor *grad;       /* accumulated gradient, or NULL         */
     struct tg_tape *tape;         /* owning tape; NULL when persistent     */
     struct tg_node *node;         /* op that produced it; NULL for leaves  */
-    uint32_t generation;          /* tape generation it was made in        */
+    uint64_t generation;          /* tape generation it was made in        */
     bool requires_grad;           /* gradient flows to / through it        */
     bool owns_data;               /* persistent tensor that frees `data`   */
     struct tg_tensor *grad_spare; /* internal: the storage of a gradient set

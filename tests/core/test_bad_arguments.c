@@ -443,6 +443,14 @@ static bool tape_reset_null(void)
 }
 static bool tape_num_nodes_null(void) { return tg_tape_num_nodes(NULL) == 0; }
 static bool tape_get_stats_null(void) { return tg_tape_get_stats(NULL).nodes == 0; }
+/* Issue 21: a default tape cannot be freed; the stale window's range. */
+static bool tape_free_default(void) { tg_tape_free(tg_tape_current()); return tg_tape_current() != NULL; }
+static bool stale_window_null_tape(void) { return tg_tape_set_stale_window(NULL, 4) == -1; }
+static bool stale_window_negative(void) { return tg_tape_set_stale_window(keep(KEPT_TAPE, tg_tape_new()), -1) == -1; }
+static bool stale_window_too_wide(void)
+{
+    return tg_tape_set_stale_window(keep(KEPT_TAPE, tg_tape_new()), TG_TAPE_MAX_STALE_WINDOW + 1) == -1;
+}
 static bool backward_null(void) { return tg_backward(NULL, NULL) != TG_OK; }
 static bool backward_no_grad(void) { return tg_backward(tg_sum(mat(2, 3)), NULL) != TG_OK; }
 static bool backward_persistent_no_grad(void) { return tg_backward(scalar(1), NULL) != TG_OK; }
@@ -2500,6 +2508,10 @@ static bad_call rows[] = {
     {"tg_tape_reset", "NULL tape", tape_reset_null, ARG, "NULL"},
     {"tg_tape_num_nodes", "NULL tape", tape_num_nodes_null, ARG, "NULL"},
     {"tg_tape_get_stats", "NULL tape", tape_get_stats_null, ARG, "NULL"},
+    {"tg_tape_free", "a thread's default tape", tape_free_default, ARG, "default tape"},
+    {"tg_tape_set_stale_window", "NULL tape", stale_window_null_tape, ARG, "NULL"},
+    {"tg_tape_set_stale_window", "resets -1", stale_window_negative, ARG, "-1"},
+    {"tg_tape_set_stale_window", "resets 17", stale_window_too_wide, ARG, "17"},
     {"tg_backward", "NULL output", backward_null, ARG, "NULL"},
     {"tg_backward", "output needs no gradient", backward_no_grad, TAPE, "gradient"},
     {"tg_backward", "persistent output needing no gradient", backward_persistent_no_grad, TAPE, "gradient"},

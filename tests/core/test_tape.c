@@ -2,6 +2,7 @@
  * mode, detach, reset and memory, errors, deep graphs, gradients of
  * gradients. Expected values are worked by hand in the comments. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -153,13 +154,13 @@ Test(tape, reset_frees_intermediates_and_keeps_parameters) {
         cr_assert_eq(tg_backward(loss, NULL), TG_OK);
         tg_tape_stats stats = tg_tape_get_stats(tape);
         if (step == 0) {
-            allocs_after_first = stats.system_allocs;
             in_use_after_first = stats.bytes_in_use;
         } else {
             cr_assert_eq(stats.system_allocs, allocs_after_first, "step %d asked the system for memory", step);
             cr_assert_eq(stats.bytes_in_use, in_use_after_first, "step %d used a different amount", step);
         }
         tg_tape_reset(tape);
+        if (step == 0) allocs_after_first = tg_tape_get_stats(tape).system_allocs; /* the first reset sizes the tape */
         cr_assert_eq(tg_tape_get_stats(tape).bytes_in_use, 0);
         cr_assert_eq(tg_tape_num_nodes(tape), 0);
     }
@@ -327,4 +328,83 @@ Test(tape, ops_on_persistent_inputs_go_to_the_current_tape) {
     cr_assert_eq(z->tape, tape);
     tg_free(x);
     tg_tape_free(tape);
+}
+
+/* ---- freeing a tape that a thread uses ---- */
+
+/* Freeing this thread's current tape puts the thread back on its default
+ * tape: the next op runs there (before, the current tape pointed at freed
+ * memory). */
+Test(tape, freeing_the_current_tape_returns_the_thread_to_its_default_tape) {
+    tg_tape *default_tape = tg_tape_current();
+    tg_tape *tape = tg_tape_new();
+    tg_tape_use(tape);
+    tg_tensor *x = param1(3.0);
+    cr_assert_eq(tg_mul(x, x)->tape, tape);
+    tg_tape_free(tape);
+    cr_assert_eq(tg_tape_current(), default_tape);
+    tg_tensor *y = tg_mul(x, x);
+    cr_assert_not_null(y);
+    cr_assert_eq(y->tape, default_tape);
+    cr_assert_eq(tg_item(y), 9.0);
+    tg_free(x);
+    reset_tape();
+}
+
+/* A thread's default tape is freed when the thread ends; freeing it by hand
+ * is refused and leaves it usable. */
+Test(tape, freeing_a_default_tape_is_refused, .init = return_mode, .fini = abort_mode) {
+    tg_tape *default_tape = tg_tape_current();
+    tg_tape_free(default_tape);
+    assert_error(TG_ERR_ARGUMENT, "tg_tape_free", "default tape");
+    cr_assert_eq(tg_tape_current(), default_tape);
+    tg_tensor *x = param1(2.0);
+    cr_assert_eq(tg_item(tg_mul(x, x)), 4.0);
+    tg_free(x);
+    reset_tape();
+}
+
+typedef struct tape_user {
+    tg_tape *tape;
+    pthread_barrier_t *barrier;
+    bool give_back; /* tg_tape_use(NULL) before ending */
+} tape_user;
+
+/* Makes `tape` current, waits at the barrier twice (the main thread acts in
+ * between), then gives the tape back or ends with it still current. */
+static void *use_tape_then_wait(void *arg) {
+    tape_user *u = arg;
+    tg_tape_use(u->tape);
+    pthread_barrier_wait(u->barrier);
+    pthread_barrier_wait(u->barrier);
+    if (u->give_back) tg_tape_use(NULL);
+    return NULL;
+}
+
+/* A tape current on another thread cannot be freed (that thread's next op
+ * would use freed memory): refused, and allowed once that thread has moved
+ * to another tape, or has ended. */
+static void check_free_while_current_elsewhere(bool give_back) {
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 2);
+    tape_user user = {tg_tape_new(), &barrier, give_back};
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, use_tape_then_wait, &user), 0);
+    pthread_barrier_wait(&barrier);
+    tg_tape_free(user.tape);
+    assert_error(TG_ERR_TAPE, "tg_tape_free", "current tape of 1 other thread");
+    cr_assert_eq(tg_tape_num_nodes(user.tape), 0, "the refused tape is still usable");
+    pthread_barrier_wait(&barrier);
+    cr_assert_eq(pthread_join(thread, NULL), 0);
+    tg_tape_free(user.tape);
+    cr_assert_eq(tg_last_error(), TG_OK, "%s", tg_last_error_message());
+    pthread_barrier_destroy(&barrier);
+}
+
+Test(tape, freeing_a_tape_current_on_another_thread_is_refused, .init = return_mode, .fini = abort_mode) {
+    check_free_while_current_elsewhere(true);
+}
+
+Test(tape, a_tape_current_on_a_thread_that_ended_can_be_freed, .init = return_mode, .fini = abort_mode) {
+    check_free_while_current_elsewhere(false);
 }

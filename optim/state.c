@@ -101,9 +101,11 @@ tg_status tg_optimizer_save(const tg_optimizer *opt, const char *path) {
         key_ptrs[k] = m.keys[k];
         value_ptrs[k] = m.values[k];
     }
+    tg_error_nested_begin(); /* reported once, under tg_optimizer_save */
     status = tg_checkpoint_save(path, count, name_ptrs, (const tg_tensor *const *)tensors, m.count, key_ptrs,
                                 value_ptrs);
-    if (status != TG_OK) status = tg_error_pass_up("tg_optimizer_save", "");
+    tg_error_nested_end();
+    if (status != TG_OK) status = tg_error_take_over(function, "");
 done:
     free(names);
     free(tensors);
@@ -243,8 +245,10 @@ static tg_status check_state_values(const reader *r, int count, text *names, tg_
 tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
     const char *function = "tg_optimizer_load";
     if (!opt || !path) return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", opt ? "path" : "optimizer");
+    tg_error_nested_begin(); /* the checkpoint calls' errors are reported under tg_optimizer_load */
     tg_checkpoint *ck = tg_checkpoint_open(path);
-    if (!ck) return tg_error_pass_up(function, "");
+    tg_error_nested_end();
+    if (!ck) return tg_error_take_over(function, "");
 
     int max_tensors = opt->n * TG_OPTIM_MAX_SLOTS;
     int64_t *param_steps = malloc((size_t)opt->n * sizeof *param_steps);
@@ -268,8 +272,11 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
     have_state = true;
     int count = list_state(&config, opt->n, state, names, tensors);
     for (int k = 0; k < count; k++) name_ptrs[k] = names[k];
-    if ((status = tg_checkpoint_read_into(ck, count, name_ptrs, tensors)) != TG_OK) {
-        status = tg_error_pass_up(function, "");
+    tg_error_nested_begin();
+    status = tg_checkpoint_read_into(ck, count, name_ptrs, tensors);
+    tg_error_nested_end();
+    if (status != TG_OK) {
+        status = tg_error_take_over(function, "");
         goto done;
     }
     if ((status = check_state_values(&r, count, names, tensors)) != TG_OK) goto done;

@@ -642,3 +642,41 @@ Test(optim_state, moments_the_update_cannot_take_are_refused) {
     }
     victim_free(&v);
 }
+
+/* ---- errors are reported under the function the caller called ---- */
+
+typedef struct report_log {
+    int count;
+    char first[512];
+} report_log;
+
+static void log_report(tg_status code, const char *message, void *user) {
+    (void)code;
+    report_log *log = user;
+    if (log->count++ == 0) snprintf(log->first, sizeof log->first, "%s", message);
+}
+
+/* tg_optimizer_load and _save call the checkpoint reader and writer; a
+ * failure there is reported once, to the handler, under the function the
+ * caller called, not first under tg_checkpoint_open or tg_checkpoint_save. */
+Test(optim_state, load_and_save_errors_are_reported_once_under_their_own_names) {
+    model m = model_new(TG_F64);
+    tg_optimizer *opt = tg_adam_new(2, m.params, 0.01);
+    cr_assert_not_null(opt);
+    report_log log = {0};
+    tg_set_error_handler(log_report, &log);
+    cr_assert_eq(tg_optimizer_load(opt, "/nonexistent-dir-tg/state.safetensors"), TG_ERR_IO);
+    cr_assert_eq(log.count, 1, "the handler was called %d times", log.count);
+    cr_assert_eq(strncmp(log.first, "tg_optimizer_load: ", 19), 0, "%s", log.first);
+    cr_assert_null(strstr(log.first, "tg_checkpoint"), "%s", log.first);
+    cr_assert_not_null(strstr(log.first, "nonexistent-dir-tg"), "%s", log.first);
+
+    log = (report_log){0};
+    cr_assert_eq(tg_optimizer_save(opt, "/nonexistent-dir-tg/state.safetensors"), TG_ERR_IO);
+    cr_assert_eq(log.count, 1, "the handler was called %d times", log.count);
+    cr_assert_eq(strncmp(log.first, "tg_optimizer_save: ", 19), 0, "%s", log.first);
+    cr_assert_null(strstr(log.first, "tg_checkpoint"), "%s", log.first);
+    tg_set_error_handler(NULL, NULL);
+    tg_optimizer_free(opt);
+    model_free(&m);
+}

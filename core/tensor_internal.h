@@ -51,14 +51,21 @@ static inline tg_tensor *tg_version_holder(const tg_tensor *t) {
     return t->view_base ? t->view_base : (tg_tensor *)t;
 }
 
-/* `t`'s version: the number of in-place changes of its values so far. */
-static inline uint64_t tg_tensor_version(const tg_tensor *t) { return tg_version_holder(t)->version; }
+/* `t`'s version: the number of in-place changes of its values so far. A
+ * relaxed atomic load, as tg_tensor_changed's add is atomic. */
+static inline uint64_t tg_tensor_version(const tg_tensor *t) {
+    return __atomic_load_n(&tg_version_holder(t)->version, __ATOMIC_RELAXED);
+}
 
 /* Counts one in-place change of `t`'s values. Every function that writes
  * into an existing tensor's data calls this (tape.h, "In-place changes"), so
  * that backward can tell that an op's recorded input or output changed. The
- * counter is 64 bits: it cannot wrap in any run. */
-static inline void tg_tensor_changed(const tg_tensor *t) { tg_version_holder(t)->version++; }
+ * counter is 64 bits: it cannot wrap in any run. The add is atomic (relaxed:
+ * only the count matters), because a user op's kernel may take its tensors'
+ * data (tg_data_f32) in every piece of a parallel call, on several threads. */
+static inline void tg_tensor_changed(const tg_tensor *t) {
+    __atomic_fetch_add(&tg_version_holder(t)->version, 1, __ATOMIC_RELAXED);
+}
 
 /* tg_same_shape for two non-NULL tensors, inline for the hot paths of
  * recording an op and of backward. */

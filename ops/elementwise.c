@@ -113,26 +113,16 @@ tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, c
     return tg_op_apply(op, &x, 1, attrs, x->dtype, x->rank, x->shape);
 }
 
-tg_tensor *tg_apply_grad_op(const char *function, const tg_op *op, tg_tensor *g, tg_tensor *v, const char *v_name,
-                            const int *axis) {
-    if (tg_check_binary(function, g, v) != TG_OK) return NULL;
-    if (!tg_shapes_equal(g, v)) {
-        char a[160], b[160];
+tg_tensor *tg_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
+                             const int *axis) {
+    char a[160], b[160];
+    if (!tg_shapes_equal(g, v))
         tg_error_report(TG_ERR_SHAPE, function, "the gradient has shape %s but the %s has shape %s",
                         tg_shape_string(a, sizeof a, g->rank, g->shape), v_name,
                         tg_shape_string(b, sizeof b, v->rank, v->shape));
-        return NULL;
-    }
-    tg_op_attrs attrs = tg_no_attrs;
-    if (axis) {
-        if (*axis < 0 || *axis >= g->rank) {
-            tg_error_report(TG_ERR_AXIS, function, "axis %d outside 0..%d", *axis, g->rank - 1);
-            return NULL;
-        }
-        attrs.ints[0] = *axis, attrs.n_ints = 1;
-    }
-    tg_tensor *inputs[2] = {g, v};
-    return tg_op_apply(op, inputs, 2, axis ? &attrs : NULL, g->dtype, g->rank, g->shape);
+    else
+        tg_error_report(TG_ERR_AXIS, function, "axis %d outside 0..%d", *axis, g->rank - 1);
+    return NULL;
 }
 
 tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x) {
@@ -282,6 +272,10 @@ static void binary_one(enum binary_kind kind, tg_tensor *out, const tg_tensor *a
 static void binary_forward(const tg_node *node, enum binary_kind kind) {
     const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
     tg_tensor *out = node->output;
+    if (out->numel == 1) { /* scalars (the overhead benchmark's graphs): no job, no dispatch */
+        binary_one(kind, out, a, b);
+        return;
+    }
     binary_job job;
     job.kind = kind;
     job.a = a;
@@ -289,10 +283,6 @@ static void binary_forward(const tg_node *node, enum binary_kind kind) {
     job.out = out;
     /* An operand with the output's element count, broadcast or not, is laid
      * out like the output (it can only lack leading size-1 axes). */
-    if (out->numel == 1) { /* scalars (the overhead benchmark's graphs): no job, no dispatch */
-        binary_one(kind, out, a, b);
-        return;
-    }
     bool a_flat = a->numel == out->numel || a->numel == 1, b_flat = b->numel == out->numel || b->numel == 1;
     if (a_flat && b_flat) {
         if (out->numel <= TG_ON_CALLER_MAX_NUMEL) /* the scalar graphs of the overhead benchmark */

@@ -61,20 +61,33 @@ tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y);
 tg_tensor *tg_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
 tg_tensor *tg_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
 
-/* Applies one of those fused backward ops to a gradient g and a tensor v
- * (the op's input or output, called `v_name` in messages) of g's shape and
- * dtype, with attrs.ints[0] = *axis when axis is not NULL (it must lie in
- * [0, rank)). The output has g's shape. Errors are reported under
- * `function`: TG_ERR_DTYPE, TG_ERR_SHAPE naming both shapes, TG_ERR_AXIS. */
-tg_tensor *tg_apply_grad_op(const char *function, const tg_op *op, tg_tensor *g, tg_tensor *v, const char *v_name,
-                            const int *axis);
-
 /* Checks that both are usable and share a dtype, reporting under `function`
  * (the test inline, run by every binary op; tg_report_binary explains). */
 tg_status tg_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
 static inline tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
     if (tg_tensor_usable(a) && tg_tensor_usable(b) && a->dtype == b->dtype) return TG_OK;
     return tg_report_binary(function, a, b);
+}
+
+/* Applies a fused backward op (relu_grad ... log_softmax_grad, above) to a
+ * gradient g and a tensor v (the op's input or output, called `v_name` in
+ * messages) of g's shape and dtype, with attrs.ints[0] = *axis when axis is
+ * not NULL (it must lie in [0, rank)). The output has g's shape. Errors are
+ * reported under `function`: TG_ERR_DTYPE, TG_ERR_SHAPE naming both shapes,
+ * TG_ERR_AXIS. Inline, as tg_check_binary, with the reports in
+ * tg_report_grad_op: these run once per activation in every backward pass. */
+tg_tensor *tg_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
+                             const int *axis);
+static inline tg_tensor *tg_apply_grad_op(const char *function, const tg_op *op, tg_tensor *g, tg_tensor *v,
+                                          const char *v_name, const int *axis) {
+    if (tg_check_binary(function, g, v) != TG_OK) return NULL;
+    if (!tg_shapes_equal(g, v) || (axis && (*axis < 0 || *axis >= g->rank)))
+        return tg_report_grad_op(function, g, v, v_name, axis);
+    tg_tensor *inputs[2] = {g, v};
+    if (!axis) return tg_op_apply(op, inputs, 2, NULL, g->dtype, g->rank, g->shape);
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.ints[0] = *axis, attrs.n_ints = 1;
+    return tg_op_apply(op, inputs, 2, &attrs, g->dtype, g->rank, g->shape);
 }
 
 /* The NumPy broadcast of two shapes (tg_try_broadcast_shape, ops/strided.h),

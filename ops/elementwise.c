@@ -195,7 +195,7 @@ typedef struct binary_job {
     enum binary_kind kind;
     const tg_tensor *a, *b;
     tg_tensor *out;
-    tg_strided walk; /* broadcast operands only, collapsed, at position 0 */
+    tg_strided walk; /* the broadcast case only: collapsed, at position 0 */
 } binary_job;
 
 /* Elements [begin, end) of a flat operation (each operand full or constant). */

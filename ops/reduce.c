@@ -57,9 +57,11 @@ static bool group_reduced(const tg_strided *plan, int group) { return plan->stri
  * reduced, or kept: their offset in x is the start of a run of the innermost
  * group. */
 static tg_strided outer_groups(const tg_strided *plan, bool reduced) {
-    tg_strided walk = *plan;
-    for (int g = plan->rank - 1; g >= 0; g--)
-        if (g == plan->rank - 1 || group_reduced(plan, g) != reduced) tg_strided_remove_axis(&walk, g);
+    uint32_t axes = 0;
+    for (int g = 0; g < plan->rank - 1; g++)
+        if (group_reduced(plan, g) == reduced) axes |= 1u << g;
+    tg_strided walk;
+    tg_strided_select_axes(&walk, plan, axes);
     return walk;
 }
 

@@ -17,6 +17,7 @@
  *   tg_strided_set_broadcast a tensor read as broadcast to the walk's shape
  *   tg_strided_collapse      fewer, longer axes that visit the same offsets
  *   tg_strided_remove_axis   an axis the kernel loops over itself
+ *   tg_strided_select_axes   a walk over some of another walk's axes
  * Walking:
  *   tg_strided_seek          to a position (where a thread's piece starts)
  *   tg_strided_rewind        back to position 0
@@ -147,6 +148,22 @@ static inline void tg_strided_remove_axis(tg_strided *it, int axis) {
         for (int k = 0; k < TG_STRIDED_OPERANDS; k++) it->stride[d][k] = it->stride[d + 1][k];
     }
     it->rank--;
+}
+
+/* A walk over the axes of `from` whose bit is set in `axes` (bit d for axis
+ * d), in order and with from's strides, at position 0: for a kernel that
+ * walks some axes in an outer loop and the others in an inner one. */
+static inline void tg_strided_select_axes(tg_strided *to, const tg_strided *from, uint32_t axes) {
+    int n = 0;
+    for (int d = 0; d < from->rank; d++) {
+        if (!((axes >> d) & 1u)) continue;
+        to->shape[n] = from->shape[d];
+        to->index[n] = 0;
+        for (int k = 0; k < TG_STRIDED_OPERANDS; k++) to->stride[n][k] = from->stride[d][k];
+        n++;
+    }
+    to->rank = n;
+    for (int k = 0; k < TG_STRIDED_OPERANDS; k++) to->offset[k] = 0;
 }
 
 /* The number of positions: the product of the sizes (1 for rank 0). */

@@ -195,7 +195,10 @@ typedef struct binary_job {
     enum binary_kind kind;
     const tg_tensor *a, *b;
     tg_tensor *out;
-    tg_strided walk; /* the broadcast case only: collapsed, at position 0 */
+    /* The broadcast case only: the collapsed walk's outer axes (one position
+     * per row), the row's length and each operand's step along it. */
+    tg_strided rows;
+    int64_t row, inner[TG_STRIDED_OPERANDS];
 } binary_job;
 
 /* Elements [begin, end) of a flat operation (each operand full or constant). */
@@ -224,27 +227,28 @@ static void binary_flat_range(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
-/* Elements [begin, end) of a broadcast operation, one run of the walk's
- * innermost axis at a time; along it each operand steps by 1 or, broadcast,
- * by 0 (the tensors are contiguous). */
+/* Elements [begin, end) of a broadcast operation, row by row (the first
+ * and the last may be partial): the rows walk gives each row's start in
+ * every operand; along a row each operand steps by 1 or, broadcast, by 0
+ * (the tensors are contiguous). */
 static void binary_broadcast_range(void *ctx, int64_t begin, int64_t end) {
     const binary_job *job = ctx;
     const tg_tensor *out = job->out;
-    tg_strided it = job->walk;
-    const int64_t *inner = it.stride[it.rank - 1];
-    tg_strided_seek(&it, begin);
-    for (int64_t at = begin; at < end;) {
-        int64_t n = tg_strided_run(&it, end - at);
-        const int64_t *off = it.offset;
+    const int64_t *inner = job->inner;
+    tg_strided rows;
+    tg_strided_copy(&rows, &job->rows);
+    tg_strided_seek(&rows, begin / job->row);
+    int64_t j = begin % job->row; /* where the first row starts */
+    for (int64_t at = begin; at < end; j = 0, tg_strided_step(&rows)) {
+        int64_t n = job->row - j < end - at ? job->row - j : end - at;
+        const int64_t *off = rows.offset;
+        int64_t o = off[BINARY_OUT] + j, ia = off[BINARY_A] + j * inner[BINARY_A], ib = off[BINARY_B] + j * inner[BINARY_B];
         if (out->dtype == TG_F64)
-            binary_row_f64(job->kind, (double *)out->data + off[BINARY_OUT],
-                           (const double *)job->a->data + off[BINARY_A], inner[BINARY_A],
-                           (const double *)job->b->data + off[BINARY_B], inner[BINARY_B], n);
+            binary_row_f64(job->kind, (double *)out->data + o, (const double *)job->a->data + ia, inner[BINARY_A],
+                           (const double *)job->b->data + ib, inner[BINARY_B], n);
         else
-            binary_row_f32(job->kind, (float *)out->data + off[BINARY_OUT],
-                           (const float *)job->a->data + off[BINARY_A], inner[BINARY_A],
-                           (const float *)job->b->data + off[BINARY_B], inner[BINARY_B], n);
-        tg_strided_advance(&it, n);
+            binary_row_f32(job->kind, (float *)out->data + o, (const float *)job->a->data + ia, inner[BINARY_A],
+                           (const float *)job->b->data + ib, inner[BINARY_B], n);
         at += n;
     }
 }
@@ -291,11 +295,16 @@ static void binary_forward(const tg_node *node, enum binary_kind kind) {
             tg_parallel_range(out->numel, 1.0, binary_flat_range, &job);
         return;
     }
-    tg_strided_init(&job.walk, out->rank, out->shape);
-    tg_strided_set_contiguous(&job.walk, BINARY_OUT);
-    tg_strided_set_broadcast(&job.walk, BINARY_A, a->rank, a->shape, a->strides);
-    tg_strided_set_broadcast(&job.walk, BINARY_B, b->rank, b->shape, b->strides);
-    tg_strided_collapse(&job.walk);
+    tg_strided *rows = &job.rows;
+    tg_strided_init(rows, out->rank, out->shape);
+    tg_strided_set_contiguous(rows, BINARY_OUT);
+    tg_strided_set_broadcast(rows, BINARY_A, a->rank, a->shape, a->strides);
+    tg_strided_set_broadcast(rows, BINARY_B, b->rank, b->shape, b->strides);
+    tg_strided_collapse(rows);
+    int last = rows->rank - 1;
+    job.row = rows->shape[last];
+    for (int k = 0; k < TG_STRIDED_OPERANDS; k++) job.inner[k] = rows->stride[last][k];
+    tg_strided_remove_axis(rows, last);
     tg_parallel_range(out->numel, 1.0, binary_broadcast_range, &job);
 }
 

@@ -65,6 +65,14 @@ static tg_strided outer_groups(const tg_strided *plan, bool reduced) {
     return walk;
 }
 
+/* The number of positions of outer_groups(plan, reduced), without the walk. */
+static int64_t outer_count(const tg_strided *plan, bool reduced) {
+    int64_t count = 1;
+    for (int g = 0; g < plan->rank - 1; g++)
+        if (group_reduced(plan, g) == reduced) count *= plan->shape[g];
+    return count;
+}
+
 /* The larger of the two, NaN if v is NaN (and acc stays NaN once it is:
  * nothing compares greater than NaN). Both tests are evaluated, without a
  * branch, so that loops over rows vectorize. */
@@ -202,8 +210,7 @@ static void reduce_forward(const tg_node *node, enum reduce_kind kind, double di
     int inner_group = job.plan.rank - 1;
     job.inner = job.plan.shape[inner_group];
     bool inner_reduced = group_reduced(&job.plan, inner_group);
-    tg_strided kept = outer_groups(&job.plan, false), red = outer_groups(&job.plan, true);
-    int64_t kept_count = tg_strided_count(&kept), runs = tg_strided_count(&red);
+    int64_t kept_count = outer_count(&job.plan, false), runs = outer_count(&job.plan, true);
     double work = (double)job.x->numel;
 
     if (inner_reduced && kept_count == 1 && runs == 1 && job.inner > FULL_BLOCK_MIN) {

@@ -121,20 +121,6 @@ static void copy_tile(void *dst, int64_t dst_row, const void *src, int64_t src_c
 /* The operands of the permute walk. */
 enum { PERMUTE_X, PERMUTE_OUT };
 
-/* The (c, last) plane at the given offsets, in TILE x TILE blocks: rows
- * rows of c (stride 1 in x, out_row in out) by cols of the last group
- * (stride x_col in x, 1 in out). */
-static void copy_plane(unsigned char *dst, int64_t out_row, const unsigned char *src, int64_t x_col, int64_t rows,
-                       int64_t cols, size_t esize) {
-    for (int64_t i0 = 0; i0 < rows; i0 += TILE)
-        for (int64_t j0 = 0; j0 < cols; j0 += TILE) {
-            int64_t tile_rows = rows - i0 < TILE ? rows - i0 : TILE;
-            int64_t tile_cols = cols - j0 < TILE ? cols - j0 : TILE;
-            copy_tile(dst + (size_t)(i0 * out_row + j0) * esize, out_row, src + (size_t)(i0 + j0 * x_col) * esize,
-                      x_col, tile_rows, tile_cols, esize);
-        }
-}
-
 static void permute_forward(const tg_node *node) {
     const tg_tensor *x = node->inputs[0];
     tg_tensor *out = node->output;
@@ -163,12 +149,18 @@ static void permute_forward(const tg_node *node) {
     unsigned char *dst = out->data;
     const unsigned char *src = x->data;
     for (int64_t k = 0; k < count; k++, tg_strided_step(&walk)) {
-        unsigned char *d = dst + (size_t)walk.offset[PERMUTE_OUT] * esize;
-        const unsigned char *s = src + (size_t)walk.offset[PERMUTE_X] * esize;
-        if (tiled)
-            copy_plane(d, out_row, s, x_col, rows, cols, esize);
-        else
-            gather_rows(d, s, esize, cols, x_col);
+        int64_t offset_x = walk.offset[PERMUTE_X], offset_out = walk.offset[PERMUTE_OUT];
+        if (!tiled) {
+            gather_rows(dst + (size_t)offset_out * esize, src + (size_t)offset_x * esize, esize, cols, x_col);
+            continue;
+        }
+        for (int64_t i0 = 0; i0 < rows; i0 += TILE) /* the (c, last) plane, rows x cols */
+            for (int64_t j0 = 0; j0 < cols; j0 += TILE) {
+                int64_t tile_rows = rows - i0 < TILE ? rows - i0 : TILE;
+                int64_t tile_cols = cols - j0 < TILE ? cols - j0 : TILE;
+                copy_tile(dst + (size_t)(offset_out + i0 * out_row + j0) * esize, out_row,
+                          src + (size_t)(offset_x + i0 + j0 * x_col) * esize, x_col, tile_rows, tile_cols, esize);
+            }
     }
 }
 static void permute_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {

@@ -18,6 +18,7 @@
  *   tg_strided_collapse      fewer, longer axes that visit the same offsets
  *   tg_strided_remove_axis   an axis the kernel loops over itself
  *   tg_strided_select_axes   a walk over some of another walk's axes
+ *   tg_strided_copy          a thread's own walk, from a shared one
  * Walking:
  *   tg_strided_seek          to a position (where a thread's piece starts)
  *   tg_strided_rewind        back to position 0
@@ -40,6 +41,11 @@
  *         tg_strided_advance(&it, n);
  *         at += n;
  *     }
+ *
+ * A kernel whose runs are mostly whole rows can instead take the innermost
+ * axis out of the walk (its size and strides read first) and step the
+ * outer walk once per row, as the binary ops do (ops/elementwise.c): that
+ * keeps the bookkeeping per row to a step.
  */
 #ifndef TG_OPS_STRIDED_H
 #define TG_OPS_STRIDED_H
@@ -164,6 +170,12 @@ static inline void tg_strided_select_axes(tg_strided *to, const tg_strided *from
     }
     to->rank = n;
     for (int k = 0; k < TG_STRIDED_OPERANDS; k++) to->offset[k] = 0;
+}
+
+/* A copy of `from` at position 0, moving only its rank axes (a thread's own
+ * walk, from the one its job shares). */
+static inline void tg_strided_copy(tg_strided *to, const tg_strided *from) {
+    tg_strided_select_axes(to, from, (uint32_t)((1u << from->rank) - 1u));
 }
 
 /* The number of positions: the product of the sizes (1 for rank 0). */

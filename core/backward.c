@@ -282,7 +282,7 @@ static void sum_into_leaf_grad(tg_tensor *leaf, tg_tensor *g) {
     }
     if (tg_anomaly_on && !copy && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
     add_into_job job = {acc, g};
-    if (acc->numel > 64) /* up to 64 (a scalar, a bias): no pool bookkeeping */
+    if (acc->numel > TG_ON_CALLER_MAX_NUMEL)
         tg_parallel_range(acc->numel, 1.0, copy ? copy_into_range : add_into_range, &job);
     else if (copy)
         copy_into_range(&job, 0, acc->numel);

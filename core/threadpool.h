@@ -35,6 +35,11 @@
 
 #define TG_MAX_THREADS 64
 
+/* Kernels of at most this many elements (a scalar, a bias) run on the
+ * calling thread without asking the pool: its bookkeeping would cost more
+ * than the work. */
+#define TG_ON_CALLER_MAX_NUMEL 64
+
 /* One task of a parallel loop: `task` in [0, n_tasks), `thread_index` in
  * [0, threads used) names the thread running it (0 = the caller). */
 typedef void (*tg_task_fn)(void *ctx, int64_t task, int thread_index);

@@ -57,24 +57,10 @@ static void grad_range(void *ctx, int64_t begin, int64_t end) {
 static void run_grad_kernel(const tg_node *node, grad_kernel_f32 f32, grad_kernel_f64 f64) {
     grad_job job = {node, f32, f64};
     int64_t n = node->output->numel;
-    if (n <= 64) /* small: skip the pool's bookkeeping */
+    if (n <= TG_ON_CALLER_MAX_NUMEL)
         grad_range(&job, 0, n);
     else
         tg_parallel_range(n, 1.0, grad_range, &job);
-}
-
-/* g and v must share shape and dtype: these are made by backward rules from
- * a gradient and the op's own input or output. */
-static tg_tensor *apply_grad_op(const char *function, const tg_op *op, tg_tensor *g, tg_tensor *v) {
-    if (tg_check_binary(function, g, v) != TG_OK) return NULL;
-    if (!tg_shapes_equal(g, v)) {
-        char a[160], b[160];
-        tg_error_report(TG_ERR_SHAPE, function, "the gradient has shape %s but the tensor has shape %s",
-                        tg_shape_string(a, sizeof a, g->rank, g->shape), tg_shape_string(b, sizeof b, v->rank, v->shape));
-        return NULL;
-    }
-    tg_tensor *inputs[2] = {g, v};
-    return tg_op_apply(op, inputs, 2, NULL, g->dtype, g->rank, g->shape);
 }
 
 /* ---- relu_grad ---- */
@@ -83,7 +69,9 @@ static void relu_grad_backward(const tg_node *node, tg_tensor *grad, tg_tensor *
     grad_inputs[0] = tg_relu_grad(grad, node->inputs[1]);
 }
 const tg_op tg_op_relu_grad = {"relu_grad", 2, relu_grad_forward, relu_grad_backward};
-tg_tensor *tg_relu_grad(tg_tensor *g, tg_tensor *x) { return apply_grad_op("tg_relu_grad", &tg_op_relu_grad, g, x); }
+tg_tensor *tg_relu_grad(tg_tensor *g, tg_tensor *x) {
+    return tg_apply_grad_op("tg_relu_grad", &tg_op_relu_grad, g, x, "tensor", NULL);
+}
 
 /* ---- sigmoid_grad ---- */
 static void sigmoid_grad_forward(const tg_node *node) { run_grad_kernel(node, sigmoid_grad_f32, sigmoid_grad_f64); }
@@ -94,7 +82,7 @@ static void sigmoid_grad_backward(const tg_node *node, tg_tensor *grad, tg_tenso
 }
 const tg_op tg_op_sigmoid_grad = {"sigmoid_grad", 2, sigmoid_grad_forward, sigmoid_grad_backward};
 tg_tensor *tg_sigmoid_grad(tg_tensor *g, tg_tensor *y) {
-    return apply_grad_op("tg_sigmoid_grad", &tg_op_sigmoid_grad, g, y);
+    return tg_apply_grad_op("tg_sigmoid_grad", &tg_op_sigmoid_grad, g, y, "tensor", NULL);
 }
 
 /* ---- tanh_grad ---- */
@@ -105,4 +93,6 @@ static void tanh_grad_backward(const tg_node *node, tg_tensor *grad, tg_tensor *
     if (y->requires_grad) grad_inputs[1] = tg_mul(tg_mul(grad, g), tg_mul_scalar(y, -2.0));
 }
 const tg_op tg_op_tanh_grad = {"tanh_grad", 2, tanh_grad_forward, tanh_grad_backward};
-tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y) { return apply_grad_op("tg_tanh_grad", &tg_op_tanh_grad, g, y); }
+tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y) {
+    return tg_apply_grad_op("tg_tanh_grad", &tg_op_tanh_grad, g, y, "tensor", NULL);
+}

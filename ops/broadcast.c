@@ -6,65 +6,54 @@
 #include <string.h>
 
 #include "ops/op_internal.h"
+#include "ops/strided.h"
 
 /* True when shape `from` broadcasts to `to` (NumPy rules, one direction):
- * `from` is no longer, and each of its sizes, aligned at the right, equals the
- * matching size of `to` or is 1. (This is tg_broadcast_shape(from, to) == to,
- * checked without reporting, so the caller can word its own message.) */
+ * their broadcast is `to` itself. Checked without reporting, so the caller
+ * can word its own message. */
 static bool broadcasts_to(int from_rank, const int64_t *from, int to_rank, const int64_t *to) {
-    if (from_rank > to_rank) return false;
-    for (int i = 0; i < from_rank; i++) {
-        int64_t f = from[i], t = to[i + to_rank - from_rank];
-        if (f != t && f != 1) return false;
-    }
-    return true;
+    int rank;
+    int64_t shape[TG_MAX_RANK];
+    if (from_rank > to_rank || !tg_try_broadcast_shape(from_rank, from, to_rank, to, &rank, shape)) return false;
+    return memcmp(shape, to, (size_t)to_rank * sizeof *to) == 0;
 }
 
 /* ---- expand: out[i] = x[i with broadcast axes set to 0].   d: sum_to ----
- * The longest suffix of axes on which x is not broadcast is one contiguous
- * block in both x and out. The axis just before it is broadcast, so for each
- * combination of the outer axes the block is copied once and then doubled
- * with memcpy until it fills that axis. */
+ * The output is walked with x's broadcast strides, collapsed (ops/strided.h):
+ * its axes then alternate between broadcast (stride 0) and not. A last axis
+ * that is not broadcast is one contiguous block of x; the broadcast axis
+ * before it (or the last axis itself) repeats it, so for each position of
+ * the axes further out the block is copied once and then doubled with
+ * memcpy until it fills the repeats. */
 static void expand_forward(const tg_node *node) {
     const tg_tensor *x = node->inputs[0];
     tg_tensor *out = node->output;
     size_t esize = tg_dtype_size(out->dtype);
-    int rank = out->rank;
-    int k = rank;
-    int64_t block = 1; /* elements of the contiguous suffix */
-    while (k > 0) {
-        int ix = k - 1 - (rank - x->rank);
-        bool same = ix >= 0 ? x->shape[ix] == out->shape[k - 1] : out->shape[k - 1] == 1;
-        if (!same) break;
-        block *= out->shape[k - 1];
-        k--;
-    }
-    if (k == 0) { /* nothing is broadcast: a plain copy */
+    if (x->numel == out->numel) { /* nothing is broadcast: a plain copy */
         memcpy(out->data, x->data, (size_t)out->numel * esize);
         return;
     }
-    int64_t strides[TG_MAX_RANK];
-    tg_broadcast_strides(x, rank, out->shape, strides);
-    int64_t span = block * out->shape[k - 1]; /* output elements per outer step */
+    tg_strided outer;
+    tg_strided_init(&outer, out->rank, out->shape);
+    tg_strided_set_broadcast(&outer, 0, x->rank, x->shape, x->strides);
+    tg_strided_collapse(&outer);
+    int64_t block = 1; /* elements of x copied whole */
+    if (outer.stride[outer.rank - 1][0] != 0) {
+        block = outer.shape[outer.rank - 1];
+        tg_strided_remove_axis(&outer, outer.rank - 1);
+    }
+    int64_t span = block * outer.shape[outer.rank - 1]; /* output elements per outer position */
+    tg_strided_remove_axis(&outer, outer.rank - 1);
     size_t block_bytes = (size_t)block * esize, span_bytes = (size_t)span * esize;
     unsigned char *dst = out->data;
     const unsigned char *src = x->data;
-    int64_t index[TG_MAX_RANK] = {0};
-    int64_t offset = 0; /* in x, elements */
-    for (int64_t start = 0; start < out->numel; start += span) {
+    for (int64_t start = 0; start < out->numel; start += span, tg_strided_step(&outer)) {
         unsigned char *d = dst + (size_t)start * esize;
-        memcpy(d, src + (size_t)offset * esize, block_bytes);
+        memcpy(d, src + (size_t)outer.offset[0] * esize, block_bytes);
         for (size_t filled = block_bytes; filled < span_bytes;) {
             size_t n = filled < span_bytes - filled ? filled : span_bytes - filled;
             memcpy(d + filled, d, n);
             filled += n;
-        }
-        for (int a = k - 2; a >= 0; a--) { /* advance the odometer over axes 0..k-2 */
-            index[a]++;
-            offset += strides[a];
-            if (index[a] < out->shape[a]) break;
-            offset -= strides[a] * index[a];
-            index[a] = 0;
         }
     }
 }

@@ -5,6 +5,7 @@
 
 #include "core/threadpool.h"
 #include "ops/op_internal.h"
+#include "ops/strided.h"
 
 /* ---- shared helpers ---- */
 
@@ -20,28 +21,11 @@ tg_status tg_report_binary(const char *function, const tg_tensor *a, const tg_te
 
 tg_status tg_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
                              const int64_t *shape_b, int *out_rank, int64_t *out_shape) {
-    int rank = rank_a > rank_b ? rank_a : rank_b;
-    for (int i = 0; i < rank; i++) {
-        /* Axis i of the output meets axis i-(rank-r) of each operand. */
-        int ia = i - (rank - rank_a), ib = i - (rank - rank_b);
-        int64_t sa = ia >= 0 ? shape_a[ia] : 1, sb = ib >= 0 ? shape_b[ib] : 1;
-        if (sa != sb && sa != 1 && sb != 1) {
-            char ta[160], tb[160];
-            return tg_error_report(TG_ERR_SHAPE, function, "shapes do not broadcast: %s and %s",
-                                   tg_shape_string(ta, sizeof ta, rank_a, shape_a),
-                                   tg_shape_string(tb, sizeof tb, rank_b, shape_b));
-        }
-        out_shape[i] = sa == 1 ? sb : sa;
-    }
-    *out_rank = rank;
-    return TG_OK;
-}
-
-void tg_broadcast_strides(const tg_tensor *x, int out_rank, const int64_t *out_shape, int64_t *strides) {
-    for (int i = 0; i < out_rank; i++) {
-        int ix = i - (out_rank - x->rank);
-        strides[i] = (ix >= 0 && x->shape[ix] == out_shape[i]) ? x->strides[ix] : 0;
-    }
+    if (tg_try_broadcast_shape(rank_a, shape_a, rank_b, shape_b, out_rank, out_shape)) return TG_OK;
+    char ta[160], tb[160];
+    return tg_error_report(TG_ERR_SHAPE, function, "shapes do not broadcast: %s and %s",
+                           tg_shape_string(ta, sizeof ta, rank_a, shape_a),
+                           tg_shape_string(tb, sizeof tb, rank_b, shape_b));
 }
 
 tg_status tg_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out) {
@@ -129,6 +113,18 @@ tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, c
     return tg_op_apply(op, &x, 1, attrs, x->dtype, x->rank, x->shape);
 }
 
+tg_tensor *tg_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
+                             const int *axis) {
+    char a[160], b[160];
+    if (!tg_shapes_equal(g, v))
+        tg_error_report(TG_ERR_SHAPE, function, "the gradient has shape %s but the %s has shape %s",
+                        tg_shape_string(a, sizeof a, g->rank, g->shape), v_name,
+                        tg_shape_string(b, sizeof b, v->rank, v->shape));
+    else
+        tg_error_report(TG_ERR_AXIS, function, "axis %d outside 0..%d", *axis, g->rank - 1);
+    return NULL;
+}
+
 tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x) {
     if (!grad) return NULL;
     if (tg_shapes_equal(grad, x)) return grad;
@@ -138,11 +134,11 @@ tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x) {
 /* ---- the binary kernel ----
  * Three cases, fastest first: operands with the output's element count are
  * one flat loop; an operand with one element is a constant; otherwise the
- * output is walked one innermost row at a time, an odometer over the outer
- * axes moving each operand by its broadcast strides (the (batch, n) + (n) of
- * a bias is rows of a flat loop). Rows, or flat pieces, are split over the
- * thread pool when the output is large; each element is computed the same
- * way whatever the split. */
+ * output is a strided walk (ops/strided.h) with each operand read by its
+ * broadcast strides, one run of the innermost axis at a time (the
+ * (batch, n) + (n) of a bias is rows of a flat loop). Element ranges are
+ * split over the thread pool when the output is large; each element is
+ * computed the same way whatever the split. */
 
 enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV };
 
@@ -192,14 +188,17 @@ enum binary_kind { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV };
 DEFINE_BINARY_KERNELS(float, f32)
 DEFINE_BINARY_KERNELS(double, f64)
 
+/* The operands of the broadcast walk. */
+enum { BINARY_OUT, BINARY_A, BINARY_B };
+
 typedef struct binary_job {
     enum binary_kind kind;
     const tg_tensor *a, *b;
     tg_tensor *out;
-    /* the row walk */
-    int rank;
-    int64_t sa[TG_MAX_RANK], sb[TG_MAX_RANK];
-    int64_t row, step_a, step_b;
+    /* The broadcast case only: the collapsed walk's outer axes (one position
+     * per row), the row's length and each operand's step along it. */
+    tg_strided rows;
+    int64_t row, inner[TG_STRIDED_OPERANDS];
 } binary_job;
 
 /* Elements [begin, end) of a flat operation (each operand full or constant). */
@@ -228,38 +227,29 @@ static void binary_flat_range(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
-/* Rows [begin, end) of the broadcast walk. */
-static void binary_rows_range(void *ctx, int64_t begin, int64_t end) {
+/* Elements [begin, end) of a broadcast operation, row by row (the first
+ * and the last may be partial): the rows walk gives each row's start in
+ * every operand; along a row each operand steps by 1 or, broadcast, by 0
+ * (the tensors are contiguous). */
+static void binary_broadcast_range(void *ctx, int64_t begin, int64_t end) {
     const binary_job *job = ctx;
     const tg_tensor *out = job->out;
-    int rank = job->rank;
-    /* The odometer at row `begin`: its indices over axes 0..rank-2. */
-    int64_t index[TG_MAX_RANK] = {0};
-    int64_t offset_a = 0, offset_b = 0;
-    int64_t rest = begin;
-    for (int d = rank - 2; d >= 0; d--) {
-        index[d] = rest % out->shape[d];
-        rest /= out->shape[d];
-        offset_a += index[d] * job->sa[d];
-        offset_b += index[d] * job->sb[d];
-    }
-    for (int64_t r = begin; r < end; r++) {
-        int64_t start = r * job->row;
+    const int64_t *inner = job->inner;
+    tg_strided rows;
+    tg_strided_copy(&rows, &job->rows);
+    tg_strided_seek(&rows, begin / job->row);
+    int64_t j = begin % job->row; /* where the first row starts */
+    for (int64_t at = begin; at < end; j = 0, tg_strided_step(&rows)) {
+        int64_t n = job->row - j < end - at ? job->row - j : end - at;
+        const int64_t *off = rows.offset;
+        int64_t o = off[BINARY_OUT] + j, ia = off[BINARY_A] + j * inner[BINARY_A], ib = off[BINARY_B] + j * inner[BINARY_B];
         if (out->dtype == TG_F64)
-            binary_row_f64(job->kind, (double *)out->data + start, (const double *)job->a->data + offset_a,
-                           job->step_a, (const double *)job->b->data + offset_b, job->step_b, job->row);
+            binary_row_f64(job->kind, (double *)out->data + o, (const double *)job->a->data + ia, inner[BINARY_A],
+                           (const double *)job->b->data + ib, inner[BINARY_B], n);
         else
-            binary_row_f32(job->kind, (float *)out->data + start, (const float *)job->a->data + offset_a,
-                           job->step_a, (const float *)job->b->data + offset_b, job->step_b, job->row);
-        for (int d = rank - 2; d >= 0; d--) { /* advance the odometer */
-            index[d]++;
-            offset_a += job->sa[d];
-            offset_b += job->sb[d];
-            if (index[d] < out->shape[d]) break;
-            offset_a -= job->sa[d] * index[d];
-            offset_b -= job->sb[d] * index[d];
-            index[d] = 0;
-        }
+            binary_row_f32(job->kind, (float *)out->data + o, (const float *)job->a->data + ia, inner[BINARY_A],
+                           (const float *)job->b->data + ib, inner[BINARY_B], n);
+        at += n;
     }
 }
 
@@ -286,6 +276,10 @@ static void binary_one(enum binary_kind kind, tg_tensor *out, const tg_tensor *a
 static void binary_forward(const tg_node *node, enum binary_kind kind) {
     const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
     tg_tensor *out = node->output;
+    if (out->numel == 1) { /* scalars (the overhead benchmark's graphs): no job, no dispatch */
+        binary_one(kind, out, a, b);
+        return;
+    }
     binary_job job;
     job.kind = kind;
     job.a = a;
@@ -293,26 +287,25 @@ static void binary_forward(const tg_node *node, enum binary_kind kind) {
     job.out = out;
     /* An operand with the output's element count, broadcast or not, is laid
      * out like the output (it can only lack leading size-1 axes). */
-    if (out->numel == 1) { /* scalars (the overhead benchmark's graphs): no job, no dispatch */
-        binary_one(kind, out, a, b);
-        return;
-    }
     bool a_flat = a->numel == out->numel || a->numel == 1, b_flat = b->numel == out->numel || b->numel == 1;
     if (a_flat && b_flat) {
-        if (out->numel <= 64) /* the scalar graphs of the overhead benchmark */
+        if (out->numel <= TG_ON_CALLER_MAX_NUMEL) /* the scalar graphs of the overhead benchmark */
             binary_flat_range(&job, 0, out->numel);
         else
             tg_parallel_range(out->numel, 1.0, binary_flat_range, &job);
         return;
     }
-    int rank = out->rank; /* >= 1 here: a rank-0 output has one element */
-    job.rank = rank;
-    tg_broadcast_strides(a, rank, out->shape, job.sa);
-    tg_broadcast_strides(b, rank, out->shape, job.sb);
-    job.row = out->shape[rank - 1];
-    job.step_a = job.sa[rank - 1];
-    job.step_b = job.sb[rank - 1];
-    tg_parallel_items(out->numel / job.row, (double)job.row, binary_rows_range, &job);
+    tg_strided *rows = &job.rows;
+    tg_strided_init(rows, out->rank, out->shape);
+    tg_strided_set_contiguous(rows, BINARY_OUT);
+    tg_strided_set_broadcast(rows, BINARY_A, a->rank, a->shape, a->strides);
+    tg_strided_set_broadcast(rows, BINARY_B, b->rank, b->shape, b->strides);
+    tg_strided_collapse(rows);
+    int last = rows->rank - 1;
+    job.row = rows->shape[last];
+    for (int k = 0; k < TG_STRIDED_OPERANDS; k++) job.inner[k] = rows->stride[last][k];
+    tg_strided_remove_axis(rows, last);
+    tg_parallel_range(out->numel, 1.0, binary_broadcast_range, &job);
 }
 
 /* apply_binary for operands of different shapes; a function of its own so

@@ -16,6 +16,7 @@
 #include "core/backward_internal.h"
 #include "ops/kernels/gemm.h"
 #include "ops/op_internal.h"
+#include "ops/strided.h"
 
 /* The matrix part of an operand as op() sees it. */
 typedef struct matrix_dims {
@@ -29,15 +30,15 @@ static matrix_dims dims_of(const tg_tensor *x, bool transposed) {
     return d;
 }
 
-/* Strides (in elements) of x's batch axes read as the output's batch shape
- * (batch_rank sizes): 0 along the axes x is broadcast over. */
-static void batch_strides(const tg_tensor *x, int batch_rank, const int64_t *batch_shape, int64_t *strides) {
-    int x_batch = x->rank - 2;
-    for (int i = 0; i < batch_rank; i++) {
-        int ix = i - (batch_rank - x_batch);
-        strides[i] = (ix >= 0 && x->shape[ix] == batch_shape[i]) ? x->strides[ix] : 0;
-    }
+/* True when every batch axis of x has size 1 (or x has none): one matrix. */
+static bool one_matrix(const tg_tensor *x) {
+    for (int i = 0; i < x->rank - 2; i++)
+        if (x->shape[i] != 1) return false;
+    return true;
 }
+
+/* The operands of the batch walk. */
+enum { BATCH_A, BATCH_B };
 
 /* C = op(A) op(B) + beta C, beta 0 (a new product) or 1 (summed into C). */
 static void gemm_beta(tg_dtype dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
@@ -67,39 +68,27 @@ static void matmul_forward(const tg_node *node) {
         return;
     }
     int batch_rank = out->rank - 2;
-    const int64_t *batch_shape = out->shape;
-    int64_t sa[TG_MAX_RANK], sb[TG_MAX_RANK];
-    batch_strides(a, batch_rank, batch_shape, sa);
-    batch_strides(b, batch_rank, batch_shape, sb);
     int64_t batches = out->numel / (m * n); /* out->numel > 0 here, so m, n > 0 */
 
     /* B shared by the whole batch and A neither transposed nor broadcast: the
      * batch is just more rows of A, so (batches*m, k) @ B is one GEMM (the
      * usual x @ W of a linear layer, and the best case for the GEMM's blocking). */
-    bool b_shared = true, a_full = !ta && a->rank - 2 == batch_rank;
-    for (int i = 0; i < batch_rank; i++) {
-        b_shared &= sb[i] == 0 || batch_shape[i] == 1;
-        a_full &= a->shape[i] == batch_shape[i];
-    }
-    if (b_shared && a_full) {
+    bool a_full = !ta && a->rank - 2 == batch_rank;
+    for (int i = 0; a_full && i < batch_rank; i++) a_full = a->shape[i] == out->shape[i];
+    if (a_full && one_matrix(b)) {
         gemm(out->dtype, false, tb, batches * m, n, k, a->data, 0, da.ld, b->data, 0, db.ld, out->data, 0, n);
         return;
     }
 
-    int64_t index[TG_MAX_RANK] = {0};
-    int64_t off_a = 0, off_b = 0;
-    for (int64_t batch = 0; batch < batches; batch++) {
-        gemm(out->dtype, ta, tb, m, n, k, a->data, off_a, da.ld, b->data, off_b, db.ld, out->data, batch * m * n, n);
-        for (int d = batch_rank - 1; d >= 0; d--) { /* advance the odometer over the batch axes */
-            index[d]++;
-            off_a += sa[d];
-            off_b += sb[d];
-            if (index[d] < batch_shape[d]) break;
-            off_a -= sa[d] * index[d];
-            off_b -= sb[d] * index[d];
-            index[d] = 0;
-        }
-    }
+    /* One GEMM per batch entry, A and B read at their broadcast batch offsets. */
+    tg_strided batch;
+    tg_strided_init(&batch, batch_rank, out->shape);
+    tg_strided_set_broadcast(&batch, BATCH_A, a->rank - 2, a->shape, a->strides);
+    tg_strided_set_broadcast(&batch, BATCH_B, b->rank - 2, b->shape, b->strides);
+    tg_strided_collapse(&batch);
+    for (int64_t i = 0; i < batches; i++, tg_strided_step(&batch))
+        gemm(out->dtype, ta, tb, m, n, k, a->data, batch.offset[BATCH_A], da.ld, b->data, batch.offset[BATCH_B], db.ld,
+             out->data, i * m * n, n);
 }
 
 /* acc += op(x) op(y), or acc = op(x) op(y) when it holds no gradient yet
@@ -174,17 +163,11 @@ static tg_tensor *apply_matmul(const char *function, tg_tensor *a, bool ta, tg_t
         return NULL;
     }
     /* The batch axes broadcast; the output is batch shape + (m, n). */
-    int ba = a->rank - 2, bb = b->rank - 2;
-    int batch_rank = ba > bb ? ba : bb;
+    int batch_rank;
     int64_t shape[TG_MAX_RANK];
-    for (int i = 0; i < batch_rank; i++) {
-        int ia = i - (batch_rank - ba), ib = i - (batch_rank - bb);
-        int64_t size_a = ia >= 0 ? a->shape[ia] : 1, size_b = ib >= 0 ? b->shape[ib] : 1;
-        if (size_a != size_b && size_a != 1 && size_b != 1) {
-            tg_error_report(TG_ERR_SHAPE, function, "batch dimensions do not broadcast: %s @ %s", sa, sb);
-            return NULL;
-        }
-        shape[i] = size_a == 1 ? size_b : size_a;
+    if (!tg_try_broadcast_shape(a->rank - 2, a->shape, b->rank - 2, b->shape, &batch_rank, shape)) {
+        tg_error_report(TG_ERR_SHAPE, function, "batch dimensions do not broadcast: %s @ %s", sa, sb);
+        return NULL;
     }
     shape[batch_rank] = da.rows;
     shape[batch_rank + 1] = db.cols;

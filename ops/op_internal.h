@@ -13,6 +13,8 @@
  *   4. the public function (tg_NAME) that validates its arguments, reporting
  *      errors under its own name, works out the output shape and calls
  *      tg_op_apply().
+ * A kernel that walks a shape with per-operand strides (broadcast operands,
+ * permuted, reduced or batch axes) uses the walk of ops/strided.h.
  */
 #ifndef TG_OPS_OP_INTERNAL_H
 #define TG_OPS_OP_INTERNAL_H
@@ -67,14 +69,32 @@ static inline tg_status tg_check_binary(const char *function, const tg_tensor *a
     return tg_report_binary(function, a, b);
 }
 
-/* The NumPy broadcast of two shapes: aligned at the right, each pair equal or
- * containing a 1. TG_ERR_SHAPE naming both shapes otherwise. */
+/* Applies a fused backward op (relu_grad ... log_softmax_grad, above) to a
+ * gradient g and a tensor v (the op's input or output, called `v_name` in
+ * messages) of g's shape and dtype, with attrs.ints[0] = *axis when axis is
+ * not NULL (it must lie in [0, rank)). The output has g's shape. Errors are
+ * reported under `function`: TG_ERR_DTYPE, TG_ERR_SHAPE naming both shapes,
+ * TG_ERR_AXIS. Inline, as tg_check_binary, with the reports in
+ * tg_report_grad_op: these run once per activation in every backward pass. */
+tg_tensor *tg_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
+                             const int *axis);
+static inline tg_tensor *tg_apply_grad_op(const char *function, const tg_op *op, tg_tensor *g, tg_tensor *v,
+                                          const char *v_name, const int *axis) {
+    if (tg_check_binary(function, g, v) != TG_OK) return NULL;
+    if (!tg_shapes_equal(g, v) || (axis && (*axis < 0 || *axis >= g->rank)))
+        return tg_report_grad_op(function, g, v, v_name, axis);
+    tg_tensor *inputs[2] = {g, v};
+    if (!axis) return tg_op_apply(op, inputs, 2, NULL, g->dtype, g->rank, g->shape);
+    tg_op_attrs attrs = tg_no_attrs;
+    attrs.ints[0] = *axis, attrs.n_ints = 1;
+    return tg_op_apply(op, inputs, 2, &attrs, g->dtype, g->rank, g->shape);
+}
+
+/* The NumPy broadcast of two shapes (tg_try_broadcast_shape, ops/strided.h),
+ * reporting TG_ERR_SHAPE naming both shapes under `function` when they do
+ * not broadcast. */
 tg_status tg_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
                              const int64_t *shape_b, int *out_rank, int64_t *out_shape);
-
-/* Strides (in elements) to read `x` as if it had the broadcast shape
- * (out_rank, out_shape): 0 along the axes it is broadcast over. */
-void tg_broadcast_strides(const tg_tensor *x, int out_rank, const int64_t *out_shape, int64_t *strides);
 
 /* Maps axis in [-rank, rank) to [0, rank); TG_ERR_AXIS naming the function,
  * the axis and the shape otherwise. A rank-0 tensor accepts axis 0 and -1 as
@@ -127,7 +147,7 @@ void tg_run_unary_split(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64,
 static inline void tg_run_unary(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
     const tg_tensor *x = node->inputs[0];
     tg_tensor *out = node->output;
-    if (out->numel > 64) /* else the pool's bookkeeping costs more than it saves */
+    if (out->numel > TG_ON_CALLER_MAX_NUMEL)
         tg_run_unary_split(node, f32, f64, cost);
     else if (out->dtype == TG_F32)
         f32(out->data, x->data, 0, out->numel, &node->attrs);

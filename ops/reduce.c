@@ -7,13 +7,14 @@
  * broadcasts over). float32 sums accumulate in double. */
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "ops/op_internal.h"
+#include "ops/strided.h"
 
 /* ---- the reduction kernel ----
  *
- * x's axes are first simplified without changing the memory order: size-1
+ * x's axes are first simplified without changing the memory order, as a
+ * strided walk over x and the output (ops/strided.h), collapsed: size-1
  * axes are dropped (they move nothing) and neighbouring axes that are both
  * reduced or both kept merge into one group. A (2,3,4,5) tensor reduced over
  * axes {1,2} becomes kept 2, reduced 12, kept 5. The innermost group always
@@ -27,68 +28,49 @@ enum reduce_kind { REDUCE_SUM, REDUCE_MAX };
 
 #define ROW_CHUNK 1024
 
-typedef struct reduce_plan {
-    int n;                        /* groups after simplification (>= 1) */
-    int64_t size[TG_MAX_RANK];
-    int64_t stride[TG_MAX_RANK];  /* in x, in elements; the last is 1    */
-    bool reduced[TG_MAX_RANK];
-} reduce_plan;
+/* The operands of a reduction's walk over x's shape: x, and the output with
+ * stride 0 along the reduced axes. */
+enum { REDUCE_X, REDUCE_OUT };
 
-static void plan_reduction(const tg_tensor *x, uint32_t mask, reduce_plan *plan) {
-    int n = 0;
-    for (int i = 0; i < x->rank; i++) {
-        if (x->shape[i] == 1) continue;
+/* The groups of a reduction: x's axes walked with x's strides and the
+ * output's (row-major over the kept axes, 0 along the reduced ones),
+ * collapsed. A group is reduced when the output does not move along it; a
+ * single element is one kept group of one. Needs an output of at least one
+ * element (a kept size 0 would leave a kept group with output stride 0). */
+static void plan_reduction(const tg_tensor *x, uint32_t mask, tg_strided *plan) {
+    int64_t out_strides[TG_MAX_RANK];
+    int64_t kept = 1;
+    for (int i = x->rank - 1; i >= 0; i--) {
         bool reduced = (mask >> i) & 1u;
-        if (n > 0 && plan->reduced[n - 1] == reduced) { /* merge with the group before */
-            plan->size[n - 1] *= x->shape[i];
-        } else {
-            plan->size[n] = x->shape[i];
-            plan->reduced[n] = reduced;
-            n++;
-        }
-        plan->stride[n - 1] = x->strides[i]; /* a group steps like its innermost axis */
+        out_strides[i] = reduced ? 0 : kept;
+        if (!reduced) kept *= x->shape[i];
     }
-    if (n == 0) { /* a single element: a kept group of one */
-        plan->size[0] = 1;
-        plan->stride[0] = 1;
-        plan->reduced[0] = false;
-        n = 1;
-    }
-    plan->n = n;
+    tg_strided_init(plan, x->rank, x->shape);
+    tg_strided_set_strides(plan, REDUCE_X, x->strides);
+    tg_strided_set_strides(plan, REDUCE_OUT, out_strides);
+    tg_strided_collapse(plan);
 }
 
-/* An odometer over some groups of a plan: `offset` is the position in x of
- * the current combination of indices. */
-typedef struct odometer {
-    int n;
-    int64_t size[TG_MAX_RANK], stride[TG_MAX_RANK], index[TG_MAX_RANK];
-    int64_t offset;
-    int64_t count; /* number of combinations */
-} odometer;
+static bool group_reduced(const tg_strided *plan, int group) { return plan->stride[group][REDUCE_OUT] == 0; }
 
-/* The outer groups (all but the innermost) whose `reduced` flag is `which`. */
-static void odometer_init(odometer *o, const reduce_plan *plan, bool which) {
-    o->n = 0;
-    o->offset = 0;
-    o->count = 1;
-    for (int g = 0; g < plan->n - 1; g++) {
-        if (plan->reduced[g] != which) continue;
-        o->size[o->n] = plan->size[g];
-        o->stride[o->n] = plan->stride[g];
-        o->index[o->n] = 0;
-        o->count *= plan->size[g];
-        o->n++;
-    }
+/* The walk over the outer groups of a plan (all but the innermost) that are
+ * reduced, or kept: their offset in x is the start of a run of the innermost
+ * group. */
+static tg_strided outer_groups(const tg_strided *plan, bool reduced) {
+    uint32_t axes = 0;
+    for (int g = 0; g < plan->rank - 1; g++)
+        if (group_reduced(plan, g) == reduced) axes |= 1u << g;
+    tg_strided walk;
+    tg_strided_select_axes(&walk, plan, axes);
+    return walk;
 }
 
-static void odometer_step(odometer *o) {
-    for (int d = o->n - 1; d >= 0; d--) {
-        o->index[d]++;
-        o->offset += o->stride[d];
-        if (o->index[d] < o->size[d]) return;
-        o->offset -= o->stride[d] * o->index[d];
-        o->index[d] = 0;
-    }
+/* The number of positions of outer_groups(plan, reduced), without the walk. */
+static int64_t outer_count(const tg_strided *plan, bool reduced) {
+    int64_t count = 1;
+    for (int g = 0; g < plan->rank - 1; g++)
+        if (group_reduced(plan, g) == reduced) count *= plan->shape[g];
+    return count;
 }
 
 /* The larger of the two, NaN if v is NaN (and acc stays NaN once it is:
@@ -148,17 +130,6 @@ TG_HOT_CLONES static void reduce_rows(enum reduce_kind kind, double *restrict ac
     }
 }
 
-/* Moves an odometer (fresh from odometer_init) to its combination number
- * `index`, in the order odometer_step visits them. */
-static void odometer_seek(odometer *o, int64_t index) {
-    o->offset = 0;
-    for (int d = o->n - 1; d >= 0; d--) {
-        o->index[d] = index % o->size[d];
-        index /= o->size[d];
-        o->offset += o->index[d] * o->stride[d];
-    }
-}
-
 /* A whole-tensor reduction of more than this many elements is cut into
  * equal blocks (at most FULL_BLOCKS, each at least this long), reduced
  * separately, possibly in parallel, and combined in block order. The blocks
@@ -176,43 +147,39 @@ typedef struct reduce_job {
     tg_tensor *out;
     enum reduce_kind kind;
     double divisor, initial;
-    reduce_plan plan;
+    tg_strided plan;
     int64_t inner, chunks, chunk_width, block;
     double *partial; /* whole-tensor reduction: one result per block */
 } reduce_job;
 
 static void reduce_outputs(void *ctx, int64_t begin, int64_t end) {
     const reduce_job *job = ctx;
-    odometer kept, red;
-    odometer_init(&kept, &job->plan, false);
-    odometer_init(&red, &job->plan, true);
-    odometer_seek(&kept, begin);
-    for (int64_t k = begin; k < end; k++, odometer_step(&kept)) {
+    tg_strided kept = outer_groups(&job->plan, false), red = outer_groups(&job->plan, true);
+    int64_t runs = tg_strided_count(&red);
+    tg_strided_seek(&kept, begin);
+    for (int64_t k = begin; k < end; k++, tg_strided_step(&kept)) {
         double acc = job->initial;
-        red.offset = 0;
-        memset(red.index, 0, sizeof red.index);
-        for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
-            acc = reduce_run(job->kind, job->x, kept.offset + red.offset, job->inner, acc);
+        tg_strided_rewind(&red);
+        for (int64_t r = 0; r < runs; r++, tg_strided_step(&red))
+            acc = reduce_run(job->kind, job->x, kept.offset[REDUCE_X] + red.offset[REDUCE_X], job->inner, acc);
         tg_store(job->out, k, acc / job->divisor);
     }
 }
 
 static void reduce_row_chunks(void *ctx, int64_t begin, int64_t end) {
     const reduce_job *job = ctx;
-    odometer kept, red;
-    odometer_init(&kept, &job->plan, false);
-    odometer_init(&red, &job->plan, true);
-    odometer_seek(&kept, begin / job->chunks);
+    tg_strided kept = outer_groups(&job->plan, false), red = outer_groups(&job->plan, true);
+    int64_t runs = tg_strided_count(&red);
+    tg_strided_seek(&kept, begin / job->chunks);
     for (int64_t item = begin; item < end; item++) {
         int64_t k = item / job->chunks, c0 = item % job->chunks * job->chunk_width;
-        if (item > begin && c0 == 0) odometer_step(&kept);
+        if (item > begin && c0 == 0) tg_strided_step(&kept);
         int64_t len = job->inner - c0 < job->chunk_width ? job->inner - c0 : job->chunk_width;
         double acc[ROW_CHUNK];
         for (int64_t j = 0; j < len; j++) acc[j] = job->initial;
-        red.offset = 0;
-        memset(red.index, 0, sizeof red.index);
-        for (int64_t r = 0; r < red.count; r++, odometer_step(&red))
-            reduce_rows(job->kind, acc, job->x, kept.offset + red.offset + c0, len);
+        tg_strided_rewind(&red);
+        for (int64_t r = 0; r < runs; r++, tg_strided_step(&red))
+            reduce_rows(job->kind, acc, job->x, kept.offset[REDUCE_X] + red.offset[REDUCE_X] + c0, len);
         int64_t out_index = k * job->inner + c0;
         for (int64_t j = 0; j < len; j++) tg_store(job->out, out_index + j, acc[j] / job->divisor);
     }
@@ -240,14 +207,13 @@ static void reduce_forward(const tg_node *node, enum reduce_kind kind, double di
     job.divisor = divisor;
     job.initial = kind == REDUCE_SUM ? 0.0 : -INFINITY;
     plan_reduction(job.x, node->attrs.axes_mask, &job.plan);
-    job.inner = job.plan.size[job.plan.n - 1];
-    bool inner_reduced = job.plan.reduced[job.plan.n - 1];
-    odometer kept, red;
-    odometer_init(&kept, &job.plan, false);
-    odometer_init(&red, &job.plan, true);
+    int inner_group = job.plan.rank - 1;
+    job.inner = job.plan.shape[inner_group];
+    bool inner_reduced = group_reduced(&job.plan, inner_group);
+    int64_t kept_count = outer_count(&job.plan, false), runs = outer_count(&job.plan, true);
     double work = (double)job.x->numel;
 
-    if (inner_reduced && kept.count == 1 && red.count == 1 && job.inner > FULL_BLOCK_MIN) {
+    if (inner_reduced && kept_count == 1 && runs == 1 && job.inner > FULL_BLOCK_MIN) {
         int64_t blocks = (job.inner + FULL_BLOCK_MIN - 1) / FULL_BLOCK_MIN;
         if (blocks > FULL_BLOCKS) blocks = FULL_BLOCKS;
         job.block = (job.inner + blocks - 1) / blocks;
@@ -260,7 +226,7 @@ static void reduce_forward(const tg_node *node, enum reduce_kind kind, double di
             acc = kind == REDUCE_SUM ? acc + partial[b] : max_of(acc, partial[b]);
         tg_store(job.out, 0, acc / divisor);
     } else if (inner_reduced) {
-        tg_parallel_items(kept.count, work / (double)kept.count, reduce_outputs, &job);
+        tg_parallel_items(kept_count, work / (double)kept_count, reduce_outputs, &job);
     } else {
         /* Chunks of at most ROW_CHUNK columns, and at least 8 of them when
          * the row allows (64 columns each at the least), so that a single
@@ -271,7 +237,7 @@ static void reduce_forward(const tg_node *node, enum reduce_kind kind, double di
         width = (width + 15) / 16 * 16;
         job.chunk_width = width < 64 ? 64 : width > ROW_CHUNK ? ROW_CHUNK : width;
         job.chunks = (job.inner + job.chunk_width - 1) / job.chunk_width;
-        int64_t items = kept.count * job.chunks;
+        int64_t items = kept_count * job.chunks;
         tg_parallel_items(items, work / (double)items, reduce_row_chunks, &job);
     }
 }

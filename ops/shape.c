@@ -8,16 +8,9 @@
 #include <string.h>
 
 #include "ops/op_internal.h"
+#include "ops/strided.h"
 
 #define SHAPE_TEXT 192
-
-/* The product of the sizes before `axis` and after it. */
-static void split_at_axis(const tg_tensor *t, int axis, int64_t *outer, int64_t *inner) {
-    *outer = 1;
-    *inner = 1;
-    for (int i = 0; i < axis; i++) *outer *= t->shape[i];
-    for (int i = axis + 1; i < t->rank; i++) *inner *= t->shape[i];
-}
 
 /* ---- reshape: the same elements in the same order.   d: reshape back ---- */
 static void reshape_forward(const tg_node *node) {
@@ -83,9 +76,10 @@ tg_tensor *tg_reshape(tg_tensor *x, int rank, const int64_t *shape) {
 
 /* ---- permute: out[i0..] = x[the same indices in the order perm names].
  * attrs.ints[0..rank) = perm.   d: permute by the inverse permutation ----
- * The kernel first simplifies: size-1 axes are dropped and neighbouring output
- * axes that are also neighbours in x (x's stride of the first = size * stride
- * of the second) merge into one group. Then either
+ * The kernel walks the output's shape with x's strides read through perm and
+ * the output's own (ops/strided.h), collapsed: size-1 axes are dropped and
+ * neighbouring output axes that are also neighbours in x (x's stride of the
+ * first = size * stride of the second) merge into one group. Then either
  *   - the last output group is contiguous in x too, as D in a (B,T,H,D) ->
  *     (B,H,T,D) permute: each output row is one memcpy; or
  *   - it is not (a transpose): some other group c has stride 1 in x, and the
@@ -124,78 +118,49 @@ static void copy_tile(void *dst, int64_t dst_row, const void *src, int64_t src_c
     }
 }
 
+/* The operands of the permute walk. */
+enum { PERMUTE_X, PERMUTE_OUT };
+
 static void permute_forward(const tg_node *node) {
     const tg_tensor *x = node->inputs[0];
     tg_tensor *out = node->output;
-    const int64_t *perm = node->attrs.ints;
     size_t esize = tg_dtype_size(out->dtype);
-    int n = 0;
-    int64_t size[TG_MAX_RANK], stride[TG_MAX_RANK]; /* per group, in output order; stride in x */
-    for (int i = 0; i < x->rank; i++) {
-        int64_t s = x->shape[perm[i]], st = x->strides[perm[i]];
-        if (s == 1) continue;
-        if (n > 0 && stride[n - 1] == s * st) { /* contiguous with the group before */
-            size[n - 1] *= s;
-            stride[n - 1] = st;
-        } else {
-            size[n] = s;
-            stride[n] = st;
-            n++;
-        }
-    }
-    if (n == 0) { /* one element */
-        size[0] = 1;
-        stride[0] = 1;
-        n = 1;
-    }
-    int64_t out_stride[TG_MAX_RANK];
-    out_stride[n - 1] = 1;
-    for (int g = n - 2; g >= 0; g--) out_stride[g] = out_stride[g + 1] * size[g + 1];
-    int c = -1; /* the group x stores contiguously, when it is not the last */
-    for (int g = 0; g < n - 1; g++)
-        if (stride[g] == 1) c = g;
-    int last = n - 1;
-    bool tiled = stride[last] != 1 && c >= 0;
+    int64_t x_strides[TG_MAX_RANK]; /* along the output's axes */
+    for (int i = 0; i < x->rank; i++) x_strides[i] = x->strides[node->attrs.ints[i]];
+    tg_strided walk;
+    tg_strided_init(&walk, out->rank, out->shape);
+    tg_strided_set_strides(&walk, PERMUTE_X, x_strides);
+    tg_strided_set_contiguous(&walk, PERMUTE_OUT);
+    tg_strided_collapse(&walk);
 
-    /* An odometer over the groups not copied by the inner step (all but the
-     * last, or all but c and the last), moving through x and out together. */
-    int m = 0;
-    int64_t osize[TG_MAX_RANK], ox[TG_MAX_RANK], oo[TG_MAX_RANK], index[TG_MAX_RANK] = {0};
-    int64_t count = 1;
-    for (int g = 0; g < last; g++) {
-        if (tiled && g == c) continue;
-        osize[m] = size[g];
-        ox[m] = stride[g];
-        oo[m] = out_stride[g];
-        count *= size[g];
-        m++;
-    }
+    int last = walk.rank - 1;
+    int c = -1; /* the group x stores contiguously, when it is not the last */
+    for (int g = 0; g < last; g++)
+        if (walk.stride[g][PERMUTE_X] == 1) c = g;
+    bool tiled = walk.stride[last][PERMUTE_X] != 1 && c >= 0;
+    int64_t cols = walk.shape[last], x_col = walk.stride[last][PERMUTE_X];
+    int64_t rows = tiled ? walk.shape[c] : 0, out_row = tiled ? walk.stride[c][PERMUTE_OUT] : 0;
+
+    /* The walk goes on over the groups the inner copy does not cover (all
+     * but the last, or all but c and the last), through x and out together. */
+    tg_strided_remove_axis(&walk, last);
+    if (tiled) tg_strided_remove_axis(&walk, c);
+    int64_t count = tg_strided_count(&walk);
     unsigned char *dst = out->data;
     const unsigned char *src = x->data;
-    int64_t offset_x = 0, offset_out = 0;
-    for (int64_t k = 0; k < count; k++) {
+    for (int64_t k = 0; k < count; k++, tg_strided_step(&walk)) {
+        int64_t offset_x = walk.offset[PERMUTE_X], offset_out = walk.offset[PERMUTE_OUT];
         if (!tiled) {
-            gather_rows(dst + (size_t)offset_out * esize, src + (size_t)offset_x * esize, esize, size[last],
-                        stride[last]);
-        } else {
-            for (int64_t i0 = 0; i0 < size[c]; i0 += TILE)
-                for (int64_t j0 = 0; j0 < size[last]; j0 += TILE) {
-                    int64_t rows = size[c] - i0 < TILE ? size[c] - i0 : TILE;
-                    int64_t cols = size[last] - j0 < TILE ? size[last] - j0 : TILE;
-                    copy_tile(dst + (size_t)(offset_out + i0 * out_stride[c] + j0) * esize, out_stride[c],
-                              src + (size_t)(offset_x + i0 + j0 * stride[last]) * esize, stride[last], rows, cols,
-                              esize);
-                }
+            gather_rows(dst + (size_t)offset_out * esize, src + (size_t)offset_x * esize, esize, cols, x_col);
+            continue;
         }
-        for (int d = m - 1; d >= 0; d--) {
-            index[d]++;
-            offset_x += ox[d];
-            offset_out += oo[d];
-            if (index[d] < osize[d]) break;
-            offset_x -= ox[d] * index[d];
-            offset_out -= oo[d] * index[d];
-            index[d] = 0;
-        }
+        for (int64_t i0 = 0; i0 < rows; i0 += TILE) /* the (c, last) plane, rows x cols */
+            for (int64_t j0 = 0; j0 < cols; j0 += TILE) {
+                int64_t tile_rows = rows - i0 < TILE ? rows - i0 : TILE;
+                int64_t tile_cols = cols - j0 < TILE ? cols - j0 : TILE;
+                copy_tile(dst + (size_t)(offset_out + i0 * out_row + j0) * esize, out_row,
+                          src + (size_t)(offset_x + i0 + j0 * x_col) * esize, x_col, tile_rows, tile_cols, esize);
+            }
     }
 }
 static void permute_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
@@ -264,14 +229,13 @@ static void slice_forward(const tg_node *node) {
     const tg_tensor *x = node->inputs[0];
     int axis = (int)node->attrs.ints[0];
     int64_t start = node->attrs.ints[1], stop = node->attrs.ints[2];
-    int64_t outer, inner;
-    split_at_axis(x, axis, &outer, &inner);
+    tg_axis_layout l = tg_axis_layout_of(x, axis);
     size_t esize = tg_dtype_size(x->dtype);
-    size_t run = (size_t)((stop - start) * inner) * esize;
+    size_t run = (size_t)((stop - start) * l.inner) * esize;
     unsigned char *dst = node->output->data;
-    const unsigned char *src = (const unsigned char *)x->data + (size_t)(start * inner) * esize;
-    size_t src_step = (size_t)(x->shape[axis] * inner) * esize;
-    for (int64_t o = 0; o < outer; o++) memcpy(dst + (size_t)o * run, src + (size_t)o * src_step, run);
+    const unsigned char *src = (const unsigned char *)x->data + (size_t)(start * l.inner) * esize;
+    size_t src_step = (size_t)(l.len * l.inner) * esize;
+    for (int64_t o = 0; o < l.outer; o++) memcpy(dst + (size_t)o * run, src + (size_t)o * src_step, run);
 }
 static void slice_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     const tg_tensor *x = node->inputs[0];
@@ -312,14 +276,13 @@ static void pad_forward(const tg_node *node) {
     const tg_tensor *x = node->inputs[0];
     int axis = (int)node->attrs.ints[0];
     int64_t before = node->attrs.ints[1], after = node->attrs.ints[2];
-    int64_t outer, inner;
-    split_at_axis(x, axis, &outer, &inner);
+    tg_axis_layout l = tg_axis_layout_of(x, axis);
     size_t esize = tg_dtype_size(x->dtype);
-    size_t front = (size_t)(before * inner) * esize, back = (size_t)(after * inner) * esize;
-    size_t run = (size_t)(x->shape[axis] * inner) * esize;
+    size_t front = (size_t)(before * l.inner) * esize, back = (size_t)(after * l.inner) * esize;
+    size_t run = (size_t)(l.len * l.inner) * esize;
     unsigned char *dst = node->output->data;
     const unsigned char *src = x->data;
-    for (int64_t o = 0; o < outer; o++) {
+    for (int64_t o = 0; o < l.outer; o++) {
         memset(dst, 0, front); /* all-zero bytes are +0.0 in IEEE 754 */
         memcpy(dst + front, src + (size_t)o * run, run);
         memset(dst + front + run, 0, back);
@@ -366,14 +329,13 @@ tg_tensor *tg_pad(tg_tensor *x, int axis, int64_t before, int64_t after) {
  * d: for each input, the slice of the gradient where it was ---- */
 static void concat_forward(const tg_node *node) {
     int axis = (int)node->attrs.ints[0];
-    int64_t outer, inner;
-    split_at_axis(node->output, axis, &outer, &inner);
+    tg_axis_layout l = tg_axis_layout_of(node->output, axis);
     size_t esize = tg_dtype_size(node->output->dtype);
     unsigned char *dst = node->output->data;
-    for (int64_t o = 0; o < outer; o++) {
+    for (int64_t o = 0; o < l.outer; o++) {
         for (int i = 0; i < node->n_inputs; i++) {
             const tg_tensor *x = node->inputs[i];
-            size_t run = (size_t)(x->shape[axis] * inner) * esize;
+            size_t run = (size_t)(x->shape[axis] * l.inner) * esize;
             memcpy(dst, (const unsigned char *)x->data + (size_t)o * run, run);
             dst += run;
         }

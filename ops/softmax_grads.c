@@ -105,26 +105,6 @@ static void softmax_grad_forward_of(const tg_node *node, bool log_form) {
     tg_parallel_items(l.outer, (double)(l.len * l.inner) * (log_form ? 4.0 : 2.0), softmax_grad_range, &job);
 }
 
-/* g and y share shape and dtype (a gradient and the op's own output); axis
- * is already normalized by the forward op that recorded it. */
-static tg_tensor *apply_softmax_grad(const char *function, const tg_op *op, tg_tensor *g, tg_tensor *y, int axis) {
-    if (tg_check_binary(function, g, y) != TG_OK) return NULL;
-    if (!tg_shapes_equal(g, y)) {
-        char a[160], b[160];
-        tg_error_report(TG_ERR_SHAPE, function, "the gradient has shape %s but the output has shape %s",
-                        tg_shape_string(a, sizeof a, g->rank, g->shape), tg_shape_string(b, sizeof b, y->rank, y->shape));
-        return NULL;
-    }
-    if (axis < 0 || axis >= g->rank) {
-        tg_error_report(TG_ERR_AXIS, function, "axis %d outside 0..%d", axis, g->rank - 1);
-        return NULL;
-    }
-    tg_op_attrs attrs = tg_no_attrs;
-    attrs.ints[0] = axis, attrs.n_ints = 1;
-    tg_tensor *inputs[2] = {g, y};
-    return tg_op_apply(op, inputs, 2, &attrs, g->dtype, g->rank, g->shape);
-}
-
 /* S(t) along the node's axis, keepdim (broadcasts back against t). */
 static tg_tensor *axis_sum(const tg_node *node, tg_tensor *t) {
     int axis = (int)node->attrs.ints[0];
@@ -143,7 +123,7 @@ static void softmax_grad_backward(const tg_node *node, tg_tensor *grad, tg_tenso
 }
 const tg_op tg_op_softmax_grad = {"softmax_grad", 2, softmax_grad_forward, softmax_grad_backward};
 tg_tensor *tg_softmax_grad(tg_tensor *g, tg_tensor *y, int axis) {
-    return apply_softmax_grad("tg_softmax_grad", &tg_op_softmax_grad, g, y, axis);
+    return tg_apply_grad_op("tg_softmax_grad", &tg_op_softmax_grad, g, y, "output", &axis);
 }
 
 /* ---- log_softmax_grad ---- */
@@ -156,5 +136,5 @@ static void log_softmax_grad_backward(const tg_node *node, tg_tensor *grad, tg_t
 }
 const tg_op tg_op_log_softmax_grad = {"log_softmax_grad", 2, log_softmax_grad_forward, log_softmax_grad_backward};
 tg_tensor *tg_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis) {
-    return apply_softmax_grad("tg_log_softmax_grad", &tg_op_log_softmax_grad, g, y, axis);
+    return tg_apply_grad_op("tg_log_softmax_grad", &tg_op_log_softmax_grad, g, y, "output", &axis);
 }

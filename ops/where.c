@@ -14,14 +14,14 @@
 #include <math.h>
 
 #include "ops/op_internal.h"
+#include "ops/strided.h"
 
-/* The three operands read at the output's shape: each one's broadcast
- * strides, and the row (last axis) steps. */
+/* The three operands read at the output's shape: a walk over the output
+ * (operand 0) with mask, a and b (operands 1-3) broadcast to it. */
 typedef struct where_job {
     const tg_tensor *mask, *a, *b;
     tg_tensor *out;
-    int64_t sm[TG_MAX_RANK], sa[TG_MAX_RANK], sb[TG_MAX_RANK];
-    int64_t row;
+    tg_strided walk;
 } where_job;
 
 #define DEFINE_WHERE_KERNELS(T, SFX)                                                                        \
@@ -46,29 +46,26 @@ static void where_flat_range(void *ctx, int64_t begin, int64_t end) {
         where_flat_f64(job->out->data, job->mask->data, job->a->data, job->b->data, begin, end);
 }
 
-/* Rows [begin, end) of the output; each row's offsets in the operands come
- * from its index over the outer axes. */
-static void where_rows_range(void *ctx, int64_t begin, int64_t end) {
+/* Output positions [begin, end), run by run of the walk's innermost axis. */
+static void where_walk_range(void *ctx, int64_t begin, int64_t end) {
     const where_job *job = ctx;
     const tg_tensor *out = job->out;
-    int last = out->rank - 1;
-    for (int64_t r = begin; r < end; r++) {
-        int64_t om = 0, oa = 0, ob = 0, rest = r;
-        for (int d = last - 1; d >= 0; d--) {
-            int64_t i = rest % out->shape[d];
-            rest /= out->shape[d];
-            om += i * job->sm[d];
-            oa += i * job->sa[d];
-            ob += i * job->sb[d];
-        }
+    tg_strided it;
+    tg_strided_copy(&it, &job->walk);
+    tg_strided_seek(&it, begin);
+    const int64_t *step = it.stride[it.rank - 1];
+    for (int64_t at = begin; at < end;) {
+        int64_t n = tg_strided_run(&it, end - at);
         if (out->dtype == TG_F32)
-            where_row_f32((float *)out->data + r * job->row, (const float *)job->mask->data + om, job->sm[last],
-                          (const float *)job->a->data + oa, job->sa[last], (const float *)job->b->data + ob,
-                          job->sb[last], job->row);
+            where_row_f32((float *)out->data + it.offset[0], (const float *)job->mask->data + it.offset[1], step[1],
+                          (const float *)job->a->data + it.offset[2], step[2],
+                          (const float *)job->b->data + it.offset[3], step[3], n);
         else
-            where_row_f64((double *)out->data + r * job->row, (const double *)job->mask->data + om,
-                          job->sm[last], (const double *)job->a->data + oa, job->sa[last],
-                          (const double *)job->b->data + ob, job->sb[last], job->row);
+            where_row_f64((double *)out->data + it.offset[0], (const double *)job->mask->data + it.offset[1],
+                          step[1], (const double *)job->a->data + it.offset[2], step[2],
+                          (const double *)job->b->data + it.offset[3], step[3], n);
+        tg_strided_advance(&it, n);
+        at += n;
     }
 }
 
@@ -82,13 +79,14 @@ static void where_forward(const tg_node *node) {
         tg_parallel_range(out->numel, 1.0, where_flat_range, &job);
         return;
     }
-    /* Some operand is broadcast; rank >= 1 here (a rank-0 output has one
-     * element, and then every operand has one too). */
-    tg_broadcast_strides(job.mask, out->rank, out->shape, job.sm);
-    tg_broadcast_strides(job.a, out->rank, out->shape, job.sa);
-    tg_broadcast_strides(job.b, out->rank, out->shape, job.sb);
-    job.row = out->shape[out->rank - 1];
-    tg_parallel_items(out->numel / job.row, (double)job.row, where_rows_range, &job);
+    /* Some operand is broadcast. */
+    tg_strided_init(&job.walk, out->rank, out->shape);
+    tg_strided_set_contiguous(&job.walk, 0);
+    tg_strided_set_broadcast(&job.walk, 1, job.mask->rank, job.mask->shape, job.mask->strides);
+    tg_strided_set_broadcast(&job.walk, 2, job.a->rank, job.a->shape, job.a->strides);
+    tg_strided_set_broadcast(&job.walk, 3, job.b->rank, job.b->shape, job.b->strides);
+    tg_strided_collapse(&job.walk);
+    tg_parallel_range(out->numel, 1.0, where_walk_range, &job);
 }
 
 /* Zeros shaped like g: a mask that is never 1 (x > +inf is false for every

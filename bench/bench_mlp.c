@@ -152,7 +152,7 @@ static double test_accuracy(const mlp *net, const tg_dataset *test)
     int64_t correct = 0, total = 0, rows;
     tg_tensor *x, *y;
     while ((rows = tg_batches_next(batches, &x, &y)) > 0) {
-        const float *out = tg_data_f32(mlp_forward(net, x)), *label = tg_data_f32(y);
+        const float *out = tg_const_data_f32(mlp_forward(net, x)), *label = tg_const_data_f32(y);
         int64_t classes = net->config->sizes[net->config->n_layers];
         for (int64_t r = 0; r < rows; r++) {
             int64_t best = 0, truth = 0;

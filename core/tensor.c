@@ -403,6 +403,25 @@ double *tg_data_f64(const tg_tensor *t) {
     return t->data;
 }
 
+/* The checks of the typed views, under `function`'s name; true if `t` may
+ * be viewed as `dtype`. */
+static bool viewable_as(const char *function, const tg_tensor *t, tg_dtype dtype) {
+    if (tg_tensor_check(function, "t", t) != TG_OK) return false;
+    if (t->dtype != dtype) {
+        tg_error_report(TG_ERR_DTYPE, function, "tensor is %s", tg_dtype_name(t->dtype));
+        return false;
+    }
+    return true;
+}
+
+const float *tg_const_data_f32(const tg_tensor *t) {
+    return viewable_as("tg_const_data_f32", t, TG_F32) ? t->data : NULL;
+}
+
+const double *tg_const_data_f64(const tg_tensor *t) {
+    return viewable_as("tg_const_data_f64", t, TG_F64) ? t->data : NULL;
+}
+
 tg_status tg_copy_to_doubles(const tg_tensor *t, double *out) {
     tg_status s = tg_tensor_check("tg_copy_to_doubles", "t", t);
     if (s != TG_OK) return s;

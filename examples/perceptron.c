@@ -61,7 +61,7 @@ static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
  * *grad_b. */
 static void closed_form_gradient(const tg_tensor *x, const tg_tensor *y, const tg_tensor *w, const tg_tensor *b,
                                  double grad_w[FEATURES], double *grad_b) {
-    const double *xs = tg_data_f64(x), *ys = tg_data_f64(y), *ws = tg_data_f64(w);
+    const double *xs = tg_const_data_f64(x), *ys = tg_const_data_f64(y), *ws = tg_const_data_f64(w);
     int64_t n = x->shape[0];
     for (int i = 0; i < FEATURES; i++) grad_w[i] = 0;
     *grad_b = 0;

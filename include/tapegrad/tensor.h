@@ -128,9 +128,14 @@ double tg_item(const tg_tensor *t);
  * differs. Each successful call counts as an in-place change (version + 1),
  * because the caller may write through the pointer; writes through a pointer
  * obtained before an op recorded the tensor are not seen. To read without
- * counting a change, read `t->data` (const) or use tg_get / tg_copy_to_doubles. */
+ * counting a change, use tg_const_data_f32/f64, tg_get or tg_copy_to_doubles. */
 float *tg_data_f32(const tg_tensor *t);
 double *tg_data_f64(const tg_tensor *t);
+/* The same views, read-only: no change is counted, so reading a prediction
+ * between forward and backward leaves backward free to run. NULL with
+ * TG_ERR_DTYPE if the dtype differs (and for a NULL or stale tensor). */
+const float *tg_const_data_f32(const tg_tensor *t);
+const double *tg_const_data_f64(const tg_tensor *t);
 /* Copies the tensor's values into `out` (numel doubles). */
 tg_status tg_copy_to_doubles(const tg_tensor *t, double *out);
 /* Copies `src` values into persistent `dst` (same shape; dtypes may differ),

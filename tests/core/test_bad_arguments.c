@@ -343,6 +343,9 @@ static bool data_f32_of_f64(void) { return tg_data_f32(mat(2, 3)) == NULL; }
 static bool data_f32_null(void) { return tg_data_f32(NULL) == NULL; }
 static bool data_f64_of_f32(void) { return tg_data_f64(mat32(2, 3)) == NULL; }
 static bool data_f64_stale(void) { return tg_data_f64(stale()) == NULL; }
+static bool const_data_f32_of_f64(void) { return tg_const_data_f32(mat(2, 3)) == NULL; }
+static bool const_data_f64_of_f32(void) { return tg_const_data_f64(mat32(2, 3)) == NULL; }
+static bool const_data_f64_stale(void) { return tg_const_data_f64(stale()) == NULL; }
 static bool copy_to_doubles_null_out(void) { return tg_copy_to_doubles(mat(2, 3), NULL) != TG_OK; }
 static bool copy_to_doubles_null(void)
 {
@@ -2474,6 +2477,9 @@ static bad_call rows[] = {
     {"tg_data_f32", "NULL", data_f32_null, ARG, "NULL"},
     {"tg_data_f64", "a float32 tensor", data_f64_of_f32, DTYPE, "float32"},
     {"tg_data_f64", "stale tensor", data_f64_stale, TAPE, "stale"},
+    {"tg_const_data_f32", "a float64 tensor", const_data_f32_of_f64, DTYPE, "float64"},
+    {"tg_const_data_f64", "a float32 tensor", const_data_f64_of_f32, DTYPE, "float32"},
+    {"tg_const_data_f64", "stale tensor", const_data_f64_stale, TAPE, "stale"},
     {"tg_copy_to_doubles", "NULL out", copy_to_doubles_null_out, ARG, "out"},
     {"tg_copy_to_doubles", "NULL tensor", copy_to_doubles_null, ARG, "NULL"},
     {"tg_copy_into", "(2,3) from (3,2)", copy_into_shape, SHAPE, "(3,2)"},

@@ -118,6 +118,30 @@ Test(versions, the_float32_accessor_counts_too, .init = return_mode, .fini = abo
     tg_free(x);
 }
 
+/* Reading through the read-only views counts no change: a prediction read
+ * between forward and backward leaves backward free (dy/dx = 2x = 6 at x = 3,
+ * y = 9; float32 and float64). */
+Test(versions, reading_through_the_const_views_is_not_a_change)
+{
+    tg_tensor *x64 = scalar_param(3);
+    tg_tensor *y64 = tg_mul(x64, x64);
+    cr_assert_eq(tg_const_data_f64(y64)[0], 9.0);
+    cr_assert_eq(tg_const_data_f64(x64)[0], 3.0);
+    cr_assert_eq(tg_backward(y64, NULL), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(tg_item(tg_grad(x64)), 6.0);
+
+    tg_tensor *x32 = tg_scalar(TG_F32, 3);
+    cr_assert_eq(tg_set_requires_grad(x32, true), TG_OK);
+    tg_tensor *y32 = tg_mul(x32, x32);
+    cr_assert_eq(tg_const_data_f32(y32)[0], 9.0f);
+    cr_assert_eq(tg_const_data_f32(x32)[0], 3.0f);
+    cr_assert_eq(tg_backward(y32, NULL), TG_OK, "%s", tg_last_error_message());
+    cr_assert_eq(tg_item(tg_grad(x32)), 6.0);
+    reset_tape();
+    tg_free(x64);
+    tg_free(x32);
+}
+
 Test(versions, an_optimizer_step_between_forward_and_backward_is_refused, .init = return_mode, .fini = abort_mode)
 {
     tg_tensor *x = scalar_param(3);

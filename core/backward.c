@@ -60,8 +60,8 @@ static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g);
  * that share a persistent parameter: every sum into (or first write of) its
  * .grad happens under that leaf's lock, one of LEAF_LOCKS spinlocks picked by
  * the leaf's address, so no thread's gradient is lost. Uncontended, that is
- * one atomic exchange and one store per leaf gradient (a pthread mutex took
- * four times the instructions); a waiter yields its core. Each lock has a
+ * one atomic exchange and one store per leaf gradient, lighter than a
+ * pthread mutex; a waiter yields its core. Each lock has a
  * cache line, so that threads summing into different leaves do not share one. */
 enum { LEAF_LOCKS = 64 };
 typedef struct leaf_lock {

@@ -160,8 +160,8 @@ tg_optimizer *tg_adam_new(int n, tg_tensor *const *params, double lr);
 tg_status tg_optimizer_step(tg_optimizer *opt);
 
 /* The most updates an optimizer makes, 2^53: every count up to it is exact as
- * a double (the bias corrections and schedules compute in double), and no
- * run comes near it (2^53 steps of 1 us take 285 years). */
+ * a double (the bias corrections and schedules compute in double), and it is
+ * far beyond any training run. */
 #define TG_OPTIM_MAX_STEPS ((int64_t)1 << 53)
 /* Zeroes every parameter's gradient (keeping its storage). */
 void tg_optimizer_zero_grad(tg_optimizer *opt);

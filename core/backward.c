@@ -9,11 +9,10 @@
 #include "core/anomaly.h"
 #include "core/backward_internal.h"
 #include "core/fast_tls.h"
-#include "core/simd.h"
+#include "tapegrad/simd.h"
 #include "core/threadpool.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
-#include "tapegrad/ops.h"
 
 /* Where the gradient of a persistent leaf goes: into its .grad (tg_backward)
  * or into a caller's list (tg_gradients). */
@@ -49,9 +48,54 @@ static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tenso
     return g;
 }
 
+/* ---- the sum of two gradients of one tensor ----
+ * A tensor reached by two paths gets the sum of its two gradients, computed
+ * by this op of core's own (not tg_add, which belongs to a later layer) and
+ * recorded like any op when the pass is (create_graph), so that gradients of
+ * gradients see it. Both operands have the tensor's shape and dtype (the walk
+ * checks every gradient); named "add", as the sum it is. */
+TG_HOT_CLONES static void sum_f32(float *restrict out, const float *restrict a, const float *restrict b,
+                                  int64_t begin, int64_t end) {
+    TG_FOR_SIMD(i, begin, end, out[i] = a[i] + b[i]);
+}
+TG_HOT_CLONES static void sum_f64(double *restrict out, const double *restrict a, const double *restrict b,
+                                  int64_t begin, int64_t end) {
+    TG_FOR_SIMD(i, begin, end, out[i] = a[i] + b[i]);
+}
+
+static void gradient_sum_range(void *ctx, int64_t begin, int64_t end) {
+    const tg_node *node = ctx;
+    const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    if (a->dtype == TG_F32)
+        sum_f32(node->output->data, a->data, b->data, begin, end);
+    else
+        sum_f64(node->output->data, a->data, b->data, begin, end);
+}
+
+static void gradient_sum_forward(const tg_node *node) {
+    int64_t numel = node->output->numel;
+    if (numel > TG_ON_CALLER_MAX_NUMEL)
+        tg_parallel_range(numel, 1.0, gradient_sum_range, (void *)node);
+    else
+        gradient_sum_range((void *)node, 0, numel);
+}
+
+/* d(a + b)/da = d(a + b)/db = 1: the output's gradient goes to both. */
+static void gradient_sum_backward(const tg_node *node, tg_tensor *grad_output, tg_tensor **grad_inputs) {
+    (void)node;
+    grad_inputs[0] = grad_inputs[1] = grad_output;
+}
+
+static const tg_op gradient_sum_op = {"add", 2, gradient_sum_forward, gradient_sum_backward};
+
+static tg_tensor *gradient_sum(tg_tensor *a, tg_tensor *b) {
+    tg_tensor *inputs[2] = {a, b};
+    return tg_op_apply(&gradient_sum_op, inputs, 2, NULL, a->dtype, a->rank, a->shape);
+}
+
 /* grad(t) += g, for a tape tensor. A new tensor, never an in-place update:
  * one gradient tensor may be handed to several inputs (add passes g to both). */
-static void accumulate_on_tape(tg_tensor *t, tg_tensor *g) { t->grad = t->grad ? tg_add(t->grad, g) : g; }
+static void accumulate_on_tape(tg_tensor *t, tg_tensor *g) { t->grad = t->grad ? gradient_sum(t->grad, g) : g; }
 
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g);
 
@@ -118,7 +162,7 @@ tg_tensor *tg_backward_accumulator(const tg_node *node, int input, bool *overwri
         return NULL;
     }
     held_leaf_locks |= bit;
-    tg_tensor_changed(acc); /* the rule writes into it */
+    tgi_tensor_changed(acc); /* the rule writes into it */
     return acc;
 }
 
@@ -288,7 +332,7 @@ static void sum_into_leaf_grad(tg_tensor *leaf, tg_tensor *g) {
         copy_into_range(&job, 0, acc->numel);
     else
         add_into_range(&job, 0, acc->numel);
-    tg_tensor_changed(acc);
+    tgi_tensor_changed(acc);
     if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
 }
 
@@ -323,7 +367,7 @@ typedef struct wrt_list {
 static void collect_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
     wrt_list *list = ctx;
     for (int k = 0; k < list->n; k++)
-        if (list->wrt[k] == leaf) list->grads[k] = list->grads[k] ? tg_add(list->grads[k], g) : g;
+        if (list->wrt[k] == leaf) list->grads[k] = list->grads[k] ? gradient_sum(list->grads[k], g) : g;
 }
 
 tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt, tg_tensor **grads_out,

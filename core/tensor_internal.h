@@ -7,13 +7,6 @@
 #include "tapegrad/tape.h"
 #include "tapegrad/tensor.h"
 
-/* Checks rank and sizes and computes the element count. Refuses a rank outside
- * 0..TG_MAX_RANK, a negative size, and a shape whose non-zero sizes multiply
- * past tg_shape_size_limit (see tg_shape_sizes_fit), reporting through
- * tg_error_report() under `function`'s name. */
-tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape,
-                            tg_dtype dtype, int64_t *numel);
-
 /* The largest element count of elements of `element_size` bytes: its bytes
  * fit size_t and the count fits int64_t. */
 uint64_t tg_shape_size_limit(size_t element_size);
@@ -34,11 +27,6 @@ void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape);
 tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
                               const int64_t *shape);
 
-/* Checks that `t` is usable by `function`: non-NULL, and, if it belongs to a
- * tape, not left over from before that tape's last reset. `what` names the
- * argument in the message ("a", "x", "input 2"). */
-tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t);
-
 /* For a persistent leaf without a gradient: makes .grad a tensor of the
  * leaf's dtype and shape, reusing the storage tg_set_grad_to_none kept, and
  * returns it. Its contents are undefined: the caller writes every element.
@@ -52,18 +40,17 @@ static inline tg_tensor *tg_version_holder(const tg_tensor *t) {
 }
 
 /* `t`'s version: the number of in-place changes of its values so far. A
- * relaxed atomic load, as tg_tensor_changed's add is atomic. */
+ * relaxed atomic load, as tgi_tensor_changed's add is atomic. */
 static inline uint64_t tg_tensor_version(const tg_tensor *t) {
     return __atomic_load_n(&tg_version_holder(t)->version, __ATOMIC_RELAXED);
 }
 
-/* Counts one in-place change of `t`'s values. Every function that writes
- * into an existing tensor's data calls this (tape.h, "In-place changes"), so
- * that backward can tell that an op's recorded input or output changed. The
+/* tg_tensor_changed (tensor.h), inline for the library's own loops: counts
+ * one in-place change of `t`'s values (tape.h, "In-place changes"). The
  * counter is 64 bits: it cannot wrap in any run. The add is atomic (relaxed:
  * only the count matters), because a user op's kernel may take its tensors'
  * data (tg_data_f32) in every piece of a parallel call, on several threads. */
-static inline void tg_tensor_changed(const tg_tensor *t) {
+static inline void tgi_tensor_changed(const tg_tensor *t) {
     __atomic_fetch_add(&tg_version_holder(t)->version, 1, __ATOMIC_RELAXED);
 }
 

@@ -1,7 +1,7 @@
 /* core/threadpool.c — the worker pool behind tg_parallel_for (see threadpool.h). */
 #include "core/threadpool.h"
 #include "core/error_internal.h"
-#include "core/float_mode.h"
+#include "tapegrad/float_mode.h"
 
 #include "tapegrad/error.h"
 #include "tapegrad/threads.h"
@@ -131,7 +131,7 @@ static atomic_uint_fast64_t job_word;
 static tg_task_fn job_fn;
 static void *job_ctx;
 static int64_t job_tasks;
-static tg_float_mode job_float_mode; /* the caller's (core/float_mode.h) */
+static tg_float_mode job_float_mode; /* the caller's (tapegrad/float_mode.h) */
 static atomic_int job_pending; /* workers of this job not yet finished */
 
 /* The first error the workers' pieces of the current job reported (deferred

@@ -11,7 +11,7 @@
  * write disjoint outputs is bitwise reproducible for a given thread count.
  *
  * Every task runs in the caller's floating-point mode (rounding, flush to
- * zero; core/float_mode.h), on whichever thread.
+ * zero; tapegrad/float_mode.h), on whichever thread.
  *
  * One job runs at a time. A call made while the pool is busy (from a second
  * user thread, or from inside a task) does not wait: it runs all its tasks

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/simd.h"
+#include "tapegrad/simd.h"
 #include "core/tape_internal.h" /* tg_no_attrs, tg_tensor_usable */
 #include "core/tensor_internal.h"
 #include "core/threadpool.h"
@@ -129,7 +129,7 @@ void tg_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank
 typedef double (*tg_scalar_fn)(double x, const tg_op_attrs *attrs);
 void tg_map_unary(const tg_node *node, tg_scalar_fn f);
 
-/* ---- fast contiguous kernels: TG_FOR_SIMD (core/simd.h) and
+/* ---- fast contiguous kernels: TG_FOR_SIMD (tapegrad/simd.h) and
  * tg_parallel_range (core/threadpool.h) ---- */
 
 /* Unary kernels on a contiguous range, for each dtype: out[i] = f(x[i]) for

@@ -15,8 +15,8 @@
  * The coefficients are computed in double once per step. */
 #include <math.h>
 
-#include "core/simd.h"
-#include "core/threadpool.h"
+#include "tapegrad/simd.h"
+#include "tapegrad/threads.h"
 #include "optim_internal.h"
 
 typedef struct adam_coefficients {

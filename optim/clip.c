@@ -2,7 +2,7 @@
  * (torch.nn.utils.clip_grad_norm_ / clip_grad_value_). */
 #include <math.h>
 
-#include "core/tensor_internal.h"
+#include "tapegrad/tensor.h"
 #include "optim_internal.h"
 
 /* PyTorch's guard against a zero norm: c = max_norm / (N + 1e-6). */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error_internal.h"
-#include "core/float_mode.h"
-#include "core/tensor_internal.h"
+#include "tapegrad/error.h"
+#include "tapegrad/float_mode.h"
+#include "tapegrad/tensor.h"
 #include "optim_internal.h"
 
 /* ---- the parameter list ---- */
@@ -157,7 +157,7 @@ tg_status tg_optimizer_step(tg_optimizer *opt) {
                                    (long long)p->numel, (long long)g->numel);
     }
     const tg_optim_kind_record *record = tg_optim_kind_record_of(opt->config.kind);
-    /* Subnormal optimizer state is flushed (core/float_mode.h); an update
+    /* Subnormal optimizer state is flushed (tapegrad/float_mode.h); an update
      * split over the pool runs in this mode on the workers too. */
     tg_float_mode float_mode = tg_float_mode_flush_subnormals();
     for (int i = 0; i < opt->n; i++) {

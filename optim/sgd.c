@@ -5,7 +5,7 @@
  *   b <- mu b + (1 - tau) g      buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
  *   W <- W - lr d                param.add_(d_p, alpha=-lr)
  * Plain SGD is exactly the seeds' W <- W - lr dW. */
-#include "core/simd.h"
+#include "tapegrad/simd.h"
 #include "optim_internal.h"
 
 /* The rule for one element type T; `buffer` is NULL for plain SGD. */

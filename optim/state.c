@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error_internal.h"
+#include "tapegrad/error.h"
 #include "optim_internal.h"
 #include "tapegrad/checkpoint.h"
 

@@ -1,4 +1,4 @@
-/* core/safetensors.c — checkpoints in the safetensors format (see
+/* io/safetensors.c — checkpoints in the safetensors format (see
  * include/tapegrad/checkpoint.h for the layout and the guarantees).
  *
  * Reading trusts nothing: the header length is checked against the file
@@ -14,9 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/checkpoint_internal.h"
+#include "io/checkpoint_internal.h"
 #include "core/tensor_internal.h"
-#include "core/checkpoint_temp.h"
 #include "core/error_internal.h"
 #include "tapegrad/checkpoint.h"
 
@@ -382,7 +381,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
         free(tmp);
         return status;
     }
-    tg_checkpoint_temp_mark_live(file);
+    tgi_checkpoint_temp_mark_live(file);
     uint8_t length[8];
     for (int b = 0; b < 8; ++b) length[b] = (uint8_t)((uint64_t)json.size >> (8 * b));
     uint64_t hash = fnv1a64(FNV_OFFSET, length, 8);
@@ -406,7 +405,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
                                  strerror(saved_errno), path);
     } else {
         sync_parent_directory(path);
-        tg_checkpoint_remove_stale_temps(path);
+        tgi_checkpoint_remove_stale_temps(path);
     }
     free(json.data);
     free(tmp);
@@ -1112,7 +1111,7 @@ static tg_status read_into(const char *fn, const tg_checkpoint *ck, int n, const
             copy_little_endian(t->data, ck->data + e->begin, t->numel, tg_dtype_size(t->dtype));
         else
             tgi_checkpoint_convert(t->data, t->dtype, ck->data + e->begin, e->dtype, t->numel);
-        tg_tensor_changed(t);
+        tgi_tensor_changed(t);
     }
     return TG_OK;
 }

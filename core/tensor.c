@@ -63,7 +63,7 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
     if (rank > 0 && !shape)
         return tg_error_report(TG_ERR_ARGUMENT, function, "shape is NULL for rank %d", rank);
     if (!numel) return tg_error_report(TG_ERR_ARGUMENT, function, "numel is NULL");
-    uint64_t limit = tg_shape_size_limit(tg_dtype_size(dtype));
+    uint64_t limit = tgi_shape_size_limit(tg_dtype_size(dtype));
     for (int i = 0; i < rank; i++) {
         if (shape[i] < 0) {
             char text[160];
@@ -71,7 +71,7 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
                                    (long long)shape[i], i, tg_shape_string(text, sizeof text, rank, shape));
         }
     }
-    if (!tg_shape_sizes_fit(rank, shape, limit)) {
+    if (!tgi_shape_sizes_fit(rank, shape, limit)) {
         char text[160];
         return tg_error_report(TG_ERR_MEMORY, function,
                                "shape %s has too many elements: the product of its non-zero sizes (the element "
@@ -84,12 +84,12 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
     return TG_OK;
 }
 
-uint64_t tg_shape_size_limit(size_t element_size) {
+uint64_t tgi_shape_size_limit(size_t element_size) {
     uint64_t limit = (uint64_t)(SIZE_MAX / (element_size ? element_size : 1));
     return limit > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : limit;
 }
 
-bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
+bool tgi_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
     uint64_t product = 1;
     for (int i = 0; i < rank; i++) {
         uint64_t s = (uint64_t)shape[i];
@@ -100,7 +100,7 @@ bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
     return true;
 }
 
-void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
+void tgi_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
     t->rank = rank;
     int64_t stride = 1;
     for (int i = TG_MAX_RANK - 1; i >= 0; i--) {
@@ -150,7 +150,7 @@ static tg_tensor *persistent_new(const char *function, tg_dtype dtype, int rank,
         return NULL;
     }
     t->dtype = dtype;
-    tg_tensor_set_shape(t, rank, shape);
+    tgi_tensor_set_shape(t, rank, shape);
     t->data = data;
     t->owns_data = true;
     return t;
@@ -311,7 +311,7 @@ void tg_set_grad_to_none(tg_tensor *t) {
     t->grad = NULL;
 }
 
-tg_tensor *tg_leaf_grad_storage(tg_tensor *leaf) {
+tg_tensor *tgi_leaf_grad_storage(tg_tensor *leaf) {
     tg_tensor *spare = leaf->grad_spare;
     leaf->grad_spare = NULL;
     /* The spare was .grad, which a caller may have replaced by anything. */

@@ -9,7 +9,7 @@
 
 /* The largest element count of elements of `element_size` bytes: its bytes
  * fit size_t and the count fits int64_t. */
-uint64_t tg_shape_size_limit(size_t element_size);
+uint64_t tgi_shape_size_limit(size_t element_size);
 
 /* Whether the product of the non-zero sizes of shape[0..rank) (sizes >= 0)
  * is at most `limit`. Zeros are skipped on purpose: the strides of
@@ -17,21 +17,21 @@ uint64_t tg_shape_size_limit(size_t element_size);
  * the element count is 0, and so are a kernel's outer and inner counts; with
  * this bound every partial product of sizes fits, whatever the order. The
  * checkpoint reader applies the same rule to the shapes in a file. */
-bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit);
+bool tgi_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit);
 
 /* Fills shape, rank, numel and row-major contiguous strides of `t`. */
-void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape);
+void tgi_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape);
 
 /* A tensor whose struct and data live in `tape`'s arena (uninitialized data).
  * NULL after reporting TG_ERR_MEMORY under `function`'s name. */
-tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
+tg_tensor *tgi_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
                               const int64_t *shape);
 
 /* For a persistent leaf without a gradient: makes .grad a tensor of the
  * leaf's dtype and shape, reusing the storage tg_set_grad_to_none kept, and
  * returns it. Its contents are undefined: the caller writes every element.
  * NULL (reported) if out of memory. */
-tg_tensor *tg_leaf_grad_storage(tg_tensor *leaf);
+tg_tensor *tgi_leaf_grad_storage(tg_tensor *leaf);
 
 /* The tensor whose version counter `t` uses: a tg_detach view shares its
  * base's (both see the same data), every other tensor has its own. */

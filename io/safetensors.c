@@ -182,7 +182,7 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
         if (!dtype_code(t->dtype))
             return tg_error_report(TG_ERR_DTYPE, fn, "tensor '%s' has unknown dtype %d", names[i], (int)t->dtype);
         if (t->rank < 0 || t->rank > TG_MAX_RANK ||
-            !tg_shape_sizes_fit(t->rank, t->shape, tg_shape_size_limit(tg_dtype_size(t->dtype)))) {
+            !tgi_shape_sizes_fit(t->rank, t->shape, tgi_shape_size_limit(tg_dtype_size(t->dtype)))) {
             char shape[200];
             return tg_error_report(TG_ERR_SHAPE, fn, "tensor '%s' has shape %s, which the reader refuses", names[i],
                                    tg_shape_string(shape, sizeof shape, t->rank, t->shape));
@@ -814,13 +814,13 @@ static const char *check_entries(tg_checkpoint *ck, char *detail, size_t detail_
         }
         /* The rule of tg_shape_validate: a shape a tensor could not have is
          * refused here, not when it is read into one. */
-        if (!tg_shape_sizes_fit(e->public.rank, e->public.shape, tg_shape_size_limit(size))) {
+        if (!tgi_shape_sizes_fit(e->public.rank, e->public.shape, tgi_shape_size_limit(size))) {
             char shape[200];
             tg_shape_string(shape, sizeof shape, e->public.rank, e->public.shape);
             snprintf(detail, detail_size,
                      "tensor '%.200s' has shape %s, whose non-zero sizes multiply past the %llu elements of %s a "
                      "tensor can have",
-                     e->name, shape, (unsigned long long)tg_shape_size_limit(size), e->dtype);
+                     e->name, shape, (unsigned long long)tgi_shape_size_limit(size), e->dtype);
             return detail;
         }
         uint64_t bytes = size;

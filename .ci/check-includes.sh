@@ -44,6 +44,7 @@ nn_allowed_internal=(
 layer_of_include() {
     local path=$1
     case $path in
+    tapegrad.h) echo tools ;; # the umbrella header includes every layer's
     tapegrad/*)
         local owner=${public_owner[${path#tapegrad/}]:-core}
         echo "$owner"
@@ -101,6 +102,7 @@ self_test() {
     trap "rm -rf '$tree'" EXIT
     mkdir -p "$tree"/{core,ops,io,nn,optim,data,tools,include/tapegrad}
     printf '#include "core/tensor_internal.h"\n#include "tapegrad/ops.h" /* BAD */\n' >"$tree/core/a.c"
+    printf '#include "tapegrad.h" /* BAD */\n' >>"$tree/core/a.c"
     printf '#include "core/tape_internal.h"\n#include "io/checkpoint_internal.h" /* BAD */\n' >"$tree/ops/b.c"
     printf '#include "ops/op_internal.h"\n#include "data/internal.h" /* BAD */\n' >"$tree/io/c.c"
     printf '#include "io/checkpoint_internal.h"\n#include "tapegrad/nn.h" /* BAD */\n' >"$tree/data/d.c"

@@ -9,15 +9,15 @@
 #include "core/anomaly.h"
 #include "core/tensor_internal.h"
 
-_Thread_local bool tg_anomaly_on TG_FAST_TLS;
+_Thread_local bool tgi_anomaly_on TG_FAST_TLS;
 
 bool tg_set_anomaly_detection(bool enabled) {
-    bool previous = tg_anomaly_on;
-    tg_anomaly_on = enabled;
+    bool previous = tgi_anomaly_on;
+    tgi_anomaly_on = enabled;
     return previous;
 }
 
-bool tg_is_anomaly_detection_enabled(void) { return tg_anomaly_on; }
+bool tg_is_anomaly_detection_enabled(void) { return tgi_anomaly_on; }
 
 /* The flat index of the first NaN or Inf in t, or -1. A plain loop: it runs
  * only in anomaly mode, where one extra pass over each result is the price
@@ -85,7 +85,7 @@ static const char *describe_inputs(char *buf, size_t size, const tg_node *node) 
     return buf;
 }
 
-tg_status tg_anomaly_check_forward(const char *function, const tg_node *node, const tg_tape *tape, bool recorded) {
+tg_status tgi_anomaly_check_forward(const char *function, const tg_node *node, const tg_tape *tape, bool recorded) {
     const tg_tensor *out = node->output;
     int64_t bad = first_non_finite(out);
     if (bad < 0) return TG_OK;
@@ -106,11 +106,11 @@ tg_status tg_anomaly_check_forward(const char *function, const tg_node *node, co
                            describe_inputs_finiteness(finiteness, sizeof finiteness, node), place);
 }
 
-tg_status tg_anomaly_run_backward(const char *function, const tg_node *node, size_t n_nodes, tg_tensor *grad_output,
+tg_status tgi_anomaly_run_backward(const char *function, const tg_node *node, size_t n_nodes, tg_tensor *grad_output,
                                   tg_tensor **grad_inputs) {
-    tg_anomaly_on = false;
+    tgi_anomaly_on = false;
     node->op->backward(node, grad_output, grad_inputs);
-    tg_anomaly_on = true;
+    tgi_anomaly_on = true;
     for (int j = 0; j < node->n_inputs; j++) {
         const tg_tensor *input = node->inputs[j], *grad = grad_inputs[j];
         if (!input->requires_grad || !grad) continue; /* the walk ignores these */
@@ -132,7 +132,7 @@ tg_status tg_anomaly_run_backward(const char *function, const tg_node *node, siz
     return TG_OK;
 }
 
-tg_status tg_anomaly_check_leaf_grad(const char *function, const tg_tensor *leaf, bool summed) {
+tg_status tgi_anomaly_check_leaf_grad(const char *function, const tg_tensor *leaf, bool summed) {
     int64_t bad = first_non_finite(leaf->grad);
     if (bad < 0) return TG_OK;
     char what[192], value[32];
@@ -143,7 +143,7 @@ tg_status tg_anomaly_check_leaf_grad(const char *function, const tg_tensor *leaf
                                   : " before this backward (left by an earlier one; tg_zero_grad clears it)");
 }
 
-tg_status tg_anomaly_check_seed(const char *function, const tg_tensor *seed) {
+tg_status tgi_anomaly_check_seed(const char *function, const tg_tensor *seed) {
     int64_t bad = first_non_finite(seed);
     if (bad < 0) return TG_OK;
     char value[32];

@@ -10,14 +10,14 @@
 
 /* This thread's anomaly mode. Read directly (not through the public getter)
  * so that while it is off an op costs one thread-local load and one branch. */
-extern _Thread_local bool tg_anomaly_on TG_FAST_TLS;
+extern _Thread_local bool tgi_anomaly_on TG_FAST_TLS;
 
 /* After an op's forward: TG_OK when node->output holds no NaN or Inf, else
  * TG_ERR_NUMERIC reported under `function` (the op's public name), naming the
  * first offending index and value, the inputs' dtypes and shapes, whether an
  * input already held a non-finite value, and the node's place on `tape`
  * (`recorded`: whether it is about to be appended there). */
-tg_status tg_anomaly_check_forward(const char *function, const tg_node *node, const tg_tape *tape, bool recorded);
+tg_status tgi_anomaly_check_forward(const char *function, const tg_node *node, const tg_tape *tape, bool recorded);
 
 /* Runs node's backward rule, then checks the gradients it wrote for inputs
  * that require one. The rule's own ops are not checked one by one (the mode
@@ -26,7 +26,7 @@ tg_status tg_anomaly_check_forward(const char *function, const tg_node *node, co
  * (tape node 12 of 40) produced inf ..."), not the div inside it. `n_nodes`
  * is the size of the tape when the walk began. TG_ERR_NUMERIC under
  * `function` (tg_backward / tg_gradients) if a gradient is not finite. */
-tg_status tg_anomaly_run_backward(const char *function, const tg_node *node, size_t n_nodes, tg_tensor *grad_output,
+tg_status tgi_anomaly_run_backward(const char *function, const tg_node *node, size_t n_nodes, tg_tensor *grad_output,
                                   tg_tensor **grad_inputs);
 
 /* Around the in-place `leaf->grad += g` of tg_backward, which no op does and
@@ -34,10 +34,10 @@ tg_status tg_anomaly_run_backward(const char *function, const tg_node *node, siz
  * the gradient already holds a NaN or Inf (left by an earlier backward with
  * the mode off); with `summed` true (after), if the sum is not finite
  * (finite terms that overflowed). Names the leaf's dtype and shape. */
-tg_status tg_anomaly_check_leaf_grad(const char *function, const tg_tensor *leaf, bool summed);
+tg_status tgi_anomaly_check_leaf_grad(const char *function, const tg_tensor *leaf, bool summed);
 
 /* TG_ERR_NUMERIC under `function` if the caller's seed gradient holds a NaN
  * or Inf (it would poison every gradient without any rule being at fault). */
-tg_status tg_anomaly_check_seed(const char *function, const tg_tensor *seed);
+tg_status tgi_anomaly_check_seed(const char *function, const tg_tensor *seed);
 
 #endif

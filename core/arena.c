@@ -8,7 +8,7 @@
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-void tg_arena_init(tg_arena *arena, size_t min_chunk, bool doubling) {
+void tgi_arena_init(tg_arena *arena, size_t min_chunk, bool doubling) {
     *arena = (tg_arena){0};
     arena->min_chunk = min_chunk;
     arena->doubling = doubling;
@@ -40,7 +40,7 @@ static int fits(const tg_arena_chunk *chunk, size_t size, size_t align) {
     return start <= chunk->capacity && size <= chunk->capacity - start;
 }
 
-void *tg_arena_alloc_slow(tg_arena *arena, size_t size, size_t align) {
+void *tgi_arena_alloc_slow(tg_arena *arena, size_t size, size_t align) {
     if (size > SIZE_MAX / 2) return NULL;
     if (!arena->current) {
         if (!arena->first && !(arena->first = chunk_new(arena, size))) return NULL;
@@ -68,7 +68,7 @@ void *tg_arena_alloc_slow(tg_arena *arena, size_t size, size_t align) {
     return chunk->memory + start;
 }
 
-size_t tg_arena_bytes_in_use(const tg_arena *arena) {
+size_t tgi_arena_bytes_in_use(const tg_arena *arena) {
     size_t used = 0;
     for (const tg_arena_chunk *c = arena->first; c; c = c->next) used += c->used;
     return used;
@@ -95,7 +95,7 @@ static size_t fitted_size(const tg_arena *arena, size_t expected) {
     return fitted > arena->min_chunk ? fitted : arena->min_chunk;
 }
 
-void tg_arena_reset(tg_arena *arena, size_t expected) {
+void tgi_arena_reset(tg_arena *arena, size_t expected) {
     for (tg_arena_chunk *c = arena->first; c; c = c->next) {
         TG_ARENA_POISON(c->memory, c->used);
         c->used = 0;
@@ -109,9 +109,9 @@ void tg_arena_reset(tg_arena *arena, size_t expected) {
     arena->first = arena->current = chunk_new(arena, fitted);
 }
 
-void tg_arena_release(tg_arena *arena) { free_chunks(arena); }
+void tgi_arena_release(tg_arena *arena) { free_chunks(arena); }
 
-size_t tg_step_peaks_add(tg_step_peaks *peaks, size_t used) {
+size_t tgi_step_peaks_add(tg_step_peaks *peaks, size_t used) {
     peaks->used[peaks->next] = used;
     peaks->next = (peaks->next + 1) % TG_ARENA_RECENT_STEPS;
     size_t largest = 0;

@@ -4,7 +4,7 @@
  * training step, the same sequence of requests walks the same chunks, so a
  * step asks the system for nothing.
  *
- * Chunk policy (tg_arena_reset): the owner passes the bytes a step is
+ * Chunk policy (tgi_arena_reset): the owner passes the bytes a step is
  * expected to need (the tape passes the largest use of the last
  * TG_ARENA_RECENT_STEPS steps, tg_step_peaks). The chunks are replaced by one
  * chunk fitted to that need (need + 1/8, at least min_chunk) when they hold
@@ -20,7 +20,7 @@
  * loads), but a node or the struct of a scalar tensor only needs 8 bytes, and
  * packing them densely is what keeps a graph of a million scalar ops small
  * enough to stay in cache. The common case (the current chunk has room) is
- * inline; tg_arena_alloc_slow moves on to the next chunk or asks the system.
+ * inline; tgi_arena_alloc_slow moves on to the next chunk or asks the system.
  *
  * Under AddressSanitizer, memory the arena has not handed out since the last
  * reset is poisoned, so a raw read of a released tensor's data is reported. */
@@ -61,7 +61,7 @@ typedef struct tg_arena {
     size_t system_allocs; /* counted since the arena was made, released chunks included */
     size_t min_chunk;     /* the smallest chunk asked of the system */
     bool doubling;        /* a new chunk is at least as large as all the others
-                             together (for small requests only: see tg_arena_init) */
+                             together (for small requests only: see tgi_arena_init) */
 } tg_arena;
 
 #define TG_ARENA_ALIGN 64 /* a cache line; also what AVX-512 loads want */
@@ -73,11 +73,11 @@ typedef struct tg_arena {
  * the ones before together, so a large step makes few chunks; only for
  * requests much smaller than min_chunk (then the walk wastes little, and
  * chunks made by one step stay within the slack factor). */
-void tg_arena_init(tg_arena *arena, size_t min_chunk, bool doubling);
+void tgi_arena_init(tg_arena *arena, size_t min_chunk, bool doubling);
 
 /* The out-of-line part of tg_arena_alloc_aligned: the current chunk is full
  * (or there is none yet). */
-void *tg_arena_alloc_slow(tg_arena *arena, size_t size, size_t align);
+void *tgi_arena_alloc_slow(tg_arena *arena, size_t size, size_t align);
 
 /* `size` bytes aligned to `align` (a power of two <= TG_ARENA_ALIGN), or NULL
  * if the system refuses. */
@@ -91,7 +91,7 @@ static inline void *tg_arena_alloc_aligned(tg_arena *arena, size_t size, size_t 
             return chunk->memory + start;
         }
     }
-    return tg_arena_alloc_slow(arena, size, align);
+    return tgi_arena_alloc_slow(arena, size, align);
 }
 
 /* `size` bytes aligned to TG_ARENA_ALIGN, or NULL if the system refuses. */
@@ -100,14 +100,14 @@ static inline void *tg_arena_alloc(tg_arena *arena, size_t size) {
 }
 
 /* Bytes handed out since the last reset, alignment padding included. */
-size_t tg_arena_bytes_in_use(const tg_arena *arena);
+size_t tgi_arena_bytes_in_use(const tg_arena *arena);
 
 /* Forgets every allocation and fits the chunks to `expected` bytes per step
  * (the policy above). May free and allocate chunks; if the system refuses,
  * the arena is left empty and grows again on demand. */
-void tg_arena_reset(tg_arena *arena, size_t expected);
+void tgi_arena_reset(tg_arena *arena, size_t expected);
 /* Returns every chunk to the system. */
-void tg_arena_release(tg_arena *arena);
+void tgi_arena_release(tg_arena *arena);
 
 /* The bytes used by each of the last TG_ARENA_RECENT_STEPS steps. */
 typedef struct tg_step_peaks {
@@ -116,6 +116,6 @@ typedef struct tg_step_peaks {
 } tg_step_peaks;
 
 /* Records one step's use; returns the largest of the recent steps. */
-size_t tg_step_peaks_add(tg_step_peaks *peaks, size_t used);
+size_t tgi_step_peaks_add(tg_step_peaks *peaks, size_t used);
 
 #endif

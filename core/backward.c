@@ -9,11 +9,10 @@
 #include "core/anomaly.h"
 #include "core/backward_internal.h"
 #include "core/fast_tls.h"
-#include "core/simd.h"
+#include "tapegrad/simd.h"
 #include "core/threadpool.h"
 #include "core/tape_internal.h"
 #include "core/tensor_internal.h"
-#include "tapegrad/ops.h"
 
 /* Where the gradient of a persistent leaf goes: into its .grad (tg_backward)
  * or into a caller's list (tg_gradients). */
@@ -39,8 +38,8 @@ static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tenso
             return NULL;
         }
     }
-    if (seed && tg_anomaly_on && tg_anomaly_check_seed(function, seed) != TG_OK) return NULL;
-    tg_tensor *g = tg_tape_new_tensor(tape, function, output->dtype, output->rank, output->shape);
+    if (seed && tgi_anomaly_on && tgi_anomaly_check_seed(function, seed) != TG_OK) return NULL;
+    tg_tensor *g = tgi_tape_new_tensor(tape, function, output->dtype, output->rank, output->shape);
     if (!g) return NULL;
     if (seed) /* same dtype and shape, checked above */
         memcpy(g->data, seed->data, (size_t)g->numel * tg_dtype_size(g->dtype));
@@ -49,9 +48,54 @@ static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tenso
     return g;
 }
 
+/* ---- the sum of two gradients of one tensor ----
+ * A tensor reached by two paths gets the sum of its two gradients, computed
+ * by this op of core's own (not tg_add, which belongs to a later layer) and
+ * recorded like any op when the pass is (create_graph), so that gradients of
+ * gradients see it. Both operands have the tensor's shape and dtype (the walk
+ * checks every gradient); named "add", as the sum it is. */
+TG_HOT_CLONES static void sum_f32(float *restrict out, const float *restrict a, const float *restrict b,
+                                  int64_t begin, int64_t end) {
+    TG_FOR_SIMD(i, begin, end, out[i] = a[i] + b[i]);
+}
+TG_HOT_CLONES static void sum_f64(double *restrict out, const double *restrict a, const double *restrict b,
+                                  int64_t begin, int64_t end) {
+    TG_FOR_SIMD(i, begin, end, out[i] = a[i] + b[i]);
+}
+
+static void gradient_sum_range(void *ctx, int64_t begin, int64_t end) {
+    const tg_node *node = ctx;
+    const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
+    if (a->dtype == TG_F32)
+        sum_f32(node->output->data, a->data, b->data, begin, end);
+    else
+        sum_f64(node->output->data, a->data, b->data, begin, end);
+}
+
+static void gradient_sum_forward(const tg_node *node) {
+    int64_t numel = node->output->numel;
+    if (numel > TG_ON_CALLER_MAX_NUMEL)
+        tg_parallel_range(numel, 1.0, gradient_sum_range, (void *)node);
+    else
+        gradient_sum_range((void *)node, 0, numel);
+}
+
+/* d(a + b)/da = d(a + b)/db = 1: the output's gradient goes to both. */
+static void gradient_sum_backward(const tg_node *node, tg_tensor *grad_output, tg_tensor **grad_inputs) {
+    (void)node;
+    grad_inputs[0] = grad_inputs[1] = grad_output;
+}
+
+static const tg_op gradient_sum_op = {"add", 2, gradient_sum_forward, gradient_sum_backward};
+
+static tg_tensor *gradient_sum(tg_tensor *a, tg_tensor *b) {
+    tg_tensor *inputs[2] = {a, b};
+    return tg_op_apply(&gradient_sum_op, inputs, 2, NULL, a->dtype, a->rank, a->shape);
+}
+
 /* grad(t) += g, for a tape tensor. A new tensor, never an in-place update:
  * one gradient tensor may be handed to several inputs (add passes g to both). */
-static void accumulate_on_tape(tg_tensor *t, tg_tensor *g) { t->grad = t->grad ? tg_add(t->grad, g) : g; }
+static void accumulate_on_tape(tg_tensor *t, tg_tensor *g) { t->grad = t->grad ? gradient_sum(t->grad, g) : g; }
 
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g);
 
@@ -86,7 +130,7 @@ static void leaf_lock_wait(leaf_lock *lock) {
 static inline void leaf_unlock(leaf_lock *lock) { atomic_store_explicit(&lock->held, false, memory_order_release); }
 
 /* The locks (bit i: leaf_locks[i]) a rule running on this thread holds
- * through tg_backward_accumulator; the walk releases them when it returns. */
+ * through tgi_backward_accumulator; the walk releases them when it returns. */
 static _Thread_local uint64_t held_leaf_locks TG_FAST_TLS;
 
 static void release_held_leaf_locks(void) {
@@ -95,14 +139,14 @@ static void release_held_leaf_locks(void) {
 }
 
 /* The node whose rule is running, when it may sum leaf gradients in place
- * (tg_backward_accumulator); NULL otherwise. */
+ * (tgi_backward_accumulator); NULL otherwise. */
 static _Thread_local const tg_node *accumulating_node TG_FAST_TLS;
 
 /* The leaf's lock is only tried: a rule never waits while it holds another
  * (no two threads can wait for each other), and when the lock is busy, or
  * already held for another input of the node, the rule returns its gradient
  * and the walk adds it under the lock afterwards. */
-tg_tensor *tg_backward_accumulator(const tg_node *node, int input, bool *overwrite) {
+tg_tensor *tgi_backward_accumulator(const tg_node *node, int input, bool *overwrite) {
     if (!node || node != accumulating_node || input < 0 || input >= node->n_inputs) return NULL;
     tg_tensor *leaf = node->inputs[input];
     if (leaf->tape || !leaf->requires_grad) return NULL;
@@ -111,14 +155,14 @@ tg_tensor *tg_backward_accumulator(const tg_node *node, int input, bool *overwri
     if ((held_leaf_locks & bit) || !leaf_trylock(lock)) return NULL;
     tg_tensor *acc = NULL;
     *overwrite = !leaf->grad;
-    if (leaf->grad || tg_leaf_grad_storage(leaf)) /* else the rule's usual path reports it again */
+    if (leaf->grad || tgi_leaf_grad_storage(leaf)) /* else the rule's usual path reports it again */
         acc = leaf->grad; /* public: a caller may have put anything there */
     if (!acc || acc->tape || acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf)) {
         leaf_unlock(lock);
         return NULL;
     }
     held_leaf_locks |= bit;
-    tg_tensor_changed(acc); /* the rule writes into it */
+    tgi_tensor_changed(acc); /* the rule writes into it */
     return acc;
 }
 
@@ -184,7 +228,7 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
 
     tg_tape *previous_tape = tg_tape_use(tape);
     bool previous_mode = tg_set_grad_enabled(create_graph);
-    bool in_place = sink == accumulate_into_leaf && !create_graph; /* see tg_backward_accumulator */
+    bool in_place = sink == accumulate_into_leaf && !create_graph; /* see tgi_backward_accumulator */
     s = TG_OK;
     for (size_t i = start + 1; i-- > 0 && s == TG_OK;) {
         tg_node *node = tape->nodes[i]; /* re-read: recording may move the list */
@@ -199,12 +243,12 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         tg_tensor *grad_inputs[TG_MAX_INPUTS];
         grad_inputs[0] = grad_inputs[1] = grad_inputs[2] = NULL;
         for (int j = 3; j < node->n_inputs; j++) grad_inputs[j] = NULL;
-        if (!tg_anomaly_on) {
+        if (!tgi_anomaly_on) {
             accumulating_node = in_place ? node : NULL;
             node->op->backward(node, grad_output, grad_inputs);
             accumulating_node = NULL;
             if (held_leaf_locks) release_held_leaf_locks();
-        } else if ((s = tg_anomaly_run_backward(function, node, n_nodes, grad_output, grad_inputs)) != TG_OK) {
+        } else if ((s = tgi_anomaly_run_backward(function, node, n_nodes, grad_output, grad_inputs)) != TG_OK) {
             break; /* stop at the first rule that made a NaN or Inf */
         }
         for (int j = 0; j < node->n_inputs; j++) {
@@ -270,7 +314,7 @@ static void copy_into_range(void *ctx, int64_t begin, int64_t end) {
  * lock (see leaf_locks). */
 static void sum_into_leaf_grad(tg_tensor *leaf, tg_tensor *g) {
     bool copy = !leaf->grad;
-    if (copy && !tg_leaf_grad_storage(leaf)) return;
+    if (copy && !tgi_leaf_grad_storage(leaf)) return;
     tg_tensor *acc = leaf->grad;
     if (acc->dtype != leaf->dtype || !tg_shapes_equal(acc, leaf) || acc->tape) { /* .grad is public: check it */
         char a[160], b[160];
@@ -280,7 +324,7 @@ static void sum_into_leaf_grad(tg_tensor *leaf, tg_tensor *g) {
                         acc->tape ? " on a tape" : "");
         return;
     }
-    if (tg_anomaly_on && !copy && tg_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
+    if (tgi_anomaly_on && !copy && tgi_anomaly_check_leaf_grad("tg_backward", leaf, false) != TG_OK) return;
     add_into_job job = {acc, g};
     if (acc->numel > TG_ON_CALLER_MAX_NUMEL)
         tg_parallel_range(acc->numel, 1.0, copy ? copy_into_range : add_into_range, &job);
@@ -288,8 +332,8 @@ static void sum_into_leaf_grad(tg_tensor *leaf, tg_tensor *g) {
         copy_into_range(&job, 0, acc->numel);
     else
         add_into_range(&job, 0, acc->numel);
-    tg_tensor_changed(acc);
-    if (tg_anomaly_on) tg_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
+    tgi_tensor_changed(acc);
+    if (tgi_anomaly_on) tgi_anomaly_check_leaf_grad("tg_backward", leaf, true); /* the walk sees the report */
 }
 
 static void accumulate_into_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
@@ -323,7 +367,7 @@ typedef struct wrt_list {
 static void collect_leaf(void *ctx, tg_tensor *leaf, tg_tensor *g) {
     wrt_list *list = ctx;
     for (int k = 0; k < list->n; k++)
-        if (list->wrt[k] == leaf) list->grads[k] = list->grads[k] ? tg_add(list->grads[k], g) : g;
+        if (list->wrt[k] == leaf) list->grads[k] = list->grads[k] ? gradient_sum(list->grads[k], g) : g;
 }
 
 tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt, tg_tensor **grads_out,
@@ -355,7 +399,7 @@ tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tenso
     for (int k = 0; k < n; k++) {
         if (wrt[k]->tape && wrt[k]->node && wrt[k]->node->position < reach) grads_out[k] = wrt[k]->grad;
         if (!grads_out[k]) { /* output does not depend on it */
-            grads_out[k] = tg_tape_new_tensor(tape, function, wrt[k]->dtype, wrt[k]->rank, wrt[k]->shape);
+            grads_out[k] = tgi_tape_new_tensor(tape, function, wrt[k]->dtype, wrt[k]->rank, wrt[k]->shape);
             if (!grads_out[k]) return tg_last_error();
             memset(grads_out[k]->data, 0, (size_t)grads_out[k]->numel * tg_dtype_size(wrt[k]->dtype));
         }

@@ -18,6 +18,6 @@
  * requires a gradient; its .grad is made (or its spare storage reused) if it
  * had none. The point is speed: a matmul's weight gradient summed by the GEMM
  * itself (beta = 1) is never written to the tape and added afterwards. */
-tg_tensor *tg_backward_accumulator(const tg_node *node, int input, bool *overwrite);
+tg_tensor *tgi_backward_accumulator(const tg_node *node, int input, bool *overwrite);
 
 #endif

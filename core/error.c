@@ -18,10 +18,10 @@ static _Atomic int error_mode = TG_ERRORS_ABORT;
 /* Read after every backward rule (did it fail?): initial-exec, see fast_tls.h. */
 static _Thread_local tg_status last_code TG_FAST_TLS = TG_OK;
 static _Thread_local char last_message[TG_ERROR_MESSAGE_SIZE];
-/* Set on the pool's workers (tg_error_defer_on_this_thread): their errors are
+/* Set on the pool's workers (tgi_error_defer_on_this_thread): their errors are
  * only recorded, for the pool to hand to the calling thread. */
 static _Thread_local bool deferring;
-_Thread_local unsigned tg_error_reports TG_FAST_TLS;
+_Thread_local unsigned tgi_error_reports TG_FAST_TLS;
 /* Depth of tg_error_nested_begin on this thread (0: reports are dispatched),
  * and where the pending message's text starts after its "function: ". */
 static _Thread_local int nested_depth;
@@ -85,7 +85,7 @@ static void dispatch(tg_status code) {
  * either while a public function called by another one reports
  * (tg_error_nested_begin): the outer one reports it under its own name. */
 static tg_status record_and_dispatch(tg_status code, const char *function, const char *format, va_list args) {
-    tg_error_reports++;
+    tgi_error_reports++;
     if (deferring && last_code != TG_OK) return code;
     int used = snprintf(last_message, sizeof last_message, "%s: ", function ? function : "tapegrad");
     if (used < 0) used = 0;
@@ -97,10 +97,10 @@ static tg_status record_and_dispatch(tg_status code, const char *function, const
     return code;
 }
 
-void tg_error_defer_on_this_thread(void) { deferring = true; }
+void tgi_error_defer_on_this_thread(void) { deferring = true; }
 
-tg_status tg_error_report_message(tg_status code, const char *message) {
-    tg_error_reports++;
+tg_status tgi_error_report_message(tg_status code, const char *message) {
+    tgi_error_reports++;
     snprintf(last_message, sizeof last_message, "%s", message);
     last_code = code;
     last_detail = 0;
@@ -108,7 +108,7 @@ tg_status tg_error_report_message(tg_status code, const char *message) {
     return code;
 }
 
-void tg_warning(const char *source, const char *format, ...) {
+void tgi_warning(const char *source, const char *format, ...) {
     char message[512];
     va_list args;
     va_start(args, format);

@@ -8,7 +8,7 @@
 #include "core/tensor_internal.h"
 #include "tapegrad/op.h"
 
-const tg_op_attrs tg_no_attrs;
+const tg_op_attrs tgi_no_attrs;
 
 /* Messages name the public function: built-in op "add" reports as "tg_add". */
 static const char *function_name(const tg_op *op, char *buf, size_t size) {
@@ -88,13 +88,13 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
         return NULL;
     tg_tensor *out = tg_tape_new_tensor_counted(tape, out_dtype, out_rank, out_shape, numel);
     if (!out) {
-        tg_tape_report_no_memory(function_name(op, function, sizeof function), out_rank, out_shape);
+        tgi_tape_report_no_memory(function_name(op, function, sizeof function), out_rank, out_shape);
         return NULL;
     }
 
     /* The node: on the tape when the op is recorded, else on the stack for
      * the forward kernel only (its inputs list is then the caller's). */
-    bool record = wants_grad && op->backward && !tg_grad_disabled;
+    bool record = wants_grad && op->backward && !tgi_grad_disabled;
     tg_node local;
     tg_node *node = &local;
     if (record) {
@@ -114,15 +114,15 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     node->n_inputs = n_inputs;
     node->output = out;
     node->position = 0;
-    node->attrs = attrs ? *attrs : tg_no_attrs;
+    node->attrs = attrs ? *attrs : tgi_no_attrs;
 
-    unsigned reports_before = tg_error_reports;
+    unsigned reports_before = tgi_error_reports;
     if (out->numel > 0) op->forward(node);
-    if (tg_error_reports != reports_before) return NULL; /* the kernel reported: nothing recorded */
+    if (tgi_error_reports != reports_before) return NULL; /* the kernel reported: nothing recorded */
     /* Anomaly mode: checked before the node is appended, so a failed op
      * leaves nothing on the tape. While off this is the op's only cost. */
-    if (tg_anomaly_on &&
-        tg_anomaly_check_forward(function_name(op, function, sizeof function), node, tape, record) != TG_OK)
+    if (tgi_anomaly_on &&
+        tgi_anomaly_check_forward(function_name(op, function, sizeof function), node, tape, record) != TG_OK)
         return NULL;
 
     if (record) {

@@ -18,8 +18,8 @@ tg_tape *tg_tape_new(void) {
         tg_error_report(TG_ERR_MEMORY, "tg_tape_new", "cannot allocate a tape");
         return NULL;
     }
-    tg_arena_init(&tape->arena, TG_TAPE_DATA_CHUNK, false);
-    for (int i = 0; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tg_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK, true);
+    tgi_arena_init(&tape->arena, TG_TAPE_DATA_CHUNK, false);
+    for (int i = 0; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tgi_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK, true);
     tape->n_lanes = TG_TAPE_STALE_WINDOW + 1;
     tape->structs = &tape->lanes[0];
     atomic_init(&tape->current_on, 0);
@@ -27,8 +27,8 @@ tg_tape *tg_tape_new(void) {
 }
 
 static void tape_destroy(tg_tape *tape) {
-    tg_arena_release(&tape->arena);
-    for (int i = 0; i < tape->n_lanes; i++) tg_arena_release(&tape->lanes[i]);
+    tgi_arena_release(&tape->arena);
+    for (int i = 0; i < tape->n_lanes; i++) tgi_arena_release(&tape->lanes[i]);
     free(tape->nodes);
     free(tape);
 }
@@ -60,20 +60,20 @@ void tg_tape_reset(tg_tape *tape) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_tape_reset", "tape is NULL");
         return;
     }
-    size_t data_used = tg_arena_bytes_in_use(&tape->arena), struct_used = tg_arena_bytes_in_use(tape->structs);
+    size_t data_used = tgi_arena_bytes_in_use(&tape->arena), struct_used = tgi_arena_bytes_in_use(tape->structs);
     if (data_used + struct_used > tape->peak_bytes) tape->peak_bytes = data_used + struct_used;
-    size_t data_expected = tg_step_peaks_add(&tape->data_peaks, data_used);
-    size_t struct_expected = tg_step_peaks_add(&tape->struct_peaks, struct_used);
-    tg_arena_reset(&tape->arena, data_expected);
+    size_t data_expected = tgi_step_peaks_add(&tape->data_peaks, data_used);
+    size_t struct_expected = tgi_step_peaks_add(&tape->struct_peaks, struct_used);
+    tgi_arena_reset(&tape->arena, data_expected);
     /* The next lane holds the structs of n_lanes - 1 resets ago, the oldest. */
     tape->lane = (tape->lane + 1) % tape->n_lanes;
     tape->structs = &tape->lanes[tape->lane];
-    tg_arena_reset(tape->structs, struct_expected);
+    tgi_arena_reset(tape->structs, struct_expected);
     /* Lanes not used yet get their memory now, so that the next steps ask
      * the system for nothing. A used lane is only touched when its turn
      * comes: it holds tensors of the window. */
     for (int i = 0; i < tape->n_lanes; i++)
-        if (!tape->lanes[i].first && struct_expected > 0) tg_arena_reset(&tape->lanes[i], struct_expected);
+        if (!tape->lanes[i].first && struct_expected > 0) tgi_arena_reset(&tape->lanes[i], struct_expected);
     tape->n_nodes = 0;
     tape->grads_set = false;
     tape->generation++; /* every tensor made before now is stale */
@@ -97,12 +97,12 @@ int tg_tape_set_stale_window(tg_tape *tape, int resets) {
     for (int j = 0; j < old_n; j++) by_age[j] = tape->lanes[(tape->lane - j + old_n) % old_n];
     for (int j = new_n; j < old_n; j++) {
         tape->retired_allocs += by_age[j].system_allocs;
-        tg_arena_release(&by_age[j]);
+        tgi_arena_release(&by_age[j]);
     }
-    for (int j = old_n; j < new_n; j++) tg_arena_init(&by_age[j], TG_TAPE_STRUCT_CHUNK, true);
+    for (int j = old_n; j < new_n; j++) tgi_arena_init(&by_age[j], TG_TAPE_STRUCT_CHUNK, true);
     /* Stored oldest first, so that the lane after the current one is the oldest. */
     for (int i = 0; i < new_n; i++) tape->lanes[i] = by_age[new_n - 1 - i];
-    for (int i = new_n; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tg_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK, true);
+    for (int i = new_n; i <= TG_TAPE_MAX_STALE_WINDOW; i++) tgi_arena_init(&tape->lanes[i], TG_TAPE_STRUCT_CHUNK, true);
     tape->n_lanes = new_n;
     tape->lane = new_n - 1;
     tape->structs = &tape->lanes[tape->lane];
@@ -125,7 +125,7 @@ tg_tape_stats tg_tape_get_stats(const tg_tape *tape) {
     }
     /* Bytes in use only grow between resets, so the peak is the largest use
      * at a reset or now. */
-    stats.bytes_in_use = tg_arena_bytes_in_use(&tape->arena) + tg_arena_bytes_in_use(tape->structs);
+    stats.bytes_in_use = tgi_arena_bytes_in_use(&tape->arena) + tgi_arena_bytes_in_use(tape->structs);
     stats.peak_bytes = tape->peak_bytes > stats.bytes_in_use ? tape->peak_bytes : stats.bytes_in_use;
     stats.bytes_reserved = tape->arena.bytes_reserved;
     stats.system_allocs = tape->arena.system_allocs + tape->node_list_allocs + tape->retired_allocs;
@@ -138,7 +138,7 @@ tg_tape_stats tg_tape_get_stats(const tg_tape *tape) {
 }
 
 
-tg_status tg_tape_grow_node_list(tg_tape *tape) {
+tg_status tgi_tape_grow_node_list(tg_tape *tape) {
     size_t capacity = tape->node_capacity ? tape->node_capacity * 2 : 256;
     tg_node **grown = realloc(tape->nodes, capacity * sizeof *grown);
     if (!grown) return tg_error_report(TG_ERR_MEMORY, "tg_tape_append", "cannot grow the tape to %zu nodes", capacity);
@@ -148,16 +148,16 @@ tg_status tg_tape_grow_node_list(tg_tape *tape) {
     return TG_OK;
 }
 
-tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
+tg_tensor *tgi_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
                               const int64_t *shape) {
     int64_t numel = tg_quick_numel(dtype, rank, shape);
     if (numel < 0 && tg_shape_validate(function, rank, shape, dtype, &numel) != TG_OK) return NULL;
     tg_tensor *t = tg_tape_new_tensor_counted(tape, dtype, rank, shape, numel);
-    if (!t) tg_tape_report_no_memory(function, rank, shape);
+    if (!t) tgi_tape_report_no_memory(function, rank, shape);
     return t;
 }
 
-void tg_tape_report_no_memory(const char *function, int rank, const int64_t *shape) {
+void tgi_tape_report_no_memory(const char *function, int rank, const int64_t *shape) {
     char text[160];
     tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a tensor of shape %s",
                     tg_shape_string(text, sizeof text, rank, shape));
@@ -213,15 +213,15 @@ tg_tape *tg_tape_use(tg_tape *tape) {
 
 /* ---- grad mode (per thread) ---- */
 
-_Thread_local bool tg_grad_disabled TG_FAST_TLS;
+_Thread_local bool tgi_grad_disabled TG_FAST_TLS;
 
 bool tg_set_grad_enabled(bool enabled) {
-    bool previous = !tg_grad_disabled;
-    tg_grad_disabled = !enabled;
+    bool previous = !tgi_grad_disabled;
+    tgi_grad_disabled = !enabled;
     return previous;
 }
 
-bool tg_is_grad_enabled(void) { return !tg_grad_disabled; }
+bool tg_is_grad_enabled(void) { return !tgi_grad_disabled; }
 
 tg_tensor *tg_detach(tg_tensor *t) {
     if (tg_tensor_check("tg_detach", "t", t) != TG_OK) return NULL;

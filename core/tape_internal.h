@@ -42,7 +42,7 @@ struct tg_tape {
 };
 
 /* Doubles the node list (tape.c); TG_ERR_MEMORY if it cannot. */
-tg_status tg_tape_grow_node_list(tg_tape *tape);
+tg_status tgi_tape_grow_node_list(tg_tape *tape);
 
 /* The versions (tensor_internal.h) of a recorded node's inputs, and after
  * them its output's, as they were when the node was recorded: n_inputs + 1
@@ -55,7 +55,7 @@ static inline uint64_t *tg_node_versions(const tg_node *node) { return (uint64_t
  * the list cannot grow. Inline, as is the allocation below: both run once per
  * recorded op. */
 static inline tg_status tg_tape_append(tg_tape *tape, tg_node *node) {
-    if (tape->n_nodes == tape->node_capacity && tg_tape_grow_node_list(tape) != TG_OK) return TG_ERR_MEMORY;
+    if (tape->n_nodes == tape->node_capacity && tgi_tape_grow_node_list(tape) != TG_OK) return TG_ERR_MEMORY;
     node->position = tape->n_nodes;
     tape->nodes[tape->n_nodes++] = node;
     return TG_OK;
@@ -72,12 +72,12 @@ static inline bool tg_tensor_usable(const tg_tensor *t) {
  * `tg_op_attrs attrs = {0}`: for a 96-byte struct gcc zeroes with `rep stos`,
  * whose start-up cost was a tenth of recording a scalar op, while a copy is
  * six vector moves. */
-extern const tg_op_attrs tg_no_attrs;
+extern const tg_op_attrs tgi_no_attrs;
 
 /* Grad mode of this thread (tg_set_grad_enabled), read inline by every op. */
-extern _Thread_local bool tg_grad_disabled TG_FAST_TLS;
+extern _Thread_local bool tgi_grad_disabled TG_FAST_TLS;
 
-/* ---- tape tensors: the two halves of tg_tape_new_tensor (tensor_internal.h),
+/* ---- tape tensors: the two halves of tgi_tape_new_tensor (tensor_internal.h),
  * inline because they run for every recorded op and every gradient. */
 
 /* The element count of a plausible shape, or -1 when tg_shape_validate must
@@ -105,7 +105,7 @@ static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *sh
 
 /* A tape tensor of a valid shape with `numel` elements (uninitialized data):
  * the struct in this generation's struct arena, with its data if small. NULL,
- * not reported, if an arena cannot grow (tg_tape_report_no_memory says so). */
+ * not reported, if an arena cannot grow (tgi_tape_report_no_memory says so). */
 static inline tg_tensor *tg_tape_new_tensor_counted(tg_tape *tape, tg_dtype dtype, int rank, const int64_t *shape,
                                                     int64_t numel) {
     size_t bytes = (size_t)numel * (dtype == TG_F32 ? sizeof(float) : sizeof(double));
@@ -147,7 +147,7 @@ static inline tg_tensor *tg_tape_new_tensor_counted(tg_tape *tape, tg_dtype dtyp
 }
 
 /* Reports TG_ERR_MEMORY for a tensor of this shape under `function`'s name. */
-void tg_tape_report_no_memory(const char *function, int rank, const int64_t *shape);
+void tgi_tape_report_no_memory(const char *function, int rank, const int64_t *shape);
 
 /* Memory from the tape's arena, 8-byte aligned, for nodes and input lists. */
 static inline void *tg_tape_alloc(tg_tape *tape, size_t bytes) { return tg_arena_alloc_aligned(&tape->arena, bytes, 8); }

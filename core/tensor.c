@@ -62,7 +62,8 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
         return tg_error_report(TG_ERR_SHAPE, function, "rank %d outside 0..%d", rank, TG_MAX_RANK);
     if (rank > 0 && !shape)
         return tg_error_report(TG_ERR_ARGUMENT, function, "shape is NULL for rank %d", rank);
-    uint64_t limit = tg_shape_size_limit(tg_dtype_size(dtype));
+    if (!numel) return tg_error_report(TG_ERR_ARGUMENT, function, "numel is NULL");
+    uint64_t limit = tgi_shape_size_limit(tg_dtype_size(dtype));
     for (int i = 0; i < rank; i++) {
         if (shape[i] < 0) {
             char text[160];
@@ -70,7 +71,7 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
                                    (long long)shape[i], i, tg_shape_string(text, sizeof text, rank, shape));
         }
     }
-    if (!tg_shape_sizes_fit(rank, shape, limit)) {
+    if (!tgi_shape_sizes_fit(rank, shape, limit)) {
         char text[160];
         return tg_error_report(TG_ERR_MEMORY, function,
                                "shape %s has too many elements: the product of its non-zero sizes (the element "
@@ -83,12 +84,12 @@ tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape
     return TG_OK;
 }
 
-uint64_t tg_shape_size_limit(size_t element_size) {
+uint64_t tgi_shape_size_limit(size_t element_size) {
     uint64_t limit = (uint64_t)(SIZE_MAX / (element_size ? element_size : 1));
     return limit > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : limit;
 }
 
-bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
+bool tgi_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
     uint64_t product = 1;
     for (int i = 0; i < rank; i++) {
         uint64_t s = (uint64_t)shape[i];
@@ -99,7 +100,7 @@ bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
     return true;
 }
 
-void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
+void tgi_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
     t->rank = rank;
     int64_t stride = 1;
     for (int i = TG_MAX_RANK - 1; i >= 0; i--) {
@@ -125,6 +126,14 @@ tg_status tg_tensor_check(const char *function, const char *what, const tg_tenso
     return TG_OK;
 }
 
+void tg_tensor_changed(const tg_tensor *t) {
+    if (!t) {
+        tg_error_null_tensor("tg_tensor_changed", "t is NULL");
+        return;
+    }
+    tgi_tensor_changed(t);
+}
+
 static tg_tensor *persistent_new(const char *function, tg_dtype dtype, int rank, const int64_t *shape) {
     int64_t numel;
     if (tg_shape_validate(function, rank, shape, dtype, &numel) != TG_OK) return NULL;
@@ -141,7 +150,7 @@ static tg_tensor *persistent_new(const char *function, tg_dtype dtype, int rank,
         return NULL;
     }
     t->dtype = dtype;
-    tg_tensor_set_shape(t, rank, shape);
+    tgi_tensor_set_shape(t, rank, shape);
     t->data = data;
     t->owns_data = true;
     return t;
@@ -287,7 +296,7 @@ void tg_zero_grad(tg_tensor *t) {
     /* A byte costs about a quarter of a float add's element. */
     int64_t bytes = t->grad->numel * (int64_t)tg_dtype_size(t->grad->dtype);
     tg_parallel_range(bytes, 0.25, zero_bytes_range, t->grad->data);
-    tg_tensor_changed(t->grad);
+    tgi_tensor_changed(t->grad);
 }
 
 void tg_set_grad_to_none(tg_tensor *t) {
@@ -302,7 +311,7 @@ void tg_set_grad_to_none(tg_tensor *t) {
     t->grad = NULL;
 }
 
-tg_tensor *tg_leaf_grad_storage(tg_tensor *leaf) {
+tg_tensor *tgi_leaf_grad_storage(tg_tensor *leaf) {
     tg_tensor *spare = leaf->grad_spare;
     leaf->grad_spare = NULL;
     /* The spare was .grad, which a caller may have replaced by anything. */
@@ -359,7 +368,7 @@ tg_status tg_set(tg_tensor *t, const int64_t *index, double value) {
     int64_t f;
     if (!flat_index_of("tg_set", t, index, &f)) return tg_last_error();
     tg_store(t, f, value);
-    tg_tensor_changed(t);
+    tgi_tensor_changed(t);
     return TG_OK;
 }
 
@@ -368,7 +377,7 @@ double tg_get_flat(const tg_tensor *t, int64_t i) { return flat_in_range("tg_get
 tg_status tg_set_flat(tg_tensor *t, int64_t i, double value) {
     if (!flat_in_range("tg_set_flat", t, i)) return tg_last_error();
     tg_store(t, i, value);
-    tg_tensor_changed(t);
+    tgi_tensor_changed(t);
     return TG_OK;
 }
 
@@ -389,7 +398,7 @@ float *tg_data_f32(const tg_tensor *t) {
         tg_error_report(TG_ERR_DTYPE, "tg_data_f32", "tensor is %s", tg_dtype_name(t->dtype));
         return NULL;
     }
-    tg_tensor_changed(t); /* the caller may write through the pointer */
+    tgi_tensor_changed(t); /* the caller may write through the pointer */
     return t->data;
 }
 
@@ -399,7 +408,7 @@ double *tg_data_f64(const tg_tensor *t) {
         tg_error_report(TG_ERR_DTYPE, "tg_data_f64", "tensor is %s", tg_dtype_name(t->dtype));
         return NULL;
     }
-    tg_tensor_changed(t); /* the caller may write through the pointer */
+    tgi_tensor_changed(t); /* the caller may write through the pointer */
     return t->data;
 }
 
@@ -447,7 +456,7 @@ tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src) {
         memmove(dst->data, src->data, (size_t)src->numel * tg_dtype_size(src->dtype));
     else
         for (int64_t i = 0; i < src->numel; i++) tg_store(dst, i, tg_load(src, i));
-    tg_tensor_changed(dst);
+    tgi_tensor_changed(dst);
     return TG_OK;
 }
 

@@ -7,16 +7,9 @@
 #include "tapegrad/tape.h"
 #include "tapegrad/tensor.h"
 
-/* Checks rank and sizes and computes the element count. Refuses a rank outside
- * 0..TG_MAX_RANK, a negative size, and a shape whose non-zero sizes multiply
- * past tg_shape_size_limit (see tg_shape_sizes_fit), reporting through
- * tg_error_report() under `function`'s name. */
-tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape,
-                            tg_dtype dtype, int64_t *numel);
-
 /* The largest element count of elements of `element_size` bytes: its bytes
  * fit size_t and the count fits int64_t. */
-uint64_t tg_shape_size_limit(size_t element_size);
+uint64_t tgi_shape_size_limit(size_t element_size);
 
 /* Whether the product of the non-zero sizes of shape[0..rank) (sizes >= 0)
  * is at most `limit`. Zeros are skipped on purpose: the strides of
@@ -24,26 +17,21 @@ uint64_t tg_shape_size_limit(size_t element_size);
  * the element count is 0, and so are a kernel's outer and inner counts; with
  * this bound every partial product of sizes fits, whatever the order. The
  * checkpoint reader applies the same rule to the shapes in a file. */
-bool tg_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit);
+bool tgi_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit);
 
 /* Fills shape, rank, numel and row-major contiguous strides of `t`. */
-void tg_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape);
+void tgi_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape);
 
 /* A tensor whose struct and data live in `tape`'s arena (uninitialized data).
  * NULL after reporting TG_ERR_MEMORY under `function`'s name. */
-tg_tensor *tg_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
+tg_tensor *tgi_tape_new_tensor(tg_tape *tape, const char *function, tg_dtype dtype, int rank,
                               const int64_t *shape);
-
-/* Checks that `t` is usable by `function`: non-NULL, and, if it belongs to a
- * tape, not left over from before that tape's last reset. `what` names the
- * argument in the message ("a", "x", "input 2"). */
-tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t);
 
 /* For a persistent leaf without a gradient: makes .grad a tensor of the
  * leaf's dtype and shape, reusing the storage tg_set_grad_to_none kept, and
  * returns it. Its contents are undefined: the caller writes every element.
  * NULL (reported) if out of memory. */
-tg_tensor *tg_leaf_grad_storage(tg_tensor *leaf);
+tg_tensor *tgi_leaf_grad_storage(tg_tensor *leaf);
 
 /* The tensor whose version counter `t` uses: a tg_detach view shares its
  * base's (both see the same data), every other tensor has its own. */
@@ -52,18 +40,17 @@ static inline tg_tensor *tg_version_holder(const tg_tensor *t) {
 }
 
 /* `t`'s version: the number of in-place changes of its values so far. A
- * relaxed atomic load, as tg_tensor_changed's add is atomic. */
+ * relaxed atomic load, as tgi_tensor_changed's add is atomic. */
 static inline uint64_t tg_tensor_version(const tg_tensor *t) {
     return __atomic_load_n(&tg_version_holder(t)->version, __ATOMIC_RELAXED);
 }
 
-/* Counts one in-place change of `t`'s values. Every function that writes
- * into an existing tensor's data calls this (tape.h, "In-place changes"), so
- * that backward can tell that an op's recorded input or output changed. The
+/* tg_tensor_changed (tensor.h), inline for the library's own loops: counts
+ * one in-place change of `t`'s values (tape.h, "In-place changes"). The
  * counter is 64 bits: it cannot wrap in any run. The add is atomic (relaxed:
  * only the count matters), because a user op's kernel may take its tensors'
  * data (tg_data_f32) in every piece of a parallel call, on several threads. */
-static inline void tg_tensor_changed(const tg_tensor *t) {
+static inline void tgi_tensor_changed(const tg_tensor *t) {
     __atomic_fetch_add(&tg_version_holder(t)->version, 1, __ATOMIC_RELAXED);
 }
 

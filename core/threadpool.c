@@ -1,7 +1,7 @@
-/* core/threadpool.c — the worker pool behind tg_parallel_for (see threadpool.h). */
+/* core/threadpool.c — the worker pool behind tgi_parallel_for (see threadpool.h). */
 #include "core/threadpool.h"
 #include "core/error_internal.h"
-#include "core/float_mode.h"
+#include "tapegrad/float_mode.h"
 
 #include "tapegrad/error.h"
 #include "tapegrad/threads.h"
@@ -41,12 +41,12 @@ static int default_num_threads(void)
     errno = 0;
     long n = strtol(env, &end, 10);
     if (*end != '\0' || n < 1) {
-        tg_warning("TG_NUM_THREADS", "\"%s\" is not a whole number >= 1; using %d thread%s (the CPUs online)", env,
+        tgi_warning("TG_NUM_THREADS", "\"%s\" is not a whole number >= 1; using %d thread%s (the CPUs online)", env,
                    cpus, cpus == 1 ? "" : "s");
         return cpus;
     }
     if (errno == ERANGE || n > TG_MAX_THREADS) {
-        tg_warning("TG_NUM_THREADS", "%s is more than the %d threads a pool can have; using %d", env, TG_MAX_THREADS,
+        tgi_warning("TG_NUM_THREADS", "%s is more than the %d threads a pool can have; using %d", env, TG_MAX_THREADS,
                    TG_MAX_THREADS);
         return TG_MAX_THREADS;
     }
@@ -76,7 +76,7 @@ int tg_set_num_threads(int n)
     return previous;
 }
 
-int tg_parallel_threads_for_work(double work, double min_work_per_thread)
+int tgi_parallel_threads_for_work(double work, double min_work_per_thread)
 {
     int max_threads = tg_get_num_threads();
     if (!(min_work_per_thread > 0.0)) return max_threads;
@@ -131,7 +131,7 @@ static atomic_uint_fast64_t job_word;
 static tg_task_fn job_fn;
 static void *job_ctx;
 static int64_t job_tasks;
-static tg_float_mode job_float_mode; /* the caller's (core/float_mode.h) */
+static tg_float_mode job_float_mode; /* the caller's (tapegrad/float_mode.h) */
 static atomic_int job_pending; /* workers of this job not yet finished */
 
 /* The first error the workers' pieces of the current job reported (deferred
@@ -228,7 +228,7 @@ static void *worker_main(void *arg)
     uint64_t seen = start->job_word;
     bool poll = false; /* only after a job it took part in */
     in_pool_job = true;
-    tg_error_defer_on_this_thread();
+    tgi_error_defer_on_this_thread();
     for (;;) {
         if (!(poll && poll_job_word(seen))) {
             pthread_mutex_lock(&pool_lock);
@@ -333,7 +333,7 @@ static int grow_pool(int wanted)
     return n_workers;
 }
 
-void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
+void tgi_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
 {
     if (n_tasks <= 0) return;
     int threads = n_threads >= 1 ? n_threads : tg_get_num_threads();
@@ -365,7 +365,7 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
         pthread_mutex_unlock(&pool_lock);
     }
 
-    unsigned reports_before = tg_error_reports;
+    unsigned reports_before = tgi_error_reports;
     in_pool_job = true;
     run_share(fn, ctx, n_tasks, threads, 0);
     in_pool_job = false;
@@ -387,12 +387,12 @@ void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx)
     }
     /* The caller's own pieces reported theirs as they ran, as on one thread;
      * if they reported none, a worker's first error is reported here. */
-    bool worker_error = job_error_thread != 0 && tg_error_reports == reports_before;
+    bool worker_error = job_error_thread != 0 && tgi_error_reports == reports_before;
     tg_status code = job_error_code;
     char message[TG_ERROR_MESSAGE_SIZE];
     if (worker_error) snprintf(message, sizeof message, "%s", job_error_message);
     pthread_mutex_unlock(&pool_owner);
-    if (worker_error) tg_error_report_message(code, message);
+    if (worker_error) tgi_error_report_message(code, message);
 }
 
 /* ---- tg_parallel_range: flat element ranges split over the pool ---- */
@@ -431,7 +431,7 @@ static void range_task(void *ctx, int64_t task, int thread_index) {
  * caller waited). */
 static void split_range(int64_t n, int64_t granule, double cost, tg_range_fn fn, void *ctx) {
     if (n <= 0) return;
-    int threads = tg_parallel_threads_for_work((double)n * cost, ELEMENTWISE_WORK_PER_THREAD);
+    int threads = tgi_parallel_threads_for_work((double)n * cost, ELEMENTWISE_WORK_PER_THREAD);
     int64_t granules = (n + granule - 1) / granule;
     if (granules < threads) threads = (int)granules;
     if (threads <= 1) {
@@ -439,7 +439,7 @@ static void split_range(int64_t n, int64_t granule, double cost, tg_range_fn fn,
         return;
     }
     range_job job = {n, threads, granule, fn, ctx};
-    tg_parallel_for(threads, threads, range_task, &job);
+    tgi_parallel_for(threads, threads, range_task, &job);
 }
 
 /* The public entry points' check (tapegrad/threads.h). */

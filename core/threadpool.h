@@ -11,7 +11,7 @@
  * write disjoint outputs is bitwise reproducible for a given thread count.
  *
  * Every task runs in the caller's floating-point mode (rounding, flush to
- * zero; core/float_mode.h), on whichever thread.
+ * zero; tapegrad/float_mode.h), on whichever thread.
  *
  * One job runs at a time. A call made while the pool is busy (from a second
  * user thread, or from inside a task) does not wait: it runs all its tasks
@@ -47,13 +47,13 @@ typedef void (*tg_task_fn)(void *ctx, int64_t task, int thread_index);
 /* Runs fn(ctx, task, thread_index) for every task in [0, n_tasks) on up to
  * `n_threads` threads (<= 0 means tg_get_num_threads()), and returns when
  * all are done. n_tasks <= 0 does nothing. */
-void tg_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx);
+void tgi_parallel_for(int64_t n_tasks, int n_threads, tg_task_fn fn, void *ctx);
 
 /* How many threads a job of `work` units is worth, giving each thread at
  * least `min_work_per_thread` units: in [1, tg_get_num_threads()]. Callers
  * use it to keep tiny jobs on the calling thread, where waking a worker would
  * cost more than the work. */
-int tg_parallel_threads_for_work(double work, double min_work_per_thread);
+int tgi_parallel_threads_for_work(double work, double min_work_per_thread);
 
 /* tg_parallel_range and tg_parallel_items are public: tapegrad/threads.h. */
 

@@ -8,7 +8,7 @@
 
 #include "core/error_internal.h"
 #include "core/tensor_internal.h"
-#include "core/simd.h"
+#include "tapegrad/simd.h"
 #include "core/threadpool.h"
 #include "data/dataset_internal.h"
 #include "data/internal.h"
@@ -137,9 +137,9 @@ static tg_status fill_rows(const char *fn, const tg_dataset *ds, const int64_t *
             for (int64_t f = 0; f < width; ++f) store_value(x, i * width + f, tgi_value(ds, row, f));
         }
     }
-    tg_tensor_changed(x); /* an op may have recorded the previous batch (tape.h) */
+    tgi_tensor_changed(x); /* an op may have recorded the previous batch (tape.h) */
     if (!y) return TG_OK;
-    tg_tensor_changed(y);
+    tgi_tensor_changed(y);
     if (ds->label_kind == TG_LABELS_CLASS && encoding == TG_ENCODE_ONE_HOT && y->numel > 0)
         memset(y->data, 0, (size_t)y->numel * tg_dtype_size(y->dtype));
     for (int64_t i = 0; i < count; ++i) {

@@ -66,33 +66,33 @@ static void run_grad_kernel(const tg_node *node, grad_kernel_f32 f32, grad_kerne
 /* ---- relu_grad ---- */
 static void relu_grad_forward(const tg_node *node) { run_grad_kernel(node, relu_grad_f32, relu_grad_f64); }
 static void relu_grad_backward(const tg_node *node, tg_tensor *grad, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_relu_grad(grad, node->inputs[1]);
+    grad_inputs[0] = tgi_relu_grad(grad, node->inputs[1]);
 }
 const tg_op tg_op_relu_grad = {"relu_grad", 2, relu_grad_forward, relu_grad_backward};
-tg_tensor *tg_relu_grad(tg_tensor *g, tg_tensor *x) {
-    return tg_apply_grad_op("tg_relu_grad", &tg_op_relu_grad, g, x, "tensor", NULL);
+tg_tensor *tgi_relu_grad(tg_tensor *g, tg_tensor *x) {
+    return tg_apply_grad_op("tgi_relu_grad", &tg_op_relu_grad, g, x, "tensor", NULL);
 }
 
 /* ---- sigmoid_grad ---- */
 static void sigmoid_grad_forward(const tg_node *node) { run_grad_kernel(node, sigmoid_grad_f32, sigmoid_grad_f64); }
 static void sigmoid_grad_backward(const tg_node *node, tg_tensor *grad, tg_tensor **grad_inputs) {
     tg_tensor *g = node->inputs[0], *y = node->inputs[1];
-    if (g->requires_grad) grad_inputs[0] = tg_sigmoid_grad(grad, y);
+    if (g->requires_grad) grad_inputs[0] = tgi_sigmoid_grad(grad, y);
     if (y->requires_grad) grad_inputs[1] = tg_mul(tg_mul(grad, g), tg_add_scalar(tg_mul_scalar(y, -2.0), 1.0));
 }
 const tg_op tg_op_sigmoid_grad = {"sigmoid_grad", 2, sigmoid_grad_forward, sigmoid_grad_backward};
-tg_tensor *tg_sigmoid_grad(tg_tensor *g, tg_tensor *y) {
-    return tg_apply_grad_op("tg_sigmoid_grad", &tg_op_sigmoid_grad, g, y, "tensor", NULL);
+tg_tensor *tgi_sigmoid_grad(tg_tensor *g, tg_tensor *y) {
+    return tg_apply_grad_op("tgi_sigmoid_grad", &tg_op_sigmoid_grad, g, y, "tensor", NULL);
 }
 
 /* ---- tanh_grad ---- */
 static void tanh_grad_forward(const tg_node *node) { run_grad_kernel(node, tanh_grad_f32, tanh_grad_f64); }
 static void tanh_grad_backward(const tg_node *node, tg_tensor *grad, tg_tensor **grad_inputs) {
     tg_tensor *g = node->inputs[0], *y = node->inputs[1];
-    if (g->requires_grad) grad_inputs[0] = tg_tanh_grad(grad, y);
+    if (g->requires_grad) grad_inputs[0] = tgi_tanh_grad(grad, y);
     if (y->requires_grad) grad_inputs[1] = tg_mul(tg_mul(grad, g), tg_mul_scalar(y, -2.0));
 }
 const tg_op tg_op_tanh_grad = {"tanh_grad", 2, tanh_grad_forward, tanh_grad_backward};
-tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y) {
-    return tg_apply_grad_op("tg_tanh_grad", &tg_op_tanh_grad, g, y, "tensor", NULL);
+tg_tensor *tgi_tanh_grad(tg_tensor *g, tg_tensor *y) {
+    return tg_apply_grad_op("tgi_tanh_grad", &tg_op_tanh_grad, g, y, "tensor", NULL);
 }

@@ -1,7 +1,7 @@
 /* ops/broadcast.c — broadcasting as two ops, each the other's gradient:
  * expand copies a tensor along broadcast axes, sum_to adds those copies back.
  * Every broadcasting gradient in the library goes through sum_to (see
- * tg_reduce_grad_to), so broadcasting is differentiated in this one place.
+ * tgi_reduce_grad_to), so broadcasting is differentiated in this one place.
  * Neither op keeps attrs: the shapes are the input's and the output's. */
 #include <string.h>
 
@@ -89,7 +89,7 @@ static void sum_to_forward(const tg_node *node) {
     int lead = x->rank - out->rank;
     tg_node sum = *node;
     sum.op = &tg_op_sum;
-    sum.attrs = tg_no_attrs;
+    sum.attrs = tgi_no_attrs;
     for (int i = 0; i < x->rank; i++)
         if (i < lead || (out->shape[i - lead] == 1 && x->shape[i] != 1)) sum.attrs.axes_mask |= 1u << i;
     tg_op_sum.forward(&sum);

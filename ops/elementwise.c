@@ -9,7 +9,7 @@
 
 /* ---- shared helpers ---- */
 
-tg_status tg_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
+tg_status tgi_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
     tg_status s = tg_tensor_check(function, "a", a);
     if (s == TG_OK) s = tg_tensor_check(function, "b", b);
     if (s != TG_OK) return s;
@@ -19,7 +19,7 @@ tg_status tg_report_binary(const char *function, const tg_tensor *a, const tg_te
     return TG_OK;
 }
 
-tg_status tg_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
+tg_status tgi_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
                              const int64_t *shape_b, int *out_rank, int64_t *out_shape) {
     if (tg_try_broadcast_shape(rank_a, shape_a, rank_b, shape_b, out_rank, out_shape)) return TG_OK;
     char ta[160], tb[160];
@@ -28,7 +28,7 @@ tg_status tg_broadcast_shape(const char *function, int rank_a, const int64_t *sh
                            tg_shape_string(tb, sizeof tb, rank_b, shape_b));
 }
 
-tg_status tg_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out) {
+tg_status tgi_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out) {
     if (axis < -x->rank || axis >= x->rank) {
         char text[160];
         return tg_error_report(TG_ERR_AXIS, function, "axis %d out of range for shape %s (rank %d)", axis,
@@ -38,7 +38,7 @@ tg_status tg_normalize_axis(const char *function, const tg_tensor *x, int axis, 
     return TG_OK;
 }
 
-tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, const int *axes, uint32_t *mask) {
+tg_status tgi_axes_mask(const char *function, const tg_tensor *x, int n_axes, const int *axes, uint32_t *mask) {
     if (n_axes == 0 && !axes) {
         *mask = x->rank ? (uint32_t)((1u << x->rank) - 1u) : 0u;
         return TG_OK;
@@ -48,7 +48,7 @@ tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, con
     uint32_t m = 0;
     for (int i = 0; i < n_axes; i++) {
         int a = 0; /* set when the call succeeds; gcc cannot tell */
-        tg_status s = tg_normalize_axis(function, x, axes[i], &a);
+        tg_status s = tgi_normalize_axis(function, x, axes[i], &a);
         if (s != TG_OK) return s;
         if (m & (1u << a)) return tg_error_report(TG_ERR_AXIS, function, "axis %d listed twice", axes[i]);
         m |= 1u << a;
@@ -57,7 +57,7 @@ tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, con
     return TG_OK;
 }
 
-void tg_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank, int64_t *shape) {
+void tgi_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank, int64_t *shape) {
     int r = 0;
     for (int i = 0; i < x->rank; i++) {
         if (mask & (1u << i)) {
@@ -69,7 +69,7 @@ void tg_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank
     *rank = r;
 }
 
-void tg_map_unary(const tg_node *node, tg_scalar_fn f) {
+void tgi_map_unary(const tg_node *node, tg_scalar_fn f) {
     const tg_tensor *x = node->inputs[0];
     tg_tensor *out = node->output;
     const tg_op_attrs *attrs = &node->attrs;
@@ -100,12 +100,12 @@ static void unary_range(void *ctx, int64_t begin, int64_t end) {
         job->f64(out->data, x->data, begin, end, &job->node->attrs);
 }
 
-void tg_run_unary_split(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
+void tgi_run_unary_split(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
     unary_job job = {node, f32, f64};
     tg_parallel_range(node->output->numel, cost, unary_range, &job);
 }
 
-tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs) {
+tg_tensor *tgi_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs) {
     if (!tg_tensor_usable(x)) { /* the check inline; the call only to explain */
         tg_tensor_check(function, "x", x);
         return NULL;
@@ -113,7 +113,7 @@ tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, c
     return tg_op_apply(op, &x, 1, attrs, x->dtype, x->rank, x->shape);
 }
 
-tg_tensor *tg_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
+tg_tensor *tgi_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
                              const int *axis) {
     char a[160], b[160];
     if (!tg_shapes_equal(g, v))
@@ -125,7 +125,7 @@ tg_tensor *tg_report_grad_op(const char *function, const tg_tensor *g, const tg_
     return NULL;
 }
 
-tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x) {
+tg_tensor *tgi_reduce_grad_to(tg_tensor *grad, const tg_tensor *x) {
     if (!grad) return NULL;
     if (tg_shapes_equal(grad, x)) return grad;
     return tg_sum_to(grad, x->rank, x->shape);
@@ -314,7 +314,7 @@ static tg_tensor *apply_broadcast(const char *function, const tg_op *op, tg_tens
     const tg_tensor *a = inputs[0], *b = inputs[1];
     int rank = 0; /* set when the call succeeds; gcc cannot tell */
     int64_t shape[TG_MAX_RANK];
-    if (tg_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank, shape) != TG_OK) return NULL;
+    if (tgi_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank, shape) != TG_OK) return NULL;
     return tg_op_apply(op, inputs, 2, NULL, a->dtype, rank, shape);
 }
 
@@ -328,8 +328,8 @@ static tg_tensor *apply_binary(const char *function, const tg_op *op, tg_tensor 
 /* ---- add: a + b.   d/da = 1, d/db = 1 (summed back over broadcast axes) ---- */
 static void add_forward(const tg_node *node) { binary_forward(node, BINARY_ADD); }
 static void add_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_reduce_grad_to(g, node->inputs[0]);
-    grad_inputs[1] = tg_reduce_grad_to(g, node->inputs[1]);
+    grad_inputs[0] = tgi_reduce_grad_to(g, node->inputs[0]);
+    grad_inputs[1] = tgi_reduce_grad_to(g, node->inputs[1]);
 }
 const tg_op tg_op_add = {"add", 2, add_forward, add_backward};
 tg_tensor *tg_add(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_add", &tg_op_add, a, b); }
@@ -337,8 +337,8 @@ tg_tensor *tg_add(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_add", &t
 /* ---- sub: a - b.   d/da = 1, d/db = -1 ---- */
 static void sub_forward(const tg_node *node) { binary_forward(node, BINARY_SUB); }
 static void sub_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_reduce_grad_to(g, node->inputs[0]);
-    if (node->inputs[1]->requires_grad) grad_inputs[1] = tg_reduce_grad_to(tg_neg(g), node->inputs[1]);
+    grad_inputs[0] = tgi_reduce_grad_to(g, node->inputs[0]);
+    if (node->inputs[1]->requires_grad) grad_inputs[1] = tgi_reduce_grad_to(tg_neg(g), node->inputs[1]);
 }
 const tg_op tg_op_sub = {"sub", 2, sub_forward, sub_backward};
 tg_tensor *tg_sub(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_sub", &tg_op_sub, a, b); }
@@ -347,8 +347,8 @@ tg_tensor *tg_sub(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_sub", &t
 static void mul_forward(const tg_node *node) { binary_forward(node, BINARY_MUL); }
 static void mul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *a = node->inputs[0], *b = node->inputs[1];
-    if (a->requires_grad) grad_inputs[0] = tg_reduce_grad_to(tg_mul(g, b), a);
-    if (b->requires_grad) grad_inputs[1] = tg_reduce_grad_to(tg_mul(g, a), b);
+    if (a->requires_grad) grad_inputs[0] = tgi_reduce_grad_to(tg_mul(g, b), a);
+    if (b->requires_grad) grad_inputs[1] = tgi_reduce_grad_to(tg_mul(g, a), b);
 }
 const tg_op tg_op_mul = {"mul", 2, mul_forward, mul_backward};
 tg_tensor *tg_mul(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_mul", &tg_op_mul, a, b); }
@@ -357,8 +357,8 @@ tg_tensor *tg_mul(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_mul", &t
 static void div_forward(const tg_node *node) { binary_forward(node, BINARY_DIV); }
 static void div_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *a = node->inputs[0], *b = node->inputs[1];
-    if (a->requires_grad) grad_inputs[0] = tg_reduce_grad_to(tg_div(g, b), a);
-    if (b->requires_grad) grad_inputs[1] = tg_reduce_grad_to(tg_neg(tg_div(tg_mul(g, a), tg_mul(b, b))), b);
+    if (a->requires_grad) grad_inputs[0] = tgi_reduce_grad_to(tg_div(g, b), a);
+    if (b->requires_grad) grad_inputs[1] = tgi_reduce_grad_to(tg_neg(tg_div(tg_mul(g, a), tg_mul(b, b))), b);
 }
 const tg_op tg_op_div = {"div", 2, div_forward, div_backward};
 tg_tensor *tg_div(tg_tensor *a, tg_tensor *b) { return apply_binary("tg_div", &tg_op_div, a, b); }

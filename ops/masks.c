@@ -48,9 +48,9 @@ static void gt_scalar_forward(const tg_node *node) { tg_run_unary(node, gt_scala
 const tg_op tg_op_gt_scalar = {"gt_scalar", 1, gt_scalar_forward, NULL};
 tg_tensor *tg_gt_scalar(tg_tensor *x, double c) {
     if (check_not_nan("tg_gt_scalar", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.scalar[0] = c;
-    return tg_apply_unary("tg_gt_scalar", &tg_op_gt_scalar, x, &attrs);
+    return tgi_apply_unary("tg_gt_scalar", &tg_op_gt_scalar, x, &attrs);
 }
 
 /* ---- lt_scalar: 1 where x < c, else 0 (0 for a NaN x) ---- */
@@ -60,9 +60,9 @@ static void lt_scalar_forward(const tg_node *node) { tg_run_unary(node, lt_scala
 const tg_op tg_op_lt_scalar = {"lt_scalar", 1, lt_scalar_forward, NULL};
 tg_tensor *tg_lt_scalar(tg_tensor *x, double c) {
     if (check_not_nan("tg_lt_scalar", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.scalar[0] = c;
-    return tg_apply_unary("tg_lt_scalar", &tg_op_lt_scalar, x, &attrs);
+    return tgi_apply_unary("tg_lt_scalar", &tg_op_lt_scalar, x, &attrs);
 }
 
 /* ---- sign: -1, 0 or 1; -0 gives 0; NaN stays NaN (as numpy.sign) ---- */
@@ -72,9 +72,9 @@ static double sign_scalar(double x, const tg_op_attrs *a) {
     if (x < 0.0) return -1.0;
     return x == 0.0 ? 0.0 : x;
 }
-static void sign_forward(const tg_node *node) { tg_map_unary(node, sign_scalar); }
+static void sign_forward(const tg_node *node) { tgi_map_unary(node, sign_scalar); }
 const tg_op tg_op_sign = {"sign", 1, sign_forward, NULL};
-tg_tensor *tg_sign(tg_tensor *x) { return tg_apply_unary("tg_sign", &tg_op_sign, x, NULL); }
+tg_tensor *tg_sign(tg_tensor *x) { return tgi_apply_unary("tg_sign", &tg_op_sign, x, NULL); }
 
 /* ---- argmax_mask: 1 at the first maximum along an axis, 0 elsewhere ----
  * "First" makes the result deterministic under ties, so the gradient of max
@@ -122,12 +122,12 @@ const tg_op tg_op_argmax_mask = {"argmax_mask", 1, argmax_mask_forward, NULL};
 tg_tensor *tg_argmax_mask(tg_tensor *x, int axis) {
     const char *function = "tg_argmax_mask";
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.ints[0] = TG_ALL_AXES, attrs.n_ints = 1;
     if (axis != TG_ALL_AXES) {
         int normalized;
-        if (tg_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;
+        if (tgi_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;
         attrs.ints[0] = normalized;
     }
-    return tg_apply_unary(function, &tg_op_argmax_mask, x, &attrs);
+    return tgi_apply_unary(function, &tg_op_argmax_mask, x, &attrs);
 }

@@ -9,7 +9,7 @@
  * all when a shared right operand lets the batch fold into the rows.
  * Transposed operands are read in place by the GEMM's trans flags, never
  * copied. The backward is itself a pair of matmul_t calls (below), summed
- * back over broadcast batch axes by tg_reduce_grad_to. */
+ * back over broadcast batch axes by tgi_reduce_grad_to. */
 #include <stdio.h>
 #include <string.h>
 
@@ -106,7 +106,7 @@ static void matmul_t_into(tg_tensor *acc, bool overwrite, const tg_tensor *x, bo
  *   C = A^T B:    dA = B G^T  = mt(B,F,G,T)    dB = A G    = mt(A,F,G,F)
  *   C = A B^T:    dA = G B    = mt(G,F,B,F)    dB = G^T A  = mt(G,T,A,F)
  *   C = A^T B^T:  dA = B^T G^T = mt(B,T,G,T)   dB = G^T A^T = mt(G,T,A,T)
- * Each product comes out with the broadcast batch shape; tg_reduce_grad_to
+ * Each product comes out with the broadcast batch shape; tgi_reduce_grad_to
  * sums it back to the operand's own batch shape. */
 static void matmul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *a = node->inputs[0], *b = node->inputs[1];
@@ -116,22 +116,22 @@ static void matmul_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_
     bool matrices = a->rank == 2 && b->rank == 2;
     bool overwrite = false;
     if (a->requires_grad) {
-        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 0, &overwrite) : NULL;
+        tg_tensor *acc = matrices ? tgi_backward_accumulator(node, 0, &overwrite) : NULL;
         if (acc && ta)
             matmul_t_into(acc, overwrite, b, tb, g, true);
         else if (acc)
             matmul_t_into(acc, overwrite, g, false, b, !tb);
         else
-            grad_inputs[0] = tg_reduce_grad_to(ta ? tg_matmul_t(b, tb, g, true) : tg_matmul_t(g, false, b, !tb), a);
+            grad_inputs[0] = tgi_reduce_grad_to(ta ? tg_matmul_t(b, tb, g, true) : tg_matmul_t(g, false, b, !tb), a);
     }
     if (b->requires_grad) {
-        tg_tensor *acc = matrices ? tg_backward_accumulator(node, 1, &overwrite) : NULL;
+        tg_tensor *acc = matrices ? tgi_backward_accumulator(node, 1, &overwrite) : NULL;
         if (acc && tb)
             matmul_t_into(acc, overwrite, g, true, a, ta);
         else if (acc)
             matmul_t_into(acc, overwrite, a, !ta, g, false);
         else
-            grad_inputs[1] = tg_reduce_grad_to(tb ? tg_matmul_t(g, true, a, ta) : tg_matmul_t(a, !ta, g, false), b);
+            grad_inputs[1] = tgi_reduce_grad_to(tb ? tg_matmul_t(g, true, a, ta) : tg_matmul_t(a, !ta, g, false), b);
     }
 }
 
@@ -171,7 +171,7 @@ static tg_tensor *apply_matmul(const char *function, tg_tensor *a, bool ta, tg_t
     }
     shape[batch_rank] = da.rows;
     shape[batch_rank + 1] = db.cols;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.flags = (ta ? TG_ATTR_TRANSPOSE_A : 0) | (tb ? TG_ATTR_TRANSPOSE_B : 0);
     tg_tensor *inputs[2] = {a, b};
     return tg_op_apply(&tg_op_matmul, inputs, 2, &attrs, a->dtype, batch_rank + 2, shape);

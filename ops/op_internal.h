@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/simd.h"
-#include "core/tape_internal.h" /* tg_no_attrs, tg_tensor_usable */
+#include "tapegrad/simd.h"
+#include "core/tape_internal.h" /* tgi_no_attrs, tg_tensor_usable */
 #include "core/tensor_internal.h"
 #include "core/threadpool.h"
 #include "tapegrad/op.h"
@@ -51,22 +51,22 @@
 
 /* The fused backward rules of relu, sigmoid and tanh (activation_grads.c):
  * g where x > 0; g y (1 - y); g (1 - y^2). g and x / y share shape and dtype. */
-tg_tensor *tg_relu_grad(tg_tensor *g, tg_tensor *x);
-tg_tensor *tg_sigmoid_grad(tg_tensor *g, tg_tensor *y);
-tg_tensor *tg_tanh_grad(tg_tensor *g, tg_tensor *y);
+tg_tensor *tgi_relu_grad(tg_tensor *g, tg_tensor *x);
+tg_tensor *tgi_sigmoid_grad(tg_tensor *g, tg_tensor *y);
+tg_tensor *tgi_tanh_grad(tg_tensor *g, tg_tensor *y);
 
 /* The fused backward rules of softmax and log_softmax along a normalized
  * axis (softmax_grads.c), S = sum along the axis: y (g - S(g y)) for
  * y = softmax(x); g - e^y S(g) for y = log_softmax(x). */
-tg_tensor *tg_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
-tg_tensor *tg_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
+tg_tensor *tgi_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
+tg_tensor *tgi_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
 
 /* Checks that both are usable and share a dtype, reporting under `function`
- * (the test inline, run by every binary op; tg_report_binary explains). */
-tg_status tg_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
+ * (the test inline, run by every binary op; tgi_report_binary explains). */
+tg_status tgi_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b);
 static inline tg_status tg_check_binary(const char *function, const tg_tensor *a, const tg_tensor *b) {
     if (tg_tensor_usable(a) && tg_tensor_usable(b) && a->dtype == b->dtype) return TG_OK;
-    return tg_report_binary(function, a, b);
+    return tgi_report_binary(function, a, b);
 }
 
 /* Applies a fused backward op (relu_grad ... log_softmax_grad, above) to a
@@ -75,17 +75,17 @@ static inline tg_status tg_check_binary(const char *function, const tg_tensor *a
  * not NULL (it must lie in [0, rank)). The output has g's shape. Errors are
  * reported under `function`: TG_ERR_DTYPE, TG_ERR_SHAPE naming both shapes,
  * TG_ERR_AXIS. Inline, as tg_check_binary, with the reports in
- * tg_report_grad_op: these run once per activation in every backward pass. */
-tg_tensor *tg_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
+ * tgi_report_grad_op: these run once per activation in every backward pass. */
+tg_tensor *tgi_report_grad_op(const char *function, const tg_tensor *g, const tg_tensor *v, const char *v_name,
                              const int *axis);
 static inline tg_tensor *tg_apply_grad_op(const char *function, const tg_op *op, tg_tensor *g, tg_tensor *v,
                                           const char *v_name, const int *axis) {
     if (tg_check_binary(function, g, v) != TG_OK) return NULL;
     if (!tg_shapes_equal(g, v) || (axis && (*axis < 0 || *axis >= g->rank)))
-        return tg_report_grad_op(function, g, v, v_name, axis);
+        return tgi_report_grad_op(function, g, v, v_name, axis);
     tg_tensor *inputs[2] = {g, v};
     if (!axis) return tg_op_apply(op, inputs, 2, NULL, g->dtype, g->rank, g->shape);
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.ints[0] = *axis, attrs.n_ints = 1;
     return tg_op_apply(op, inputs, 2, &attrs, g->dtype, g->rank, g->shape);
 }
@@ -93,13 +93,13 @@ static inline tg_tensor *tg_apply_grad_op(const char *function, const tg_op *op,
 /* The NumPy broadcast of two shapes (tg_try_broadcast_shape, ops/strided.h),
  * reporting TG_ERR_SHAPE naming both shapes under `function` when they do
  * not broadcast. */
-tg_status tg_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
+tg_status tgi_broadcast_shape(const char *function, int rank_a, const int64_t *shape_a, int rank_b,
                              const int64_t *shape_b, int *out_rank, int64_t *out_shape);
 
 /* Maps axis in [-rank, rank) to [0, rank); TG_ERR_AXIS naming the function,
  * the axis and the shape otherwise. A rank-0 tensor accepts axis 0 and -1 as
  * "no axis" only where the op says so (callers pass rank >= 1). */
-tg_status tg_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out);
+tg_status tgi_normalize_axis(const char *function, const tg_tensor *x, int axis, int *out);
 
 /* x seen as (outer, len, inner) around `axis`: element (o, j, i) is at
  * (o * len + j) * inner + i; each (o, i) is one independent row of len
@@ -117,19 +117,19 @@ static inline tg_axis_layout tg_axis_layout_of(const tg_tensor *x, int axis) {
 
 /* Turns a list of axes into a bit mask (bit i = axis i), refusing duplicates
  * and axes out of range. n_axes == 0 with axes == NULL means every axis. */
-tg_status tg_axes_mask(const char *function, const tg_tensor *x, int n_axes, const int *axes, uint32_t *mask);
+tg_status tgi_axes_mask(const char *function, const tg_tensor *x, int n_axes, const int *axes, uint32_t *mask);
 
 /* Output shape of a reduction over `mask`: reduced axes dropped, or kept as
  * size 1 with keepdim. */
-void tg_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank, int64_t *shape);
+void tgi_reduced_shape(const tg_tensor *x, uint32_t mask, bool keepdim, int *rank, int64_t *shape);
 
 /* Elementwise unary kernel: out[i] = f(x[i], attrs), evaluated in double and
  * stored in the output's dtype. The generic path, for ops that are not hot
  * enough to have their own loops (pow, sqrt, clamp, sign). */
 typedef double (*tg_scalar_fn)(double x, const tg_op_attrs *attrs);
-void tg_map_unary(const tg_node *node, tg_scalar_fn f);
+void tgi_map_unary(const tg_node *node, tg_scalar_fn f);
 
-/* ---- fast contiguous kernels: TG_FOR_SIMD (core/simd.h) and
+/* ---- fast contiguous kernels: TG_FOR_SIMD (tapegrad/simd.h) and
  * tg_parallel_range (core/threadpool.h) ---- */
 
 /* Unary kernels on a contiguous range, for each dtype: out[i] = f(x[i]) for
@@ -143,12 +143,12 @@ typedef void (*tg_unary_f64)(double *restrict out, const double *restrict x, int
  * shape and dtype), split by tg_parallel_range with this cost per element.
  * Inline, so that a small tensor's kernel is a direct call from the op's
  * forward: recording a scalar op is a few hundred instructions in all. */
-void tg_run_unary_split(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost);
+void tgi_run_unary_split(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost);
 static inline void tg_run_unary(const tg_node *node, tg_unary_f32 f32, tg_unary_f64 f64, double cost) {
     const tg_tensor *x = node->inputs[0];
     tg_tensor *out = node->output;
     if (out->numel > TG_ON_CALLER_MAX_NUMEL)
-        tg_run_unary_split(node, f32, f64, cost);
+        tgi_run_unary_split(node, f32, f64, cost);
     else if (out->dtype == TG_F32)
         f32(out->data, x->data, 0, out->numel, &node->attrs);
     else
@@ -157,10 +157,10 @@ static inline void tg_run_unary(const tg_node *node, tg_unary_f32 f32, tg_unary_
 
 /* Runs a unary op record on x with attrs, output of x's shape and dtype,
  * reporting errors under `function`. */
-tg_tensor *tg_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs);
+tg_tensor *tgi_apply_unary(const char *function, const tg_op *op, tg_tensor *x, const tg_op_attrs *attrs);
 
 /* The gradient of a broadcast input: `grad` summed down to x's shape (a no-op
  * when the shapes already agree). */
-tg_tensor *tg_reduce_grad_to(tg_tensor *grad, const tg_tensor *x);
+tg_tensor *tgi_reduce_grad_to(tg_tensor *grad, const tg_tensor *x);
 
 #endif

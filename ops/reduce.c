@@ -281,12 +281,12 @@ static tg_tensor *apply_reduce(const char *function, const tg_op *op, tg_tensor 
                         mask_string(axes_text, sizeof axes_text, mask));
         return NULL;
     }
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.axes_mask = mask;
     attrs.flags = keepdim ? TG_ATTR_KEEPDIM : 0;
     int rank;
     int64_t shape[TG_MAX_RANK];
-    tg_reduced_shape(x, mask, keepdim, &rank, shape);
+    tgi_reduced_shape(x, mask, keepdim, &rank, shape);
     return tg_op_apply(op, &x, 1, &attrs, x->dtype, rank, shape);
 }
 
@@ -294,7 +294,7 @@ static tg_tensor *reduce_axes(const char *function, const tg_op *op, tg_tensor *
                               bool keepdim, const char *what) {
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     uint32_t mask;
-    if (tg_axes_mask(function, x, n_axes, axes, &mask) != TG_OK) return NULL;
+    if (tgi_axes_mask(function, x, n_axes, axes, &mask) != TG_OK) return NULL;
     return apply_reduce(function, op, x, mask, keepdim, what);
 }
 
@@ -306,7 +306,7 @@ static tg_tensor *broadcast_back(const tg_node *node, tg_tensor *g) {
     if (!g) return NULL;
     int rank;
     int64_t shape[TG_MAX_RANK];
-    tg_reduced_shape(x, node->attrs.axes_mask, true, &rank, shape);
+    tgi_reduced_shape(x, node->attrs.axes_mask, true, &rank, shape);
     bool reshape_needed = g->rank != rank;
     for (int i = 0; !reshape_needed && i < rank; i++) reshape_needed = g->shape[i] != shape[i];
     tg_tensor *kept = reshape_needed ? tg_reshape(g, rank, shape) : g;
@@ -379,6 +379,6 @@ tg_tensor *tg_max_axis(tg_tensor *x, int axis, bool keepdim) {
     const char *function = "tg_max_axis";
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     int a;
-    if (tg_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
+    if (tgi_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
     return apply_reduce(function, &tg_op_max, x, 1u << a, keepdim, "max");
 }

@@ -176,7 +176,7 @@ static tg_tensor *apply_permute(const char *function, tg_tensor *x, const int *p
         tg_error_report(TG_ERR_ARGUMENT, function, "perm is NULL for rank %d", x->rank);
         return NULL;
     }
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     int64_t shape[TG_MAX_RANK], given[TG_MAX_RANK];
     uint32_t seen = 0;
     for (int i = 0; i < x->rank; i++) given[i] = perm[i];
@@ -249,7 +249,7 @@ tg_tensor *tg_slice(tg_tensor *x, int axis, int64_t start, int64_t stop) {
     const char *function = "tg_slice";
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     int a;
-    if (tg_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
+    if (tgi_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
     int64_t size = x->shape[a];
     if (start < 0 || start > stop || stop > size) {
         char s[SHAPE_TEXT];
@@ -259,7 +259,7 @@ tg_tensor *tg_slice(tg_tensor *x, int axis, int64_t start, int64_t stop) {
                         (long long)size);
         return NULL;
     }
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.ints[0] = a;
     attrs.ints[1] = start;
     attrs.ints[2] = stop;
@@ -301,7 +301,7 @@ tg_tensor *tg_pad(tg_tensor *x, int axis, int64_t before, int64_t after) {
     const char *function = "tg_pad";
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     int a;
-    if (tg_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
+    if (tgi_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
     char s[SHAPE_TEXT];
     if (before < 0 || after < 0) {
         tg_error_report(TG_ERR_ARGUMENT, function, "padding must be >= 0, got before=%lld after=%lld for shape %s",
@@ -314,7 +314,7 @@ tg_tensor *tg_pad(tg_tensor *x, int axis, int64_t before, int64_t after) {
                         tg_shape_string(s, sizeof s, x->rank, x->shape), (long long)before, (long long)after);
         return NULL;
     }
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.ints[0] = a;
     attrs.ints[1] = before;
     attrs.ints[2] = after;
@@ -366,7 +366,7 @@ tg_tensor *tg_concat(int n, tg_tensor *const *tensors, int axis) {
     }
     const tg_tensor *first = tensors[0];
     int a;
-    if (tg_normalize_axis(function, first, axis, &a) != TG_OK) return NULL;
+    if (tgi_normalize_axis(function, first, axis, &a) != TG_OK) return NULL;
     int64_t total = 0;
     for (int i = 0; i < n; i++) {
         const tg_tensor *t = tensors[i];
@@ -391,7 +391,7 @@ tg_tensor *tg_concat(int n, tg_tensor *const *tensors, int axis) {
         }
         total += t->shape[a];
     }
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.ints[0] = a;
     attrs.n_ints = 1;
     int64_t shape[TG_MAX_RANK];

@@ -115,17 +115,17 @@ static tg_tensor *apply_softmax_family(const char *function, const tg_op *op, tg
         return NULL;
     }
     int normalized;
-    if (tg_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    if (tgi_normalize_axis(function, x, axis, &normalized) != TG_OK) return NULL;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.ints[0] = normalized, attrs.n_ints = 1;
-    return tg_apply_unary(function, op, x, &attrs);
+    return tgi_apply_unary(function, op, x, &attrs);
 }
 
 /* ---- softmax.   d: dx = y * (g - sum_axis(g * y)) ----
  * (J = diag(y) - y y^T along the axis, and J is symmetric.) */
 static void softmax_forward(const tg_node *node) { softmax_family_forward(node, false); }
 static void softmax_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_softmax_grad(g, node->output, (int)node->attrs.ints[0]); /* softmax_grads.c */
+    grad_inputs[0] = tgi_softmax_grad(g, node->output, (int)node->attrs.ints[0]); /* softmax_grads.c */
 }
 const tg_op tg_op_softmax = {"softmax", 1, softmax_forward, softmax_backward};
 tg_tensor *tg_softmax(tg_tensor *x, int axis) {
@@ -136,7 +136,7 @@ tg_tensor *tg_softmax(tg_tensor *x, int axis) {
  * (dy_j/dx_k = [j == k] - softmax_k, and softmax = e^y.) */
 static void log_softmax_forward(const tg_node *node) { softmax_family_forward(node, true); }
 static void log_softmax_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_log_softmax_grad(g, node->output, (int)node->attrs.ints[0]); /* softmax_grads.c */
+    grad_inputs[0] = tgi_log_softmax_grad(g, node->output, (int)node->attrs.ints[0]); /* softmax_grads.c */
 }
 const tg_op tg_op_log_softmax = {"log_softmax", 1, log_softmax_forward, log_softmax_backward};
 tg_tensor *tg_log_softmax(tg_tensor *x, int axis) {

@@ -115,15 +115,15 @@ static tg_tensor *axis_sum(const tg_node *node, tg_tensor *t) {
 static void softmax_grad_forward(const tg_node *node) { softmax_grad_forward_of(node, false); }
 static void softmax_grad_backward(const tg_node *node, tg_tensor *grad, tg_tensor **grad_inputs) {
     tg_tensor *g = node->inputs[0], *y = node->inputs[1];
-    if (g->requires_grad) grad_inputs[0] = tg_softmax_grad(grad, y, (int)node->attrs.ints[0]);
+    if (g->requires_grad) grad_inputs[0] = tgi_softmax_grad(grad, y, (int)node->attrs.ints[0]);
     if (y->requires_grad) {
         tg_tensor *first = tg_mul(grad, tg_sub(g, axis_sum(node, tg_mul(g, y))));
         grad_inputs[1] = tg_sub(first, tg_mul(g, axis_sum(node, tg_mul(grad, y))));
     }
 }
 const tg_op tg_op_softmax_grad = {"softmax_grad", 2, softmax_grad_forward, softmax_grad_backward};
-tg_tensor *tg_softmax_grad(tg_tensor *g, tg_tensor *y, int axis) {
-    return tg_apply_grad_op("tg_softmax_grad", &tg_op_softmax_grad, g, y, "output", &axis);
+tg_tensor *tgi_softmax_grad(tg_tensor *g, tg_tensor *y, int axis) {
+    return tg_apply_grad_op("tgi_softmax_grad", &tg_op_softmax_grad, g, y, "output", &axis);
 }
 
 /* ---- log_softmax_grad ---- */
@@ -135,6 +135,6 @@ static void log_softmax_grad_backward(const tg_node *node, tg_tensor *grad, tg_t
     if (y->requires_grad) grad_inputs[1] = tg_neg(tg_mul(tg_mul(grad, e), axis_sum(node, g)));
 }
 const tg_op tg_op_log_softmax_grad = {"log_softmax_grad", 2, log_softmax_grad_forward, log_softmax_grad_backward};
-tg_tensor *tg_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis) {
-    return tg_apply_grad_op("tg_log_softmax_grad", &tg_op_log_softmax_grad, g, y, "output", &axis);
+tg_tensor *tgi_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis) {
+    return tg_apply_grad_op("tgi_log_softmax_grad", &tg_op_log_softmax_grad, g, y, "output", &axis);
 }

@@ -73,9 +73,9 @@ static void add_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **g
 const tg_op tg_op_add_scalar = {"add_scalar", 1, add_scalar_forward, add_scalar_backward};
 tg_tensor *tg_add_scalar(tg_tensor *x, double c) {
     if (check_finite("tg_add_scalar", "c", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.scalar[0] = c;
-    return tg_apply_unary("tg_add_scalar", &tg_op_add_scalar, x, &attrs);
+    return tgi_apply_unary("tg_add_scalar", &tg_op_add_scalar, x, &attrs);
 }
 
 /* ---- mul_scalar: x * c.   d: c ---- */
@@ -92,14 +92,14 @@ static void mul_scalar_backward(const tg_node *node, tg_tensor *g, tg_tensor **g
 const tg_op tg_op_mul_scalar = {"mul_scalar", 1, mul_scalar_forward, mul_scalar_backward};
 tg_tensor *tg_mul_scalar(tg_tensor *x, double c) {
     if (check_finite("tg_mul_scalar", "c", c) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.scalar[0] = c;
-    return tg_apply_unary("tg_mul_scalar", &tg_op_mul_scalar, x, &attrs);
+    return tgi_apply_unary("tg_mul_scalar", &tg_op_mul_scalar, x, &attrs);
 }
 
 /* ---- pow: x^p (C pow: NaN for x < 0 with a non-integer p).   d: p x^(p-1) ---- */
 static double pow_scalar(double x, const tg_op_attrs *a) { return pow(x, a->scalar[0]); }
-static void pow_forward(const tg_node *node) { tg_map_unary(node, pow_scalar); }
+static void pow_forward(const tg_node *node) { tgi_map_unary(node, pow_scalar); }
 static void pow_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     double p = node->attrs.scalar[0];
     /* x^0 is the constant 1: its derivative is 0 everywhere. The general rule
@@ -113,9 +113,9 @@ static void pow_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inp
 const tg_op tg_op_pow = {"pow", 1, pow_forward, pow_backward};
 tg_tensor *tg_pow(tg_tensor *x, double p) {
     if (check_finite("tg_pow", "exponent p", p) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.scalar[0] = p;
-    return tg_apply_unary("tg_pow", &tg_op_pow, x, &attrs);
+    return tgi_apply_unary("tg_pow", &tg_op_pow, x, &attrs);
 }
 
 /* ---- neg: -x.   d: -1 ---- */
@@ -127,7 +127,7 @@ static void neg_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inp
     grad_inputs[0] = tg_neg(g);
 }
 const tg_op tg_op_neg = {"neg", 1, neg_forward, neg_backward};
-tg_tensor *tg_neg(tg_tensor *x) { return tg_apply_unary("tg_neg", &tg_op_neg, x, NULL); }
+tg_tensor *tg_neg(tg_tensor *x) { return tgi_apply_unary("tg_neg", &tg_op_neg, x, NULL); }
 
 /* ---- exp: y = e^x.   d: y ---- */
 DEFINE_UNARY_KERNEL(exp_f32, float, , (float)tg_vm_expf(x))
@@ -137,7 +137,7 @@ static void exp_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inp
     grad_inputs[0] = tg_mul(g, node->output);
 }
 const tg_op tg_op_exp = {"exp", 1, exp_forward, exp_backward};
-tg_tensor *tg_exp(tg_tensor *x) { return tg_apply_unary("tg_exp", &tg_op_exp, x, NULL); }
+tg_tensor *tg_exp(tg_tensor *x) { return tgi_apply_unary("tg_exp", &tg_op_exp, x, NULL); }
 
 /* ---- log: ln x (-inf at 0, NaN below).   d: 1/x ---- */
 DEFINE_UNARY_KERNEL(log_f32, float, , tg_vm_logf(x))
@@ -151,19 +151,19 @@ static void log_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inp
     grad_inputs[0] = tg_div(g, node->inputs[0]);
 }
 const tg_op tg_op_log = {"log", 1, log_forward, log_backward};
-tg_tensor *tg_log(tg_tensor *x) { return tg_apply_unary("tg_log", &tg_op_log, x, NULL); }
+tg_tensor *tg_log(tg_tensor *x) { return tgi_apply_unary("tg_log", &tg_op_log, x, NULL); }
 
 /* ---- sqrt: y = sqrt x (NaN below 0).   d: 1/(2y) (inf at 0) ---- */
 static double sqrt_scalar(double x, const tg_op_attrs *a) {
     (void)a;
     return sqrt(x);
 }
-static void sqrt_forward(const tg_node *node) { tg_map_unary(node, sqrt_scalar); }
+static void sqrt_forward(const tg_node *node) { tgi_map_unary(node, sqrt_scalar); }
 static void sqrt_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_div(g, tg_mul_scalar(node->output, 2.0));
 }
 const tg_op tg_op_sqrt = {"sqrt", 1, sqrt_forward, sqrt_backward};
-tg_tensor *tg_sqrt(tg_tensor *x) { return tg_apply_unary("tg_sqrt", &tg_op_sqrt, x, NULL); }
+tg_tensor *tg_sqrt(tg_tensor *x) { return tgi_apply_unary("tg_sqrt", &tg_op_sqrt, x, NULL); }
 
 /* ---- abs: |x|.   d: sign(x), 0 at 0 (the subgradient PyTorch and JAX choose) ---- */
 DEFINE_UNARY_KERNEL(abs_f32, float, , fabsf(x))
@@ -173,7 +173,7 @@ static void abs_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inp
     grad_inputs[0] = tg_mul(g, tg_sign(node->inputs[0]));
 }
 const tg_op tg_op_abs = {"abs", 1, abs_forward, abs_backward};
-tg_tensor *tg_abs(tg_tensor *x) { return tg_apply_unary("tg_abs", &tg_op_abs, x, NULL); }
+tg_tensor *tg_abs(tg_tensor *x) { return tgi_apply_unary("tg_abs", &tg_op_abs, x, NULL); }
 
 /* ---- tanh: y = tanh x.   d: 1 - y^2 ---- */
 DEFINE_UNARY_KERNEL(tanh_f32, float, , tg_vm_tanhf(x))
@@ -184,10 +184,10 @@ static void tanh_f64(double *restrict out, const double *restrict in, int64_t be
 }
 static void tanh_forward(const tg_node *node) { tg_run_unary(node, tanh_f32, tanh_f64, function_cost(node)); }
 static void tanh_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_tanh_grad(g, node->output); /* g (1 - y^2), one fused op */
+    grad_inputs[0] = tgi_tanh_grad(g, node->output); /* g (1 - y^2), one fused op */
 }
 const tg_op tg_op_tanh = {"tanh", 1, tanh_forward, tanh_backward};
-tg_tensor *tg_tanh(tg_tensor *x) { return tg_apply_unary("tg_tanh", &tg_op_tanh, x, NULL); }
+tg_tensor *tg_tanh(tg_tensor *x) { return tgi_apply_unary("tg_tanh", &tg_op_tanh, x, NULL); }
 
 /* ---- relu: max(0, x).   d: 1 where x > 0, else 0 ----
  * The mask is x > 0 exactly: writing relu as a symmetric max(x, 0) would pass
@@ -197,10 +197,10 @@ DEFINE_UNARY_KERNEL(relu_f32, float, , x <= 0.0f ? 0.0f : x)
 DEFINE_UNARY_KERNEL(relu_f64, double, , x <= 0.0 ? 0.0 : x)
 static void relu_forward(const tg_node *node) { tg_run_unary(node, relu_f32, relu_f64, COST_ARITHMETIC); }
 static void relu_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_relu_grad(g, node->inputs[0]); /* g where x > 0, one fused op */
+    grad_inputs[0] = tgi_relu_grad(g, node->inputs[0]); /* g where x > 0, one fused op */
 }
 const tg_op tg_op_relu = {"relu", 1, relu_forward, relu_backward};
-tg_tensor *tg_relu(tg_tensor *x) { return tg_apply_unary("tg_relu", &tg_op_relu, x, NULL); }
+tg_tensor *tg_relu(tg_tensor *x) { return tgi_apply_unary("tg_relu", &tg_op_relu, x, NULL); }
 
 /* ---- sigmoid: y = 1/(1+e^-x).   d: y(1-y) ----
  * e^-x overflows to inf for x < -709 (double); with e = e^-|x|, which only
@@ -215,10 +215,10 @@ static inline double sigmoid_of(double x) {
 DEFINE_UNARY_KERNEL(sigmoid_f64, double, , sigmoid_of(x))
 static void sigmoid_forward(const tg_node *node) { tg_run_unary(node, sigmoid_f32, sigmoid_f64, function_cost(node)); }
 static void sigmoid_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    grad_inputs[0] = tg_sigmoid_grad(g, node->output); /* g y (1 - y), one fused op */
+    grad_inputs[0] = tgi_sigmoid_grad(g, node->output); /* g y (1 - y), one fused op */
 }
 const tg_op tg_op_sigmoid = {"sigmoid", 1, sigmoid_forward, sigmoid_backward};
-tg_tensor *tg_sigmoid(tg_tensor *x) { return tg_apply_unary("tg_sigmoid", &tg_op_sigmoid, x, NULL); }
+tg_tensor *tg_sigmoid(tg_tensor *x) { return tgi_apply_unary("tg_sigmoid", &tg_op_sigmoid, x, NULL); }
 
 /* ---- clamp: min(max(x, lo), hi).   d: 1 where lo < x < hi, else 0 ----
  * At x == lo or x == hi the gradient is 0: the output is pinned there.
@@ -229,7 +229,7 @@ static double clamp_scalar(double x, const tg_op_attrs *a) {
     if (x > a->scalar[1]) return a->scalar[1];
     return x;
 }
-static void clamp_forward(const tg_node *node) { tg_map_unary(node, clamp_scalar); }
+static void clamp_forward(const tg_node *node) { tgi_map_unary(node, clamp_scalar); }
 static void clamp_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *x = node->inputs[0];
     tg_tensor *inside = tg_mul(tg_gt_scalar(x, node->attrs.scalar[0]), tg_lt_scalar(x, node->attrs.scalar[1]));
@@ -241,7 +241,7 @@ tg_tensor *tg_clamp(tg_tensor *x, double lo, double hi) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_clamp", "need lo <= hi (neither NaN), got lo=%g hi=%g", lo, hi);
         return NULL;
     }
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.scalar[0] = lo, attrs.scalar[1] = hi;
-    return tg_apply_unary("tg_clamp", &tg_op_clamp, x, &attrs);
+    return tgi_apply_unary("tg_clamp", &tg_op_clamp, x, &attrs);
 }

@@ -96,8 +96,8 @@ static tg_tensor *zeros_like(tg_tensor *g) { return tg_gt_scalar(g, INFINITY); }
 static void where_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     tg_tensor *mask = node->inputs[0], *a = node->inputs[1], *b = node->inputs[2];
     tg_tensor *zeros = zeros_like(g);
-    if (a->requires_grad) grad_inputs[1] = tg_reduce_grad_to(tg_where(mask, g, zeros), a);
-    if (b->requires_grad) grad_inputs[2] = tg_reduce_grad_to(tg_where(mask, zeros, g), b);
+    if (a->requires_grad) grad_inputs[1] = tgi_reduce_grad_to(tg_where(mask, g, zeros), a);
+    if (b->requires_grad) grad_inputs[2] = tgi_reduce_grad_to(tg_where(mask, zeros, g), b);
 }
 
 const tg_op tg_op_where = {"where", 3, where_forward, where_backward};
@@ -114,8 +114,8 @@ tg_tensor *tg_where(tg_tensor *mask, tg_tensor *a, tg_tensor *b) {
     }
     int rank_ab = 0, rank = 0; /* set when the calls succeed; gcc cannot tell */
     int64_t shape_ab[TG_MAX_RANK], shape[TG_MAX_RANK];
-    if (tg_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank_ab, shape_ab) != TG_OK ||
-        tg_broadcast_shape(function, mask->rank, mask->shape, rank_ab, shape_ab, &rank, shape) != TG_OK)
+    if (tgi_broadcast_shape(function, a->rank, a->shape, b->rank, b->shape, &rank_ab, shape_ab) != TG_OK ||
+        tgi_broadcast_shape(function, mask->rank, mask->shape, rank_ab, shape_ab, &rank, shape) != TG_OK)
         return NULL;
     tg_tensor *inputs[3] = {mask, a, b};
     return tg_op_apply(&tg_op_where, inputs, 3, NULL, a->dtype, rank, shape);

@@ -20,7 +20,7 @@
 DEFINE_ADAGRAD_UPDATE(float, sqrtf)
 DEFINE_ADAGRAD_UPDATE(double, sqrt)
 
-void tg_optim_adagrad_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
+void tgi_optim_adagrad_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
     double clr = c->lr / (1 + (double)(t - 1) * c->lr_decay);
     if (param->dtype == TG_F32)
         adagrad_update_float(param->numel, param->data, param->grad->data, slots[0]->data, (float)clr,

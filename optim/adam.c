@@ -15,8 +15,8 @@
  * The coefficients are computed in double once per step. */
 #include <math.h>
 
-#include "core/simd.h"
-#include "core/threadpool.h"
+#include "tapegrad/simd.h"
+#include "tapegrad/threads.h"
 #include "optim_internal.h"
 
 typedef struct adam_coefficients {
@@ -77,7 +77,7 @@ static void adam_range(void *ctx, int64_t begin, int64_t end) {
 /* An element costs about 4 adds' worth of memory traffic (w, g, m, v). */
 #define ADAM_COST_PER_ELEMENT 4.0
 
-void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
+void tgi_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
     bool decoupled = c->kind == TG_OPT_ADAMW;
     double correction2 = sqrt(1 - pow(c->beta2, (double)t));
     adam_coefficients k = {
@@ -97,5 +97,5 @@ void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_ten
 tg_optimizer *tg_adam_new(int n, tg_tensor *const *params, double lr) {
     tg_optimizer_config c = tg_optimizer_defaults(TG_OPT_ADAM);
     c.lr = lr;
-    return tg_optim_create("tg_adam_new", n, params, &c);
+    return tgi_optim_create("tg_adam_new", n, params, &c);
 }

@@ -2,7 +2,7 @@
  * (torch.nn.utils.clip_grad_norm_ / clip_grad_value_). */
 #include <math.h>
 
-#include "core/tensor_internal.h"
+#include "tapegrad/tensor.h"
 #include "optim_internal.h"
 
 /* PyTorch's guard against a zero norm: c = max_norm / (N + 1e-6). */
@@ -69,7 +69,7 @@ static void scale_gradient(tg_tensor *g, double factor) {
 
 tg_status tg_clip_grad_norm(int n, tg_tensor *const *params, double max_norm, double *total_norm) {
     const char *function = "tg_clip_grad_norm";
-    tg_status s = tg_optim_check_params(function, n, params);
+    tg_status s = tgi_optim_check_params(function, n, params);
     if (s != TG_OK) return s;
     if (!isfinite(max_norm) || max_norm <= 0)
         return tg_error_report(TG_ERR_ARGUMENT, function, "max_norm must be finite and > 0, got %g", max_norm);
@@ -87,7 +87,7 @@ tg_status tg_clip_grad_norm(int n, tg_tensor *const *params, double max_norm, do
 
 tg_status tg_clip_grad_value(int n, tg_tensor *const *params, double clip_value) {
     const char *function = "tg_clip_grad_value";
-    tg_status s = tg_optim_check_params(function, n, params);
+    tg_status s = tgi_optim_check_params(function, n, params);
     if (s != TG_OK) return s;
     if (!isfinite(clip_value) || clip_value <= 0)
         return tg_error_report(TG_ERR_ARGUMENT, function, "clip_value must be finite and > 0, got %g", clip_value);

@@ -7,25 +7,25 @@
 /* The single table of kinds, indexed by tg_optimizer_kind. Slot names are
  * PyTorch's state names, so a saved file reads like a torch state_dict. */
 static const tg_optim_kind_record kinds[TG_OPT_KIND_COUNT] = {
-    [TG_OPT_SGD] = {"sgd", {NULL, NULL, NULL}, tg_optim_sgd_update},
-    [TG_OPT_MOMENTUM] = {"momentum", {"momentum_buffer", NULL, NULL}, tg_optim_sgd_update},
-    [TG_OPT_NESTEROV] = {"nesterov", {"momentum_buffer", NULL, NULL}, tg_optim_sgd_update},
-    [TG_OPT_ADAM] = {"adam", {"exp_avg", "exp_avg_sq", NULL}, tg_optim_adam_update},
-    [TG_OPT_ADAMW] = {"adamw", {"exp_avg", "exp_avg_sq", NULL}, tg_optim_adam_update},
-    [TG_OPT_RMSPROP] = {"rmsprop", {"square_avg", "momentum_buffer", "grad_avg"}, tg_optim_rmsprop_update},
-    [TG_OPT_ADAGRAD] = {"adagrad", {"sum", NULL, NULL}, tg_optim_adagrad_update},
+    [TG_OPT_SGD] = {"sgd", {NULL, NULL, NULL}, tgi_optim_sgd_update},
+    [TG_OPT_MOMENTUM] = {"momentum", {"momentum_buffer", NULL, NULL}, tgi_optim_sgd_update},
+    [TG_OPT_NESTEROV] = {"nesterov", {"momentum_buffer", NULL, NULL}, tgi_optim_sgd_update},
+    [TG_OPT_ADAM] = {"adam", {"exp_avg", "exp_avg_sq", NULL}, tgi_optim_adam_update},
+    [TG_OPT_ADAMW] = {"adamw", {"exp_avg", "exp_avg_sq", NULL}, tgi_optim_adam_update},
+    [TG_OPT_RMSPROP] = {"rmsprop", {"square_avg", "momentum_buffer", "grad_avg"}, tgi_optim_rmsprop_update},
+    [TG_OPT_ADAGRAD] = {"adagrad", {"sum", NULL, NULL}, tgi_optim_adagrad_update},
 };
 
 static bool kind_is_valid(tg_optimizer_kind kind) { return (unsigned)kind < TG_OPT_KIND_COUNT; }
 
-const tg_optim_kind_record *tg_optim_kind_record_of(tg_optimizer_kind kind) {
+const tg_optim_kind_record *tgi_optim_kind_record_of(tg_optimizer_kind kind) {
     return kind_is_valid(kind) ? &kinds[kind] : NULL;
 }
 
 const char *tg_optimizer_kind_name(tg_optimizer_kind kind) { return kind_is_valid(kind) ? kinds[kind].name : "unknown"; }
 
-bool tg_optim_slot_used(const tg_optimizer_config *c, int slot) {
-    const tg_optim_kind_record *record = tg_optim_kind_record_of(c->kind);
+bool tgi_optim_slot_used(const tg_optimizer_config *c, int slot) {
+    const tg_optim_kind_record *record = tgi_optim_kind_record_of(c->kind);
     if (!record || slot < 0 || slot >= TG_OPTIM_MAX_SLOTS || !record->slot_names[slot]) return false;
     if (c->kind == TG_OPT_RMSPROP && slot == 1) return c->momentum > 0;
     if (c->kind == TG_OPT_RMSPROP && slot == 2) return c->centered;
@@ -72,7 +72,7 @@ static tg_status check_range(const char *function, tg_status code, const char *k
                            hi_open ? ")" : "]", value, kind_name);
 }
 
-tg_status tg_optim_check_config(const char *function, const tg_optimizer_config *c, bool lr_may_be_zero,
+tg_status tgi_optim_check_config(const char *function, const tg_optimizer_config *c, bool lr_may_be_zero,
                                 tg_status code) {
     if (!c) return tg_error_report(TG_ERR_ARGUMENT, function, "config is NULL");
     if (!kind_is_valid(c->kind))

@@ -42,31 +42,31 @@ typedef struct tg_optim_kind_record {
 } tg_optim_kind_record;
 
 /* The record of a valid kind (NULL otherwise). */
-const tg_optim_kind_record *tg_optim_kind_record_of(tg_optimizer_kind kind);
+const tg_optim_kind_record *tgi_optim_kind_record_of(tg_optimizer_kind kind);
 /* Whether a config keeps slot k (RMSprop's momentum buffer and grad_avg are
  * there only with momentum > 0 / centered). */
-bool tg_optim_slot_used(const tg_optimizer_config *c, int slot);
+bool tgi_optim_slot_used(const tg_optimizer_config *c, int slot);
 /* Checks a whole config; `lr_may_be_zero` for a loaded one (a schedule may
  * have brought lr to 0). Reports with `function` and returns the status. */
-tg_status tg_optim_check_config(const char *function, const tg_optimizer_config *c, bool lr_may_be_zero, tg_status code);
+tg_status tgi_optim_check_config(const char *function, const tg_optimizer_config *c, bool lr_may_be_zero, tg_status code);
 /* Checks a parameter list: n >= 1, non-NULL, persistent, requires grad,
  * no tensor twice. */
-tg_status tg_optim_check_params(const char *function, int n, tg_tensor *const *params);
+tg_status tgi_optim_check_params(const char *function, int n, tg_tensor *const *params);
 
 /* Allocates the state tensors `c` keeps for n parameters into `state`
  * (n * TG_OPTIM_MAX_SLOTS pointers, set to NULL where unused). On failure
  * everything allocated is freed and the state is all NULL. */
-tg_status tg_optim_state_alloc(const char *function, const tg_optimizer_config *c, int n, tg_tensor *const *params,
+tg_status tgi_optim_state_alloc(const char *function, const tg_optimizer_config *c, int n, tg_tensor *const *params,
                                tg_tensor **state);
-void tg_optim_state_free(int n, tg_tensor **state);
+void tgi_optim_state_free(int n, tg_tensor **state);
 
 /* The constructors' common body, reporting as `function`. */
-tg_optimizer *tg_optim_create(const char *function, int n, tg_tensor *const *params, const tg_optimizer_config *c);
+tg_optimizer *tgi_optim_create(const char *function, int n, tg_tensor *const *params, const tg_optimizer_config *c);
 
 /* The update rules, one file each (formulas in optim.h). */
-void tg_optim_sgd_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
-void tg_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
-void tg_optim_rmsprop_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
-void tg_optim_adagrad_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
+void tgi_optim_sgd_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
+void tgi_optim_adam_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
+void tgi_optim_rmsprop_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
+void tgi_optim_adagrad_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t);
 
 #endif

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error_internal.h"
-#include "core/float_mode.h"
-#include "core/tensor_internal.h"
+#include "tapegrad/error.h"
+#include "tapegrad/float_mode.h"
+#include "tapegrad/tensor.h"
 #include "optim_internal.h"
 
 /* ---- the parameter list ---- */
@@ -45,7 +45,7 @@ static int find_duplicate(const char *function, int n, tg_tensor *const *params,
     return -1; /* not reached */
 }
 
-tg_status tg_optim_check_params(const char *function, int n, tg_tensor *const *params) {
+tg_status tgi_optim_check_params(const char *function, int n, tg_tensor *const *params) {
     if (n < 1 || !params)
         return tg_error_report(TG_ERR_ARGUMENT, function, "need n >= 1 parameters, got %d%s", n,
                                params ? "" : " (NULL list)");
@@ -72,26 +72,26 @@ tg_status tg_optim_check_params(const char *function, int n, tg_tensor *const *p
 
 /* ---- state tensors ---- */
 
-void tg_optim_state_free(int n, tg_tensor **state) {
+void tgi_optim_state_free(int n, tg_tensor **state) {
     for (int64_t k = 0; k < (int64_t)n * TG_OPTIM_MAX_SLOTS; k++) {
         tg_free(state[k]);
         state[k] = NULL;
     }
 }
 
-tg_status tg_optim_state_alloc(const char *function, const tg_optimizer_config *c, int n, tg_tensor *const *params,
+tg_status tgi_optim_state_alloc(const char *function, const tg_optimizer_config *c, int n, tg_tensor *const *params,
                                tg_tensor **state) {
     for (int64_t k = 0; k < (int64_t)n * TG_OPTIM_MAX_SLOTS; k++) state[k] = NULL;
     for (int i = 0; i < n; i++) {
         const tg_tensor *p = params[i];
         tg_tensor **slots = tg_optim_slots(state, i);
         for (int k = 0; k < TG_OPTIM_MAX_SLOTS; k++) {
-            if (!tg_optim_slot_used(c, k)) continue;
+            if (!tgi_optim_slot_used(c, k)) continue;
             /* Adagrad's "sum" starts at initial_accumulator; everything else at 0. */
             double start = c->kind == TG_OPT_ADAGRAD ? c->initial_accumulator : 0.0;
             slots[k] = tg_full(p->dtype, p->rank, p->shape, start);
             if (!slots[k]) {
-                tg_optim_state_free(n, state);
+                tgi_optim_state_free(n, state);
                 return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate the state of parameter %d", i);
             }
         }
@@ -101,9 +101,9 @@ tg_status tg_optim_state_alloc(const char *function, const tg_optimizer_config *
 
 /* ---- construction ---- */
 
-tg_optimizer *tg_optim_create(const char *function, int n, tg_tensor *const *params, const tg_optimizer_config *c) {
-    if (tg_optim_check_params(function, n, params) != TG_OK) return NULL;
-    if (tg_optim_check_config(function, c, false, TG_ERR_ARGUMENT) != TG_OK) return NULL;
+tg_optimizer *tgi_optim_create(const char *function, int n, tg_tensor *const *params, const tg_optimizer_config *c) {
+    if (tgi_optim_check_params(function, n, params) != TG_OK) return NULL;
+    if (tgi_optim_check_config(function, c, false, TG_ERR_ARGUMENT) != TG_OK) return NULL;
     tg_optimizer *opt = calloc(1, sizeof *opt);
     tg_tensor **list = malloc((size_t)n * sizeof *list);
     tg_tensor **state = calloc((size_t)n * TG_OPTIM_MAX_SLOTS, sizeof *state);
@@ -116,7 +116,7 @@ tg_optimizer *tg_optim_create(const char *function, int n, tg_tensor *const *par
         tg_error_report(TG_ERR_MEMORY, function, "cannot allocate an optimizer for %d parameters", n);
         return NULL;
     }
-    if (tg_optim_state_alloc(function, c, n, params, state) != TG_OK) {
+    if (tgi_optim_state_alloc(function, c, n, params, state) != TG_OK) {
         free(opt);
         free(list);
         free(state);
@@ -134,7 +134,7 @@ tg_optimizer *tg_optim_create(const char *function, int n, tg_tensor *const *par
 }
 
 tg_optimizer *tg_optimizer_new(int n, tg_tensor *const *params, const tg_optimizer_config *config) {
-    return tg_optim_create("tg_optimizer_new", n, params, config);
+    return tgi_optim_create("tg_optimizer_new", n, params, config);
 }
 
 /* ---- the step ---- */
@@ -156,8 +156,8 @@ tg_status tg_optimizer_step(tg_optimizer *opt) {
             return tg_error_report(TG_ERR_SHAPE, function, "parameter %d has %lld elements but its gradient %lld", i,
                                    (long long)p->numel, (long long)g->numel);
     }
-    const tg_optim_kind_record *record = tg_optim_kind_record_of(opt->config.kind);
-    /* Subnormal optimizer state is flushed (core/float_mode.h); an update
+    const tg_optim_kind_record *record = tgi_optim_kind_record_of(opt->config.kind);
+    /* Subnormal optimizer state is flushed (tapegrad/float_mode.h); an update
      * split over the pool runs in this mode on the workers too. */
     tg_float_mode float_mode = tg_float_mode_flush_subnormals();
     for (int i = 0; i < opt->n; i++) {
@@ -232,7 +232,7 @@ const tg_tensor *tg_optimizer_state(const tg_optimizer *opt, int index, const ch
         tg_error_report(TG_ERR_ARGUMENT, function, "parameter index %d outside [0, %d)", index, opt->n);
         return NULL;
     }
-    const tg_optim_kind_record *record = tg_optim_kind_record_of(opt->config.kind);
+    const tg_optim_kind_record *record = tgi_optim_kind_record_of(opt->config.kind);
     for (int k = 0; k < TG_OPTIM_MAX_SLOTS; k++) {
         const char *slot_name = record->slot_names[k];
         if (slot_name && strcmp(slot_name, name) == 0 && tg_optim_slots(opt->state, index)[k])
@@ -244,7 +244,7 @@ const tg_tensor *tg_optimizer_state(const tg_optimizer *opt, int index, const ch
 
 void tg_optimizer_free(tg_optimizer *opt) {
     if (!opt) return;
-    tg_optim_state_free(opt->n, opt->state);
+    tgi_optim_state_free(opt->n, opt->state);
     free(opt->state);
     free(opt->param_steps);
     free(opt->params);

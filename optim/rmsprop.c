@@ -43,7 +43,7 @@
 DEFINE_RMSPROP_UPDATE(float, sqrtf)
 DEFINE_RMSPROP_UPDATE(double, sqrt)
 
-void tg_optim_rmsprop_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
+void tgi_optim_rmsprop_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
     (void)t; /* RMSprop has no bias correction */
     void *average = slots[2] ? slots[2]->data : NULL, *buffer = slots[1] ? slots[1]->data : NULL;
     double keep = 1 - c->rms_decay;

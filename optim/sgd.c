@@ -5,7 +5,7 @@
  *   b <- mu b + (1 - tau) g      buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
  *   W <- W - lr d                param.add_(d_p, alpha=-lr)
  * Plain SGD is exactly the seeds' W <- W - lr dW. */
-#include "core/simd.h"
+#include "tapegrad/simd.h"
 #include "optim_internal.h"
 
 /* The rule for one element type T; `buffer` is NULL for plain SGD. */
@@ -29,7 +29,7 @@
 DEFINE_SGD_UPDATE(float)
 DEFINE_SGD_UPDATE(double)
 
-void tg_optim_sgd_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
+void tgi_optim_sgd_update(const tg_optimizer_config *c, tg_tensor *param, tg_tensor *const *slots, int64_t t) {
     bool nesterov = c->kind == TG_OPT_NESTEROV, first = t == 1;
     double keep = 1 - c->dampening;
     tg_tensor *buffer = slots[0];
@@ -44,5 +44,5 @@ void tg_optim_sgd_update(const tg_optimizer_config *c, tg_tensor *param, tg_tens
 tg_optimizer *tg_sgd_new(int n, tg_tensor *const *params, double lr) {
     tg_optimizer_config c = tg_optimizer_defaults(TG_OPT_SGD);
     c.lr = lr;
-    return tg_optim_create("tg_sgd_new", n, params, &c);
+    return tgi_optim_create("tg_sgd_new", n, params, &c);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error_internal.h"
+#include "tapegrad/error.h"
 #include "optim_internal.h"
 #include "tapegrad/checkpoint.h"
 
@@ -22,11 +22,11 @@ typedef char text[TEXT_SIZE];
 /* The state tensors of `config`, in file order (parameter, then slot): names
  * written into `names` and pointers into `tensors`. Returns their count. */
 static int list_state(const tg_optimizer_config *config, int n, tg_tensor **state, text *names, tg_tensor **tensors) {
-    const tg_optim_kind_record *record = tg_optim_kind_record_of(config->kind);
+    const tg_optim_kind_record *record = tgi_optim_kind_record_of(config->kind);
     int count = 0;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < TG_OPTIM_MAX_SLOTS; k++) {
-            if (!tg_optim_slot_used(config, k)) continue;
+            if (!tgi_optim_slot_used(config, k)) continue;
             snprintf(names[count], TEXT_SIZE, "param.%d.%s", i, record->slot_names[k]);
             tensors[count++] = tg_optim_slots(state, i)[k];
         }
@@ -195,7 +195,7 @@ static tg_status read_header(const reader *r, const tg_optimizer *opt, tg_optimi
         return tg_error_report(TG_ERR_FORMAT, r->function, "%s: metadata '%scentered' is '%s', not true or false",
                                r->path, KEY_PREFIX, centered);
     config->centered = strcmp(centered, "true") == 0;
-    if ((s = tg_optim_check_config(r->function, config, true, TG_ERR_FORMAT)) != TG_OK) return s;
+    if ((s = tgi_optim_check_config(r->function, config, true, TG_ERR_FORMAT)) != TG_OK) return s;
 
     for (int i = 0; i < opt->n; i++) {
         const tg_tensor *p = opt->params[i];
@@ -268,7 +268,7 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
     if ((status = read_header(&r, opt, &config, &steps, param_steps)) != TG_OK) goto done;
     /* Fresh tensors laid out for the file's config (RMSprop's momentum or
      * centering may differ from opt's), filled from the file, then swapped in. */
-    if ((status = tg_optim_state_alloc(function, &config, opt->n, opt->params, state)) != TG_OK) goto done;
+    if ((status = tgi_optim_state_alloc(function, &config, opt->n, opt->params, state)) != TG_OK) goto done;
     have_state = true;
     int count = list_state(&config, opt->n, state, names, tensors);
     for (int k = 0; k < count; k++) name_ptrs[k] = names[k];
@@ -288,7 +288,7 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
     opt->steps = steps;
     memcpy(opt->param_steps, param_steps, (size_t)opt->n * sizeof *param_steps);
 done:
-    if (have_state) tg_optim_state_free(opt->n, state); /* the old state on success, the new one on failure */
+    if (have_state) tgi_optim_state_free(opt->n, state); /* the old state on success, the new one on failure */
     free(state);
     free(param_steps);
     free(names);

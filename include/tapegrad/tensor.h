@@ -143,6 +143,28 @@ tg_status tg_copy_to_doubles(const tg_tensor *t, double *out);
  * (TG_ERR_TAPE). */
 tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src);
 
+/* ---- for functions built on the library (layers, optimizers, user ops) ---- */
+/* Checks a tensor argument of `function` (the public function the user
+ * called): reports TG_ERR_ARGUMENT if `t` is NULL (through
+ * tg_error_null_tensor, error.h: a NULL passed down from an earlier failure
+ * keeps that failure's error) and TG_ERR_TAPE if `t` is a stale tensor, made
+ * on a tape before its last reset. `what` names the argument in the message
+ * ("x", "weight", "input 2"). Returns TG_OK or the status reported. */
+tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t);
+/* Checks a shape for a tensor of `dtype` and stores its element count in
+ * *numel, reporting under `function`'s name: TG_ERR_DTYPE for an unknown
+ * dtype, TG_ERR_SHAPE for a rank outside 0..TG_MAX_RANK or a negative size,
+ * TG_ERR_ARGUMENT for a NULL shape with rank > 0 or a NULL numel, and
+ * TG_ERR_MEMORY for sizes whose product (zeros skipped) is too large to
+ * address. Returns TG_OK or the status reported; *numel is set on TG_OK. */
+tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape, tg_dtype dtype, int64_t *numel);
+/* Counts one in-place change of `t`'s values (its version + 1; tape.h,
+ * "In-place changes"): call it after writing into the data of an existing
+ * tensor by any means other than the library's functions, so that backward
+ * can tell that an op's recorded input changed. Thread-safe (an atomic add).
+ * `t` must not be NULL. */
+void tg_tensor_changed(const tg_tensor *t);
+
 /* True when both have the same rank and sizes. */
 bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
 /* Writes "(3,1,4)" into buf (always NUL-terminated); returns buf. A NULL

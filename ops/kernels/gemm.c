@@ -57,10 +57,10 @@ static const gemm_kernel portable_kernel = {
     "portable",
     {TG_GEMM_REF_MR_F32, TG_GEMM_REF_NR_F32, 128, 256, 4096},
     {TG_GEMM_REF_MR_F64, TG_GEMM_REF_NR_F64, 64, 256, 2048},
-    tg_gemm_ref_micro_f32,
-    tg_gemm_ref_micro_f64,
-    tg_gemm_ref_pack_f32,
-    tg_gemm_ref_pack_f64,
+    tgi_gemm_ref_micro_f32,
+    tgi_gemm_ref_micro_f64,
+    tgi_gemm_ref_pack_f32,
+    tgi_gemm_ref_pack_f64,
     NULL,
     NULL,
     0,
@@ -75,12 +75,12 @@ static const gemm_kernel avx2_kernel = {
     "avx2-fma",
     {TG_GEMM_AVX2_MR_F32, TG_GEMM_AVX2_NR_F32, 144, 256, 4080},
     {TG_GEMM_AVX2_MR_F64, TG_GEMM_AVX2_NR_F64, 72, 256, 4080},
-    tg_gemm_avx2_micro_f32,
-    tg_gemm_avx2_micro_f64,
-    tg_gemm_avx2_pack_f32,
-    tg_gemm_avx2_pack_f64,
-    tg_gemm_avx2_narrow_f32,
-    tg_gemm_avx2_narrow_f64,
+    tgi_gemm_avx2_micro_f32,
+    tgi_gemm_avx2_micro_f64,
+    tgi_gemm_avx2_pack_f32,
+    tgi_gemm_avx2_pack_f64,
+    tgi_gemm_avx2_narrow_f32,
+    tgi_gemm_avx2_narrow_f64,
     TG_GEMM_AVX2_NARROW_F32,
     TG_GEMM_AVX2_NARROW_F64,
     TG_GEMM_AVX2_NARROW_ROWS,
@@ -96,12 +96,12 @@ static const gemm_kernel avx512_kernel = {
     "avx512",
     {TG_GEMM_AVX512_MR_F32, TG_GEMM_AVX512_NR_F32, 384, 256, 1024},
     {TG_GEMM_AVX512_MR_F64, TG_GEMM_AVX512_NR_F64, 192, 256, 2048},
-    tg_gemm_avx512_micro_f32,
-    tg_gemm_avx512_micro_f64,
-    tg_gemm_avx2_pack_f32,
-    tg_gemm_avx2_pack_f64,
-    tg_gemm_avx512_narrow_f32,
-    tg_gemm_avx512_narrow_f64,
+    tgi_gemm_avx512_micro_f32,
+    tgi_gemm_avx512_micro_f64,
+    tgi_gemm_avx2_pack_f32,
+    tgi_gemm_avx2_pack_f64,
+    tgi_gemm_avx512_narrow_f32,
+    tgi_gemm_avx512_narrow_f64,
     TG_GEMM_AVX512_NARROW_F32,
     TG_GEMM_AVX512_NARROW_F64,
     TG_GEMM_AVX512_NARROW_ROWS,
@@ -119,7 +119,7 @@ static int n_usable_kernels;
 
 static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
 static const gemm_kernel *default_kernel = &portable_kernel;
-static _Atomic(const gemm_kernel *) chosen_kernel; /* tg_gemm_use_kernel(); NULL: default */
+static _Atomic(const gemm_kernel *) chosen_kernel; /* tgi_gemm_use_kernel(); NULL: default */
 
 static const gemm_kernel *usable_kernel_named(const char *name)
 {
@@ -153,7 +153,7 @@ static void find_kernels(void)
         if (i > 0) strncat(names, ", ", sizeof names - strlen(names) - 1);
         strncat(names, usable_kernels[i]->name, sizeof names - strlen(names) - 1);
     }
-    tg_warning("TG_GEMM_KERNEL", "\"%s\" is not a kernel this build can run on this CPU (it can run: %s); using %s",
+    tgi_warning("TG_GEMM_KERNEL", "\"%s\" is not a kernel this build can run on this CPU (it can run: %s); using %s",
                env, names, default_kernel->name);
 }
 
@@ -166,7 +166,7 @@ static const gemm_kernel *current_kernel(void)
 
 const char *tg_gemm_kernel_name(void) { return current_kernel()->name; }
 
-bool tg_gemm_use_kernel(const char *name)
+bool tgi_gemm_use_kernel(const char *name)
 {
     pthread_once(&kernel_once, find_kernels);
     if (name == NULL) {
@@ -179,7 +179,7 @@ bool tg_gemm_use_kernel(const char *name)
     return true;
 }
 
-void tg_gemm_force_portable(bool on) { tg_gemm_use_kernel(on ? "portable" : NULL); }
+void tgi_gemm_force_portable(bool on) { tgi_gemm_use_kernel(on ? "portable" : NULL); }
 
 /* ---- per-thread packing buffers ---------------------------------------------
  * One pair per OS thread (pool workers and user threads alike), grown to the
@@ -374,8 +374,8 @@ static void narrow_task(void *ctx, int64_t task, int thread_index)
 static void gemm_narrow(tg_gemm_narrow_fn *fn, int64_t rows, const tg_gemm_narrow_args *args, int64_t m,
                         double work)
 {
-    narrow_job job = {fn, args, m, rows, tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD)};
-    tg_parallel_for(job.threads, job.threads, narrow_task, &job);
+    narrow_job job = {fn, args, m, rows, tgi_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD)};
+    tgi_parallel_for(job.threads, job.threads, narrow_task, &job);
 }
 
 /* ---- the public entry points' argument check ------------------------------ */
@@ -603,13 +603,13 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
             gemm_narrow(kernel->narrow_##SFX, kernel->narrow_rows, &narrow, m, work);          \
             return;                                                                            \
         }                                                                                      \
-        g.threads = tg_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \
+        g.threads = tgi_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \
         row_blocks blocks;                                                                     \
         if (g.threads > 1 && work >= DYNAMIC_MIN_WORK &&                                       \
             splits_rows(m, n, g.blk->mr, g.blk->nr) &&                                         \
             plan_row_blocks(&blocks, g.blk, sizeof(T), m, n, k))                               \
             g.dynamic = &blocks;                                                               \
-        tg_parallel_for(g.threads, g.threads, gemm_task_##SFX, &g);                            \
+        tgi_parallel_for(g.threads, g.threads, gemm_task_##SFX, &g);                            \
     }
 
 GEMM_DEFINE(float, f32)

@@ -34,14 +34,14 @@
  * supports, or the one named by the environment variable TG_GEMM_KERNEL
  * (read once) when it is built and supported.
  *
- * tg_gemm_use_kernel(name) selects a family by name from then on; NULL
+ * tgi_gemm_use_kernel(name) selects a family by name from then on; NULL
  * returns to the default choice. Returns false, changing nothing, for a name
  * that is unknown, not built or not supported by this CPU: tests use it to
- * run every kernel the machine has. tg_gemm_force_portable(on) is
- * tg_gemm_use_kernel(on ? "portable" : NULL). Neither may be called while
+ * run every kernel the machine has. tgi_gemm_force_portable(on) is
+ * tgi_gemm_use_kernel(on ? "portable" : NULL). Neither may be called while
  * another thread is inside tg_gemm_*. */
-bool tg_gemm_use_kernel(const char *name);
-void tg_gemm_force_portable(bool on);
+bool tgi_gemm_use_kernel(const char *name);
+void tgi_gemm_force_portable(bool on);
 
 /* ---- for gemm.c and the micro-kernel files only ----------------------------
  *
@@ -87,31 +87,31 @@ typedef struct tg_gemm_narrow_args {
 typedef void tg_gemm_narrow_fn(const tg_gemm_narrow_args *g, int64_t i0, int rows);
 
 /* Portable packing (gemm_ref.c). */
-tg_gemm_pack_f32 tg_gemm_ref_pack_f32;
-tg_gemm_pack_f64 tg_gemm_ref_pack_f64;
+tg_gemm_pack_f32 tgi_gemm_ref_pack_f32;
+tg_gemm_pack_f64 tgi_gemm_ref_pack_f64;
 
 /* Portable kernels (gemm_ref.c). */
 #define TG_GEMM_REF_MR_F32 4
 #define TG_GEMM_REF_NR_F32 8
 #define TG_GEMM_REF_MR_F64 4
 #define TG_GEMM_REF_NR_F64 4
-tg_gemm_micro_f32 tg_gemm_ref_micro_f32;
-tg_gemm_micro_f64 tg_gemm_ref_micro_f64;
+tg_gemm_micro_f32 tgi_gemm_ref_micro_f32;
+tg_gemm_micro_f64 tgi_gemm_ref_micro_f64;
 
 /* AVX2+FMA kernels (gemm_avx2.c, built only when TG_HAVE_AVX2_KERNEL). */
 #define TG_GEMM_AVX2_MR_F32 6
 #define TG_GEMM_AVX2_NR_F32 16
 #define TG_GEMM_AVX2_MR_F64 6
 #define TG_GEMM_AVX2_NR_F64 8
-tg_gemm_micro_f32 tg_gemm_avx2_micro_f32;
-tg_gemm_micro_f64 tg_gemm_avx2_micro_f64;
-tg_gemm_pack_f32 tg_gemm_avx2_pack_f32; /* AVX transposes for w = 6, 8k */
-tg_gemm_pack_f64 tg_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 4k */
+tg_gemm_micro_f32 tgi_gemm_avx2_micro_f32;
+tg_gemm_micro_f64 tgi_gemm_avx2_micro_f64;
+tg_gemm_pack_f32 tgi_gemm_avx2_pack_f32; /* AVX transposes for w = 6, 8k */
+tg_gemm_pack_f64 tgi_gemm_avx2_pack_f64; /* AVX transposes for w = 6, 4k */
 #define TG_GEMM_AVX2_NARROW_F32 16 /* two vectors */
 #define TG_GEMM_AVX2_NARROW_F64 8
 #define TG_GEMM_AVX2_NARROW_ROWS 6
-tg_gemm_narrow_fn tg_gemm_avx2_narrow_f32;
-tg_gemm_narrow_fn tg_gemm_avx2_narrow_f64;
+tg_gemm_narrow_fn tgi_gemm_avx2_narrow_f32;
+tg_gemm_narrow_fn tgi_gemm_avx2_narrow_f64;
 
 /* AVX-512F kernels (gemm_avx512.c, built only when TG_HAVE_AVX512_KERNEL);
  * they pack with the AVX2 routines. */
@@ -119,13 +119,13 @@ tg_gemm_narrow_fn tg_gemm_avx2_narrow_f64;
 #define TG_GEMM_AVX512_NR_F32 32
 #define TG_GEMM_AVX512_MR_F64 8
 #define TG_GEMM_AVX512_NR_F64 16
-tg_gemm_micro_f32 tg_gemm_avx512_micro_f32;
-tg_gemm_micro_f64 tg_gemm_avx512_micro_f64;
+tg_gemm_micro_f32 tgi_gemm_avx512_micro_f32;
+tg_gemm_micro_f64 tgi_gemm_avx512_micro_f64;
 #define TG_GEMM_AVX512_NARROW_F32 16 /* one vector */
 #define TG_GEMM_AVX512_NARROW_F64 8
 #define TG_GEMM_AVX512_NARROW_ROWS 8
-tg_gemm_narrow_fn tg_gemm_avx512_narrow_f32;
-tg_gemm_narrow_fn tg_gemm_avx512_narrow_f64;
+tg_gemm_narrow_fn tgi_gemm_avx512_narrow_f32;
+tg_gemm_narrow_fn tgi_gemm_avx512_narrow_f64;
 
 
 #endif

@@ -19,7 +19,7 @@
                                         : _mm256_fmadd_pd(vbeta, _mm256_loadu_pd(ptr),      \
                                                           _mm256_mul_pd(valpha, (acc))))
 
-void tg_gemm_avx2_micro_f32(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+void tgi_gemm_avx2_micro_f32(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                             int m_eff, int n_eff, float alpha, float beta)
 {
     enum { MR = TG_GEMM_AVX2_MR_F32, NR = TG_GEMM_AVX2_NR_F32 };
@@ -94,7 +94,7 @@ void tg_gemm_avx2_micro_f32(int64_t k, const float *a, const float *b, float *c,
     }
 }
 
-void tg_gemm_avx2_micro_f64(int64_t k, const double *a, const double *b, double *c, int64_t ldc,
+void tgi_gemm_avx2_micro_f64(int64_t k, const double *a, const double *b, double *c, int64_t ldc,
                             int m_eff, int n_eff, double alpha, double beta)
 {
     enum { MR = TG_GEMM_AVX2_MR_F64, NR = TG_GEMM_AVX2_NR_F64 };
@@ -214,7 +214,7 @@ static inline void transpose4_pd(__m256d r[4])
     r[2] = _mm256_permute2f128_pd(t0, t2, 0x31), r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
-void tg_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64_t rs,
+void tgi_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64_t rs,
                            int64_t cs, float *dst)
 {
     if (w_eff != w || (w != 6 && w % 8 != 0) || (cs != 1 && rs != 1)) {
@@ -257,7 +257,7 @@ void tg_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64
     if (p < kc) pack_plain_f32(kc - p, w, w, src + p, 1, cs, dst + p * w);
 }
 
-void tg_gemm_avx2_pack_f64(int64_t kc, int w_eff, int w, const double *src, int64_t rs,
+void tgi_gemm_avx2_pack_f64(int64_t kc, int w_eff, int w, const double *src, int64_t rs,
                            int64_t cs, double *dst)
 {
     if (w_eff != w || (w != 6 && w % 4 != 0) || (cs != 1 && rs != 1)) {
@@ -382,7 +382,7 @@ static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int6
     }
 }
 
-void tg_gemm_avx2_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
+void tgi_gemm_avx2_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
     switch (rows) {
     case 6: narrow_rows_f32(6, i0, g, g->a, g->b, g->c); break;
@@ -392,7 +392,7 @@ void tg_gemm_avx2_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
     }
 }
 
-void tg_gemm_avx2_narrow_f64(const tg_gemm_narrow_args *g, int64_t i0, int rows)
+void tgi_gemm_avx2_narrow_f64(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
     switch (rows) {
     case 6: narrow_rows_f64(6, i0, g, g->a, g->b, g->c); break;

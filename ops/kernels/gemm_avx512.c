@@ -35,7 +35,7 @@ static inline void store_row_f64(double *c, __m512d acc, __mmask8 mask, __m512d 
 static inline __mmask16 lanes16(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1u); }
 static inline __mmask8 lanes8(int n) { return n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n > 0 ? n : 0)) - 1u); }
 
-void tg_gemm_avx512_micro_f32(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m_eff,
+void tgi_gemm_avx512_micro_f32(int64_t k, const float *a, const float *b, float *c, int64_t ldc, int m_eff,
                               int n_eff, float alpha, float beta)
 {
     enum { MR = TG_GEMM_AVX512_MR_F32, NR = TG_GEMM_AVX512_NR_F32 };
@@ -101,7 +101,7 @@ void tg_gemm_avx512_micro_f32(int64_t k, const float *a, const float *b, float *
     }
 }
 
-void tg_gemm_avx512_micro_f64(int64_t k, const double *a, const double *b, double *c, int64_t ldc, int m_eff,
+void tgi_gemm_avx512_micro_f64(int64_t k, const double *a, const double *b, double *c, int64_t ldc, int m_eff,
                               int n_eff, double alpha, double beta)
 {
     enum { MR = TG_GEMM_AVX512_MR_F64, NR = TG_GEMM_AVX512_NR_F64 };
@@ -221,7 +221,7 @@ static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int6
     }
 }
 
-void tg_gemm_avx512_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
+void tgi_gemm_avx512_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
     switch (rows) {
     case 8: narrow_rows_f32(8, i0, g, g->a, g->b, g->c); break;
@@ -231,7 +231,7 @@ void tg_gemm_avx512_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int row
     }
 }
 
-void tg_gemm_avx512_narrow_f64(const tg_gemm_narrow_args *g, int64_t i0, int rows)
+void tgi_gemm_avx512_narrow_f64(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
     switch (rows) {
     case 8: narrow_rows_f64(8, i0, g, g->a, g->b, g->c); break;

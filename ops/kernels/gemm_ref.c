@@ -28,8 +28,8 @@
         }                                                                                  \
     }
 
-REF_MICRO(tg_gemm_ref_micro_f32, float, TG_GEMM_REF_MR_F32, TG_GEMM_REF_NR_F32)
-REF_MICRO(tg_gemm_ref_micro_f64, double, TG_GEMM_REF_MR_F64, TG_GEMM_REF_NR_F64)
+REF_MICRO(tgi_gemm_ref_micro_f32, float, TG_GEMM_REF_MR_F32, TG_GEMM_REF_NR_F32)
+REF_MICRO(tgi_gemm_ref_micro_f64, double, TG_GEMM_REF_MR_F64, TG_GEMM_REF_NR_F64)
 
 /* Row copies of the usual panel widths get a constant length, which the
  * compiler turns into a few vector moves; everything else is a plain loop. */
@@ -56,5 +56,5 @@ REF_MICRO(tg_gemm_ref_micro_f64, double, TG_GEMM_REF_MR_F64, TG_GEMM_REF_NR_F64)
         }                                                                                  \
     }
 
-REF_PACK(tg_gemm_ref_pack_f32, float)
-REF_PACK(tg_gemm_ref_pack_f64, double)
+REF_PACK(tgi_gemm_ref_pack_f32, float)
+REF_PACK(tgi_gemm_ref_pack_f64, double)

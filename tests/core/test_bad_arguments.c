@@ -2405,6 +2405,25 @@ static bool layer_free_held(void)
     return true; /* void: the report is the error value */
 }
 
+/* ---- issue 24 (house): helpers made public for layers and optimizers ---- */
+static bool tensor_check_null(void) { return tg_tensor_check("tg_my_layer", "x", NULL) == TG_ERR_ARGUMENT; }
+static bool tensor_check_stale(void) { return tg_tensor_check("tg_my_layer", "x", stale()) == TG_ERR_TAPE; }
+static bool shape_validate_null_numel(void)
+{
+    int64_t shape[] = {2, 3};
+    return tg_shape_validate("tg_my_layer", 2, shape, TG_F32, NULL) == TG_ERR_ARGUMENT;
+}
+static bool shape_validate_negative(void)
+{
+    int64_t shape[] = {2, -5}, numel = 7;
+    return tg_shape_validate("tg_my_layer", 2, shape, TG_F64, &numel) == TG_ERR_SHAPE && numel == 7;
+}
+static bool tensor_changed_null(void)
+{
+    tg_tensor_changed(NULL);
+    return true; /* void: the report is the error value */
+}
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -3031,6 +3050,12 @@ static bad_call rows[] = {
     {"tg_layer_tie_param", "a tie back to the tied layer", tie_cycle, ARG, "hold itself"},
     {"tg_layer_tie_param", "a slot another layer is tied to", tie_lent_slot, ARG, "tied to 'weight'"},
     {"tg_layer_free", "a layer a model holds", layer_free_held, ARG, "held 1 time"},
+    /* issue 24 (house): helpers made public for layers and optimizers */
+    {"tg_my_layer", "tg_tensor_check of a NULL x", tensor_check_null, ARG, "x is NULL"},
+    {"tg_my_layer", "tg_tensor_check of a stale x", tensor_check_stale, TAPE, "x is a stale tensor"},
+    {"tg_my_layer", "tg_shape_validate with NULL numel", shape_validate_null_numel, ARG, "numel is NULL"},
+    {"tg_my_layer", "tg_shape_validate of (2,-5)", shape_validate_negative, SHAPE, "(2,-5)"},
+    {"tg_tensor_changed", "NULL t", tensor_changed_null, ARG, "t is NULL"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

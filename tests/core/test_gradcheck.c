@@ -1,4 +1,4 @@
-/* Tests of the finite-difference gradient checker (core/gradcheck.c). */
+/* Tests of the finite-difference gradient checker (tools/gradcheck.c). */
 #include <math.h>
 #include <string.h>
 

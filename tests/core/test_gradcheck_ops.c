@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "ops/op_internal.h" /* the fused backward ops: tg_relu_grad, ... */
+#include "ops/op_internal.h" /* the fused backward ops: tgi_relu_grad, ... */
 #include "tapegrad.h"
 
 #define MAX_CASE_INPUTS 3
@@ -44,13 +44,13 @@ static tg_tensor *f_sqrt(tg_tensor **x) { return tg_sqrt(x[0]); }
 static tg_tensor *f_abs(tg_tensor **x) { return tg_abs(x[0]); }
 static tg_tensor *f_tanh(tg_tensor **x) { return tg_tanh(x[0]); }
 static tg_tensor *f_relu(tg_tensor **x) { return tg_relu(x[0]); }
-static tg_tensor *f_relu_grad(tg_tensor **x) { return tg_relu_grad(x[0], x[1]); }
-static tg_tensor *f_sigmoid_grad(tg_tensor **x) { return tg_sigmoid_grad(x[0], x[1]); }
-static tg_tensor *f_tanh_grad(tg_tensor **x) { return tg_tanh_grad(x[0], x[1]); }
-static tg_tensor *f_softmax_grad(tg_tensor **x) { return tg_softmax_grad(x[0], x[1], 1); }
-static tg_tensor *f_softmax_grad0(tg_tensor **x) { return tg_softmax_grad(x[0], x[1], 0); }
-static tg_tensor *f_log_softmax_grad(tg_tensor **x) { return tg_log_softmax_grad(x[0], x[1], 1); }
-static tg_tensor *f_log_softmax_grad0(tg_tensor **x) { return tg_log_softmax_grad(x[0], x[1], 0); }
+static tg_tensor *f_relu_grad(tg_tensor **x) { return tgi_relu_grad(x[0], x[1]); }
+static tg_tensor *f_sigmoid_grad(tg_tensor **x) { return tgi_sigmoid_grad(x[0], x[1]); }
+static tg_tensor *f_tanh_grad(tg_tensor **x) { return tgi_tanh_grad(x[0], x[1]); }
+static tg_tensor *f_softmax_grad(tg_tensor **x) { return tgi_softmax_grad(x[0], x[1], 1); }
+static tg_tensor *f_softmax_grad0(tg_tensor **x) { return tgi_softmax_grad(x[0], x[1], 0); }
+static tg_tensor *f_log_softmax_grad(tg_tensor **x) { return tgi_log_softmax_grad(x[0], x[1], 1); }
+static tg_tensor *f_log_softmax_grad0(tg_tensor **x) { return tgi_log_softmax_grad(x[0], x[1], 0); }
 static tg_tensor *f_sigmoid(tg_tensor **x) { return tg_sigmoid(x[0]); }
 static tg_tensor *f_clamp(tg_tensor **x) { return tg_clamp(x[0], -0.5, 0.5); }
 static tg_tensor *f_sum(tg_tensor **x) { return tg_sum(x[0]); }

@@ -1,4 +1,4 @@
-/* Tests of safetensors checkpoints (core/safetensors.c). Damaged files are
+/* Tests of safetensors checkpoints (io/safetensors.c). Damaged files are
  * made by writing a good file and then changing bytes in it, or by writing a
  * header by hand. */
 #include <dirent.h>

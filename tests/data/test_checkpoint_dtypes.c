@@ -1,5 +1,5 @@
 /* Tests of reading stored dtypes other than the destination's
- * (core/checkpoint_dtype.c, the rule in include/tapegrad/checkpoint.h).
+ * (io/checkpoint_dtype.c, the rule in include/tapegrad/checkpoint.h).
  * Every file is written by hand, byte by byte, from bit patterns worked out
  * from the IEEE 754 / bfloat16 definitions (sign, biased exponent, fraction)
  * and two's complement, not by the code under test. */

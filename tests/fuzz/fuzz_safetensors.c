@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_safetensors.c — the checkpoint reader (core/safetensors.c).
+/* tests/fuzz/fuzz_safetensors.c — the checkpoint reader (io/safetensors.c).
  *
  * The whole-file checksum would refuse almost every mutation before the
  * parser's later checks run, so each input is opened twice: once with the
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint_internal.h"
+#include "io/checkpoint_internal.h"
 #include "tests/fuzz/fuzz.h"
 
 static uint8_t *copy_of(const uint8_t *data, size_t size)

@@ -116,7 +116,7 @@ static void check_all_shapes(bool f64)
     }
 }
 
-static void use_portable(void) { tg_gemm_force_portable(true); }
+static void use_portable(void) { tgi_gemm_force_portable(true); }
 
 /* ---- results against the naive loop ---------------------------------------- */
 
@@ -165,7 +165,7 @@ Test(gemm, every_kernel_this_cpu_runs_matches_naive_loop)
     int ran = 0;
     tg_set_num_threads(2);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (!tg_gemm_use_kernel(names[i])) {
+        if (!tgi_gemm_use_kernel(names[i])) {
             cr_log_info("gemm kernel %s: not built or not supported by this CPU, skipped", names[i]);
             continue;
         }
@@ -174,9 +174,9 @@ Test(gemm, every_kernel_this_cpu_runs_matches_naive_loop)
         check_all_shapes(true);
         ran++;
     }
-    tg_gemm_use_kernel(NULL);
+    tgi_gemm_use_kernel(NULL);
     cr_assert_geq(ran, 1);
-    cr_assert_not(tg_gemm_use_kernel("sse9"), "an unknown kernel name is refused");
+    cr_assert_not(tgi_gemm_use_kernel("sse9"), "an unknown kernel name is refused");
 }
 
 /* A narrow product (n <= 16 floats or 8 doubles, B not transposed: a
@@ -226,7 +226,7 @@ Test(gemm, narrow_products_match_the_columns_of_a_wide_one_exactly)
     const int64_t sizes[8][2] = {{64, 67}, {203, 67}, {1000, 67}, {64, 600},
                                  {203, 600}, {1000, 600}, {14, 600}, {7, 600}};
     for (int kernel = 0; kernel < 3; kernel++) {
-        if (!tg_gemm_use_kernel(names[kernel])) continue; /* not built or not on this CPU */
+        if (!tgi_gemm_use_kernel(names[kernel])) continue; /* not built or not on this CPU */
         for (int threads = 1; threads <= 2; threads++) {
             tg_set_num_threads(threads);
             for (int s = 0; s < 8; s++)
@@ -238,7 +238,7 @@ Test(gemm, narrow_products_match_the_columns_of_a_wide_one_exactly)
                 }
         }
     }
-    tg_gemm_use_kernel(NULL);
+    tgi_gemm_use_kernel(NULL);
     tg_set_num_threads(1);
 }
 
@@ -275,7 +275,7 @@ Test(gemm, beta_zero_never_reads_c)
 {
     /* Old NaNs in C must not leak into the result when beta == 0. */
     for (int portable = 0; portable < 2; portable++) {
-        tg_gemm_force_portable(portable);
+        tgi_gemm_force_portable(portable);
         int64_t m = 37, n = 41, k = 19;
         float *a = malloc(sizeof(float) * (size_t)(m * k));
         float *b = malloc(sizeof(float) * (size_t)(k * n));
@@ -493,9 +493,9 @@ Test(gemm, kernel_can_be_forced_to_portable)
     const char *auto_name = tg_gemm_kernel_name();
     cr_assert(strcmp(auto_name, "avx512") == 0 || strcmp(auto_name, "avx2-fma") == 0 ||
               strcmp(auto_name, "portable") == 0);
-    tg_gemm_force_portable(true);
+    tgi_gemm_force_portable(true);
     cr_assert_str_eq(tg_gemm_kernel_name(), "portable");
-    tg_gemm_force_portable(false);
+    tgi_gemm_force_portable(false);
     cr_assert_str_eq(tg_gemm_kernel_name(), auto_name);
 }
 
@@ -530,7 +530,7 @@ Test(threads, parallel_for_runs_each_task_once_in_static_blocks)
 {
     static count_ctx counts;
     tg_set_num_threads(2);
-    tg_parallel_for(100, 2, count_task, &counts);
+    tgi_parallel_for(100, 2, count_task, &counts);
     for (int t = 0; t < 100; t++) {
         cr_assert_eq(atomic_load(&counts.runs[t]), 1);
         cr_assert_eq(counts.owner[t], t < 50 ? 0 : 1); /* [0,50) on the caller */
@@ -559,7 +559,7 @@ Test(threads, jobs_complete_whether_workers_and_caller_poll_or_sleep)
     for (int round = 0; round < 20; round++) {
         struct timespec pause = {0, (round % 3) * 1500 * 1000}; /* 0, 1.5, 3 ms */
         nanosleep(&pause, NULL);
-        tg_parallel_for(2, 2, round % 4 == 3 ? slow_second_task : count_task, &counts);
+        tgi_parallel_for(2, 2, round % 4 == 3 ? slow_second_task : count_task, &counts);
         for (int t = 0; t < 2; t++) {
             cr_assert_eq(atomic_load(&counts.runs[t]), round + 1, "round %d task %d", round, t);
             cr_assert_eq(counts.owner[t], t, "round %d: task %d ran on thread %d", round, t, counts.owner[t]);
@@ -608,22 +608,22 @@ static void nested_task(void *ctx, int64_t task, int thread_index)
     count_ctx *counts = ctx;
     static count_ctx inner[2];
     /* A call from inside a task runs inline on its own thread. */
-    tg_parallel_for(10, 2, count_task, &inner[thread_index]);
+    tgi_parallel_for(10, 2, count_task, &inner[thread_index]);
     atomic_fetch_add(&counts->runs[0], 1);
 }
 
 Test(threads, nested_parallel_for_runs_inline)
 {
     static count_ctx counts;
-    tg_parallel_for(2, 2, nested_task, &counts);
+    tgi_parallel_for(2, 2, nested_task, &counts);
     cr_assert_eq(atomic_load(&counts.runs[0]), 2);
 }
 
 Test(threads, parallel_threads_for_work_keeps_tiny_jobs_inline)
 {
     tg_set_num_threads(2);
-    cr_assert_eq(tg_parallel_threads_for_work(10, 1000), 1);
-    cr_assert_eq(tg_parallel_threads_for_work(1e9, 1000), 2);
+    cr_assert_eq(tgi_parallel_threads_for_work(10, 1000), 1);
+    cr_assert_eq(tgi_parallel_threads_for_work(1e9, 1000), 2);
 }
 
 /* ---- settings from the environment -------------------------------------------
@@ -683,11 +683,11 @@ Test(environment, gemm_kernel_that_cannot_run_is_said_and_the_best_used, .init =
     static const char *const names[] = {"avx512", "avx2-fma", "portable"};
     char usable[64] = "";
     for (int i = 0; i < 3; i++)
-        if (tg_gemm_use_kernel(names[i])) {
+        if (tgi_gemm_use_kernel(names[i])) {
             if (usable[0] != '\0') strcat(usable, ", ");
             strcat(usable, names[i]);
         }
-    tg_gemm_use_kernel(NULL);
+    tgi_gemm_use_kernel(NULL);
     cr_assert_eq(strncmp(usable, used, strlen(used)), 0, "the best kernel (%s) is used, not the portable fallback", usable);
     fflush(stderr);
     char expected[256];

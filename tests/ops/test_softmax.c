@@ -12,7 +12,7 @@
 
 #include <criterion/criterion.h>
 
-#include "ops/op_internal.h" /* the fused backward ops: tg_softmax_grad, tg_relu_grad, ... */
+#include "ops/op_internal.h" /* the fused backward ops: tgi_softmax_grad, tgi_relu_grad, ... */
 #include "tapegrad.h"
 #include "tests/test_helpers.h"
 
@@ -281,14 +281,14 @@ Test(softmax_errors, rank_zero_is_refused, .init = return_mode, .fini = abort_mo
 Test(softmax_errors, fused_backward_ops_refuse_mismatched_operands, .init = return_mode, .fini = abort_mode) {
     const int64_t s23[2] = {2, 3}, s32[2] = {3, 2};
     tg_tensor *g = tg_zeros(TG_F32, 2, s23), *y = tg_zeros(TG_F32, 2, s32), *g64 = tg_zeros(TG_F64, 2, s23);
-    cr_assert_null(tg_softmax_grad(g, y, 1));
-    assert_error(TG_ERR_SHAPE, "tg_softmax_grad", "the gradient has shape (2,3) but the output has shape (3,2)");
-    cr_assert_null(tg_log_softmax_grad(g, g, 2));
-    assert_error(TG_ERR_AXIS, "tg_log_softmax_grad", "axis 2 outside 0..1");
-    cr_assert_null(tg_relu_grad(g, y));
-    assert_error(TG_ERR_SHAPE, "tg_relu_grad", "the gradient has shape (2,3) but the tensor has shape (3,2)");
-    cr_assert_null(tg_tanh_grad(g, g64));
-    assert_error(TG_ERR_DTYPE, "tg_tanh_grad", "dtypes differ");
+    cr_assert_null(tgi_softmax_grad(g, y, 1));
+    assert_error(TG_ERR_SHAPE, "tgi_softmax_grad", "the gradient has shape (2,3) but the output has shape (3,2)");
+    cr_assert_null(tgi_log_softmax_grad(g, g, 2));
+    assert_error(TG_ERR_AXIS, "tgi_log_softmax_grad", "axis 2 outside 0..1");
+    cr_assert_null(tgi_relu_grad(g, y));
+    assert_error(TG_ERR_SHAPE, "tgi_relu_grad", "the gradient has shape (2,3) but the tensor has shape (3,2)");
+    cr_assert_null(tgi_tanh_grad(g, g64));
+    assert_error(TG_ERR_DTYPE, "tgi_tanh_grad", "dtypes differ");
     tg_free(g);
     tg_free(y);
     tg_free(g64);

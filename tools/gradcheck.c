@@ -1,4 +1,4 @@
-/* core/gradcheck.c — the tape's gradients against central finite differences
+/* tools/gradcheck.c — the tape's gradients against central finite differences
  * (see gradcheck.h for the contract).
  *
  * The check runs f on a private tape, so the caller's current tape is neither

@@ -1,12 +1,14 @@
-/* core/checkpoint_internal.h — the checkpoint reader over bytes in memory
- * (not public API): what tg_checkpoint_open does after reading the file, so
- * that the fuzz harness can reach the parser without temporary files. */
+/* io/checkpoint_internal.h — the io layer's internal header (not public
+ * API): the checkpoint reader over bytes in memory (what tg_checkpoint_open
+ * does after reading the file, so that the fuzz harness can reach the parser
+ * without temporary files), stored dtypes, and atomic saves' temporary files. */
 #ifndef TAPEGRAD_CHECKPOINT_INTERNAL_H
 #define TAPEGRAD_CHECKPOINT_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tapegrad/checkpoint.h"
 
@@ -22,7 +24,7 @@ __attribute__((visibility("hidden")))
 tg_checkpoint *tgi_checkpoint_open_bytes(const char *function, const char *path, uint8_t *file, size_t size,
                                          bool verify_checksum);
 
-/* ---- stored dtypes (core/checkpoint_dtype.c) ---- */
+/* ---- stored dtypes (io/checkpoint_dtype.c) ---- */
 #if defined(__GNUC__) || defined(__clang__)
 #define TGI_HIDDEN __attribute__((visibility("hidden")))
 #else
@@ -43,5 +45,20 @@ TGI_HIDDEN int64_t tgi_checkpoint_first_unrepresentable(const char *dtype, const
 /* Converts `count` stored elements at `src` into `dst` of `dst_dtype`. */
 TGI_HIDDEN void tgi_checkpoint_convert(void *dst, tg_dtype dst_dtype, const uint8_t *src, const char *dtype,
                                        int64_t count);
+
+/* ---- temporary files of atomic saves (io/checkpoint_temp.c) ---- */
+
+/* Marks the temporary file open as `file` as being written, by a write lock
+ * that the kernel drops when the writer exits or is killed. Best effort: on a
+ * file system without locks the file simply looks live to other savers. */
+void tgi_checkpoint_temp_mark_live(FILE *file);
+
+/* Removes the temporary files "<path>.tmp.<pid>.<n>" that no living writer
+ * owns: <pid> is not this process and no such process exists (kill(pid, 0)
+ * fails with ESRCH), and no process holds the file's write lock. Either test
+ * alone could be fooled (a pid of another PID namespace or host; a file
+ * system without locks), so a file is removed only when both agree that its
+ * writer is gone. Best effort: nothing is reported. */
+void tgi_checkpoint_remove_stale_temps(const char *path);
 
 #endif

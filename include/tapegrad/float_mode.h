@@ -1,4 +1,4 @@
-/* core/float_mode.h — the thread's floating-point mode (x86: the MXCSR
+/* tapegrad/float_mode.h — the thread's floating-point mode (x86: the MXCSR
  * register; rounding, exception masks, flush-to-zero), read and set cheaply.
  *
  * Two users. The thread pool gives every job the caller's mode, so a kernel
@@ -16,8 +16,8 @@
  *
  * Other CPUs keep their default mode and these are no-ops (aarch64 handles
  * subnormals in hardware at full speed). */
-#ifndef TAPEGRAD_CORE_FLOAT_MODE_H
-#define TAPEGRAD_CORE_FLOAT_MODE_H
+#ifndef TAPEGRAD_FLOAT_MODE_H
+#define TAPEGRAD_FLOAT_MODE_H
 
 typedef unsigned tg_float_mode;
 

@@ -1,4 +1,4 @@
-/* core/checkpoint_temp.c — cleaning up after checkpoint saves that were
+/* io/checkpoint_temp.c — cleaning up after checkpoint saves that were
  * killed between creating "<path>.tmp.<pid>.<n>" and renaming it (see
  * include/tapegrad/checkpoint.h, "Safety"). */
 #include <dirent.h>
@@ -12,9 +12,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "core/checkpoint_temp.h"
+#include "io/checkpoint_internal.h"
 
-void tg_checkpoint_temp_mark_live(FILE *file)
+void tgi_checkpoint_temp_mark_live(FILE *file)
 {
     struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
     (void)fcntl(fileno(file), F_SETLK, &lock);
@@ -48,7 +48,7 @@ static void remove_if_unlocked(int dir_fd, const char *file)
     close(fd);
 }
 
-void tg_checkpoint_remove_stale_temps(const char *path)
+void tgi_checkpoint_remove_stale_temps(const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;

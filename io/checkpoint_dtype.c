@@ -1,4 +1,4 @@
-/* core/checkpoint_dtype.c — reading a stored safetensors element of any
+/* io/checkpoint_dtype.c — reading a stored safetensors element of any
  * dtype into a float32 or float64 tensor (the rule is documented in
  * include/tapegrad/checkpoint.h).
  *
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/checkpoint_internal.h"
+#include "io/checkpoint_internal.h"
 
 typedef enum stored_kind { FLOAT16, BFLOAT16, FLOAT32, FLOAT64, SIGNED, UNSIGNED, BOOLEAN } stored_kind;
 

@@ -1,7 +1,8 @@
-/* core/simd.h — loops the compiler vectorizes, for the contiguous kernels
- * of ops/ and the optimizers' updates in optim/. */
-#ifndef TAPEGRAD_CORE_SIMD_H
-#define TAPEGRAD_CORE_SIMD_H
+/* tapegrad/simd.h — loops the compiler vectorizes, for contiguous kernels:
+ * the library's ops and optimizer updates, and a user op's forward kernel.
+ * Macros only (no functions): TG_FOR_SIMD and TG_HOT_CLONES. */
+#ifndef TAPEGRAD_SIMD_H
+#define TAPEGRAD_SIMD_H
 
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-/* core/safetensors.c — checkpoints in the safetensors format (see
+/* io/safetensors.c — checkpoints in the safetensors format (see
  * include/tapegrad/checkpoint.h for the layout and the guarantees).
  *
  * Reading trusts nothing: the header length is checked against the file
@@ -14,9 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/checkpoint_internal.h"
+#include "io/checkpoint_internal.h"
 #include "core/tensor_internal.h"
-#include "core/checkpoint_temp.h"
 #include "core/error_internal.h"
 #include "tapegrad/checkpoint.h"
 
@@ -183,7 +182,7 @@ static tg_status check_save_arguments(const char *fn, const char *path, int n, c
         if (!dtype_code(t->dtype))
             return tg_error_report(TG_ERR_DTYPE, fn, "tensor '%s' has unknown dtype %d", names[i], (int)t->dtype);
         if (t->rank < 0 || t->rank > TG_MAX_RANK ||
-            !tg_shape_sizes_fit(t->rank, t->shape, tg_shape_size_limit(tg_dtype_size(t->dtype)))) {
+            !tgi_shape_sizes_fit(t->rank, t->shape, tgi_shape_size_limit(tg_dtype_size(t->dtype)))) {
             char shape[200];
             return tg_error_report(TG_ERR_SHAPE, fn, "tensor '%s' has shape %s, which the reader refuses", names[i],
                                    tg_shape_string(shape, sizeof shape, t->rank, t->shape));
@@ -382,7 +381,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
         free(tmp);
         return status;
     }
-    tg_checkpoint_temp_mark_live(file);
+    tgi_checkpoint_temp_mark_live(file);
     uint8_t length[8];
     for (int b = 0; b < 8; ++b) length[b] = (uint8_t)((uint64_t)json.size >> (8 * b));
     uint64_t hash = fnv1a64(FNV_OFFSET, length, 8);
@@ -406,7 +405,7 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
                                  strerror(saved_errno), path);
     } else {
         sync_parent_directory(path);
-        tg_checkpoint_remove_stale_temps(path);
+        tgi_checkpoint_remove_stale_temps(path);
     }
     free(json.data);
     free(tmp);
@@ -815,13 +814,13 @@ static const char *check_entries(tg_checkpoint *ck, char *detail, size_t detail_
         }
         /* The rule of tg_shape_validate: a shape a tensor could not have is
          * refused here, not when it is read into one. */
-        if (!tg_shape_sizes_fit(e->public.rank, e->public.shape, tg_shape_size_limit(size))) {
+        if (!tgi_shape_sizes_fit(e->public.rank, e->public.shape, tgi_shape_size_limit(size))) {
             char shape[200];
             tg_shape_string(shape, sizeof shape, e->public.rank, e->public.shape);
             snprintf(detail, detail_size,
                      "tensor '%.200s' has shape %s, whose non-zero sizes multiply past the %llu elements of %s a "
                      "tensor can have",
-                     e->name, shape, (unsigned long long)tg_shape_size_limit(size), e->dtype);
+                     e->name, shape, (unsigned long long)tgi_shape_size_limit(size), e->dtype);
             return detail;
         }
         uint64_t bytes = size;
@@ -1112,7 +1111,7 @@ static tg_status read_into(const char *fn, const tg_checkpoint *ck, int n, const
             copy_little_endian(t->data, ck->data + e->begin, t->numel, tg_dtype_size(t->dtype));
         else
             tgi_checkpoint_convert(t->data, t->dtype, ck->data + e->begin, e->dtype, t->numel);
-        tg_tensor_changed(t);
+        tgi_tensor_changed(t);
     }
     return TG_OK;
 }

@@ -2405,6 +2405,26 @@ static bool layer_free_held(void)
     return true; /* void: the report is the error value */
 }
 
+/* ---- issue 18 (conv): convolution and pooling ---- */
+static tg_tensor *nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return keep_tensor(tg_zeros(TG_F64, 4, (int64_t[]){n, c, h, w})); }
+static tg_tensor *nchw32(int64_t n, int64_t c, int64_t h, int64_t w) { return keep_tensor(tg_zeros(TG_F32, 4, (int64_t[]){n, c, h, w})); }
+static tg_tensor *conv_with(tg_conv2d_opts o) { return tg_conv2d(nchw(1, 4, 6, 6), nchw(4, 2, 3, 3), NULL, &o); }
+static bool conv2d_channels(void) { return tg_conv2d(nchw(2, 3, 8, 8), nchw(6, 2, 5, 5), NULL, NULL) == NULL; }
+static bool conv2d_kernel_too_big(void) { return tg_conv2d(nchw(1, 1, 4, 6), nchw(2, 1, 5, 5), NULL, NULL) == NULL; }
+static bool conv2d_dilated_too_big(void) { return conv_with(tg_conv2d_options(1, 0, 3, 2)) == NULL; }
+static bool conv2d_groups_in(void) { return conv_with(tg_conv2d_options(1, 0, 1, 3)) == NULL; }
+static bool conv2d_groups_out(void) { return tg_conv2d(nchw(1, 4, 6, 6), nchw(3, 2, 3, 3), NULL, &(tg_conv2d_opts){1, 1, 0, 0, 0, 0, 1, 1, 2}) == NULL; }
+static bool conv2d_groups_zero(void) { return conv_with(tg_conv2d_options(1, 0, 1, 0)) == NULL; }
+static bool conv2d_stride_zero(void) { return conv_with((tg_conv2d_opts){0, 0, 0, 0, 0, 0, 0, 0, 0}) == NULL; }
+static bool conv2d_stride_negative(void) { return conv_with(tg_conv2d_options(-2, 0, 1, 2)) == NULL; }
+static bool conv2d_dilation_zero(void) { return conv_with((tg_conv2d_opts){1, 1, 0, 0, 0, 0, 1, 0, 2}) == NULL; }
+static bool conv2d_padding_negative(void) { return conv_with((tg_conv2d_opts){1, 1, 0, -1, 0, 0, 1, 1, 2}) == NULL; }
+static bool conv2d_x_rank(void) { return tg_conv2d(mat(2, 3), nchw(4, 2, 3, 3), NULL, NULL) == NULL; }
+static bool conv2d_weight_rank(void) { return tg_conv2d(nchw(1, 4, 6, 6), mat(4, 9), NULL, NULL) == NULL; }
+static bool conv2d_bias_size(void) { return tg_conv2d(nchw(1, 2, 6, 6), nchw(4, 2, 3, 3), vec(3), NULL) == NULL; }
+static bool conv2d_dtypes(void) { return tg_conv2d(nchw32(1, 2, 6, 6), nchw(4, 2, 3, 3), NULL, NULL) == NULL; }
+static bool conv2d_null_weight(void) { return tg_conv2d(nchw(1, 2, 6, 6), NULL, NULL, NULL) == NULL; }
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -3031,6 +3051,22 @@ static bad_call rows[] = {
     {"tg_layer_tie_param", "a tie back to the tied layer", tie_cycle, ARG, "hold itself"},
     {"tg_layer_tie_param", "a slot another layer is tied to", tie_lent_slot, ARG, "tied to 'weight'"},
     {"tg_layer_free", "a layer a model holds", layer_free_held, ARG, "held 1 time"},
+    /* issue 18 (conv): convolution and pooling */
+    {"tg_conv2d", "x with 3 channels, weight (6,2,5,5)", conv2d_channels, SHAPE, "expects 2"},
+    {"tg_conv2d", "5x5 kernel on a 4x6 input", conv2d_kernel_too_big, SHAPE, "padded input height 4"},
+    {"tg_conv2d", "3x3 kernel, dilation 3, on 6x6", conv2d_dilated_too_big, SHAPE, "extent 7"},
+    {"tg_conv2d", "groups 3 for 4 input channels", conv2d_groups_in, ARG, "groups 3"},
+    {"tg_conv2d", "groups 2 for 3 output channels", conv2d_groups_out, ARG, "3 output channels"},
+    {"tg_conv2d", "groups 0", conv2d_groups_zero, ARG, "groups 0"},
+    {"tg_conv2d", "zeroed options (stride 0)", conv2d_stride_zero, ARG, "stride (0, 0)"},
+    {"tg_conv2d", "stride -2", conv2d_stride_negative, ARG, "stride (-2, -2)"},
+    {"tg_conv2d", "dilation (1, 0)", conv2d_dilation_zero, ARG, "dilation (1, 0)"},
+    {"tg_conv2d", "pad_bottom -1", conv2d_padding_negative, ARG, "bottom -1"},
+    {"tg_conv2d", "x of rank 2", conv2d_x_rank, SHAPE, "(2,3)"},
+    {"tg_conv2d", "weight of rank 2", conv2d_weight_rank, SHAPE, "(4,9)"},
+    {"tg_conv2d", "bias (3) for 4 channels", conv2d_bias_size, SHAPE, "(3)"},
+    {"tg_conv2d", "float32 x, float64 weight", conv2d_dtypes, DTYPE, "float32"},
+    {"tg_conv2d", "NULL weight", conv2d_null_weight, ARG, "NULL"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -329,3 +329,95 @@ tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, const tg_
     tg_tensor *cols = tg_im2col(x, &s.g, s.groups);
     return channels_first(grouped_product(weight, cols, s.groups), bias, s.c_out, s.n, s.g.out_h, s.g.out_w);
 }
+
+/* ---- conv1d: conv2d with a height of 1 ---- */
+
+static const tg_conv1d_opts conv1d_defaults = TG_CONV1D_DEFAULTS;
+
+tg_tensor *tg_conv1d(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, const tg_conv1d_opts *opts) {
+    const char *function = "tg_conv1d";
+    if (tg_check_binary(function, x, weight) != TG_OK) return NULL;
+    char sx[SHAPE_TEXT], sw[SHAPE_TEXT];
+    tg_shape_string(sx, sizeof sx, x->rank, x->shape);
+    tg_shape_string(sw, sizeof sw, weight->rank, weight->shape);
+    if (x->rank != 3) {
+        tg_error_report(TG_ERR_SHAPE, function, "x must have rank 3 (N, C, L), got %s", sx);
+        return NULL;
+    }
+    if (weight->rank != 3) {
+        tg_error_report(TG_ERR_SHAPE, function, "weight must have rank 3 (C_out, C_in/groups, k), got %s", sw);
+        return NULL;
+    }
+    const tg_conv1d_opts *o = opts ? opts : &conv1d_defaults;
+    tg_conv2d_opts o2 = {1, o->stride, 0, 0, o->pad_left, o->pad_right, 1, o->dilation, o->groups};
+    conv_sizes s = {0};
+    tg_tensor *x4 = tg_reshape(x, 4, (int64_t[]){x->shape[0], x->shape[1], 1, x->shape[2]});
+    tg_tensor *w4 = tg_reshape(weight, 4, (int64_t[]){weight->shape[0], weight->shape[1], 1, weight->shape[2]});
+    if (!x4 || !w4 || check_conv2d(function, x4, w4, bias, &o2, &s) != TG_OK) return NULL;
+    tg_tensor *cols = tg_im2col(x4, &s.g, s.groups);
+    tg_tensor *y = channels_first(grouped_product(w4, cols, s.groups), bias, s.c_out, s.n, 1, s.g.out_w);
+    return tg_reshape(y, 3, (int64_t[]){s.n, s.c_out, s.g.out_w});
+}
+
+/* ---- conv_transpose2d: col2im(W'^T @ x') ---- */
+
+static const tg_conv_transpose2d_opts conv_transpose2d_defaults = TG_CONV_TRANSPOSE2D_DEFAULTS;
+
+/* One output size: (in - 1) s - p0 - p1 + d (k - 1) + output_padding + 1,
+ * output_padding below the stride or the dilation (PyTorch's rule). */
+static tg_status transposed_size(const char *function, const char *axis, int64_t in, int64_t pad_before,
+                                 int64_t pad_after, int64_t output_padding, int64_t kernel, int64_t stride,
+                                 int64_t dilation, int64_t *out) {
+    if (output_padding < 0 || (output_padding >= stride && output_padding >= dilation))
+        return tg_error_report(TG_ERR_ARGUMENT, function,
+                               "output_padding %lld along the %s must be >= 0 and smaller than the stride %lld or "
+                               "the dilation %lld",
+                               (long long)output_padding, axis, (long long)stride, (long long)dilation);
+    *out = (in - 1) * stride - pad_before - pad_after + dilation * (kernel - 1) + output_padding + 1;
+    if (*out < 1 || *out > INT32_MAX)
+        return tg_error_report(TG_ERR_SHAPE, function,
+                               "output %s %lld is out of range: input %lld, kernel %lld, stride %lld, dilation %lld, "
+                               "padding %lld + %lld, output_padding %lld",
+                               axis, (long long)*out, (long long)in, (long long)kernel, (long long)stride,
+                               (long long)dilation, (long long)pad_before, (long long)pad_after,
+                               (long long)output_padding);
+    return TG_OK;
+}
+
+tg_tensor *tg_conv_transpose2d(tg_tensor *x, tg_tensor *weight, tg_tensor *bias,
+                               const tg_conv_transpose2d_opts *opts) {
+    const char *function = "tg_conv_transpose2d";
+    const tg_conv_transpose2d_opts *o = opts ? opts : &conv_transpose2d_defaults;
+    tg_conv2d_opts as_conv = {o->stride_h, o->stride_w, o->pad_top, o->pad_bottom, o->pad_left,
+                              o->pad_right, o->dilation_h, o->dilation_w, o->groups};
+    if (tg_check_binary(function, x, weight) != TG_OK) return NULL;
+    if (check_options(function, &as_conv) != TG_OK || check_ranks(function, x, weight) != TG_OK ||
+        check_channels(function, x, weight, o->groups, true) != TG_OK)
+        return NULL;
+    int64_t n = x->shape[0], c_in = x->shape[1], h = x->shape[2], w = x->shape[3];
+    int64_t groups = o->groups, c_out = weight->shape[1] * groups, kh = weight->shape[2], kw = weight->shape[3];
+    if (bias && check_bias(function, x, bias, c_out) != TG_OK) return NULL;
+    int64_t out_h = 0, out_w = 0;
+    if (transposed_size(function, "height", h, o->pad_top, o->pad_bottom, o->output_padding_h, kh, o->stride_h,
+                        o->dilation_h, &out_h) != TG_OK ||
+        transposed_size(function, "width", w, o->pad_left, o->pad_right, o->output_padding_w, kw, o->stride_w,
+                        o->dilation_w, &out_w) != TG_OK)
+        return NULL;
+    /* The convolution from (N, C_out, out_h, out_w) to x's size: its windows
+     * are x's positions. */
+    tg_window_geometry g = {kh, kw, o->stride_h, o->stride_w, o->dilation_h, o->dilation_w,
+                            o->pad_top, o->pad_left, h, w};
+    tg_tensor *channels = tg_permute(x, (int[]){1, 0, 2, 3}); /* (C_in, N, H, W) */
+    int64_t per_group = weight->numel / c_in;                   /* C_out/G * kh * kw */
+    tg_tensor *cols;
+    if (groups == 1) {
+        tg_tensor *x2 = tg_reshape(channels, 2, (int64_t[]){c_in, n * h * w});
+        cols = tg_matmul_t(tg_reshape(weight, 2, (int64_t[]){c_in, per_group}), true, x2, false);
+    } else {
+        tg_tensor *x3 = tg_reshape(channels, 3, (int64_t[]){groups, c_in / groups, n * h * w});
+        cols = tg_matmul_t(tg_reshape(weight, 3, (int64_t[]){groups, c_in / groups, per_group}), true, x3, false);
+    }
+    tg_tensor *y = tg_col2im(cols, &g, (int64_t[]){n, c_out, out_h, out_w});
+    if (bias) y = tg_add(y, tg_reshape(bias, 4, (int64_t[]){1, c_out, 1, 1}));
+    return y;
+}

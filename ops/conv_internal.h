@@ -56,4 +56,12 @@ tg_tensor *tg_im2col(tg_tensor *x, const tg_window_geometry *geometry, int64_t g
  * column entry added where im2col read it. d: im2col. */
 tg_tensor *tg_col2im(tg_tensor *cols, const tg_window_geometry *geometry, const int64_t image_shape[4]);
 
+/* Pooling's gradients as ops (pool.c), for the tests: g (N, C, out_h,
+ * out_w) added at the arg-max of x's window, an image of x's shape; and g
+ * divided by each window's size spread over it (fixed windows of the
+ * geometry, or adaptive ones), an image of image_shape. */
+tg_tensor *tg_max_pool2d_grad(tg_tensor *g, tg_tensor *x, const tg_window_geometry *geometry);
+tg_tensor *tg_avg_pool2d_grad(tg_tensor *g, const tg_window_geometry *geometry, bool adaptive,
+                              const int64_t image_shape[4]);
+
 #endif

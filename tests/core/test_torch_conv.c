@@ -43,6 +43,24 @@ static tg_tensor *c_conv2d_depthwise(tg_tensor **x) {
     return tg_conv2d(x[0], x[1], x[2], &o);
 }
 
+static tg_tensor *c_conv1d(tg_tensor **x) {
+    tg_conv1d_opts o = {2, 2, 1, 2, 2}; /* stride 2, pads 2 and 1, dilation 2, groups 2 */
+    return tg_conv1d(x[0], x[1], x[2], &o);
+}
+static tg_tensor *c_conv_transpose2d(tg_tensor **x) {
+    tg_conv_transpose2d_opts o = {2, 3, 1, 1, 2, 2, 1, 2, 1, 1, 1};
+    return tg_conv_transpose2d(x[0], x[1], x[2], &o);
+}
+static tg_tensor *c_conv_transpose2d_groups_dilated(tg_tensor **x) {
+    tg_conv_transpose2d_opts o = {1, 2, 0, 0, 1, 1, 0, 1, 2, 2, 2};
+    return tg_conv_transpose2d(x[0], x[1], NULL, &o);
+}
+static tg_tensor *c_max_pool2d(tg_tensor **x) { return tg_max_pool2d(x[0], 3, 2, 1); }
+static tg_tensor *c_max_pool2d_lenet(tg_tensor **x) { return tg_max_pool2d(x[0], 2, 2, 0); }
+static tg_tensor *c_avg_pool2d(tg_tensor **x) { return tg_avg_pool2d(x[0], 3, 2, 1); }
+static tg_tensor *c_adaptive_avg_pool2d(tg_tensor **x) { return tg_adaptive_avg_pool2d(x[0], 4, 3); }
+static tg_tensor *c_global_avg_pool(tg_tensor **x) { return tg_flatten(tg_adaptive_avg_pool2d(x[0], 1, 1), 1, -1); }
+
 static const conv_case cases[] = {
     {"conv2d + bias", 3, {4, 4, 1}, {{2, 3, 7, 6}, {5, 3, 3, 2}, {5}}, c_conv2d_bias, "y = F.conv2d(x0, x1, x2)"},
     {"conv2d LeNet 1->6 5x5 pad 2", 3, {4, 4, 1}, {{3, 1, 12, 12}, {6, 1, 5, 5}, {6}}, c_conv2d_lenet1,
@@ -53,6 +71,24 @@ static const conv_case cases[] = {
      "y = F.conv2d(x0, x1, None, padding=2, dilation=2, groups=2)"},
     {"conv2d depthwise x2, stride 2, padding 1", 3, {4, 4, 1}, {{2, 4, 9, 8}, {8, 1, 3, 3}, {8}}, c_conv2d_depthwise,
      "y = F.conv2d(x0, x1, x2, stride=2, padding=1, groups=4)"},
+    {"conv1d stride 2, pads 2 and 1, dilation 2, groups 2", 3, {3, 3, 1}, {{2, 4, 13}, {6, 2, 3}, {6}}, c_conv1d,
+     "y = F.conv1d(F.pad(x0, (2, 1)), x1, x2, stride=2, dilation=2, groups=2)"},
+    {"conv_transpose2d stride (2,3), padding (1,2), output_padding (1,2)", 3, {4, 4, 1},
+     {{2, 3, 4, 5}, {3, 5, 3, 4}, {5}}, c_conv_transpose2d,
+     "y = F.conv_transpose2d(x0, x1, x2, stride=(2, 3), padding=(1, 2), output_padding=(1, 2))"},
+    {"conv_transpose2d groups 2, dilation 2, output_padding (0,1)", 2, {4, 4}, {{2, 4, 5, 4}, {4, 3, 3, 2}},
+     c_conv_transpose2d_groups_dilated,
+     "y = F.conv_transpose2d(x0, x1, None, stride=(1, 2), padding=(0, 1), output_padding=(0, 1), groups=2, "
+     "dilation=2)"},
+    {"max_pool2d kernel 3, stride 2, padding 1", 1, {4}, {{2, 3, 9, 8}}, c_max_pool2d,
+     "y = F.max_pool2d(x0, 3, 2, 1)"},
+    {"max_pool2d 2x2 (LeNet)", 1, {4}, {{2, 3, 8, 7}}, c_max_pool2d_lenet, "y = F.max_pool2d(x0, 2)"},
+    {"avg_pool2d kernel 3, stride 2, padding 1", 1, {4}, {{2, 3, 9, 8}}, c_avg_pool2d,
+     "y = F.avg_pool2d(x0, 3, 2, 1)"},
+    {"adaptive_avg_pool2d (7,5) to (4,3)", 1, {4}, {{2, 3, 7, 5}}, c_adaptive_avg_pool2d,
+     "y = F.adaptive_avg_pool2d(x0, (4, 3))"},
+    {"global average pool, flattened", 1, {4}, {{2, 3, 6, 5}}, c_global_avg_pool,
+     "y = torch.flatten(F.adaptive_avg_pool2d(x0, 1), 1)"},
 };
 
 static bool have_torch(void) {

@@ -41,6 +41,9 @@ TG_OP(tanh_grad)    /* g (1 - y^2) (tanh's backward)       activation_grads.c */
 TG_OP(softmax_grad) /* y (g - S(g y)) (softmax's backward) softmax_grads.c */
 TG_OP(log_softmax_grad) /* g - e^y S(g) (its backward)     softmax_grads.c */
 TG_OP(where)        /* mask != 0 ? a : b, broadcasting     where.c       */
+TG_OP(normalize)    /* (x - mean) / sqrt(var + eps) per group  norm.c */
+TG_OP(normalize_grad) /* normalize's backward                  norm.c */
+TG_OP(dropout)      /* x / (1 - p) where kept (Philox mask)    dropout.c */
 TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
 TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */

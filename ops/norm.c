@@ -33,6 +33,8 @@ static norm_layout layout_of(const tg_node *node) {
     return l;
 }
 
+#define COLUMN_CHUNK 64 /* groups walked together when D == 1 */
+
 /* Sums in double with four partial sums (shorter dependency chains), as
  * tg_sum does; the group's statistics come from one sum over x and one of
  * squared deviations from the mean (two passes: no cancellation). */
@@ -83,8 +85,63 @@ static norm_layout layout_of(const tg_node *node) {
                                                      int64_t n, T mean, T r, T mean_g, T mean_gy) {            \
         TG_FOR_SIMD(i, 0, n, out[i] = r * ((g[i] - mean_g) - ((x[i] - mean) * r) * mean_gy));                  \
     }                                                                                                          \
+    /* D == 1 ((N, C) batch norm): the groups are the columns of an (A, B)                                 \
+     * matrix, walked row by row for a chunk of nb <= COLUMN_CHUNK columns from b0. */                       \
+    static void column_stats_##SFX(const T *x, norm_layout l, int64_t b0, int64_t nb, double *mean, double *var) { \
+        double s[COLUMN_CHUNK] = {0}, q[COLUMN_CHUNK] = {0};                                                   \
+        T m[COLUMN_CHUNK];                                                                                     \
+        for (int64_t a = 0; a < l.a; a++)                                                                      \
+            for (int64_t j = 0; j < nb; j++) s[j] += (double)x[a * l.b + b0 + j];                              \
+        for (int64_t j = 0; j < nb; j++) mean[j] = s[j] / (double)l.a, m[j] = (T)mean[j];                      \
+        for (int64_t a = 0; a < l.a; a++)                                                                      \
+            for (int64_t j = 0; j < nb; j++) {                                                                 \
+                T dev = x[a * l.b + b0 + j] - m[j];                                                            \
+                q[j] += (double)(dev * dev);                                                                   \
+            }                                                                                                  \
+        for (int64_t j = 0; j < nb; j++) var[j] = q[j] / (double)l.a;                                          \
+    }                                                                                                          \
+    static void column_scales_##SFX(const T *x, norm_layout l, int64_t b0, int64_t nb, double eps, T *m, T *r) { \
+        double mean[COLUMN_CHUNK], var[COLUMN_CHUNK];                                                          \
+        column_stats_##SFX(x, l, b0, nb, mean, var);                                                           \
+        for (int64_t j = 0; j < nb; j++) m[j] = (T)mean[j], r[j] = (T)(1.0 / sqrt(var[j] + eps));              \
+    }                                                                                                          \
+    static void normalize_columns_##SFX(const tg_node *node, int64_t b0, int64_t nb) {                        \
+        norm_layout l = layout_of(node);                                                                       \
+        const T *x = node->inputs[0]->data;                                                                    \
+        T *out = node->output->data, m[COLUMN_CHUNK], r[COLUMN_CHUNK];                                         \
+        column_scales_##SFX(x, l, b0, nb, node->attrs.scalar[0], m, r);                                        \
+        for (int64_t a = 0; a < l.a; a++)                                                                      \
+            for (int64_t j = 0; j < nb; j++) {                                                                 \
+                int64_t at = a * l.b + b0 + j;                                                                 \
+                out[at] = (x[at] - m[j]) * r[j];                                                               \
+            }                                                                                                  \
+    }                                                                                                          \
+    static void normalize_grad_columns_##SFX(const tg_node *node, int64_t b0, int64_t nb) {                   \
+        norm_layout l = layout_of(node);                                                                       \
+        const T *g = node->inputs[0]->data, *x = node->inputs[1]->data;                                        \
+        T *out = node->output->data, m[COLUMN_CHUNK], r[COLUMN_CHUNK], mg[COLUMN_CHUNK], mgy[COLUMN_CHUNK];    \
+        double sg[COLUMN_CHUNK] = {0}, sgy[COLUMN_CHUNK] = {0};                                                \
+        column_scales_##SFX(x, l, b0, nb, node->attrs.scalar[0], m, r);                                        \
+        for (int64_t a = 0; a < l.a; a++)                                                                      \
+            for (int64_t j = 0; j < nb; j++) {                                                                 \
+                int64_t at = a * l.b + b0 + j;                                                                 \
+                sg[j] += (double)g[at];                                                                        \
+                sgy[j] += (double)(g[at] * ((x[at] - m[j]) * r[j]));                                           \
+            }                                                                                                  \
+        for (int64_t j = 0; j < nb; j++) mg[j] = (T)(sg[j] / (double)l.a), mgy[j] = (T)(sgy[j] / (double)l.a); \
+        for (int64_t a = 0; a < l.a; a++)                                                                      \
+            for (int64_t j = 0; j < nb; j++) {                                                                 \
+                int64_t at = a * l.b + b0 + j;                                                                 \
+                out[at] = r[j] * ((g[at] - mg[j]) - ((x[at] - m[j]) * r[j]) * mgy[j]);                        \
+            }                                                                                                  \
+    }                                                                                                          \
     static void normalize_groups_##SFX(const tg_node *node, int64_t begin, int64_t end) {                     \
         norm_layout l = layout_of(node);                                                                       \
+        if (l.d == 1) {                                                                                        \
+            for (int64_t b0 = begin; b0 < end; b0 += COLUMN_CHUNK)                                             \
+                normalize_columns_##SFX(node, b0, end - b0 < COLUMN_CHUNK ? end - b0 : COLUMN_CHUNK);          \
+            return;                                                                                            \
+        }                                                                                                      \
         const T *x = node->inputs[0]->data;                                                                    \
         T *out = node->output->data;                                                                           \
         for (int64_t b = begin; b < end; b++) {                                                                \
@@ -99,6 +156,11 @@ static norm_layout layout_of(const tg_node *node) {
     }                                                                                                          \
     static void normalize_grad_groups_##SFX(const tg_node *node, int64_t begin, int64_t end) {                \
         norm_layout l = layout_of(node);                                                                       \
+        if (l.d == 1) {                                                                                        \
+            for (int64_t b0 = begin; b0 < end; b0 += COLUMN_CHUNK)                                             \
+                normalize_grad_columns_##SFX(node, b0, end - b0 < COLUMN_CHUNK ? end - b0 : COLUMN_CHUNK);     \
+            return;                                                                                            \
+        }                                                                                                      \
         const T *g = node->inputs[0]->data, *x = node->inputs[1]->data;                                        \
         T *out = node->output->data;                                                                           \
         double n = (double)(l.a * l.d);                                                                        \
@@ -374,6 +436,18 @@ static void update_channel(running_update *u, int64_t c, double mean, double bia
 /* The fused path's statistics, from the normalize kernels' own sums. */
 static void update_channels_range(void *ctx, int64_t begin, int64_t end) {
     running_update *u = ctx;
+    if (u->layout.d == 1) {
+        for (int64_t c0 = begin; c0 < end; c0 += COLUMN_CHUNK) {
+            int64_t nc = end - c0 < COLUMN_CHUNK ? end - c0 : COLUMN_CHUNK;
+            double mean[COLUMN_CHUNK], var[COLUMN_CHUNK];
+            if (u->x->dtype == TG_F32)
+                column_stats_f32(u->x->data, u->layout, c0, nc, mean, var);
+            else
+                column_stats_f64(u->x->data, u->layout, c0, nc, mean, var);
+            for (int64_t j = 0; j < nc; j++) update_channel(u, c0 + j, mean[j], var[j]);
+        }
+        return;
+    }
     for (int64_t c = begin; c < end; c++) {
         double mean, var;
         if (u->x->dtype == TG_F32)

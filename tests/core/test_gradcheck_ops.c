@@ -98,6 +98,8 @@ static tg_tensor *f_where_mask_broadcast(tg_tensor **x) { return tg_where(tg_gt_
  * counter): a constant mask, so the function is linear and smooth. */
 static tg_tensor *f_normalize_rows(tg_tensor **x) { return tg_normalize("test", x[0], 1, 3, 5, 1e-3); }
 static tg_tensor *f_normalize_channels(tg_tensor **x) { return tg_normalize("test", x[0], 2, 3, 3, 1e-3); }
+static tg_tensor *f_normalize_columns(tg_tensor **x) { return tg_normalize("test", x[0], 4, 3, 1, 1e-3); }
+static tg_tensor *f_normalize_grad_columns(tg_tensor **x) { return tg_normalize_grad("test", x[0], x[1], 4, 3, 1, 1e-3); }
 static tg_tensor *f_normalize_grad(tg_tensor **x) { return tg_normalize_grad("test", x[0], x[1], 2, 3, 3, 1e-3); }
 static tg_tensor *f_layer_norm(tg_tensor **x) { return tg_layer_norm(x[0], 2, x[1], x[2], 1e-3); }
 static tg_tensor *f_batch_norm(tg_tensor **x) { return tg_batch_norm(x[0], x[1], x[2], NULL, NULL, true, 0.1, 1e-3); }
@@ -176,6 +178,9 @@ static const op_case cases[] = {
      0.0, NAN},
     {"normalize", "rows of (3,5)", f_normalize_rows, 1, {2}, {{3, 5}}, -2, 2, NAN, NAN},
     {"normalize", "channels of (2,3,3)", f_normalize_channels, 1, {3}, {{2, 3, 3}}, -2, 2, NAN, NAN},
+    {"normalize", "columns of (4,3)", f_normalize_columns, 1, {2}, {{4, 3}}, -2, 2, NAN, NAN},
+    {"normalize_grad", "(g, x) columns of (4,3)", f_normalize_grad_columns, 2, {2, 2}, {{4, 3}, {4, 3}}, -2, 2, NAN,
+     NAN},
     {"normalize_grad", "(g, x) as (2,3,3)", f_normalize_grad, 2, {3, 3}, {{2, 3, 3}, {2, 3, 3}}, -2, 2, NAN, NAN},
     {"normalize", "layer_norm (2,3,5) over (3,5), affine", f_layer_norm, 3, {3, 2, 2}, {{2, 3, 5}, {3, 5}, {3, 5}},
      -2, 2, NAN, NAN},

@@ -169,6 +169,7 @@ static const equality_case equality_cases[] = {
     {"layer_norm (3,5,7) over (5,7)", layer_norm_call, 3, {3, 5, 7}, 2, {5, 7}},
     {"layer_norm (64,33,9) over (33,9)", layer_norm_call, 3, {64, 33, 9}, 2, {33, 9}},
     {"batch_norm (5,3)", batch_norm_call, 2, {5, 3}, 1, {3}},
+    {"batch_norm (7,130): columns in chunks", batch_norm_call, 2, {7, 130}, 1, {130}},
     {"batch_norm (3,4,5,7)", batch_norm_call, 4, {3, 4, 5, 7}, 1, {4}},
     {"batch_norm (16,6,17,19)", batch_norm_call, 4, {16, 6, 17, 19}, 1, {6}},
     {"group_norm (3,6,5,7) in 3 groups", group_norm_call, 4, {3, 6, 5, 7}, 1, {6}},
@@ -189,21 +190,25 @@ static void run_equality_cases(tg_dtype dtype, double tol) {
 Test(ops_norm, fused_equals_composed_float64) { run_equality_cases(TG_F64, 1e-12); }
 Test(ops_norm, fused_equals_composed_float32) { run_equality_cases(TG_F32, 2e-5); }
 
-/* The running statistics after a training step agree too. */
+/* The running statistics after a training step agree too, for (N, C, H, W)
+ * and for (N, C) (the column kernels). */
 Test(ops_norm, batch_norm_running_statistics_fused_equal_composed) {
-    tg_tensor *x = random_param(5, TG_F64, 4, (int64_t[]){4, 3, 5, 6}, -2, 3);
-    tg_tensor *rm[2], *rv[2];
-    for (int k = 0; k < 2; k++) {
-        rm[k] = make(TG_F64, 1, (int64_t[]){3}, (double[]){0.5, -1, 2});
-        rv[k] = make(TG_F64, 1, (int64_t[]){3}, (double[]){1, 2, 0.5});
+    for (int shape = 0; shape < 2; shape++) {
+        tg_tensor *x = shape ? random_param(5, TG_F64, 2, (int64_t[]){9, 3}, -2, 3)
+                             : random_param(5, TG_F64, 4, (int64_t[]){4, 3, 5, 6}, -2, 3);
+        tg_tensor *rm[2], *rv[2];
+        for (int k = 0; k < 2; k++) {
+            rm[k] = make(TG_F64, 1, (int64_t[]){3}, (double[]){0.5, -1, 2});
+            rv[k] = make(TG_F64, 1, (int64_t[]){3}, (double[]){1, 2, 0.5});
+        }
+        cr_assert_not_null(tg_batch_norm(x, NULL, NULL, rm[0], rv[0], true, 0.3, 1e-5));
+        cr_assert_not_null(tg_batch_norm_composed(x, NULL, NULL, rm[1], rv[1], true, 0.3, 1e-5));
+        expect_close(rm[0], rm[1], 1e-14, "running_mean");
+        expect_close(rv[0], rv[1], 1e-14, "running_var");
+        tg_free(x);
+        for (int k = 0; k < 2; k++) tg_free(rm[k]), tg_free(rv[k]);
+        reset_tape();
     }
-    cr_assert_not_null(tg_batch_norm(x, NULL, NULL, rm[0], rv[0], true, 0.3, 1e-5));
-    cr_assert_not_null(tg_batch_norm_composed(x, NULL, NULL, rm[1], rv[1], true, 0.3, 1e-5));
-    expect_close(rm[0], rm[1], 1e-14, "running_mean");
-    expect_close(rv[0], rv[1], 1e-14, "running_var");
-    tg_free(x);
-    for (int k = 0; k < 2; k++) tg_free(rm[k]), tg_free(rv[k]);
-    reset_tape();
 }
 
 /* No weight, no bias: the plain normalization; and a layer norm over all

@@ -39,7 +39,9 @@
  *   slice: ints = {axis, start, stop};  pad: ints = {axis, before, after}
  *   concat: ints[0] = axis;  softmax, log_softmax: ints[0] = axis
  *   matmul: flags & TG_ATTR_TRANSPOSE_A, flags & TG_ATTR_TRANSPOSE_B
- *   to_dtype: none (the output's dtype);  where: none */
+ *   to_dtype: none (the output's dtype);  where: none
+ *   normalize, normalize_grad: ints = {A, B, D} (norm_internal.h), scalar[0] = eps
+ *   dropout: scalar[0] = p, ints = {seed, call counter} (as int64) */
 #define TG_ATTR_KEEPDIM 1
 #define TG_ATTR_TRANSPOSE_A 1
 #define TG_ATTR_TRANSPOSE_B 2

@@ -8,6 +8,7 @@
  * comparisons with PyTorch are in test_norm_torch.c. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <criterion/criterion.h>
 
@@ -209,6 +210,29 @@ Test(ops_norm, batch_norm_running_statistics_fused_equal_composed) {
         for (int k = 0; k < 2; k++) tg_free(rm[k]), tg_free(rv[k]);
         reset_tape();
     }
+}
+
+/* The fused ops split groups over the pool; each group is computed alone,
+ * so 1 and 2 threads give the same bits, forward and backward. */
+Test(ops_norm, fused_results_are_the_same_on_one_and_two_threads) {
+    tg_tensor *x = random_param(8, TG_F32, 4, (int64_t[]){8, 6, 20, 20}, -2, 3);
+    tg_tensor *results[2][2];
+    for (int threads = 1; threads <= 2; threads++) {
+        tg_set_num_threads(threads);
+        tg_set_grad_to_none(x);
+        tg_tensor *y = tg_batch_norm(x, NULL, NULL, NULL, NULL, true, 0.1, 1e-5);
+        cr_assert_eq(tg_backward(tg_sum(tg_mul(y, y)), NULL), TG_OK);
+        results[threads - 1][0] = tg_clone(y);
+        results[threads - 1][1] = tg_clone(tg_grad(x));
+        reset_tape();
+    }
+    tg_set_num_threads(1);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(memcmp(results[0][k]->data, results[1][k]->data, (size_t)x->numel * sizeof(float)), 0,
+                     "%s differs between 1 and 2 threads", k ? "the gradient" : "the output");
+        tg_free(results[0][k]), tg_free(results[1][k]);
+    }
+    tg_free(x);
 }
 
 /* No weight, no bias: the plain normalization; and a layer norm over all

@@ -1,8 +1,9 @@
 /* tapegrad/norm.h — normalization and dropout, as functions (the layers in
  * nn.h are built on them). PyTorch's torch.nn.functional semantics.
  *
- * Every function returns a new tensor owned by a tape (see tape.h), or NULL
- * after reporting an error (see error.h). x is float32 or float64; weight,
+ * Every function returns a new tensor owned by a tape (see tape.h; the one
+ * exception, tg_dropout's identity case, returns x itself), or NULL after
+ * reporting an error (see error.h). x is float32 or float64; weight,
  * bias and running statistics, when given, have x's dtype (TG_ERR_DTYPE
  * otherwise). eps must be finite and > 0 (TG_ERR_ARGUMENT). The gradients
  * flow to x, weight and bias through the batch statistics (the mean and the

@@ -461,7 +461,8 @@ static void update_channels_range(void *ctx, int64_t begin, int64_t end) {
 static tg_status check_running(const char *function, const tg_tensor *x, const tg_tensor *mean,
                                const tg_tensor *var) {
     if (!mean != !var)
-        return tg_error_report(TG_ERR_ARGUMENT, function, "running_mean is %s but running_var is %s: give both or neither",
+        return tg_error_report(TG_ERR_ARGUMENT, function,
+                               "running_mean is %s but running_var is %s: give both or neither",
                                mean ? "given" : "NULL", var ? "given" : "NULL");
     tg_status status = check_optional(function, "running_mean", mean, x, 1, &x->shape[1]);
     if (status == TG_OK) status = check_optional(function, "running_var", var, x, 1, &x->shape[1]);
@@ -493,7 +494,8 @@ static tg_tensor *batch_norm(bool fused, tg_tensor *x, tg_tensor *weight, tg_ten
     }
     norm_layout l = {x->shape[0], x->shape[1], 1};
     for (int i = 2; i < x->rank; i++) l.d *= x->shape[i];
-    if (!training && running_mean) return channel_affine(batch_norm_eval(x, running_mean, running_var, eps), x, weight, bias);
+    if (!training && running_mean)
+        return channel_affine(batch_norm_eval(x, running_mean, running_var, eps), x, weight, bias);
     if (l.a * l.d <= 1) {
         char xs[128];
         tg_shape_string(xs, sizeof xs, x->rank, x->shape);

@@ -33,11 +33,13 @@ static tg_tensor *cube_sum(tg_tensor *y) { return tg_sum(tg_pow(y, 3.0)); }
 
 static tg_tensor *c_layer_norm(tg_tensor **x, bool fused, tg_tensor **extras) {
     (void)extras;
-    return cube_sum(fused ? tg_layer_norm(x[0], 2, x[1], x[2], 1e-5) : tg_layer_norm_composed(x[0], 2, x[1], x[2], 1e-5));
+    return cube_sum(fused ? tg_layer_norm(x[0], 2, x[1], x[2], 1e-5)
+                          : tg_layer_norm_composed(x[0], 2, x[1], x[2], 1e-5));
 }
 static tg_tensor *c_layer_norm_plain(tg_tensor **x, bool fused, tg_tensor **extras) {
     (void)extras;
-    return cube_sum(fused ? tg_layer_norm(x[0], 1, NULL, NULL, 1e-3) : tg_layer_norm_composed(x[0], 1, NULL, NULL, 1e-3));
+    return cube_sum(fused ? tg_layer_norm(x[0], 1, NULL, NULL, 1e-3)
+                          : tg_layer_norm_composed(x[0], 1, NULL, NULL, 1e-3));
 }
 
 /* A training step from running (0.1, -0.2, 0.3), (1, 2, 0.5), then an
@@ -58,7 +60,8 @@ static tg_tensor *c_batch_norm_2d(tg_tensor **x, bool fused, tg_tensor **extras)
 }
 static tg_tensor *c_group_norm(tg_tensor **x, bool fused, tg_tensor **extras) {
     (void)extras;
-    return cube_sum(fused ? tg_group_norm(x[0], 3, x[1], x[2], 1e-5) : tg_group_norm_composed(x[0], 3, x[1], x[2], 1e-5));
+    return cube_sum(fused ? tg_group_norm(x[0], 3, x[1], x[2], 1e-5)
+                          : tg_group_norm_composed(x[0], 3, x[1], x[2], 1e-5));
 }
 
 static const norm_oracle_case cases[] = {
@@ -132,7 +135,8 @@ static void write_case(FILE *f, const norm_oracle_case *c, const case_run *run) 
         fprintf(f, "\n");
     }
     fprintf(f, "%s\nout.backward()\nprint(repr(out.item()))\n", c->torch);
-    for (int i = 0; i < c->n_inputs; i++) fprintf(f, "print(' '.join(repr(v) for v in x%d.grad.flatten().tolist()))\n", i);
+    for (int i = 0; i < c->n_inputs; i++)
+        fprintf(f, "print(' '.join(repr(v) for v in x%d.grad.flatten().tolist()))\n", i);
     fprintf(f, "for e in extras: print(' '.join(repr(v) for v in e.flatten().tolist()))\n");
 }
 
@@ -178,7 +182,8 @@ static void free_run(case_run *run) {
 
 /* All cases in one Python run (importing torch takes seconds). */
 Test(norm_torch, norms_agree_with_torch_functional) {
-    if (!have_torch()) cr_skip_test("PyTorch not available (" PYTHON " -c 'import torch' failed); apt-get install python3-torch");
+    if (!have_torch())
+        cr_skip_test("PyTorch not available (" PYTHON " -c 'import torch' failed); apt-get install python3-torch");
     case_run runs[N_CASES] = {0};
     for (size_t i = 0; i < N_CASES; i++) run_case(&cases[i], 500 + i, &runs[i]);
 

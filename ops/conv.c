@@ -153,7 +153,7 @@ tg_tensor *tg_im2col(tg_tensor *x, const tg_window_geometry *geometry, int64_t g
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     int64_t rows = x->shape[1] * geometry->kh * geometry->kw;
     int64_t columns = x->shape[0] * geometry->out_h * geometry->out_w;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     tg_window_to_attrs(geometry, &attrs);
     tg_tensor *inputs[1] = {x};
     if (groups > 1) {
@@ -167,7 +167,7 @@ tg_tensor *tg_im2col(tg_tensor *x, const tg_window_geometry *geometry, int64_t g
 tg_tensor *tg_col2im(tg_tensor *cols, const tg_window_geometry *geometry, const int64_t image_shape[4]) {
     const char *function = "tg_col2im";
     if (tg_tensor_check(function, "cols", cols) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     tg_window_to_attrs(geometry, &attrs);
     tg_tensor *inputs[1] = {cols};
     return tg_op_apply(&tg_op_col2im, inputs, 1, &attrs, cols->dtype, 4, image_shape);

@@ -102,7 +102,7 @@ tg_tensor *tg_dropout(tg_tensor *x, double p, bool training, uint64_t seed, uint
         return NULL;
     }
     if (!training || p == 0) return x;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.scalar[0] = p;
     attrs.ints[0] = (int64_t)seed, attrs.ints[1] = (int64_t)counter, attrs.n_ints = 2;
     return tg_op_apply(&tg_op_dropout, &x, 1, &attrs, x->dtype, x->rank, x->shape);

@@ -220,7 +220,7 @@ static tg_tensor *group_mean(tg_tensor *t) { return tg_mean_axes(t, 2, (int[]){0
 
 static void normalize_backward(const tg_node *node, tg_tensor *grad, tg_tensor **grad_inputs) {
     norm_layout l = layout_of(node);
-    grad_inputs[0] = tg_normalize_grad("tg_normalize", grad, node->inputs[0], l.a, l.b, l.d, node->attrs.scalar[0]);
+    grad_inputs[0] = tgi_normalize_grad("tgi_normalize", grad, node->inputs[0], l.a, l.b, l.d, node->attrs.scalar[0]);
 }
 
 /* d/dx of normalize_grad (the header's formula), G the incoming gradient. */
@@ -229,7 +229,7 @@ static tg_tensor *normalize_grad_dx(const tg_node *node, tg_tensor *grad) {
     double eps = node->attrs.scalar[0];
     tg_tensor *x = node->inputs[1];
     tg_tensor *g = as_groups(node->inputs[0], l), *big_g = as_groups(grad, l), *x3 = as_groups(x, l);
-    tg_tensor *y = as_groups(tg_normalize("tg_normalize_grad", x, l.a, l.b, l.d, eps), l);
+    tg_tensor *y = as_groups(tgi_normalize("tgi_normalize_grad", x, l.a, l.b, l.d, eps), l);
     tg_tensor *centered = tg_sub(x3, group_mean(x3));
     tg_tensor *r2 = tg_pow(tg_add_scalar(group_mean(tg_mul(centered, centered)), eps), -1.0);
     tg_tensor *mean_g = group_mean(g), *mean_big_g = group_mean(big_g);
@@ -245,7 +245,7 @@ static void normalize_grad_backward(const tg_node *node, tg_tensor *grad, tg_ten
     norm_layout l = layout_of(node);
     if (node->inputs[0]->requires_grad)
         grad_inputs[0] =
-            tg_normalize_grad("tg_normalize_grad", grad, node->inputs[1], l.a, l.b, l.d, node->attrs.scalar[0]);
+            tgi_normalize_grad("tgi_normalize_grad", grad, node->inputs[1], l.a, l.b, l.d, node->attrs.scalar[0]);
     if (node->inputs[1]->requires_grad) grad_inputs[1] = normalize_grad_dx(node, grad);
 }
 
@@ -309,17 +309,17 @@ static tg_tensor *apply_norm_op(const char *function, const tg_op *op, tg_tensor
                         tg_dtype_name(x->dtype));
         return NULL;
     }
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     attrs.ints[0] = a, attrs.ints[1] = b, attrs.ints[2] = d, attrs.n_ints = 3;
     attrs.scalar[0] = eps;
     return tg_op_apply(op, inputs, n, &attrs, x->dtype, x->rank, x->shape);
 }
 
-tg_tensor *tg_normalize(const char *function, tg_tensor *x, int64_t a, int64_t b, int64_t d, double eps) {
+tg_tensor *tgi_normalize(const char *function, tg_tensor *x, int64_t a, int64_t b, int64_t d, double eps) {
     return apply_norm_op(function, &tg_op_normalize, &x, 1, a, b, d, eps);
 }
 
-tg_tensor *tg_normalize_grad(const char *function, tg_tensor *g, tg_tensor *x, int64_t a, int64_t b, int64_t d,
+tg_tensor *tgi_normalize_grad(const char *function, tg_tensor *g, tg_tensor *x, int64_t a, int64_t b, int64_t d,
                              double eps) {
     tg_tensor *inputs[2] = {g, x};
     return apply_norm_op(function, &tg_op_normalize_grad, inputs, 2, a, b, d, eps);
@@ -365,7 +365,7 @@ static tg_tensor *layer_norm(bool fused, tg_tensor *x, int n_axes, tg_tensor *we
     }
     tg_tensor *y;
     if (fused) {
-        y = tg_normalize(function, x, 1, x->numel / d, d, eps);
+        y = tgi_normalize(function, x, 1, x->numel / d, d, eps);
     } else {
         int axes[TG_MAX_RANK];
         for (int i = 0; i < n_axes; i++) axes[i] = x->rank - n_axes + i;
@@ -380,7 +380,7 @@ tg_tensor *tg_layer_norm(tg_tensor *x, int n_normalized_axes, tg_tensor *weight,
     return layer_norm(true, x, n_normalized_axes, weight, bias, eps);
 }
 
-tg_tensor *tg_layer_norm_composed(tg_tensor *x, int n_normalized_axes, tg_tensor *weight, tg_tensor *bias,
+tg_tensor *tgi_layer_norm_composed(tg_tensor *x, int n_normalized_axes, tg_tensor *weight, tg_tensor *bias,
                                   double eps) {
     return layer_norm(false, x, n_normalized_axes, weight, bias, eps);
 }
@@ -507,7 +507,7 @@ static tg_tensor *batch_norm(bool fused, tg_tensor *x, tg_tensor *weight, tg_ten
     running_update u = {x, running_mean, running_var, l, momentum};
     tg_tensor *y;
     if (fused) {
-        y = tg_normalize(function, x, l.a, l.b, l.d, eps);
+        y = tgi_normalize(function, x, l.a, l.b, l.d, eps);
         if (y && update) tg_parallel_items(l.b, 3.0 * (double)(l.a * l.d), update_channels_range, &u);
     } else {
         int axes[TG_MAX_RANK] = {0};
@@ -518,8 +518,8 @@ static tg_tensor *batch_norm(bool fused, tg_tensor *x, tg_tensor *weight, tg_ten
             for (int64_t ch = 0; ch < l.b; ch++) update_channel(&u, ch, tg_load(c.mean, ch), tg_load(c.var, ch));
     }
     if (y && update) {
-        tg_tensor_changed(running_mean);
-        tg_tensor_changed(running_var);
+        tgi_tensor_changed(running_mean);
+        tgi_tensor_changed(running_var);
     }
     return channel_affine(y, x, weight, bias);
 }
@@ -529,7 +529,7 @@ tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, tg_te
     return batch_norm(true, x, weight, bias, running_mean, running_var, training, momentum, eps);
 }
 
-tg_tensor *tg_batch_norm_composed(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, tg_tensor *running_mean,
+tg_tensor *tgi_batch_norm_composed(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, tg_tensor *running_mean,
                                   tg_tensor *running_var, bool training, double momentum, double eps) {
     return batch_norm(false, x, weight, bias, running_mean, running_var, training, momentum, eps);
 }
@@ -555,7 +555,7 @@ static tg_tensor *group_norm(bool fused, tg_tensor *x, int groups, tg_tensor *we
     }
     tg_tensor *y;
     if (fused) {
-        y = tg_normalize(function, x, 1, x->shape[0] * groups, d, eps);
+        y = tgi_normalize(function, x, 1, x->shape[0] * groups, d, eps);
     } else {
         tg_tensor *grouped = tg_reshape(x, 3, (int64_t[]){x->shape[0], groups, d});
         y = tg_reshape(normalize_over_axes(grouped, 1, (int[]){2}, eps).y, x->rank, x->shape);
@@ -567,6 +567,6 @@ tg_tensor *tg_group_norm(tg_tensor *x, int groups, tg_tensor *weight, tg_tensor 
     return group_norm(true, x, groups, weight, bias, eps);
 }
 
-tg_tensor *tg_group_norm_composed(tg_tensor *x, int groups, tg_tensor *weight, tg_tensor *bias, double eps) {
+tg_tensor *tgi_group_norm_composed(tg_tensor *x, int groups, tg_tensor *weight, tg_tensor *bias, double eps) {
     return group_norm(false, x, groups, weight, bias, eps);
 }

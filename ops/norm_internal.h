@@ -17,18 +17,18 @@
  * (1, rows, row length), batch norm (N, C, spatial), group norm
  * (1, N * groups, C / groups * spatial). x must be float32 or float64 with
  * A * B * D elements (numel), D * A >= 1, eps > 0; errors under `function`. */
-tg_tensor *tg_normalize(const char *function, tg_tensor *x, int64_t a, int64_t b, int64_t d, double eps);
-tg_tensor *tg_normalize_grad(const char *function, tg_tensor *g, tg_tensor *x, int64_t a, int64_t b, int64_t d,
+tg_tensor *tgi_normalize(const char *function, tg_tensor *x, int64_t a, int64_t b, int64_t d, double eps);
+tg_tensor *tgi_normalize_grad(const char *function, tg_tensor *g, tg_tensor *x, int64_t a, int64_t b, int64_t d,
                              double eps);
 
 /* The same functions as tg_layer_norm, tg_batch_norm and tg_group_norm, with
  * the same checks and errors, composed from primitive ops (mean, sub, mul,
  * pow) instead of the fused normalize op. */
-tg_tensor *tg_layer_norm_composed(tg_tensor *x, int n_normalized_axes, tg_tensor *weight, tg_tensor *bias,
+tg_tensor *tgi_layer_norm_composed(tg_tensor *x, int n_normalized_axes, tg_tensor *weight, tg_tensor *bias,
                                   double eps);
-tg_tensor *tg_batch_norm_composed(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, tg_tensor *running_mean,
+tg_tensor *tgi_batch_norm_composed(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, tg_tensor *running_mean,
                                   tg_tensor *running_var, bool training, double momentum, double eps);
-tg_tensor *tg_group_norm_composed(tg_tensor *x, int groups, tg_tensor *weight, tg_tensor *bias, double eps);
+tg_tensor *tgi_group_norm_composed(tg_tensor *x, int groups, tg_tensor *weight, tg_tensor *bias, double eps);
 
 /* Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
  * 3", SC 2011): four 32-bit words from a 128-bit counter and a 64-bit key. */

@@ -149,7 +149,7 @@ const tg_op tg_op_max_pool2d = {"max_pool2d", 2, max_pool2d_forward, max_pool2d_
 const tg_op tg_op_max_pool2d_grad = {"max_pool2d_grad", 2, max_pool2d_grad_forward, max_pool2d_grad_backward};
 
 static tg_tensor *max_pool2d_select(tg_tensor *v, tg_tensor *x, const tg_window_geometry *g) {
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     tg_window_to_attrs(g, &attrs);
     tg_tensor *inputs[2] = {v, x};
     int64_t shape[4] = {x->shape[0], x->shape[1], g->out_h, g->out_w};
@@ -157,7 +157,7 @@ static tg_tensor *max_pool2d_select(tg_tensor *v, tg_tensor *x, const tg_window_
 }
 
 tg_tensor *tg_max_pool2d_grad(tg_tensor *g, tg_tensor *x, const tg_window_geometry *geometry) {
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     tg_window_to_attrs(geometry, &attrs);
     tg_tensor *inputs[2] = {g, x};
     return tg_op_apply(&tg_op_max_pool2d_grad, inputs, 2, &attrs, x->dtype, 4, x->shape);
@@ -262,7 +262,7 @@ static tg_tensor *avg_pool2d_grad(tg_tensor *g, const tg_op_attrs *attrs, const 
 
 tg_tensor *tg_avg_pool2d_grad(tg_tensor *g, const tg_window_geometry *geometry, bool adaptive,
                               const int64_t image_shape[4]) {
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     tg_window_to_attrs(geometry, &attrs);
     attrs.flags = adaptive ? TG_ATTR_ADAPTIVE : 0;
     return avg_pool2d_grad(g, &attrs, image_shape);
@@ -316,7 +316,7 @@ tg_tensor *tg_max_pool2d(tg_tensor *x, int64_t kernel, int64_t stride, int64_t p
 tg_tensor *tg_avg_pool2d(tg_tensor *x, int64_t kernel, int64_t stride, int64_t padding) {
     tg_window_geometry g;
     if (pool_geometry("tg_avg_pool2d", x, kernel, stride, padding, &g) != TG_OK) return NULL;
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     tg_window_to_attrs(&g, &attrs);
     return avg_pool2d_apply(x, &attrs);
 }
@@ -330,7 +330,7 @@ tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w) {
         return NULL;
     }
     tg_window_geometry g = {0, 0, 0, 0, 1, 1, 0, 0, out_h, out_w};
-    tg_op_attrs attrs = tg_no_attrs;
+    tg_op_attrs attrs = tgi_no_attrs;
     tg_window_to_attrs(&g, &attrs);
     attrs.flags = TG_ATTR_ADAPTIVE;
     return avg_pool2d_apply(x, &attrs);
@@ -341,8 +341,8 @@ tg_tensor *tg_flatten(tg_tensor *x, int start_axis, int end_axis) {
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     if (x->rank == 0) return tg_reshape(x, 1, (int64_t[]){1});
     int start, end;
-    if (tg_normalize_axis(function, x, start_axis, &start) != TG_OK ||
-        tg_normalize_axis(function, x, end_axis, &end) != TG_OK)
+    if (tgi_normalize_axis(function, x, start_axis, &start) != TG_OK ||
+        tgi_normalize_axis(function, x, end_axis, &end) != TG_OK)
         return NULL;
     if (start > end) {
         tg_error_report(TG_ERR_AXIS, function, "start axis %d comes after end axis %d (rank %d)", start_axis, end_axis,

@@ -70,7 +70,7 @@ Test(ops_norm, batch_norm_training_uses_batch_statistics_and_updates_running_one
         tg_tensor *rv = make(TG_F64, 1, (int64_t[]){2}, (double[]){1, 1});
         uint64_t versions[2] = {rm->version, rv->version};
         tg_tensor *y = fused ? tg_batch_norm(x, NULL, NULL, rm, rv, true, 0.1, 1e-5)
-                             : tg_batch_norm_composed(x, NULL, NULL, rm, rv, true, 0.1, 1e-5);
+                             : tgi_batch_norm_composed(x, NULL, NULL, rm, rv, true, 0.1, 1e-5);
         double r0 = 1 / sqrt(14.0 / 3 + 1e-5), r1 = 1 / sqrt(2 + 1e-5);
         double want[6] = {-2 * r0, -1 * r1, -1 * r0, -1 * r1, 3 * r0, 2 * r1};
         for (int i = 0; i < 6; i++) cr_assert_float_eq(tg_get_flat(y, i), want[i], 1e-14, "fused %d, %d", fused, i);
@@ -145,14 +145,14 @@ static void expect_fused_equals_composed(norm_call call, int n, tg_tensor **args
 }
 
 static tg_tensor *layer_norm_call(tg_tensor **a, bool fused) {
-    return fused ? tg_layer_norm(a[0], 2, a[1], a[2], 1e-5) : tg_layer_norm_composed(a[0], 2, a[1], a[2], 1e-5);
+    return fused ? tg_layer_norm(a[0], 2, a[1], a[2], 1e-5) : tgi_layer_norm_composed(a[0], 2, a[1], a[2], 1e-5);
 }
 static tg_tensor *batch_norm_call(tg_tensor **a, bool fused) {
     return fused ? tg_batch_norm(a[0], a[1], a[2], NULL, NULL, true, 0.1, 1e-5)
-                 : tg_batch_norm_composed(a[0], a[1], a[2], NULL, NULL, true, 0.1, 1e-5);
+                 : tgi_batch_norm_composed(a[0], a[1], a[2], NULL, NULL, true, 0.1, 1e-5);
 }
 static tg_tensor *group_norm_call(tg_tensor **a, bool fused) {
-    return fused ? tg_group_norm(a[0], 3, a[1], a[2], 1e-5) : tg_group_norm_composed(a[0], 3, a[1], a[2], 1e-5);
+    return fused ? tg_group_norm(a[0], 3, a[1], a[2], 1e-5) : tgi_group_norm_composed(a[0], 3, a[1], a[2], 1e-5);
 }
 
 typedef struct equality_case {
@@ -203,7 +203,7 @@ Test(ops_norm, batch_norm_running_statistics_fused_equal_composed) {
             rv[k] = make(TG_F64, 1, (int64_t[]){3}, (double[]){1, 2, 0.5});
         }
         cr_assert_not_null(tg_batch_norm(x, NULL, NULL, rm[0], rv[0], true, 0.3, 1e-5));
-        cr_assert_not_null(tg_batch_norm_composed(x, NULL, NULL, rm[1], rv[1], true, 0.3, 1e-5));
+        cr_assert_not_null(tgi_batch_norm_composed(x, NULL, NULL, rm[1], rv[1], true, 0.3, 1e-5));
         expect_close(rm[0], rm[1], 1e-14, "running_mean");
         expect_close(rv[0], rv[1], 1e-14, "running_var");
         tg_free(x);
@@ -241,7 +241,7 @@ Test(ops_norm, fused_equals_composed_without_affine) {
     tg_tensor *x = random_param(6, TG_F64, 1, (int64_t[]){13}, -1, 1);
     for (int pass = 0; pass < 2; pass++) {
         tg_set_grad_to_none(x);
-        tg_tensor *y = pass ? tg_layer_norm(x, 1, NULL, NULL, 1e-3) : tg_layer_norm_composed(x, 1, NULL, NULL, 1e-3);
+        tg_tensor *y = pass ? tg_layer_norm(x, 1, NULL, NULL, 1e-3) : tgi_layer_norm_composed(x, 1, NULL, NULL, 1e-3);
         cr_assert_not_null(y);
         double mean = 0, sq = 0;
         for (int i = 0; i < 13; i++) mean += tg_get_flat(y, i) / 13;

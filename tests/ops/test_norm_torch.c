@@ -34,12 +34,12 @@ static tg_tensor *cube_sum(tg_tensor *y) { return tg_sum(tg_pow(y, 3.0)); }
 static tg_tensor *c_layer_norm(tg_tensor **x, bool fused, tg_tensor **extras) {
     (void)extras;
     return cube_sum(fused ? tg_layer_norm(x[0], 2, x[1], x[2], 1e-5)
-                          : tg_layer_norm_composed(x[0], 2, x[1], x[2], 1e-5));
+                          : tgi_layer_norm_composed(x[0], 2, x[1], x[2], 1e-5));
 }
 static tg_tensor *c_layer_norm_plain(tg_tensor **x, bool fused, tg_tensor **extras) {
     (void)extras;
     return cube_sum(fused ? tg_layer_norm(x[0], 1, NULL, NULL, 1e-3)
-                          : tg_layer_norm_composed(x[0], 1, NULL, NULL, 1e-3));
+                          : tgi_layer_norm_composed(x[0], 1, NULL, NULL, 1e-3));
 }
 
 /* A training step from running (0.1, -0.2, 0.3), (1, 2, 0.5), then an
@@ -48,7 +48,7 @@ static tg_tensor *c_batch_norm_step(tg_tensor **x, bool fused, tg_tensor **extra
     tg_tensor *rm = extras[0] = tg_from_doubles(TG_F64, 1, (int64_t[]){3}, (double[]){0.1, -0.2, 0.3});
     tg_tensor *rv = extras[1] = tg_from_doubles(TG_F64, 1, (int64_t[]){3}, (double[]){1, 2, 0.5});
     tg_tensor *(*bn)(tg_tensor *, tg_tensor *, tg_tensor *, tg_tensor *, tg_tensor *, bool, double, double) =
-        fused ? tg_batch_norm : tg_batch_norm_composed;
+        fused ? tg_batch_norm : tgi_batch_norm_composed;
     tg_tensor *train = bn(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5);
     tg_tensor *eval = bn(x[0], x[1], x[2], rm, rv, false, 0.1, 1e-5);
     return tg_add(cube_sum(train), tg_sum(tg_mul(eval, eval)));
@@ -56,12 +56,12 @@ static tg_tensor *c_batch_norm_step(tg_tensor **x, bool fused, tg_tensor **extra
 static tg_tensor *c_batch_norm_2d(tg_tensor **x, bool fused, tg_tensor **extras) {
     (void)extras;
     return cube_sum(fused ? tg_batch_norm(x[0], x[1], NULL, NULL, NULL, true, 0.5, 1e-5)
-                          : tg_batch_norm_composed(x[0], x[1], NULL, NULL, NULL, true, 0.5, 1e-5));
+                          : tgi_batch_norm_composed(x[0], x[1], NULL, NULL, NULL, true, 0.5, 1e-5));
 }
 static tg_tensor *c_group_norm(tg_tensor **x, bool fused, tg_tensor **extras) {
     (void)extras;
     return cube_sum(fused ? tg_group_norm(x[0], 3, x[1], x[2], 1e-5)
-                          : tg_group_norm_composed(x[0], 3, x[1], x[2], 1e-5));
+                          : tgi_group_norm_composed(x[0], 3, x[1], x[2], 1e-5));
 }
 
 static const norm_oracle_case cases[] = {

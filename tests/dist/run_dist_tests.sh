@@ -11,10 +11,13 @@
 #                a message naming both ranks; a rank killed with SIGKILL ends
 #                the job within 30 s, a message names it, and the last
 #                checkpoint (written atomically by rank 0) loads.
-# Usage: run_dist_tests.sh <dist_train program>   (exit 77, a visible skip,
+# Before all that, dist_bad_arguments checks every tg_dist_* function's
+# refusals (bad arguments, calls before init or after finalize) on 1 and 2 ranks.
+# Usage: run_dist_tests.sh <dist_train> <dist_bad_arguments>   (exit 77, a visible skip,
 # without mpirun). Exit 1 when a check fails.
 set -uo pipefail
-program=${1:?usage: run_dist_tests.sh <dist_train>}
+program=${1:?usage: run_dist_tests.sh <dist_train> <dist_bad_arguments>}
+bad_arguments=${2:?usage: run_dist_tests.sh <dist_train> <dist_bad_arguments>}
 if ! command -v mpirun >/dev/null 2>&1; then
     echo "SKIPPED: mpirun not found (Debian: apt-get install openmpi-bin libopenmpi-dev)"
     exit 77
@@ -48,6 +51,11 @@ train() { # train <ranks> <dtype> <out> [more args]
     run "$ranks" --dtype "$dtype" --steps 50 --global-batch 64 --out "$out" "$@" ||
         { echo "FAIL  training on $ranks ranks ($dtype):"; sed 's/^/      /' "$work/last.log"; failures=$((failures + 1)); }
 }
+
+for ranks in 1 2; do
+    check "every tg_dist_* function refuses bad arguments and calls outside init/finalize ($ranks ranks)" \
+        mpirun --oversubscribe -np "$ranks" "$bad_arguments"
+done
 
 for dtype in f32 f64; do
     tol=1e-5

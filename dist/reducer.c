@@ -99,7 +99,13 @@ static void poke_started(tg_dist_reducer *r) {
 static void on_grad_ready(tg_tensor *leaf, void *ctx) {
     tg_dist_reducer *r = ctx;
     int i = find_param(r, leaf);
-    if (i < 0 || r->params[i].ready) return;
+    if (i < 0) return; /* not one of the model's parameters */
+    if (r->params[i].ready) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_backward",
+                        "a parameter's gradient is already being averaged: call tg_dist_sync_grads after each "
+                        "tg_backward (the reducer does not accumulate several passes)");
+        return;
+    }
     pack_param(r, &r->params[i]);
     if (start_full_buckets(r, "tg_backward") == TG_OK) poke_started(r);
 }

@@ -94,9 +94,12 @@ tg_status tg_dist_save_optimizer(const tg_optimizer *opt, const char *path);
  * rest of backward runs. One reducer per thread at a time. */
 typedef struct tg_dist_reducer tg_dist_reducer;
 
-/* A reducer for `model`'s parameters (which must not change while it lives).
- * Collective. Errors: TG_ERR_ARGUMENT (NULL, before init, a reducer already
- * set on this thread), TG_ERR_MEMORY. */
+/* A reducer for `model`'s parameters (which must not change while it lives);
+ * every rank makes one, with the same bucket_bytes. Owned by the caller
+ * (tg_dist_reducer_free). One tg_backward per tg_dist_sync_grads: a second
+ * backward before the sync is refused (TG_ERR_ARGUMENT, reported by
+ * tg_backward). Errors: TG_ERR_ARGUMENT (NULL, before init, a reducer
+ * already set on this thread), TG_ERR_MEMORY. */
 tg_dist_reducer *tg_dist_reducer_new(tg_model *model, size_t bucket_bytes);
 /* Finishes the averaging started by the last tg_backward (starting buckets
  * it did not fill: parameters backward did not reach count as zeros) and

@@ -62,6 +62,18 @@ static void bad_arguments_while_running(void) {
     tg_dist_reducer_free(first);
     tg_model_free(model);
     tg_rng rng = tg_rng_seeded(1);
+    tg_model *mlp = tg_mlp_new(&rng, TG_F64, 2, (int64_t[]){3, 2}, TG_ACT_TANH, -1);
+    tg_dist_reducer *reducer = tg_dist_reducer_new(mlp, 0);
+    tg_tensor *x = tg_ones(TG_F64, 2, (int64_t[]){4, 3});
+    tg_status first_pass = tg_backward(tg_sum(tg_model_forward(mlp, x)), NULL);
+    expect("tg_backward", "a second pass before tg_dist_sync_grads",
+           first_pass == TG_OK && tg_backward(tg_sum(tg_model_forward(mlp, x)), NULL) != TG_OK, TG_ERR_ARGUMENT,
+           "tg_dist_sync_grads");
+    tg_dist_sync_grads(reducer);
+    tg_tape_reset(tg_tape_current());
+    tg_free(x);
+    tg_dist_reducer_free(reducer);
+    tg_model_free(mlp);
     tg_dataset *data = tg_make_circles(&rng, 100, 0.1, 0.5);
     char fragment[64];
     snprintf(fragment, sizeof fragment, "world size %d", world);

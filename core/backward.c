@@ -270,7 +270,9 @@ static bool ready_tracker_build(ready_tracker *tracker, const char *function, tg
     return true;
 }
 
+/* Marks the leaves of `node` reached when the walk ran its rule. */
 static void ready_tracker_mark_reached(ready_tracker *tracker, const tg_node *node) {
+    if (!node->output->grad || !node->op->backward) return; /* the walk skipped it */
     for (int j = 0; j < node->n_inputs; j++)
         if (is_grad_leaf(node->inputs[j])) tracker->leaves[*ready_slot(tracker, node->inputs[j]) - 1].reached = true;
 }
@@ -315,7 +317,7 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         for (size_t i = 0; i <= start; i++) tape->nodes[i]->output->grad = NULL;
     tape->grads_set = true;
     output->grad = g;
-    ready_tracker tracker;
+    ready_tracker tracker = {0};
     if (hooked && !ready_tracker_build(&tracker, function, tape, start)) return tg_last_error();
 
     tg_tape *previous_tape = tg_tape_use(tape);
@@ -324,7 +326,10 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
     s = TG_OK;
     for (size_t i = start + 1; i-- > 0 && s == TG_OK;) {
         tg_node *node = tape->nodes[i]; /* re-read: recording may move the list */
-        if (hooked) ready_tracker_fire(&tracker, i + 1);
+        if (hooked && i < start) { /* node i + 1 is done: one check per node while no hook is set */
+            ready_tracker_mark_reached(&tracker, tape->nodes[i + 1]);
+            ready_tracker_fire(&tracker, i + 1);
+        }
         tg_tensor *grad_output = node->output->grad;
         if (!grad_output || !node->op->backward) continue;
         if (!node_versions_current(node)) {
@@ -362,11 +367,13 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
             else
                 sink(ctx, input, gi);
         }
-        if (hooked) ready_tracker_mark_reached(&tracker, node);
         if (tg_last_error() != TG_OK && s == TG_OK) s = tg_last_error();
     }
     if (hooked) {
-        if (s == TG_OK) ready_tracker_fire(&tracker, 0);
+        if (s == TG_OK) {
+            ready_tracker_mark_reached(&tracker, tape->nodes[0]);
+            ready_tracker_fire(&tracker, 0);
+        }
         if (tg_last_error() != TG_OK && s == TG_OK) s = tg_last_error();
         ready_tracker_free(&tracker);
     }

@@ -43,6 +43,8 @@ sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$root/abi/libtapegrad.symbols
 # Declared: every non-static function prototype that comes from a file under
 # include/ (the source tree's or the build tree's generated version.h).
 for header in "$root"/include/tapegrad.h "$root"/include/tapegrad/*.h; do
+    # dist.h is libtapegrad_mpi's (dist/libtapegrad_mpi.map), not this library's.
+    [ "$(basename "$header")" = dist.h ] && continue
     echo "#include \"${header#"$root"/include/}\""
 done >"$work/headers.c"
 gcc -std=c11 -fsyntax-only -I"$build/include" -I"$root/include" -aux-info "$work/aux" "$work/headers.c"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # .ci/check-includes.sh — checks that every #include follows the layer order
 #
-#   core -> ops -> io -> {nn, optim, data} -> tools -> {examples, bench, tests}
+#   core -> ops -> io -> {nn, optim, data} -> {tools, dist} -> {examples, bench, tests}
 #
 # (docs/ARCHITECTURE.md). A file may include headers of its own layer and of
 # the layers before it, never of a later one nor of a sibling (nn, optim and
@@ -21,10 +21,10 @@
 set -euo pipefail
 
 # The layers in order; siblings share a rank.
-declare -A rank=([core]=0 [ops]=1 [io]=2 [nn]=3 [optim]=3 [data]=3 [tools]=4)
+declare -A rank=([core]=0 [ops]=1 [io]=2 [nn]=3 [optim]=3 [data]=3 [tools]=4 [dist]=4)
 # The layer each public header belongs to (the rest are core's).
 declare -A public_owner=([ops.h]=ops [kernels.h]=ops [checkpoint.h]=io [nn.h]=nn [optim.h]=optim
-    [data.h]=data [gradcheck.h]=tools)
+    [data.h]=data [gradcheck.h]=tools [dist.h]=dist)
 
 # Files of nn/ that may still include internal headers of core/, until the
 # rewrite of nn/ moves them to the public API (docs/ARCHITECTURE.md lists what
@@ -90,7 +90,7 @@ check_tree() {
                 bad=1
             fi
         done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$root/$file" || true)
-    done < <(cd "$root" && find core ops io nn optim data tools include -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | LC_ALL=C sort)
+    done < <(cd "$root" && find core ops io nn optim data tools dist include -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | LC_ALL=C sort)
     return $bad
 }
 
@@ -133,7 +133,7 @@ if [ "${1:-}" = --self-test ]; then
 fi
 root=$(cd "${1:-$(dirname "$0")/..}" && pwd)
 if check_tree "$root"; then
-    echo "include order: every #include follows core -> ops -> io -> {nn, optim, data} -> tools"
+    echo "include order: every #include follows core -> ops -> io -> {nn, optim, data} -> {tools, dist}"
 else
     echo "include order: the includes above run against the layer order (docs/ARCHITECTURE.md)"
     exit 1

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/anomaly.h"
@@ -201,6 +202,95 @@ static tg_status report_changed_tensor(const char *function, const tg_node *node
     return TG_OK;
 }
 
+/* ---- the gradient-ready hook (tape.h) ----
+ * Set per thread. While one is set, tg_backward first finds, for every
+ * persistent leaf that requires a gradient, the lowest tape position of a
+ * node taking it as an input (its first use in the forward pass, hence its
+ * last contribution in the reverse walk); the walk calls the hook for the
+ * leaf once it has gone below that position, if a node using it was reached.
+ * Without a hook the walk pays one branch per node. */
+static _Thread_local tg_grad_ready_fn grad_ready_fn;
+static _Thread_local void *grad_ready_ctx;
+
+void tg_set_grad_ready_hook(tg_grad_ready_fn fn, void *ctx) {
+    grad_ready_fn = fn;
+    grad_ready_ctx = fn ? ctx : NULL;
+}
+
+typedef struct ready_leaf {
+    tg_tensor *leaf;
+    size_t first_use; /* lowest tape position of a node taking it as an input */
+    bool reached;     /* a node taking it was reached by this walk */
+} ready_leaf;
+
+/* The leaves in increasing first_use (the order the forward pass met them),
+ * found through an open-addressing table of indices + 1. */
+typedef struct ready_tracker {
+    ready_leaf *leaves;
+    size_t n_leaves, n_unfired; /* leaves[n_unfired..] have been handled */
+    size_t *slots;
+    size_t mask;
+} ready_tracker;
+
+static bool is_grad_leaf(const tg_tensor *t) { return !t->tape && t->requires_grad; }
+
+static size_t *ready_slot(ready_tracker *tracker, const tg_tensor *leaf) {
+    size_t at = (size_t)(((uint64_t)(uintptr_t)leaf * 0x9E3779B97F4A7C15ull) >> 20) & tracker->mask;
+    while (tracker->slots[at] && tracker->leaves[tracker->slots[at] - 1].leaf != leaf) at = (at + 1) & tracker->mask;
+    return &tracker->slots[at];
+}
+
+/* Lists the leaves of nodes[0..last] with their first use; false (reported)
+ * when memory runs out. */
+static bool ready_tracker_build(ready_tracker *tracker, const char *function, tg_tape *tape, size_t last) {
+    size_t n_inputs = 0;
+    for (size_t i = 0; i <= last; i++) n_inputs += (size_t)tape->nodes[i]->n_inputs;
+    size_t capacity = 16;
+    while (capacity < 2 * n_inputs + 2) capacity *= 2;
+    *tracker = (ready_tracker){malloc(n_inputs * sizeof(ready_leaf) + 1), 0, 0, calloc(capacity, sizeof(size_t)),
+                               capacity - 1};
+    if (!tracker->leaves || !tracker->slots) {
+        free(tracker->leaves);
+        free(tracker->slots);
+        tg_error_report(TG_ERR_MEMORY, function, "no memory for the gradient-ready hook's list of %zu inputs",
+                        n_inputs);
+        return false;
+    }
+    for (size_t i = 0; i <= last; i++) {
+        const tg_node *node = tape->nodes[i];
+        for (int j = 0; j < node->n_inputs; j++) {
+            if (!is_grad_leaf(node->inputs[j])) continue;
+            size_t *slot = ready_slot(tracker, node->inputs[j]);
+            if (*slot) continue;
+            tracker->leaves[tracker->n_leaves] = (ready_leaf){node->inputs[j], i, false};
+            *slot = ++tracker->n_leaves;
+        }
+    }
+    tracker->n_unfired = tracker->n_leaves;
+    return true;
+}
+
+/* Marks the leaves of `node` reached when the walk ran its rule. */
+static void ready_tracker_mark_reached(ready_tracker *tracker, const tg_node *node) {
+    if (!node->output->grad || !node->op->backward) return; /* the walk skipped it */
+    for (int j = 0; j < node->n_inputs; j++)
+        if (is_grad_leaf(node->inputs[j])) tracker->leaves[*ready_slot(tracker, node->inputs[j]) - 1].reached = true;
+}
+
+/* Calls the hook for every reached leaf whose first use is at or above
+ * `position`: the walk will not add to its gradient again. */
+static void ready_tracker_fire(ready_tracker *tracker, size_t position) {
+    while (tracker->n_unfired > 0 && tracker->leaves[tracker->n_unfired - 1].first_use >= position) {
+        ready_leaf *entry = &tracker->leaves[--tracker->n_unfired];
+        if (entry->reached) grad_ready_fn(entry->leaf, grad_ready_ctx);
+    }
+}
+
+static void ready_tracker_free(ready_tracker *tracker) {
+    free(tracker->leaves);
+    free(tracker->slots);
+}
+
 static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *seed, bool create_graph,
                       leaf_sink sink, void *ctx) {
     tg_status s = tg_tensor_check(function, "output", output);
@@ -212,8 +302,10 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
     if (!tape) return tg_last_error();
     tg_tensor *g = initial_gradient(function, tape, output, seed);
     if (!g) return tg_last_error();
+    bool hooked = grad_ready_fn && sink == accumulate_into_leaf;
     if (!output->node) { /* a persistent leaf differentiated by itself */
         sink(ctx, output, g);
+        if (hooked && tg_last_error() == TG_OK) grad_ready_fn(output, grad_ready_ctx);
         return tg_last_error(); /* cleared before the walk: only the sink's own report */
     }
     size_t start = output->node->position;
@@ -225,6 +317,8 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
         for (size_t i = 0; i <= start; i++) tape->nodes[i]->output->grad = NULL;
     tape->grads_set = true;
     output->grad = g;
+    ready_tracker tracker = {0};
+    if (hooked && !ready_tracker_build(&tracker, function, tape, start)) return tg_last_error();
 
     tg_tape *previous_tape = tg_tape_use(tape);
     bool previous_mode = tg_set_grad_enabled(create_graph);
@@ -232,6 +326,10 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
     s = TG_OK;
     for (size_t i = start + 1; i-- > 0 && s == TG_OK;) {
         tg_node *node = tape->nodes[i]; /* re-read: recording may move the list */
+        if (hooked && i < start) { /* node i + 1 is done: one check per node while no hook is set */
+            ready_tracker_mark_reached(&tracker, tape->nodes[i + 1]);
+            ready_tracker_fire(&tracker, i + 1);
+        }
         tg_tensor *grad_output = node->output->grad;
         if (!grad_output || !node->op->backward) continue;
         if (!node_versions_current(node)) {
@@ -270,6 +368,14 @@ static tg_status walk(const char *function, tg_tensor *output, const tg_tensor *
                 sink(ctx, input, gi);
         }
         if (tg_last_error() != TG_OK && s == TG_OK) s = tg_last_error();
+    }
+    if (hooked) {
+        if (s == TG_OK) {
+            ready_tracker_mark_reached(&tracker, tape->nodes[0]);
+            ready_tracker_fire(&tracker, 0);
+        }
+        if (tg_last_error() != TG_OK && s == TG_OK) s = tg_last_error();
+        ready_tracker_free(&tracker);
     }
     tg_set_grad_enabled(previous_mode);
     tg_tape_use(previous_tape);

@@ -173,6 +173,25 @@ tg_status tg_backward(tg_tensor *output, const tg_tensor *seed);
 tg_status tg_gradients(tg_tensor *output, const tg_tensor *seed, int n, tg_tensor *const *wrt,
                        tg_tensor **grads_out, bool create_graph);
 
+/* The gradient-ready hook (per thread, off by default): while set,
+ * tg_backward calls fn(leaf, ctx) once for each persistent leaf that
+ * requires a gradient and that a node reached by the walk takes as an input,
+ * as soon as the walk has passed that leaf's last contribution, so that
+ * leaf->grad then holds its final value for this pass (a node that gives the
+ * leaf no gradient still counts as reached). Leaves come in reverse
+ * topological order: the walk meets a leaf's uses from the last one recorded
+ * down, and its earliest use is its last contribution. The hook runs on the
+ * thread calling tg_backward, with grad mode off; it may read leaf->grad and
+ * must not change the tape. An error the hook reports stops the walk, and
+ * tg_backward returns it. tg_gradients never calls the hook; a failing
+ * tg_backward may stop before calling it for every leaf. This is what a
+ * data-parallel trainer needs to start averaging gradients over processes
+ * while backward is still running (tapegrad/dist.h). fn NULL removes the
+ * hook. Costs one branch per node while unset; while set, one pass over the
+ * recorded nodes before the walk. */
+typedef void (*tg_grad_ready_fn)(tg_tensor *leaf, void *ctx);
+void tg_set_grad_ready_hook(tg_grad_ready_fn fn, void *ctx);
+
 /* Grad mode (per thread). While disabled, ops compute values but record
  * nothing (inference, optimizer updates). Returns the previous setting. */
 bool tg_set_grad_enabled(bool enabled);

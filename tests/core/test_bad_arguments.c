@@ -2405,6 +2405,23 @@ static bool layer_free_held(void)
     return true; /* void: the report is the error value */
 }
 
+/* ---- issue 19 (attention branch): attention, GELU, language-model data, AdamW groups ---- */
+static tg_tensor *heads(int64_t t, int64_t d) { return keep_tensor(tg_zeros(TG_F64, 3, (int64_t[]){2, t, d})); }
+static bool sdpa_k_width(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 5), heads(3, 4), NULL, false, 0) == NULL; }
+static bool sdpa_v_rows(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), heads(6, 4), NULL, false, 0) == NULL; }
+static bool sdpa_dtypes(void)
+{
+    tg_tensor *q32 = keep_tensor(tg_zeros(TG_F32, 3, (int64_t[]){2, 3, 4}));
+    return tg_scaled_dot_product_attention(q32, heads(3, 4), heads(3, 4), NULL, false, 0) == NULL;
+}
+static bool sdpa_mask_shape(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), heads(3, 4), mat(3, 2), false, 0) == NULL; }
+static bool sdpa_rank_1(void) { return tg_scaled_dot_product_attention(vec(4), vec(4), vec(4), NULL, false, 0) == NULL; }
+static bool sdpa_zero_head(void) { return tg_scaled_dot_product_attention(heads(3, 0), heads(3, 0), heads(3, 4), NULL, false, 0) == NULL; }
+static bool sdpa_scale_inf(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), heads(3, 4), NULL, true, INFINITY) == NULL; }
+static bool sdpa_null_v(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), NULL, NULL, true, 0) == NULL; }
+static bool sdpa_stale_mask(void) { return tg_scaled_dot_product_attention(heads(2, 3), heads(2, 3), heads(2, 3), stale(), false, 0) == NULL; }
+/* ---- end of issue 19 (attention branch) ---- */
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -3031,6 +3048,16 @@ static bad_call rows[] = {
     {"tg_layer_tie_param", "a tie back to the tied layer", tie_cycle, ARG, "hold itself"},
     {"tg_layer_tie_param", "a slot another layer is tied to", tie_lent_slot, ARG, "tied to 'weight'"},
     {"tg_layer_free", "a layer a model holds", layer_free_held, ARG, "held 1 time"},
+    /* issue 19 (attention branch) */
+    {"tg_scaled_dot_product_attention", "k (2,3,5) for q (2,3,4)", sdpa_k_width, SHAPE, "(2,3,5)"},
+    {"tg_scaled_dot_product_attention", "v with 6 rows for 3 keys", sdpa_v_rows, SHAPE, "(2,6,4)"},
+    {"tg_scaled_dot_product_attention", "float32 q, float64 k and v", sdpa_dtypes, DTYPE, "float32"},
+    {"tg_scaled_dot_product_attention", "mask (3,2) for scores (2,3,3)", sdpa_mask_shape, SHAPE, "mask (3,2)"},
+    {"tg_scaled_dot_product_attention", "rank-1 q, k, v", sdpa_rank_1, SHAPE, "(4)"},
+    {"tg_scaled_dot_product_attention", "head size 0", sdpa_zero_head, SHAPE, "(2,3,0)"},
+    {"tg_scaled_dot_product_attention", "scale inf", sdpa_scale_inf, ARG, "inf"},
+    {"tg_scaled_dot_product_attention", "NULL v", sdpa_null_v, ARG, "NULL"},
+    {"tg_scaled_dot_product_attention", "stale mask", sdpa_stale_mask, TAPE, "stale"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

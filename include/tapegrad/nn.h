@@ -50,9 +50,15 @@ tg_status tg_init_tensor(tg_tensor *t, tg_init init, tg_rng *rng, int64_t fan_in
  * formula picks (leaky ReLU: slope at 0), never a half-and-half. */
 /* x if x > 0 else slope x; slope finite.   d: 1 if x > 0 else slope */
 tg_tensor *tg_leaky_relu(tg_tensor *x, double slope);
-tg_tensor *tg_silu(tg_tensor *x);                     /* swish: x sigmoid(x)              */
-/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+/* swish: x sigmoid(x); 0 with gradient 0 at -inf (PyTorch gives NaN there). */
+tg_tensor *tg_silu(tg_tensor *x);
+/* GELU, exact form (PyTorch's F.gelu default, approximate="none"):
+ * x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). Exactly 0, with gradient 0, below
+ * -50 (where the true value underflows) and at -inf. TG_ACT_GELU uses it. */
 tg_tensor *tg_gelu(tg_tensor *x);
+/* GELU, tanh form (GPT-2's; PyTorch's approximate="tanh"):
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); 0 below -50 as tg_gelu. */
+tg_tensor *tg_gelu_tanh(tg_tensor *x);
 /* log(1 + e^x), stable: relu(x) + log(1 + e^-|x|) (finite for any finite x).
  * d: sigmoid(x), also at 0 */
 tg_tensor *tg_softplus(tg_tensor *x);

@@ -52,6 +52,7 @@ tg_tensor *tg_abs(tg_tensor *x);     /* |x|                    d: sign(x), 0 at 
 tg_tensor *tg_tanh(tg_tensor *x);    /* tanh x                 d: 1 - tanh^2 x         */
 tg_tensor *tg_relu(tg_tensor *x);    /* max(0, x)              d: 1 if x > 0 else 0    */
 tg_tensor *tg_sigmoid(tg_tensor *x); /* 1/(1+e^-x), stable     d: s(1-s)               */
+tg_tensor *tg_erf(tg_tensor *x);     /* erf x, C's erf         d: 2/sqrt(pi) e^(-x^2)  */
 /* min(max(x, lo), hi).                d: 1 strictly inside (lo, hi), else 0
  * lo <= hi and neither NaN (TG_ERR_ARGUMENT); either may be infinite for a
  * one-sided clamp. A NaN element stays NaN. */

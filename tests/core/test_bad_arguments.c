@@ -2420,6 +2420,10 @@ static bool sdpa_zero_head(void) { return tg_scaled_dot_product_attention(heads(
 static bool sdpa_scale_inf(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), heads(3, 4), NULL, true, INFINITY) == NULL; }
 static bool sdpa_null_v(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), NULL, NULL, true, 0) == NULL; }
 static bool sdpa_stale_mask(void) { return tg_scaled_dot_product_attention(heads(2, 3), heads(2, 3), heads(2, 3), stale(), false, 0) == NULL; }
+static bool gelu_tanh_null(void) { return tg_gelu_tanh(NULL) == NULL; }
+static bool gelu_tanh_stale(void) { return tg_gelu_tanh(stale()) == NULL; }
+static bool erf_null(void) { return tg_erf(NULL) == NULL; }
+static bool erf_stale(void) { return tg_erf(stale()) == NULL; }
 /* ---- end of issue 19 (attention branch) ---- */
 
 static bad_call rows[] = {
@@ -3058,6 +3062,10 @@ static bad_call rows[] = {
     {"tg_scaled_dot_product_attention", "scale inf", sdpa_scale_inf, ARG, "inf"},
     {"tg_scaled_dot_product_attention", "NULL v", sdpa_null_v, ARG, "NULL"},
     {"tg_scaled_dot_product_attention", "stale mask", sdpa_stale_mask, TAPE, "stale"},
+    {"tg_gelu_tanh", "NULL x", gelu_tanh_null, ARG, "NULL"},
+    {"tg_gelu_tanh", "stale x", gelu_tanh_stale, TAPE, "stale"},
+    {"tg_erf", "NULL x", erf_null, ARG, "NULL"},
+    {"tg_erf", "stale x", erf_stale, TAPE, "stale"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -51,6 +51,7 @@ static tg_tensor *f_softmax_grad(tg_tensor **x) { return tg_softmax_grad(x[0], x
 static tg_tensor *f_softmax_grad0(tg_tensor **x) { return tg_softmax_grad(x[0], x[1], 0); }
 static tg_tensor *f_log_softmax_grad(tg_tensor **x) { return tg_log_softmax_grad(x[0], x[1], 1); }
 static tg_tensor *f_log_softmax_grad0(tg_tensor **x) { return tg_log_softmax_grad(x[0], x[1], 0); }
+static tg_tensor *f_erf(tg_tensor **x) { return tg_erf(x[0]); }
 static tg_tensor *f_sigmoid(tg_tensor **x) { return tg_sigmoid(x[0]); }
 static tg_tensor *f_clamp(tg_tensor **x) { return tg_clamp(x[0], -0.5, 0.5); }
 static tg_tensor *f_sum(tg_tensor **x) { return tg_sum(x[0]); }
@@ -171,6 +172,7 @@ static const op_case cases[] = {
     {"where", "broadcast a (3,1,4), b (2,1)", f_where, 2, {3, 2}, {{3, 1, 4}, {2, 1}}, -2, 2, 0.0, NAN},
     {"where", "mask (2,1) from x1, b rank 0", f_where_mask_broadcast, 3, {3, 2, 0}, {{3, 1, 4}, {2, 1}, {0}}, -2, 2,
      0.0, NAN},
+    {"erf", "(2,3)", f_erf, 1, {2}, {{2, 3}}, -2.5, 2.5, NAN, NAN},
     {"attention", "causal, q (2,3,2) k (2,4,2) v (2,4,3)", f_attention_causal, 3, {3, 3, 3},
      {{2, 3, 2}, {2, 4, 2}, {2, 4, 3}}, -1.5, 1.5, NAN, NAN},
     {"attention", "mask (3,4), v = k, scale 0.7", f_attention_mask, 3, {3, 3, 2}, {{2, 3, 2}, {2, 4, 2}, {3, 4}}, -1.5,

@@ -83,6 +83,10 @@ static tg_tensor *c_attention_mask(tg_tensor **x) {
     tg_free(constant);
     return tg_sum(tg_tanh(tg_scaled_dot_product_attention(x[0], x[1], x[2], mask, false, 0.5)));
 }
+/* The activations with closed forms in torch: exact and tanh GELU, SiLU. */
+static tg_tensor *c_gelu_forms(tg_tensor **x) {
+    return tg_sum(tg_add(tg_mul(tg_gelu(x[0]), x[1]), tg_mul(tg_gelu_tanh(x[0]), tg_silu(x[1]))));
+}
 
 static const oracle_case cases[] = {
     {"softmax_ce", 1, {2}, {{4, 5}}, c_softmax_ce,
@@ -105,6 +109,9 @@ static const oracle_case cases[] = {
      "out = torch.sqrt(mean * mean + 0.5).sum() + x0.max()"},
     {"softmax_log", 2, {2, 2}, {{3, 4}, {3, 4}}, c_softmax_log,
      "out = (torch.log(torch.softmax(x0, 0) + 0.1) * torch.relu(x1)).sum()"},
+    {"gelu_forms_torch", 2, {2, 2}, {{3, 4}, {3, 4}}, c_gelu_forms,
+     "F = torch.nn.functional\n"
+     "out = (F.gelu(x0) * x1 + F.gelu(x0, approximate='tanh') * F.silu(x1)).sum()"},
     {"attention_causal_torch", 3, {4, 4, 4}, {{2, 2, 3, 4}, {2, 2, 5, 4}, {2, 2, 5, 3}}, c_attention_causal,
      "s = x0 @ x1.transpose(-2, -1) / 2.0\n"
      "s = s.masked_fill(~torch.ones(3, 5, dtype=torch.bool).tril(), float('-inf'))\n"

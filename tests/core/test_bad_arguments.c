@@ -2424,6 +2424,70 @@ static bool gelu_tanh_null(void) { return tg_gelu_tanh(NULL) == NULL; }
 static bool gelu_tanh_stale(void) { return tg_gelu_tanh(stale()) == NULL; }
 static bool erf_null(void) { return tg_erf(NULL) == NULL; }
 static bool erf_stale(void) { return tg_erf(stale()) == NULL; }
+static bool tokens_from_bytes_null(void) { return tg_tokens_from_bytes(NULL, 3) == NULL; }
+static bool tokens_from_array_negative_count(void) { return tg_tokens_from_array(NULL, -2) == NULL; }
+static bool tokens_read_text_missing(void) { return tg_tokens_read_text("/nonexistent/corpus.txt", 1 << 20) == NULL; }
+static bool tokens_load_llmc_null(void) { return tg_tokens_load_llmc(NULL, 1 << 20) == NULL; }
+static bool tokens_load_llmc_text(void)
+{
+    const char *path = temp_path("words.txt");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("not tokens", f);
+    fclose(f);
+    return tg_tokens_load_llmc(path, 1 << 20) == NULL;
+}
+static bool tokens_count_null(void) { return tg_tokens_count(NULL) == -1; }
+static bool tokens_data_null(void) { return tg_tokens_data(NULL) == NULL; }
+static bool tokens_save_llmc_wide(void)
+{
+    tg_tokens *t = tg_tokens_from_array((int32_t[]){7, 70000}, 2);
+    bool refused = tg_tokens_save_llmc(t, "/tmp/never_written.bin") != TG_OK;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool tokens_decode_range(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abc", 3);
+    char out[4];
+    bool refused = tg_tokens_decode_bytes(t, 2, 2, out) != TG_OK;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool tokens_split_nan(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abc", 3), *a, *b;
+    bool refused = tg_tokens_split(t, NAN, &a, &b) != TG_OK;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool token_batches_zero_batch(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abcdef", 6);
+    bool refused = tg_token_batches_new(t, 0, 2) == NULL;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool token_batches_sample_null_rng(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abcdef", 6);
+    tg_token_batches *b = tg_token_batches_new(t, 1, 2);
+    tg_tensor *x, *y;
+    bool refused = tg_token_batches_sample(b, NULL, &x, &y) != TG_OK;
+    tg_token_batches_free(b);
+    tg_tokens_free(t);
+    return refused;
+}
+static bool token_batches_fill_negative(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abcdef", 6);
+    tg_token_batches *b = tg_token_batches_new(t, 1, 2);
+    tg_tensor *x, *y;
+    bool refused = tg_token_batches_fill(b, (int64_t[]){-1}, &x, &y) != TG_OK;
+    tg_token_batches_free(b);
+    tg_tokens_free(t);
+    return refused;
+}
 /* ---- end of issue 19 (attention branch) ---- */
 
 static bad_call rows[] = {
@@ -3066,6 +3130,19 @@ static bad_call rows[] = {
     {"tg_gelu_tanh", "stale x", gelu_tanh_stale, TAPE, "stale"},
     {"tg_erf", "NULL x", erf_null, ARG, "NULL"},
     {"tg_erf", "stale x", erf_stale, TAPE, "stale"},
+    {"tg_tokens_from_bytes", "NULL text, size 3", tokens_from_bytes_null, ARG, "size 3"},
+    {"tg_tokens_from_array", "count -2", tokens_from_array_negative_count, ARG, "-2"},
+    {"tg_tokens_read_text", "a missing file", tokens_read_text_missing, IO, "corpus.txt"},
+    {"tg_tokens_load_llmc", "NULL path", tokens_load_llmc_null, ARG, "path is NULL"},
+    {"tg_tokens_load_llmc", "a 10-byte text file", tokens_load_llmc_text, FORMAT, "shorter"},
+    {"tg_tokens_count", "NULL tokens", tokens_count_null, ARG, "NULL"},
+    {"tg_tokens_data", "NULL tokens", tokens_data_null, ARG, "NULL"},
+    {"tg_tokens_save_llmc", "token 70000", tokens_save_llmc_wide, ARG, "70000"},
+    {"tg_tokens_decode_bytes", "[2, 4) of 3 tokens", tokens_decode_range, ARG, "outside the 3 tokens"},
+    {"tg_tokens_split", "fraction NaN", tokens_split_nan, ARG, "nan"},
+    {"tg_token_batches_new", "batch_size 0", token_batches_zero_batch, ARG, "batch_size 0"},
+    {"tg_token_batches_sample", "NULL rng", token_batches_sample_null_rng, ARG, "rng is NULL"},
+    {"tg_token_batches_fill", "start -1", token_batches_fill_negative, ARG, "-1"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

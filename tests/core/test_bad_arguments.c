@@ -2488,6 +2488,25 @@ static bool token_batches_fill_negative(void)
     tg_tokens_free(t);
     return refused;
 }
+static tg_optimizer *adamw_of(tg_tensor *w)
+{
+    tg_optimizer_config c = tg_optimizer_defaults(TG_OPT_ADAMW);
+    return keep(KEPT_OPTIMIZER, tg_optimizer_new(1, &w, &c));
+}
+static bool set_weight_decay_index(void) { return tg_optimizer_set_weight_decay(adamw_of(par(2, 3)), 1, 0.0) != TG_OK; }
+static bool set_weight_decay_negative(void) { return tg_optimizer_set_weight_decay(adamw_of(par(2, 3)), 0, -0.1) != TG_OK; }
+static bool set_weight_decay_null(void) { return tg_optimizer_set_weight_decay(NULL, 0, 0.0) != TG_OK; }
+static bool set_weight_decay_for_stranger(void)
+{
+    tg_tensor *stranger = par(2, 3);
+    return tg_optimizer_set_weight_decay_for(adamw_of(par(2, 3)), 1, &stranger, 0.0) != TG_OK;
+}
+static bool set_weight_decay_for_nan(void)
+{
+    tg_tensor *w = par(2, 3);
+    return tg_optimizer_set_weight_decay_for(adamw_of(w), 1, &w, NAN) != TG_OK;
+}
+static bool weight_decay_index(void) { return isnan(tg_optimizer_weight_decay(adamw_of(par(2, 3)), -1)); }
 /* ---- end of issue 19 (attention branch) ---- */
 
 static bad_call rows[] = {
@@ -3143,6 +3162,12 @@ static bad_call rows[] = {
     {"tg_token_batches_new", "batch_size 0", token_batches_zero_batch, ARG, "batch_size 0"},
     {"tg_token_batches_sample", "NULL rng", token_batches_sample_null_rng, ARG, "rng is NULL"},
     {"tg_token_batches_fill", "start -1", token_batches_fill_negative, ARG, "-1"},
+    {"tg_optimizer_set_weight_decay", "index 1 of 1", set_weight_decay_index, ARG, "index 1"},
+    {"tg_optimizer_set_weight_decay", "weight_decay -0.1", set_weight_decay_negative, ARG, "-0.1"},
+    {"tg_optimizer_set_weight_decay", "NULL optimizer", set_weight_decay_null, ARG, "NULL"},
+    {"tg_optimizer_set_weight_decay_for", "a tensor it does not hold", set_weight_decay_for_stranger, ARG, "params[0]"},
+    {"tg_optimizer_set_weight_decay_for", "weight_decay NaN", set_weight_decay_for_nan, ARG, "nan"},
+    {"tg_optimizer_weight_decay", "index -1", weight_decay_index, ARG, "index -1"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

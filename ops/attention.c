@@ -24,6 +24,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/kernels/vmath.h"
 #include "ops/op_internal.h"
 #include "ops/strided.h"
 #include "tapegrad/kernels.h"
@@ -59,7 +60,7 @@ static int64_t mask_offset(const attention_job *job, int64_t bh) {
 
 #define DEFINE_ATTENTION_KERNEL(T, SFX)                                                                     \
     /* One block of query rows [r0, r0 + rows) of batch-head bh. */                                        \
-    static void attention_block_##SFX(const attention_job *job, int64_t bh, int64_t r0, int64_t rows) {    \
+    TG_HOT_CLONES static void attention_block_##SFX(const attention_job *job, int64_t bh, int64_t r0, int64_t rows) {    \
         const int64_t t = job->t, s = job->s, d = job->d, dv = job->dv;                                     \
         const T *q = (const T *)job->q->data + (bh * t + r0) * d;                                           \
         const T *k = (const T *)job->k->data + bh * s * d;                                                  \
@@ -93,11 +94,8 @@ static int64_t mask_offset(const attention_job *job, int64_t bh) {
                     continue;                                                                               \
                 }                                                                                           \
                 double rescale = exp(m[i] - m_new), sum = 0.0;                                              \
-                for (int64_t j = 0; j < cols; j++) {                                                        \
-                    double p = exp((double)row[j] - m_new);                                                 \
-                    row[j] = (T)p;                                                                          \
-                    sum += p;                                                                               \
-                }                                                                                           \
+                TG_FOR_SIMD(j, 0, cols, row[j] = (T)tg_vm_exp((double)row[j] - m_new));                     \
+                for (int64_t j = 0; j < cols; j++) sum += (double)row[j];                                   \
                 l[i] = l[i] * rescale + sum;                                                                \
                 m[i] = m_new;                                                                               \
                 if (rescale != 1.0)                                                                         \

@@ -2507,6 +2507,22 @@ static bool set_weight_decay_for_nan(void)
     return tg_optimizer_set_weight_decay_for(adamw_of(w), 1, &w, NAN) != TG_OK;
 }
 static bool weight_decay_index(void) { return isnan(tg_optimizer_weight_decay(adamw_of(par(2, 3)), -1)); }
+static tg_tensor *zeros_of(int rank, const int64_t *shape) { return keep_tensor(tg_zeros(TG_F64, rank, shape)); }
+static bool lstm_cell_w_hh_shape(void)
+{
+    tg_tensor *h1, *c1;
+    return tg_lstm_cell(mat(1, 3), mat(1, 2), mat(1, 2), mat(8, 3), mat(8, 3), vec(8), vec(8), &h1, &c1) != TG_OK;
+}
+static bool lstm_cell_null_out(void)
+{
+    return tg_lstm_cell(mat(1, 3), mat(1, 2), mat(1, 2), mat(8, 3), mat(8, 2), vec(8), vec(8), NULL, NULL) != TG_OK;
+}
+static bool gru_cell_dtypes(void) { return tg_gru_cell(mat32(1, 3), mat(1, 2), mat(6, 3), mat(6, 2), vec(6), vec(6)) == NULL; }
+static bool lstm_rank_2_x(void) { return tg_lstm(mat(1, 3), mat(1, 2), mat(1, 2), mat(8, 3), mat(8, 2), vec(8), vec(8), NULL, NULL) == NULL; }
+static bool gru_bias_shape(void)
+{
+    return tg_gru(zeros_of(3, (int64_t[]){2, 1, 3}), mat(1, 2), mat(6, 3), mat(6, 2), vec(5), vec(6)) == NULL;
+}
 /* ---- end of issue 19 (attention branch) ---- */
 
 static bad_call rows[] = {
@@ -3168,6 +3184,11 @@ static bad_call rows[] = {
     {"tg_optimizer_set_weight_decay_for", "a tensor it does not hold", set_weight_decay_for_stranger, ARG, "params[0]"},
     {"tg_optimizer_set_weight_decay_for", "weight_decay NaN", set_weight_decay_for_nan, ARG, "nan"},
     {"tg_optimizer_weight_decay", "index -1", weight_decay_index, ARG, "index -1"},
+    {"tg_lstm_cell", "w_hh (8,3) for H = 2", lstm_cell_w_hh_shape, SHAPE, "w_hh (8,3)"},
+    {"tg_lstm_cell", "NULL outputs", lstm_cell_null_out, ARG, "NULL"},
+    {"tg_gru_cell", "float32 x, float64 weights", gru_cell_dtypes, DTYPE, "float32"},
+    {"tg_lstm", "x (1,3), not (T,B,I)", lstm_rank_2_x, SHAPE, "(1,3)"},
+    {"tg_gru", "b_ih (5) for 3 gates of 2", gru_bias_shape, SHAPE, "b_ih (5)"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

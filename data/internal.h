@@ -54,6 +54,11 @@ TGI_INTERNAL tg_idx *tgi_idx_parse(const char *function, const char *name, uint8
 TGI_INTERNAL tg_dataset *tgi_csv_parse(const char *name, const uint8_t *bytes, size_t size,
                                        const tg_csv_options *options);
 
+/* The parser of tg_tokens_load_llmc over `size` bytes in memory (borrowed):
+ * llm.c's 256-int32 header and uint16 tokens, every field checked against
+ * the size. Errors are reported under `function`, naming `name`. */
+TGI_INTERNAL tg_tokens *tgi_llmc_parse(const char *function, const char *name, const uint8_t *bytes, size_t size);
+
 /* a * b for non-negative sizes, false on overflow of int64_t. */
 static inline int tgi_mul_ok(int64_t a, int64_t b, int64_t *result)
 {

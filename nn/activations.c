@@ -7,6 +7,7 @@
  * mask (gt_scalar, never recorded) and the differentiated expression is
  * smooth in the branch it selects, so the gradient at the kink is the one
  * the formula gives for that branch. */
+#include <float.h>
 #include <math.h>
 
 #include "core/tensor_internal.h"
@@ -27,19 +28,50 @@ tg_tensor *tg_leaky_relu(tg_tensor *x, double slope) {
     return tg_mul(x, factor);
 }
 
-/* x sigmoid(x). */
+/* f(x) where x >= `below`, and exactly 0 (value and gradient) where x <
+ * below, for activations whose formula is 0 there but whose ops give
+ * -inf * 0 = NaN (or overflow in a cube). f sees 0 in place of those x, so
+ * its backward meets no infinity either. A NaN x stays NaN. */
+static tg_tensor *zero_below(tg_tensor *x, double below, tg_tensor *(*f)(tg_tensor *)) {
+    tg_tensor *m = tg_lt_scalar(x, below);
+    tg_tensor *zeros = tg_gt_scalar(x, INFINITY); /* never true, not even for NaN */
+    return tg_where(m, zeros, f(tg_where(m, zeros, x)));
+}
+
+/* Below -50 both GELU forms are 0 in float64 (|x Phi(x)| < 1e-540) and
+ * their ops would meet -inf * 0 or an infinite cube; SiLU only at -inf. */
+#define GELU_ZERO_BELOW (-50.0)
+
+static tg_tensor *silu_formula(tg_tensor *x) { return tg_mul(x, tg_sigmoid(x)); }
+
+/* x sigmoid(x); 0 with gradient 0 at -inf. */
 tg_tensor *tg_silu(tg_tensor *x) {
     if (tg_tensor_check("tg_silu", "x", x) != TG_OK) return NULL;
-    return tg_mul(x, tg_sigmoid(x));
+    return zero_below(x, -DBL_MAX, silu_formula);
+}
+
+/* x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). */
+static tg_tensor *gelu_formula(tg_tensor *x) {
+    const double one_over_sqrt_2 = 0.70710678118654752440;
+    return tg_mul(tg_mul_scalar(x, 0.5), tg_add_scalar(tg_erf(tg_mul_scalar(x, one_over_sqrt_2)), 1.0));
+}
+
+tg_tensor *tg_gelu(tg_tensor *x) {
+    if (tg_tensor_check("tg_gelu", "x", x) != TG_OK) return NULL;
+    return zero_below(x, GELU_ZERO_BELOW, gelu_formula);
 }
 
 /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), Hendrycks & Gimpel's tanh
  * approximation (the form of GPT-2 and of PyTorch's approximate="tanh"). */
-tg_tensor *tg_gelu(tg_tensor *x) {
-    if (tg_tensor_check("tg_gelu", "x", x) != TG_OK) return NULL;
+static tg_tensor *gelu_tanh_formula(tg_tensor *x) {
     const double sqrt_2_over_pi = 0.79788456080286535588; /* sqrt(2 / pi) */
     tg_tensor *inner = tg_mul_scalar(tg_add(x, tg_mul_scalar(tg_pow(x, 3.0), 0.044715)), sqrt_2_over_pi);
     return tg_mul(tg_mul_scalar(x, 0.5), tg_add_scalar(tg_tanh(inner), 1.0));
+}
+
+tg_tensor *tg_gelu_tanh(tg_tensor *x) {
+    if (tg_tensor_check("tg_gelu_tanh", "x", x) != TG_OK) return NULL;
+    return zero_below(x, GELU_ZERO_BELOW, gelu_tanh_formula);
 }
 
 /* log(1 + e^x) as (x where m else 0) + log(1 + e^(-s x)) with the constant

@@ -65,6 +65,14 @@ tg_tensor *tgi_tanh_grad(tg_tensor *g, tg_tensor *y);
 tg_tensor *tgi_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
 tg_tensor *tgi_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
 
+/* Scaled dot-product attention composed of public ops (batched matmul, an
+ * additive causal bias, softmax), the reference the fused op is tested
+ * against: same arguments, errors and result as
+ * tg_scaled_dot_product_attention (attention.c), with a (T, S) matrix per
+ * head in memory. */
+tg_tensor *tg_attention_composed(tg_tensor *q, tg_tensor *k, tg_tensor *v, tg_tensor *mask, bool is_causal,
+                                 double scale);
+
 /* Checks that both are usable and share a dtype, reporting under `function`
  * (the test inline, run by every binary op; tgi_report_binary explains). */
 tg_status tgi_report_binary(const char *function, const tg_tensor *a, const tg_tensor *b);

@@ -54,3 +54,5 @@ TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
 TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */
 TG_OP(argmax_mask)  /* 1 at the first max (no gradient)    masks.c       */
+TG_OP(attention)    /* softmax(scale q k^T + mask) v, fused attention.c */
+TG_OP(erf)          /* error function (exact GELU)         erf.c         */

@@ -23,6 +23,7 @@ struct tg_optimizer {
     tg_tensor **params;         /* n parameters, not owned                             */
     tg_tensor **state;          /* n * TG_OPTIM_MAX_SLOTS, owned; NULL for unused slots */
     int64_t *param_steps;       /* updates each parameter has received (its t)         */
+    double *weight_decay;       /* each parameter's lambda (config's unless set apart) */
     int64_t steps;              /* successful tg_optimizer_step calls                  */
 };
 

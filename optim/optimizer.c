@@ -108,11 +108,13 @@ tg_optimizer *tgi_optim_create(const char *function, int n, tg_tensor *const *pa
     tg_tensor **list = malloc((size_t)n * sizeof *list);
     tg_tensor **state = calloc((size_t)n * TG_OPTIM_MAX_SLOTS, sizeof *state);
     int64_t *param_steps = calloc((size_t)n, sizeof *param_steps);
-    if (!opt || !list || !state || !param_steps) {
+    double *weight_decay = malloc((size_t)n * sizeof *weight_decay);
+    if (!opt || !list || !state || !param_steps || !weight_decay) {
         free(opt);
         free(list);
         free(state);
         free(param_steps);
+        free(weight_decay);
         tg_error_report(TG_ERR_MEMORY, function, "cannot allocate an optimizer for %d parameters", n);
         return NULL;
     }
@@ -121,14 +123,17 @@ tg_optimizer *tgi_optim_create(const char *function, int n, tg_tensor *const *pa
         free(list);
         free(state);
         free(param_steps);
+        free(weight_decay);
         return NULL;
     }
+    for (int i = 0; i < n; i++) weight_decay[i] = c->weight_decay;
     memcpy(list, params, (size_t)n * sizeof *list);
     opt->config = *c;
     opt->n = n;
     opt->params = list;
     opt->state = state;
     opt->param_steps = param_steps;
+    opt->weight_decay = weight_decay;
     opt->steps = 0;
     return opt;
 }
@@ -160,11 +165,13 @@ tg_status tg_optimizer_step(tg_optimizer *opt) {
     /* Subnormal optimizer state is flushed (tapegrad/float_mode.h); an update
      * split over the pool runs in this mode on the workers too. */
     tg_float_mode float_mode = tg_float_mode_flush_subnormals();
+    tg_optimizer_config config = opt->config; /* with each parameter's weight decay */
     for (int i = 0; i < opt->n; i++) {
         tg_tensor *p = opt->params[i];
         if (!p->grad) continue;
         opt->param_steps[i]++;
-        record->update(&opt->config, p, tg_optim_slots(opt->state, i), opt->param_steps[i]);
+        config.weight_decay = opt->weight_decay[i];
+        record->update(&config, p, tg_optim_slots(opt->state, i), opt->param_steps[i]);
         tg_tensor_changed(p);
     }
     tg_float_mode_set(float_mode);
@@ -242,11 +249,52 @@ const tg_tensor *tg_optimizer_state(const tg_optimizer *opt, int index, const ch
     return NULL;
 }
 
+tg_status tg_optimizer_set_weight_decay(tg_optimizer *opt, int index, double weight_decay) {
+    const char *function = "tg_optimizer_set_weight_decay";
+    if (!opt) return tg_error_report(TG_ERR_ARGUMENT, function, "optimizer is NULL");
+    if (index < 0 || index >= opt->n)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "parameter index %d outside [0, %d)", index, opt->n);
+    if (!isfinite(weight_decay) || weight_decay < 0)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "weight_decay must be finite and >= 0, got %g", weight_decay);
+    opt->weight_decay[index] = weight_decay;
+    return TG_OK;
+}
+
+/* The index of `param` in opt's list, or -1. */
+static int param_index(const tg_optimizer *opt, const tg_tensor *param) {
+    for (int i = 0; i < opt->n; i++)
+        if (opt->params[i] == param) return i;
+    return -1;
+}
+
+tg_status tg_optimizer_set_weight_decay_for(tg_optimizer *opt, int n, tg_tensor *const *params, double weight_decay) {
+    const char *function = "tg_optimizer_set_weight_decay_for";
+    if (!opt || (!params && n > 0) || n < 0)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "%s", !opt ? "optimizer is NULL" : "params is NULL or n < 0");
+    if (!isfinite(weight_decay) || weight_decay < 0)
+        return tg_error_report(TG_ERR_ARGUMENT, function, "weight_decay must be finite and >= 0, got %g", weight_decay);
+    for (int k = 0; k < n; k++) /* all checked before any changes */
+        if (param_index(opt, params[k]) < 0)
+            return tg_error_report(TG_ERR_ARGUMENT, function, "params[%d] is not a parameter of this optimizer", k);
+    for (int k = 0; k < n; k++) opt->weight_decay[param_index(opt, params[k])] = weight_decay;
+    return TG_OK;
+}
+
+double tg_optimizer_weight_decay(const tg_optimizer *opt, int index) {
+    if (!opt || index < 0 || index >= opt->n) {
+        tg_error_report(TG_ERR_ARGUMENT, "tg_optimizer_weight_decay", "%s parameter index %d outside [0, %d)",
+                        opt ? "" : "optimizer is NULL:", index, opt ? opt->n : 0);
+        return NAN;
+    }
+    return opt->weight_decay[index];
+}
+
 void tg_optimizer_free(tg_optimizer *opt) {
     if (!opt) return;
     tgi_optim_state_free(opt->n, opt->state);
     free(opt->state);
     free(opt->param_steps);
+    free(opt->weight_decay);
     free(opt->params);
     free(opt);
 }

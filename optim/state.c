@@ -64,7 +64,8 @@ tg_status tg_optimizer_save(const tg_optimizer *opt, const char *path) {
     const char *function = "tg_optimizer_save";
     if (!opt || !path) return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", opt ? "path" : "optimizer");
     const tg_optimizer_config *c = &opt->config;
-    int max_tensors = opt->n * TG_OPTIM_MAX_SLOTS, max_meta = FIXED_META + DOUBLE_FIELD_COUNT + 1 + 3 * opt->n;
+    /* Per parameter: shape, dtype, step and weight_decay. */
+    int max_tensors = opt->n * TG_OPTIM_MAX_SLOTS, max_meta = FIXED_META + DOUBLE_FIELD_COUNT + 1 + 4 * opt->n;
     text *names = malloc((size_t)max_tensors * sizeof *names);
     tg_tensor **tensors = malloc((size_t)max_tensors * sizeof *tensors);
     metadata m = {0, malloc((size_t)max_meta * sizeof(text)), malloc((size_t)max_meta * sizeof(text))};
@@ -93,6 +94,8 @@ tg_status tg_optimizer_save(const tg_optimizer *opt, const char *path) {
         add_meta(&m, key, "%s", tg_dtype_name(p->dtype));
         snprintf(key, sizeof key, "param.%d.step", i);
         add_meta(&m, key, "%lld", (long long)opt->param_steps[i]);
+        snprintf(key, sizeof key, "param.%d.weight_decay", i);
+        add_meta(&m, key, "%.17g", opt->weight_decay[i]);
     }
 
     const char **key_ptrs = name_ptrs + max_tensors, **value_ptrs = key_ptrs + max_meta;
@@ -163,7 +166,7 @@ static tg_status read_count(const reader *r, const char *key, int64_t max, int64
 /* The kind, hyperparameters and step counts of the file, checked against
  * `opt`. Nothing of `opt` changes. */
 static tg_status read_header(const reader *r, const tg_optimizer *opt, tg_optimizer_config *config, int64_t *steps,
-                             int64_t *param_steps) {
+                             int64_t *param_steps, double *weight_decay) {
     const char *format = meta(r, "format");
     if (!format) return TG_ERR_FORMAT;
     if (strcmp(format, FORMAT_VERSION) != 0)
@@ -214,6 +217,15 @@ static tg_status read_header(const reader *r, const tg_optimizer *opt, tg_optimi
                                    dtype, tg_dtype_name(p->dtype));
         snprintf(key, sizeof key, "param.%d.step", i);
         if ((s = read_count(r, key, *steps, &param_steps[i])) != TG_OK) return s;
+        /* Files written before per-parameter weight decay hold the config's. */
+        snprintf(key, sizeof key, "%sparam.%d.weight_decay", KEY_PREFIX, i);
+        weight_decay[i] = config->weight_decay;
+        if (tg_checkpoint_metadata(r->ck, key)) {
+            if ((s = read_double(r, key + strlen(KEY_PREFIX), &weight_decay[i])) != TG_OK) return s;
+            if (!isfinite(weight_decay[i]) || weight_decay[i] < 0)
+                return tg_error_report(TG_ERR_FORMAT, r->function, "%s: metadata '%s' is %g; it must be finite and >= 0",
+                                       r->path, key, weight_decay[i]);
+        }
     }
     return TG_OK;
 }
@@ -252,20 +264,21 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
 
     int max_tensors = opt->n * TG_OPTIM_MAX_SLOTS;
     int64_t *param_steps = malloc((size_t)opt->n * sizeof *param_steps);
+    double *weight_decay = malloc((size_t)opt->n * sizeof *weight_decay);
     tg_tensor **state = calloc((size_t)max_tensors, sizeof *state);
     text *names = malloc((size_t)max_tensors * sizeof *names);
     tg_tensor **tensors = malloc((size_t)max_tensors * sizeof *tensors);
     const char **name_ptrs = malloc((size_t)max_tensors * sizeof *name_ptrs);
     tg_status status = TG_OK;
     bool have_state = false;
-    if (!param_steps || !state || !names || !tensors || !name_ptrs) {
+    if (!param_steps || !weight_decay || !state || !names || !tensors || !name_ptrs) {
         status = tg_error_report(TG_ERR_MEMORY, function, "cannot allocate room for the state of %d parameters", opt->n);
         goto done;
     }
     reader r = {function, path, ck};
     tg_optimizer_config config;
     int64_t steps;
-    if ((status = read_header(&r, opt, &config, &steps, param_steps)) != TG_OK) goto done;
+    if ((status = read_header(&r, opt, &config, &steps, param_steps, weight_decay)) != TG_OK) goto done;
     /* Fresh tensors laid out for the file's config (RMSprop's momentum or
      * centering may differ from opt's), filled from the file, then swapped in. */
     if ((status = tgi_optim_state_alloc(function, &config, opt->n, opt->params, state)) != TG_OK) goto done;
@@ -287,10 +300,12 @@ tg_status tg_optimizer_load(tg_optimizer *opt, const char *path) {
     opt->config = config;
     opt->steps = steps;
     memcpy(opt->param_steps, param_steps, (size_t)opt->n * sizeof *param_steps);
+    memcpy(opt->weight_decay, weight_decay, (size_t)opt->n * sizeof *weight_decay);
 done:
     if (have_state) tgi_optim_state_free(opt->n, state); /* the old state on success, the new one on failure */
     free(state);
     free(param_steps);
+    free(weight_decay);
     free(names);
     free(tensors);
     free(name_ptrs);

@@ -343,6 +343,85 @@ tg_status tg_mnist_find_dir(char *buf, size_t size);
 tg_dataset *tg_mnist_load(const char *dir, const char *split);
 
 /* ======================================================================
+ * Token streams, for language models
+ * ====================================================================== */
+
+/* A sequence of token ids (int32, >= 0) in memory, from text (one token per
+ * byte), from llm.c's token files, or from an array. Free with
+ * tg_tokens_free. */
+typedef struct tg_tokens tg_tokens;
+
+/* The dtype of the token tensors that tg_token_batches fills: token ids are
+ * stored as floats (exact up to 2^24, far above GPT-2's 50,257) until the
+ * library has an integer dtype; then this becomes that dtype. */
+#define TG_TOKEN_DTYPE TG_F32
+
+/* Byte-level tokenizer: token i is byte i of `text` (0..255), so the
+ * vocabulary has 256 entries and decoding is exact for any bytes (UTF-8
+ * included). `size` may be 0 (text may then be NULL). Errors:
+ * TG_ERR_ARGUMENT (NULL text with size > 0), TG_ERR_MEMORY. */
+tg_tokens *tg_tokens_from_bytes(const void *text, size_t size);
+/* The whole file `path` (at most max_bytes; gzip is decompressed) through the
+ * byte-level tokenizer. Errors as tg_read_file. */
+tg_tokens *tg_tokens_read_text(const char *path, size_t max_bytes);
+/* A copy of `count` >= 0 ids; each must be >= 0 (TG_ERR_ARGUMENT naming the
+ * first that is not). */
+tg_tokens *tg_tokens_from_array(const int32_t *ids, int64_t count);
+/* Writes the bytes of byte-level tokens [first, first + count) into `out`
+ * (count bytes, not NUL-terminated). Errors: TG_ERR_ARGUMENT for NULL
+ * pointers, a range outside the stream, or a token above 255 (named with
+ * its position). */
+tg_status tg_tokens_decode_bytes(const tg_tokens *tokens, int64_t first, int64_t count, char *out);
+
+/* llm.c's token files (karpathy/llm.c, dev/data): a header of 256 int32
+ * little-endian (header[0] = 20240520, the magic; header[1] = 1, the
+ * version; header[2] = the token count), then that many uint16 tokens,
+ * little-endian, and nothing after them. Errors: TG_ERR_IO (cannot open or
+ * read), TG_ERR_FORMAT naming the path and what is wrong (shorter than the
+ * header, wrong magic or version, a negative count, a size that does not
+ * match the count; more than max_bytes), TG_ERR_MEMORY. */
+tg_tokens *tg_tokens_load_llmc(const char *path, size_t max_bytes);
+/* Writes `tokens` in that format (every id must be <= 65535, else
+ * TG_ERR_ARGUMENT; TG_ERR_IO when the file cannot be written). */
+tg_status tg_tokens_save_llmc(const tg_tokens *tokens, const char *path);
+
+/* The number of tokens, and a read-only view of them (valid until
+ * tg_tokens_free). NULL gives -1 / NULL with TG_ERR_ARGUMENT. */
+int64_t tg_tokens_count(const tg_tokens *tokens);
+const int32_t *tg_tokens_data(const tg_tokens *tokens);
+/* Splits the stream in two contiguous parts: *train gets the first
+ * count - n_val tokens and *validation the last n_val = round(count *
+ * validation_fraction); both are new streams (free each). A contiguous
+ * split keeps windows of one part from overlapping the other. Errors:
+ * TG_ERR_ARGUMENT for NULL pointers or a fraction outside [0, 1] (both
+ * outputs are then NULL), TG_ERR_MEMORY. */
+tg_status tg_tokens_split(const tg_tokens *tokens, double validation_fraction, tg_tokens **train,
+                          tg_tokens **validation);
+/* Releases the stream. NULL is ignored. */
+void tg_tokens_free(tg_tokens *tokens);
+
+/* Batches of windows of a token stream for next-token prediction: for a
+ * start i, x = tokens[i : i + context] and y = tokens[i + 1 : i + context + 1],
+ * rows of two (batch_size, context) tensors of TG_TOKEN_DTYPE owned by the
+ * walker, allocated once by tg_token_batches_new and overwritten by each fill
+ * (an in-place change, tape.h). The stream must outlive the walker. */
+typedef struct tg_token_batches tg_token_batches;
+
+/* Needs batch_size >= 1, context >= 1 and at least context + 1 tokens.
+ * Errors: TG_ERR_ARGUMENT (naming the sizes), TG_ERR_MEMORY. */
+tg_token_batches *tg_token_batches_new(const tg_tokens *tokens, int64_t batch_size, int64_t context);
+/* Fills the batch with windows at starts drawn uniformly from
+ * [0, count - context - 1] by `rng` (one draw per row, so a seed gives the
+ * same batches on every machine) and points *x and *y at the tensors.
+ * Errors: TG_ERR_ARGUMENT for NULL pointers. */
+tg_status tg_token_batches_sample(tg_token_batches *b, tg_rng *rng, tg_tensor **x, tg_tensor **y);
+/* The same at given starts (batch_size of them, each in [0, count - context
+ * - 1], else TG_ERR_ARGUMENT naming it): for a fixed evaluation set. */
+tg_status tg_token_batches_fill(tg_token_batches *b, const int64_t *starts, tg_tensor **x, tg_tensor **y);
+/* Releases the walker and its tensors (not the stream). NULL is ignored. */
+void tg_token_batches_free(tg_token_batches *b);
+
+/* ======================================================================
  * Generated data sets (two float64 features, class labels)
  * ====================================================================== */
 

@@ -50,13 +50,45 @@ tg_status tg_init_tensor(tg_tensor *t, tg_init init, tg_rng *rng, int64_t fan_in
  * formula picks (leaky ReLU: slope at 0), never a half-and-half. */
 /* x if x > 0 else slope x; slope finite.   d: 1 if x > 0 else slope */
 tg_tensor *tg_leaky_relu(tg_tensor *x, double slope);
-tg_tensor *tg_silu(tg_tensor *x);                     /* swish: x sigmoid(x)              */
-/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+/* swish: x sigmoid(x); 0 with gradient 0 at -inf (PyTorch gives NaN there). */
+tg_tensor *tg_silu(tg_tensor *x);
+/* GELU, exact form (PyTorch's F.gelu default, approximate="none"):
+ * x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). Exactly 0, with gradient 0, below
+ * -50 (where the true value underflows) and at -inf. TG_ACT_GELU uses it. */
 tg_tensor *tg_gelu(tg_tensor *x);
+/* GELU, tanh form (GPT-2's; PyTorch's approximate="tanh"):
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); 0 below -50 as tg_gelu. */
+tg_tensor *tg_gelu_tanh(tg_tensor *x);
 /* log(1 + e^x), stable: relu(x) + log(1 + e^-|x|) (finite for any finite x).
  * d: sigmoid(x), also at 0 */
 tg_tensor *tg_softplus(tg_tensor *x);
 /* (relu, sigmoid, tanh, softmax, log_softmax are ops: see ops.h.) */
+/* ---- recurrent cells and sequences: compositions of ops ----
+ * PyTorch's layout (nn.LSTM, nn.GRU, one layer, batch_first=False): x (B, I)
+ * for a cell, (T, B, I) for a sequence; h and c (B, H); w_ih (G H, I),
+ * w_hh (G H, H), b_ih and b_hh (G H), the G gates stacked along the rows in
+ * PyTorch's order. Outputs are tape tensors; gradients reach every input
+ * that requires one. Errors (under the function called; a sequence passes
+ * up its cell's): TG_ERR_SHAPE naming every shape when they do not fit,
+ * TG_ERR_DTYPE for mixed dtypes, NULL or stale tensors; NULL outputs
+ * (TG_ERR_ARGUMENT). */
+/* LSTM, gates i, f, g, o (G = 4): with z = x w_ih^T + b_ih + h w_hh^T + b_hh,
+ * c' = sigmoid(z_f) c + sigmoid(z_i) tanh(z_g), h' = sigmoid(z_o) tanh(c'),
+ * into *h_out and *c_out. */
+tg_status tg_lstm_cell(tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih,
+                       tg_tensor *b_hh, tg_tensor **h_out, tg_tensor **c_out);
+/* GRU, gates r, z, n (G = 3): r, z = sigmoid of their rows of
+ * x w_ih^T + b_ih + h w_hh^T + b_hh, n = tanh(x w_in^T + b_in + r (h w_hn^T +
+ * b_hn)); returns h' = (1 - z) n + z h. */
+tg_tensor *tg_gru_cell(tg_tensor *x, tg_tensor *h, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih,
+                       tg_tensor *b_hh);
+/* The cells run over x (T, B, I), T >= 1, from h0 (and c0): returns every
+ * step's h as (T, B, H) (nn.LSTM's output); the last h and c go to *h_last
+ * and *c_last unless NULL. */
+tg_tensor *tg_lstm(tg_tensor *x, tg_tensor *h0, tg_tensor *c0, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih,
+                   tg_tensor *b_hh, tg_tensor **h_last, tg_tensor **c_last);
+tg_tensor *tg_gru(tg_tensor *x, tg_tensor *h0, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih, tg_tensor *b_hh);
+
 
 /* ---- losses: a rank-0 tensor, the mean over all elements / samples ----
  * A rank-0 tape tensor of the inputs' dtype, or NULL on error. Prediction and

@@ -52,6 +52,7 @@ tg_tensor *tg_abs(tg_tensor *x);     /* |x|                    d: sign(x), 0 at 
 tg_tensor *tg_tanh(tg_tensor *x);    /* tanh x                 d: 1 - tanh^2 x         */
 tg_tensor *tg_relu(tg_tensor *x);    /* max(0, x)              d: 1 if x > 0 else 0    */
 tg_tensor *tg_sigmoid(tg_tensor *x); /* 1/(1+e^-x), stable     d: s(1-s)               */
+tg_tensor *tg_erf(tg_tensor *x);     /* erf x, C's erf         d: 2/sqrt(pi) e^(-x^2)  */
 /* min(max(x, lo), hi).                d: 1 strictly inside (lo, hi), else 0
  * lo <= hi and neither NaN (TG_ERR_ARGUMENT); either may be infinite for a
  * one-sided clamp. A NaN element stays NaN. */
@@ -145,6 +146,27 @@ tg_tensor *tg_matmul_t(tg_tensor *a, bool transpose_a, tg_tensor *b, bool transp
 tg_tensor *tg_softmax(tg_tensor *x, int axis);
 /* y = x - log sum e^x along axis.   d: g - e^y * sum(g)   */
 tg_tensor *tg_log_softmax(tg_tensor *x, int axis);
+
+/* ---- attention ---- */
+/* PyTorch's F.scaled_dot_product_attention without dropout:
+ *   out = softmax(scale q k^T + mask) v      (softmax along the key axis)
+ * q (..., T, d), k (..., S, d), v (..., S, dv) -> (..., T, dv); the leading
+ * (batch, head, ...) axes must be equal in all three (no broadcasting).
+ * mask (NULL for none) is an additive float mask of q's dtype broadcastable
+ * to (..., T, S): 0 keeps a score, -inf removes it; it gets a gradient when
+ * it requires one. is_causal also removes key j for query i when j > i
+ * (PyTorch's tril(ones(T, S)), top-left aligned). scale 0 means 1/sqrt(d).
+ * A query row whose keys are all removed is NaN, as softmax of all -inf.
+ * One op: the forward is tiled (online softmax, no (T, S) matrix; memory
+ * O(T d) per head); the backward recomputes the softmax with ops, so it
+ * holds one (T, S) matrix per head and can be differentiated again.
+ * d: dv = P^T g, dq = scale dS k, dk = scale dS^T q, dmask = dS, where
+ * P = softmax(...) and dS = P (g v^T - sum(g v^T P)).
+ * Errors: TG_ERR_DTYPE for mixed dtypes; TG_ERR_SHAPE for rank < 2, shapes
+ * that do not fit, d or S of 0, a mask that does not broadcast;
+ * TG_ERR_ARGUMENT for a non-finite scale; NULL or stale tensors. */
+tg_tensor *tg_scaled_dot_product_attention(tg_tensor *q, tg_tensor *k, tg_tensor *v, tg_tensor *mask,
+                                           bool is_causal, double scale);
 
 #ifdef __cplusplus
 }

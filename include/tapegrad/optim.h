@@ -187,6 +187,23 @@ tg_status tg_optimizer_get_config(const tg_optimizer *opt, tg_optimizer_config *
  * (NULL returned): NULL optimizer or name, index outside [0, n), a name this
  * optimizer does not keep. */
 const tg_tensor *tg_optimizer_state(const tg_optimizer *opt, int index, const char *name);
+/* ---- parameter groups ----
+ * torch.optim's param_groups as GPT training uses them: every parameter
+ * has its own weight decay lambda, config.weight_decay until set apart
+ * (e.g. 0 for biases and norms: AdamW([{"params": decay, "weight_decay":
+ * 0.1}, {"params": no_decay, "weight_decay": 0}])). The other
+ * hyperparameters, the lr included, are shared. Each parameter's lambda is
+ * saved and restored with the state (a file without it gives the
+ * config's). */
+/* Sets parameter `index`'s lambda. Errors (TG_ERR_ARGUMENT): NULL, index
+ * outside [0, n), weight_decay not finite or < 0. */
+tg_status tg_optimizer_set_weight_decay(tg_optimizer *opt, int index, double weight_decay);
+/* The same for each of `n` tensors given by pointer (a group), all or
+ * nothing: a tensor this optimizer does not hold is TG_ERR_ARGUMENT naming
+ * its position in `params`, and nothing changes. */
+tg_status tg_optimizer_set_weight_decay_for(tg_optimizer *opt, int n, tg_tensor *const *params, double weight_decay);
+/* Parameter `index`'s lambda (NaN, reported, for NULL or a bad index). */
+double tg_optimizer_weight_decay(const tg_optimizer *opt, int index);
 /* Releases the optimizer and its state (not the parameters). NULL is ignored. */
 void tg_optimizer_free(tg_optimizer *opt);
 

@@ -2506,6 +2506,125 @@ static bool dropout_p_one(void) { return tg_dropout(mat(2, 3), 1.0, true, 1, 0) 
 static bool dropout_p_negative(void) { return tg_dropout(mat(2, 3), -0.25, true, 1, 0) == NULL; }
 static bool dropout_p_nan(void) { return tg_dropout(mat(2, 3), NAN, false, 1, 0) == NULL; }
 static bool dropout_null_x(void) { return tg_dropout(NULL, 0.5, true, 1, 0) == NULL; }
+/* ---- issue 19 (attention branch): attention, GELU, language-model data, AdamW groups ---- */
+static tg_tensor *heads(int64_t t, int64_t d) { return keep_tensor(tg_zeros(TG_F64, 3, (int64_t[]){2, t, d})); }
+static bool sdpa_k_width(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 5), heads(3, 4), NULL, false, 0) == NULL; }
+static bool sdpa_v_rows(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), heads(6, 4), NULL, false, 0) == NULL; }
+static bool sdpa_dtypes(void)
+{
+    tg_tensor *q32 = keep_tensor(tg_zeros(TG_F32, 3, (int64_t[]){2, 3, 4}));
+    return tg_scaled_dot_product_attention(q32, heads(3, 4), heads(3, 4), NULL, false, 0) == NULL;
+}
+static bool sdpa_mask_shape(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), heads(3, 4), mat(3, 2), false, 0) == NULL; }
+static bool sdpa_rank_1(void) { return tg_scaled_dot_product_attention(vec(4), vec(4), vec(4), NULL, false, 0) == NULL; }
+static bool sdpa_zero_head(void) { return tg_scaled_dot_product_attention(heads(3, 0), heads(3, 0), heads(3, 4), NULL, false, 0) == NULL; }
+static bool sdpa_scale_inf(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), heads(3, 4), NULL, true, INFINITY) == NULL; }
+static bool sdpa_null_v(void) { return tg_scaled_dot_product_attention(heads(3, 4), heads(3, 4), NULL, NULL, true, 0) == NULL; }
+static bool sdpa_stale_mask(void) { return tg_scaled_dot_product_attention(heads(2, 3), heads(2, 3), heads(2, 3), stale(), false, 0) == NULL; }
+static bool gelu_tanh_null(void) { return tg_gelu_tanh(NULL) == NULL; }
+static bool gelu_tanh_stale(void) { return tg_gelu_tanh(stale()) == NULL; }
+static bool erf_null(void) { return tg_erf(NULL) == NULL; }
+static bool erf_stale(void) { return tg_erf(stale()) == NULL; }
+static bool tokens_from_bytes_null(void) { return tg_tokens_from_bytes(NULL, 3) == NULL; }
+static bool tokens_from_array_negative_count(void) { return tg_tokens_from_array(NULL, -2) == NULL; }
+static bool tokens_read_text_missing(void) { return tg_tokens_read_text("/nonexistent/corpus.txt", 1 << 20) == NULL; }
+static bool tokens_load_llmc_null(void) { return tg_tokens_load_llmc(NULL, 1 << 20) == NULL; }
+static bool tokens_load_llmc_text(void)
+{
+    const char *path = temp_path("words.txt");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("not tokens", f);
+    fclose(f);
+    return tg_tokens_load_llmc(path, 1 << 20) == NULL;
+}
+static bool tokens_count_null(void) { return tg_tokens_count(NULL) == -1; }
+static bool tokens_data_null(void) { return tg_tokens_data(NULL) == NULL; }
+static bool tokens_save_llmc_wide(void)
+{
+    tg_tokens *t = tg_tokens_from_array((int32_t[]){7, 70000}, 2);
+    bool refused = tg_tokens_save_llmc(t, "/tmp/never_written.bin") != TG_OK;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool tokens_decode_range(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abc", 3);
+    char out[4];
+    bool refused = tg_tokens_decode_bytes(t, 2, 2, out) != TG_OK;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool tokens_split_nan(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abc", 3), *a, *b;
+    bool refused = tg_tokens_split(t, NAN, &a, &b) != TG_OK;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool token_batches_zero_batch(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abcdef", 6);
+    bool refused = tg_token_batches_new(t, 0, 2) == NULL;
+    tg_tokens_free(t);
+    return refused;
+}
+static bool token_batches_sample_null_rng(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abcdef", 6);
+    tg_token_batches *b = tg_token_batches_new(t, 1, 2);
+    tg_tensor *x, *y;
+    bool refused = tg_token_batches_sample(b, NULL, &x, &y) != TG_OK;
+    tg_token_batches_free(b);
+    tg_tokens_free(t);
+    return refused;
+}
+static bool token_batches_fill_negative(void)
+{
+    tg_tokens *t = tg_tokens_from_bytes("abcdef", 6);
+    tg_token_batches *b = tg_token_batches_new(t, 1, 2);
+    tg_tensor *x, *y;
+    bool refused = tg_token_batches_fill(b, (int64_t[]){-1}, &x, &y) != TG_OK;
+    tg_token_batches_free(b);
+    tg_tokens_free(t);
+    return refused;
+}
+static tg_optimizer *adamw_of(tg_tensor *w)
+{
+    tg_optimizer_config c = tg_optimizer_defaults(TG_OPT_ADAMW);
+    return keep(KEPT_OPTIMIZER, tg_optimizer_new(1, &w, &c));
+}
+static bool set_weight_decay_index(void) { return tg_optimizer_set_weight_decay(adamw_of(par(2, 3)), 1, 0.0) != TG_OK; }
+static bool set_weight_decay_negative(void) { return tg_optimizer_set_weight_decay(adamw_of(par(2, 3)), 0, -0.1) != TG_OK; }
+static bool set_weight_decay_null(void) { return tg_optimizer_set_weight_decay(NULL, 0, 0.0) != TG_OK; }
+static bool set_weight_decay_for_stranger(void)
+{
+    tg_tensor *stranger = par(2, 3);
+    return tg_optimizer_set_weight_decay_for(adamw_of(par(2, 3)), 1, &stranger, 0.0) != TG_OK;
+}
+static bool set_weight_decay_for_nan(void)
+{
+    tg_tensor *w = par(2, 3);
+    return tg_optimizer_set_weight_decay_for(adamw_of(w), 1, &w, NAN) != TG_OK;
+}
+static bool weight_decay_index(void) { return isnan(tg_optimizer_weight_decay(adamw_of(par(2, 3)), -1)); }
+static tg_tensor *zeros_of(int rank, const int64_t *shape) { return keep_tensor(tg_zeros(TG_F64, rank, shape)); }
+static bool lstm_cell_w_hh_shape(void)
+{
+    tg_tensor *h1, *c1;
+    return tg_lstm_cell(mat(1, 3), mat(1, 2), mat(1, 2), mat(8, 3), mat(8, 3), vec(8), vec(8), &h1, &c1) != TG_OK;
+}
+static bool lstm_cell_null_out(void)
+{
+    return tg_lstm_cell(mat(1, 3), mat(1, 2), mat(1, 2), mat(8, 3), mat(8, 2), vec(8), vec(8), NULL, NULL) != TG_OK;
+}
+static bool gru_cell_dtypes(void) { return tg_gru_cell(mat32(1, 3), mat(1, 2), mat(6, 3), mat(6, 2), vec(6), vec(6)) == NULL; }
+static bool lstm_rank_2_x(void) { return tg_lstm(mat(1, 3), mat(1, 2), mat(1, 2), mat(8, 3), mat(8, 2), vec(8), vec(8), NULL, NULL) == NULL; }
+static bool gru_bias_shape(void)
+{
+    return tg_gru(zeros_of(3, (int64_t[]){2, 1, 3}), mat(1, 2), mat(6, 3), mat(6, 2), vec(5), vec(6)) == NULL;
+}
+/* ---- end of issue 19 (attention branch) ---- */
 
 static bad_call rows[] = {
     /* error.h, threads.h */
@@ -3198,6 +3317,44 @@ static bad_call rows[] = {
     {"tg_dropout", "p -0.25", dropout_p_negative, ARG, "-0.25"},
     {"tg_dropout", "p NaN (evaluation mode too)", dropout_p_nan, ARG, "nan"},
     {"tg_dropout", "NULL x", dropout_null_x, ARG, "x is NULL"},
+    /* issue 19 (attention branch) */
+    {"tg_scaled_dot_product_attention", "k (2,3,5) for q (2,3,4)", sdpa_k_width, SHAPE, "(2,3,5)"},
+    {"tg_scaled_dot_product_attention", "v with 6 rows for 3 keys", sdpa_v_rows, SHAPE, "(2,6,4)"},
+    {"tg_scaled_dot_product_attention", "float32 q, float64 k and v", sdpa_dtypes, DTYPE, "float32"},
+    {"tg_scaled_dot_product_attention", "mask (3,2) for scores (2,3,3)", sdpa_mask_shape, SHAPE, "mask (3,2)"},
+    {"tg_scaled_dot_product_attention", "rank-1 q, k, v", sdpa_rank_1, SHAPE, "(4)"},
+    {"tg_scaled_dot_product_attention", "head size 0", sdpa_zero_head, SHAPE, "(2,3,0)"},
+    {"tg_scaled_dot_product_attention", "scale inf", sdpa_scale_inf, ARG, "inf"},
+    {"tg_scaled_dot_product_attention", "NULL v", sdpa_null_v, ARG, "NULL"},
+    {"tg_scaled_dot_product_attention", "stale mask", sdpa_stale_mask, TAPE, "stale"},
+    {"tg_gelu_tanh", "NULL x", gelu_tanh_null, ARG, "NULL"},
+    {"tg_gelu_tanh", "stale x", gelu_tanh_stale, TAPE, "stale"},
+    {"tg_erf", "NULL x", erf_null, ARG, "NULL"},
+    {"tg_erf", "stale x", erf_stale, TAPE, "stale"},
+    {"tg_tokens_from_bytes", "NULL text, size 3", tokens_from_bytes_null, ARG, "size 3"},
+    {"tg_tokens_from_array", "count -2", tokens_from_array_negative_count, ARG, "-2"},
+    {"tg_tokens_read_text", "a missing file", tokens_read_text_missing, IO, "corpus.txt"},
+    {"tg_tokens_load_llmc", "NULL path", tokens_load_llmc_null, ARG, "path is NULL"},
+    {"tg_tokens_load_llmc", "a 10-byte text file", tokens_load_llmc_text, FORMAT, "shorter"},
+    {"tg_tokens_count", "NULL tokens", tokens_count_null, ARG, "NULL"},
+    {"tg_tokens_data", "NULL tokens", tokens_data_null, ARG, "NULL"},
+    {"tg_tokens_save_llmc", "token 70000", tokens_save_llmc_wide, ARG, "70000"},
+    {"tg_tokens_decode_bytes", "[2, 4) of 3 tokens", tokens_decode_range, ARG, "outside the 3 tokens"},
+    {"tg_tokens_split", "fraction NaN", tokens_split_nan, ARG, "nan"},
+    {"tg_token_batches_new", "batch_size 0", token_batches_zero_batch, ARG, "batch_size 0"},
+    {"tg_token_batches_sample", "NULL rng", token_batches_sample_null_rng, ARG, "rng is NULL"},
+    {"tg_token_batches_fill", "start -1", token_batches_fill_negative, ARG, "-1"},
+    {"tg_optimizer_set_weight_decay", "index 1 of 1", set_weight_decay_index, ARG, "index 1"},
+    {"tg_optimizer_set_weight_decay", "weight_decay -0.1", set_weight_decay_negative, ARG, "-0.1"},
+    {"tg_optimizer_set_weight_decay", "NULL optimizer", set_weight_decay_null, ARG, "NULL"},
+    {"tg_optimizer_set_weight_decay_for", "a tensor it does not hold", set_weight_decay_for_stranger, ARG, "params[0]"},
+    {"tg_optimizer_set_weight_decay_for", "weight_decay NaN", set_weight_decay_for_nan, ARG, "nan"},
+    {"tg_optimizer_weight_decay", "index -1", weight_decay_index, ARG, "index -1"},
+    {"tg_lstm_cell", "w_hh (8,3) for H = 2", lstm_cell_w_hh_shape, SHAPE, "w_hh (8,3)"},
+    {"tg_lstm_cell", "NULL outputs", lstm_cell_null_out, ARG, "NULL"},
+    {"tg_gru_cell", "float32 x, float64 weights", gru_cell_dtypes, DTYPE, "float32"},
+    {"tg_lstm", "x (1,3), not (T,B,I)", lstm_rank_2_x, SHAPE, "(1,3)"},
+    {"tg_gru", "b_ih (5) for 3 gates of 2", gru_bias_shape, SHAPE, "b_ih (5)"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -53,6 +53,7 @@ static tg_tensor *f_softmax_grad(tg_tensor **x) { return tgi_softmax_grad(x[0], 
 static tg_tensor *f_softmax_grad0(tg_tensor **x) { return tgi_softmax_grad(x[0], x[1], 0); }
 static tg_tensor *f_log_softmax_grad(tg_tensor **x) { return tgi_log_softmax_grad(x[0], x[1], 1); }
 static tg_tensor *f_log_softmax_grad0(tg_tensor **x) { return tgi_log_softmax_grad(x[0], x[1], 0); }
+static tg_tensor *f_erf(tg_tensor **x) { return tg_erf(x[0]); }
 static tg_tensor *f_sigmoid(tg_tensor **x) { return tg_sigmoid(x[0]); }
 static tg_tensor *f_clamp(tg_tensor **x) { return tg_clamp(x[0], -0.5, 0.5); }
 static tg_tensor *f_sum(tg_tensor **x) { return tg_sum(x[0]); }
@@ -149,6 +150,14 @@ static tg_tensor *f_layer_norm(tg_tensor **x) { return tg_layer_norm(x[0], 2, x[
 static tg_tensor *f_batch_norm(tg_tensor **x) { return tg_batch_norm(x[0], x[1], x[2], NULL, NULL, true, 0.1, 1e-3); }
 static tg_tensor *f_group_norm(tg_tensor **x) { return tg_group_norm(x[0], 2, x[1], x[2], 1e-3); }
 static tg_tensor *f_dropout(tg_tensor **x) { return tg_dropout(x[0], 0.4, true, 17, 3); }
+/* Attention: causal over q (2,3,2), k (2,4,2), v (2,4,3); and with an
+ * additive (3,4) mask x2 (its own gradient checked) and v = k. */
+static tg_tensor *f_attention_causal(tg_tensor **x) {
+    return tg_scaled_dot_product_attention(x[0], x[1], x[2], NULL, true, 0);
+}
+static tg_tensor *f_attention_mask(tg_tensor **x) {
+    return tg_scaled_dot_product_attention(x[0], x[1], x[1], x[2], false, 0.7);
+}
 /* The ops used as one expression: a second-order check would use these too. */
 static tg_tensor *f_composite(tg_tensor **x) {
     return tg_mean(tg_mul(tg_sigmoid(tg_matmul(x[0], x[1])), tg_log_softmax(tg_matmul(x[0], x[1]), 1)));
@@ -256,6 +265,11 @@ static const op_case cases[] = {
      NAN},
     {"normalize", "group_norm (2,4,3), 2 groups", f_group_norm, 3, {3, 1, 1}, {{2, 4, 3}, {4}, {4}}, -2, 2, NAN, NAN},
     {"dropout", "(3,7), p 0.4", f_dropout, 1, {2}, {{3, 7}}, -2, 2, NAN, NAN},
+    {"erf", "(2,3)", f_erf, 1, {2}, {{2, 3}}, -2.5, 2.5, NAN, NAN},
+    {"attention", "causal, q (2,3,2) k (2,4,2) v (2,4,3)", f_attention_causal, 3, {3, 3, 3},
+     {{2, 3, 2}, {2, 4, 2}, {2, 4, 3}}, -1.5, 1.5, NAN, NAN},
+    {"attention", "mask (3,4), v = k, scale 0.7", f_attention_mask, 3, {3, 3, 2}, {{2, 3, 2}, {2, 4, 2}, {3, 4}}, -1.5,
+     1.5, NAN, NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
@@ -516,4 +530,35 @@ Test(gradcheck_ops, second_order_gradients_through_dropout) {
     char text[512];
     cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
     tg_free(x);
+}
+
+/* Second order through the fused attention: h(q, k, v, mask) = the sum of
+ * squares of f's four gradients, f = sum(out^2), out causal attention with
+ * a mask; h's gradient runs the attention rule's ops backward again. */
+static tg_tensor *gradient_through_attention(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)ctx;
+    tg_tensor *out = tg_scaled_dot_product_attention(inputs[0], inputs[1], inputs[2], inputs[3], true, 0);
+    tg_tensor *f = tg_sum(tg_mul(out, out));
+    tg_tensor *grads[4];
+    if (tg_gradients(f, NULL, n, inputs, grads, true) != TG_OK) return NULL;
+    tg_tensor *h = tg_sum(tg_mul(grads[0], grads[0]));
+    for (int i = 1; i < n; i++) h = tg_add(h, tg_sum(tg_mul(grads[i], grads[i])));
+    return h;
+}
+
+Test(gradcheck_ops, second_order_gradients_through_attention) {
+    tg_rng rng = tg_rng_seeded(9);
+    tg_tensor *x[4] = {tg_gradcheck_input(&rng, 3, (int64_t[]){2, 3, 2}, -1, 1, 0, NULL, 0),
+                       tg_gradcheck_input(&rng, 3, (int64_t[]){2, 3, 2}, -1, 1, 0, NULL, 0),
+                       tg_gradcheck_input(&rng, 3, (int64_t[]){2, 3, 2}, -1, 1, 0, NULL, 0),
+                       tg_gradcheck_input(&rng, 2, (int64_t[]){3, 3}, -1, 1, 0, NULL, 0)};
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.atol = 1e-7;
+    options.rtol = 1e-6;
+    tg_gradcheck_result result;
+    cr_assert_eq(tg_gradcheck(gradient_through_attention, NULL, 4, x, &options, &result), TG_OK, "%s",
+                 tg_last_error_message());
+    char text[512];
+    cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
+    for (int i = 0; i < 4; i++) tg_free(x[i]);
 }

@@ -66,6 +66,27 @@ static tg_tensor *c_softmax_log(tg_tensor **x) {
     tg_tensor *s = tg_softmax(x[0], 0);
     return tg_sum(tg_mul(tg_log(tg_add_scalar(s, 0.1)), tg_relu(x[1])));
 }
+/* Attention over (batch 2, heads 2), T = 3 queries, S = 5 keys, d = 4,
+ * dv = 3: causal with the default scale; then a constant additive mask
+ * (0.1 (i - j), and -inf at (0,4) and (1,3)) with scale 0.5. torch 1.13 has
+ * no F.scaled_dot_product_attention: the torch side is the formula. */
+static tg_tensor *c_attention_causal(tg_tensor **x) {
+    return tg_sum(tg_tanh(tg_scaled_dot_product_attention(x[0], x[1], x[2], NULL, true, 0)));
+}
+static tg_tensor *c_attention_mask(tg_tensor **x) {
+    double values[15];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 5; j++) values[i * 5 + j] = 0.1 * (i - j);
+    values[4] = values[8] = -INFINITY;
+    tg_tensor *constant = tg_from_doubles(TG_F64, 2, (int64_t[]){3, 5}, values);
+    tg_tensor *mask = tg_mul_scalar(constant, 1.0); /* on the tape, as c_softmax_ce's labels */
+    tg_free(constant);
+    return tg_sum(tg_tanh(tg_scaled_dot_product_attention(x[0], x[1], x[2], mask, false, 0.5)));
+}
+/* The activations with closed forms in torch: exact and tanh GELU, SiLU. */
+static tg_tensor *c_gelu_forms(tg_tensor **x) {
+    return tg_sum(tg_add(tg_mul(tg_gelu(x[0]), x[1]), tg_mul(tg_gelu_tanh(x[0]), tg_silu(x[1]))));
+}
 
 static const oracle_case cases[] = {
     {"softmax_ce", 1, {2}, {{4, 5}}, c_softmax_ce,
@@ -88,6 +109,17 @@ static const oracle_case cases[] = {
      "out = torch.sqrt(mean * mean + 0.5).sum() + x0.max()"},
     {"softmax_log", 2, {2, 2}, {{3, 4}, {3, 4}}, c_softmax_log,
      "out = (torch.log(torch.softmax(x0, 0) + 0.1) * torch.relu(x1)).sum()"},
+    {"gelu_forms_torch", 2, {2, 2}, {{3, 4}, {3, 4}}, c_gelu_forms,
+     "F = torch.nn.functional\n"
+     "out = (F.gelu(x0) * x1 + F.gelu(x0, approximate='tanh') * F.silu(x1)).sum()"},
+    {"attention_causal_torch", 3, {4, 4, 4}, {{2, 2, 3, 4}, {2, 2, 5, 4}, {2, 2, 5, 3}}, c_attention_causal,
+     "s = x0 @ x1.transpose(-2, -1) / 2.0\n"
+     "s = s.masked_fill(~torch.ones(3, 5, dtype=torch.bool).tril(), float('-inf'))\n"
+     "out = torch.tanh(torch.softmax(s, -1) @ x2).sum()"},
+    {"attention_mask_torch", 3, {4, 4, 4}, {{2, 2, 3, 4}, {2, 2, 5, 4}, {2, 2, 5, 3}}, c_attention_mask,
+     "i = torch.arange(3, dtype=torch.float64).reshape(3, 1); j = torch.arange(5, dtype=torch.float64)\n"
+     "m = 0.1 * (i - j); m[0, 4] = float('-inf'); m[1, 3] = float('-inf')\n"
+     "out = torch.tanh(torch.softmax(0.5 * (x0 @ x1.transpose(-2, -1)) + m, -1) @ x2).sum()"},
 };
 
 static bool have_torch(void) {

@@ -177,8 +177,29 @@ def make_safetensors():
     write("safetensors", "torch_written.safetensors", safetensors(linear, {"format": "pt"}, checksum=None))
 
 
+# ---- llmc: llm.c token files (256 int32 header, uint16 tokens).
+def llmc(tokens, magic=20240520, version=1, count=None, extra=b""):
+    header = [0] * 256
+    header[0], header[1] = magic, version
+    header[2] = len(tokens) if count is None else count
+    return struct.pack("<256i", *header) + struct.pack("<%dH" % len(tokens), *tokens) + extra
+
+
+def make_llmc():
+    write("llmc", "bytes.bin", llmc(list(b"hello, world\n")))
+    write("llmc", "gpt2_ids.bin", llmc([50256, 15496, 11, 995, 0, 65535]))
+    write("llmc", "empty.bin", llmc([]))
+    write("llmc", "bad_magic.bin", llmc([1, 2, 3], magic=20240521))
+    write("llmc", "bad_version.bin", llmc([1, 2, 3], version=2))
+    write("llmc", "count_too_large.bin", llmc([1, 2, 3], count=4))
+    write("llmc", "negative_count.bin", llmc([1, 2, 3], count=-1))
+    write("llmc", "trailing_byte.bin", llmc([1, 2, 3], extra=b"\0"))
+    write("llmc", "short_header.bin", llmc([])[:1000])
+
+
 if __name__ == "__main__":
     make_gzip()
     make_idx()
     make_csv()
     make_safetensors()
+    make_llmc()

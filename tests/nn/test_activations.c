@@ -19,9 +19,12 @@ static double ref_leaky_001(double x) { return x > 0 ? x : 0.01 * x; }
 static double ref_sigmoid(double x) { return 1 / (1 + exp(-x)); }
 static double ref_tanh(double x) { return tanh(x); }
 static double ref_silu(double x) { return x / (1 + exp(-x)); }
+/* GELU, exact: x Phi(x) with the normal CDF from math.h's erfc
+ * (Phi(x) = erfc(-x / sqrt 2) / 2, accurate in the left tail too). */
+static double ref_gelu(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
 /* The tanh form of GELU (Hendrycks & Gimpel 2016, eq. in section 2;
  * PyTorch's gelu(approximate="tanh")). M_PI is not C11: spell pi out. */
-static double ref_gelu(double x) {
+static double ref_gelu_tanh(double x) {
     const double pi = 3.14159265358979323846;
     return 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x * x * x)));
 }
@@ -92,10 +95,12 @@ Test(nn_activations, direct_functions_equal_their_formulas) {
     const double xs[] = {-3.5, -1.0, -0.25, 0.0, 0.5, 2.0, 7.0};
     tg_tensor *x = tg_from_doubles(TG_F64, 1, (int64_t[]){7}, xs);
     tg_tensor *leaky = tg_leaky_relu(x, 0.2), *silu = tg_silu(x), *gelu = tg_gelu(x), *softplus = tg_softplus(x);
+    tg_tensor *gelu_tanh = tg_gelu_tanh(x);
     for (int i = 0; i < 7; i++) {
         assert_close(tg_get_flat(leaky, i), xs[i] > 0 ? xs[i] : 0.2 * xs[i], 0, 0, "leaky_relu(0.2)", xs[i]);
         assert_close(tg_get_flat(silu, i), ref_silu(xs[i]), 1e-14, 1e-16, "silu", xs[i]);
         assert_close(tg_get_flat(gelu, i), ref_gelu(xs[i]), 1e-13, 1e-16, "gelu", xs[i]);
+        assert_close(tg_get_flat(gelu_tanh, i), ref_gelu_tanh(xs[i]), 1e-13, 1e-16, "gelu_tanh", xs[i]);
         assert_close(tg_get_flat(softplus, i), ref_softplus(xs[i]), 1e-14, 1e-16, "softplus", xs[i]);
     }
     /* A few values known by heart: softplus(0) = ln 2, gelu(0) = silu(0) = 0. */
@@ -191,6 +196,28 @@ Test(nn_activations, leaky_relu_with_a_custom_slope_passes_gradcheck) {
     tg_free(x);
 }
 
+static tg_tensor *gelu_tanh_of(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    tg_dtype dtype = *(const tg_dtype *)ctx;
+    return tg_gelu_tanh(dtype == TG_F64 ? inputs[0] : tg_to_dtype(inputs[0], dtype));
+}
+
+/* The tanh form is not reached through tg_activate: checked on its own. */
+Test(nn_activations, gelu_tanh_passes_gradcheck) {
+    for (int d = 0; d < 2; d++) {
+        tg_dtype dtype = d ? TG_F32 : TG_F64;
+        tg_rng rng = tg_rng_seeded(6);
+        tg_tensor *x = tg_gradcheck_input(&rng, 1, (int64_t[]){9}, -4, 4, 0, NULL, 0);
+        tg_gradcheck_options options = tg_gradcheck_defaults();
+        if (d) options.eps = 1e-3, options.atol = 2e-3, options.rtol = 2e-2;
+        tg_gradcheck_result result;
+        cr_assert_eq(tg_gradcheck(gelu_tanh_of, &dtype, 1, &x, &options, &result), TG_OK);
+        char text[512];
+        cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
+        tg_free(x);
+    }
+}
+
 /* Positive inputs pass through unchanged, bit for bit, in both dtypes (a
  * factor computed as (1 - slope) + slope could round below 1), and negative
  * ones are slope x as the dtype rounds it. */
@@ -254,6 +281,32 @@ Test(nn_activations, softplus_is_finite_at_plus_minus_1000) {
     double d[4];
     derivative_at(softplus_fn, xs, 4, d);
     cr_assert(d[0] == 0.0 && d[1] == 1.0 && d[2] == 0.0 && d[3] == 1.0, "slopes %g %g %g %g", d[0], d[1], d[2], d[3]);
+}
+
+/* SiLU and GELU tend to 0 at -inf, and so do their slopes: the limits are
+ * the values there (x sigmoid(x) as -inf * 0 gave NaN, PyTorch's too).
+ * Deep in the left tail (-1e300, where a cube overflows) both are 0 too.
+ * Far right they are x with slope 1. */
+static tg_tensor *silu_fn(tg_tensor *x) { return tg_silu(x); }
+static tg_tensor *gelu_fn(tg_tensor *x) { return tg_gelu(x); }
+Test(nn_activations, silu_and_gelu_are_zero_with_zero_slope_at_minus_infinity) {
+    const double xs[] = {-INFINITY, -1e300, -60, 50};
+    tg_tensor *(*const fns[])(tg_tensor *) = {silu_fn, gelu_fn};
+    for (int f = 0; f < 2; f++) {
+        for (int d = 0; d < 2; d++) {
+            tg_tensor *x = tg_from_doubles(d ? TG_F32 : TG_F64, 1, (int64_t[]){4}, xs);
+            tg_tensor *y = fns[f](x);
+            cr_assert(tg_get_flat(y, 0) == 0.0 && tg_get_flat(y, 1) == 0.0, "f%d(-inf) = %g, f(-1e300) = %g", f,
+                      tg_get_flat(y, 0), tg_get_flat(y, 1));
+            cr_assert_eq(tg_get_flat(y, 3), 50.0);
+            tg_free(x);
+            reset_tape();
+        }
+        double slope[4];
+        derivative_at(fns[f], xs, 4, slope);
+        cr_assert(slope[0] == 0.0 && slope[1] == 0.0 && fabs(slope[2]) < 1e-20 && slope[3] == 1.0,
+                  "f%d slopes %g %g %g %g", f, slope[0], slope[1], slope[2], slope[3]);
+    }
 }
 
 /* Leaky ReLU "x if x > 0 else slope x": slope at 0 and below, 1 above. */

@@ -285,6 +285,36 @@ Test(optim_state, loading_restores_a_changed_lr_without_a_schedule) {
     workdir_free(&w);
 }
 
+Test(optim_state, per_parameter_weight_decay_is_saved_and_restored) {
+    /* b's decay set to 0 (a parameter group) before the save: a fresh
+     * optimizer, built with the config's 0.01 for both, gets 0 back for b
+     * from the file and resumes bitwise. */
+    workdir w = workdir_new();
+    char path[128];
+    path_in(&w, "groups.safetensors", path, sizeof path);
+    tg_optimizer_config c = config_for(TG_OPT_ADAMW);
+    model straight = model_new(TG_F64), resumed = model_new(TG_F64);
+    tg_optimizer *a = tg_optimizer_new(2, straight.params, &c), *b = tg_optimizer_new(2, resumed.params, &c);
+    cr_assert_eq(tg_optimizer_set_weight_decay(a, 1, 0.0), TG_OK);
+    cr_assert_eq(tg_optimizer_set_weight_decay(b, 1, 0.0), TG_OK);
+    train(&straight, a, NULL, 4);
+    train(&resumed, b, NULL, 2);
+    cr_assert_eq(tg_optimizer_save(b, path), TG_OK);
+    tg_optimizer_free(b);
+    b = tg_optimizer_new(2, resumed.params, &c);
+    cr_assert_eq(tg_optimizer_weight_decay(b, 1), c.weight_decay);
+    cr_assert_eq(tg_optimizer_load(b, path), TG_OK);
+    cr_assert_eq(tg_optimizer_weight_decay(b, 0), c.weight_decay);
+    cr_assert_eq(tg_optimizer_weight_decay(b, 1), 0.0);
+    train(&resumed, b, NULL, 2);
+    cr_assert(same_bits(straight.W, resumed.W) && same_bits(straight.b, resumed.b));
+    tg_optimizer_free(a);
+    tg_optimizer_free(b);
+    model_free(&straight);
+    model_free(&resumed);
+    workdir_free(&w);
+}
+
 Test(optim_state, loading_takes_the_files_rmsprop_layout) {
     /* Saved with momentum and centering; loaded into a plain RMSprop, which
      * takes the file's hyperparameters and with them its extra state. */

@@ -816,6 +816,116 @@ Test(optim_torch, five_steps_match_torch_optim) {
     rmdir(dir);
 }
 
+/* Parameter groups: AdamW with weight decay 0.1 on W and none on b (GPT's
+ * split: no decay on biases and norms), five steps of the loss above,
+ * against torch.optim.AdamW([{"params": [W]}, {"params": [b],
+ * "weight_decay": 0}]). */
+Test(optim_torch, adamw_with_two_parameter_groups_matches_torch) {
+    const char *python = "/usr/bin/python3";
+    if (access(python, X_OK) != 0) cr_skip_test("%s is not installed", python);
+    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+        cr_skip_test("PyTorch is not importable by /usr/bin/python3; nothing to compare against");
+    char dir[] = "/tmp/tg_optim_groups_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char script[128], command[300];
+    snprintf(script, sizeof script, "%s/groups.py", dir);
+    FILE *f = fopen(script, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "import torch\ntorch.set_num_threads(1)\nw0 = ");
+    write_list(f, torch_w0, 6);
+    fprintf(f, "\nc = ");
+    write_list(f, torch_c, 6);
+    fprintf(f, "\nb0 = ");
+    write_list(f, torch_b0, 3);
+    fprintf(f, "\ncb = ");
+    write_list(f, torch_cb, 3);
+    fprintf(f, "\nfor dtype in (torch.float32, torch.float64):\n"
+               "    W = torch.tensor(w0, dtype=dtype).reshape(2, 3).requires_grad_()\n"
+               "    b = torch.tensor(b0, dtype=dtype).requires_grad_()\n"
+               "    C = torch.tensor(c, dtype=dtype).reshape(2, 3)\n"
+               "    CB = torch.tensor(cb, dtype=dtype)\n"
+               "    opt = torch.optim.AdamW([{'params': [W]}, {'params': [b], 'weight_decay': 0.0}], lr=0.05,\n"
+               "                            weight_decay=0.1)\n"
+               "    for step in range(%d):\n"
+               "        opt.zero_grad()\n"
+               "        loss = 0.5 * (W * W).sum() + (C * W).sum() + 0.5 * (b * b).sum() + (CB * b).sum()\n"
+               "        loss.backward()\n"
+               "        opt.step()\n"
+               "    values = W.detach().double().flatten().tolist() + b.detach().double().tolist()\n"
+               "    print(' '.join('%%.17g' %% x for x in values))\n",
+            TORCH_STEPS);
+    cr_assert_eq(fclose(f), 0);
+    snprintf(command, sizeof command, "%s %s 2>&1", python, script);
+    FILE *p = popen(command, "r");
+    cr_assert_not_null(p);
+    tg_optimizer_config config = config_of(TG_OPT_ADAMW, 0.05);
+    config.weight_decay = 0.1;
+    for (size_t d = 0; d < 2; d++) {
+        char line[4096];
+        cr_assert_not_null(fgets(line, sizeof line, p), "python printed too little");
+        tg_tensor *W = param(dtypes[d], 2, (const int64_t[]){2, 3}, torch_w0);
+        tg_tensor *b = param(dtypes[d], 1, (const int64_t[]){3}, torch_b0);
+        tg_tensor *C_t = tg_from_doubles(dtypes[d], 2, (const int64_t[]){2, 3}, torch_c);
+        tg_tensor *cb = tg_from_doubles(dtypes[d], 1, (const int64_t[]){3}, torch_cb);
+        tg_tensor *params[2] = {W, b};
+        tg_optimizer *opt = tg_optimizer_new(2, params, &config);
+        cr_assert_eq(tg_optimizer_set_weight_decay_for(opt, 1, &b, 0.0), TG_OK);
+        cr_assert(tg_optimizer_weight_decay(opt, 0) == 0.1 && tg_optimizer_weight_decay(opt, 1) == 0.0);
+        for (int step = 0; step < TORCH_STEPS; step++) {
+            tg_optimizer_zero_grad(opt);
+            tg_tensor *loss = tg_add(tg_add(tg_mul_scalar(tg_sum(tg_mul(W, W)), 0.5), tg_sum(tg_mul(C_t, W))),
+                                     tg_add(tg_mul_scalar(tg_sum(tg_mul(b, b)), 0.5), tg_sum(tg_mul(cb, b))));
+            cr_assert_eq(tg_backward(loss, NULL), TG_OK);
+            cr_assert_eq(tg_optimizer_step(opt), TG_OK);
+            reset_tape();
+        }
+        double ours[9], theirs[9];
+        cr_assert_eq(tg_copy_to_doubles(W, ours), TG_OK);
+        cr_assert_eq(tg_copy_to_doubles(b, ours + 6), TG_OK);
+        char *cursor = line;
+        for (int k = 0; k < 9; k++) {
+            char *end;
+            theirs[k] = strtod(cursor, &end);
+            cr_assert(end != cursor, "python printed: %s", line);
+            cursor = end;
+        }
+        double tol = dtypes[d] == TG_F64 ? 1e-12 : 2e-5;
+        for (int k = 0; k < 9; k++)
+            cr_assert(fabs(ours[k] - theirs[k]) <= tol * fmax(1, fabs(theirs[k])), "%s value %d: ours %.17g, torch %.17g",
+                      tg_dtype_name(dtypes[d]), k, ours[k], theirs[k]);
+        tg_optimizer_free(opt);
+        tg_free(W);
+        tg_free(b);
+        tg_free(C_t);
+        tg_free(cb);
+    }
+    cr_assert_eq(pclose(p), 0);
+    remove(script);
+    rmdir(dir);
+}
+
+/* With its weight decay set to 0, AdamW moves a parameter exactly as Adam
+ * without decay does: W (1 - lr 0) = W, then the same Adam step. */
+Test(optim_adam, a_parameter_with_weight_decay_zero_steps_as_plain_adam) {
+    tg_optimizer_config adamw = config_of(TG_OPT_ADAMW, 0.05), adam = config_of(TG_OPT_ADAM, 0.05);
+    adamw.weight_decay = 0.3;
+    adam.weight_decay = 0;
+    tg_tensor *a = pair(TG_F64, 1, -2), *b = pair(TG_F64, 1, -2);
+    tg_optimizer *with_groups = tg_optimizer_new(1, &a, &adamw), *plain = tg_optimizer_new(1, &b, &adam);
+    cr_assert_eq(tg_optimizer_set_weight_decay(with_groups, 0, 0.0), TG_OK);
+    for (int step = 0; step < 3; step++) {
+        set_grad(a, adam_grads[step]);
+        set_grad(b, adam_grads[step]);
+        cr_assert_eq(tg_optimizer_step(with_groups), TG_OK);
+        cr_assert_eq(tg_optimizer_step(plain), TG_OK);
+        cr_assert(tg_get_flat(a, 0) == tg_get_flat(b, 0) && tg_get_flat(a, 1) == tg_get_flat(b, 1));
+    }
+    tg_optimizer_free(with_groups);
+    tg_optimizer_free(plain);
+    tg_free(a);
+    tg_free(b);
+}
+
 /* ---- subnormal state (optim.h: flushed to zero on x86, for the update only) ---- */
 
 /* m after one Adam step from g: (1 - beta1) g, subnormal for g = 1e-37f. */

@@ -9,7 +9,7 @@
  * the formula gives for that branch. */
 #include <math.h>
 
-#include "core/tensor_internal.h"
+#include "tapegrad/tensor.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
 

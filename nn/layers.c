@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "core/error_internal.h"
+#include "tapegrad/error.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"

@@ -2,7 +2,7 @@
  * tensor, the mean over the elements (or, for cross-entropy, the samples). */
 #include <math.h>
 
-#include "core/tensor_internal.h"
+#include "tapegrad/tensor.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
@@ -80,7 +80,7 @@ tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target) {
     if (check_pair("tg_bce_loss", "prob", prob, "target", target) != TG_OK) return NULL;
     int64_t bad = first_outside_0_1(prob);
     if (bad >= 0) {
-        double p = tg_load(prob, bad);
+        double p = tg_get_flat(prob, bad);
         char shape[160];
         /* NaN and Inf are numeric trouble upstream, a finite p outside
          * [0, 1] is a wrong kind of input (logits, not probabilities). */

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/error_internal.h"
+#include "tapegrad/error.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 

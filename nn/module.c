@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error_internal.h"
+#include "tapegrad/error.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 

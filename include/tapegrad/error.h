@@ -91,6 +91,46 @@ tg_status tg_error_report(tg_status code, const char *function, const char *form
 #endif
     ;
 
+/* ---- for functions built on the library (layers, optimizers) ----
+ * A function that calls other public functions on its caller's behalf
+ * reports their errors once, under its own name, with these. */
+
+/* A callee (a layer, the checkpoint reader) reported under its own name;
+ * reports it again, same status, under `function`, the public function the
+ * caller called, so that the message starts with that name and keeps the
+ * detail: "tg_model_load: tg_checkpoint_open: cannot open 'x': ...".
+ * `context` (may be "") goes between the two. Returns the status, TG_OK if
+ * no error is pending. A custom handler sees both reports. */
+tg_status tg_error_pass_up(const char *function, const char *context);
+
+/* Public functions called by another one on its caller's behalf
+ * (tg_model_load opening a checkpoint, tg_model_forward running a layer):
+ * between tg_error_nested_begin() and tg_error_nested_end() on this thread,
+ * an error is recorded (tg_last_error) but neither printed, nor aborted on,
+ * nor handed to a handler; the outer function then reports it, once and in
+ * the mode in force, under its own name with tg_error_pass_up or
+ * tg_error_take_over. Pairs nest; call end on every path. */
+void tg_error_nested_begin(void);
+void tg_error_nested_end(void);
+
+/* tg_error_pass_up without the callee's name: "tg_model_load: 'm.safetensors':
+ * tensor '4.weight' has shape ...", for a callee the caller never called
+ * itself (whose own name and argument words would only mislead). Returns the
+ * status, TG_OK if no error is pending. */
+tg_status tg_error_take_over(const char *function, const char *context);
+
+/* Reports that a tensor argument is NULL (TG_ERR_ARGUMENT; `format` names
+ * it, e.g. "x is NULL"), unless an error is already pending on this thread
+ * and errors do not abort: the NULL is then the earlier failure's result
+ * passed down a chain, the pending error stays as it is (the handler is not
+ * called again) and its status is returned. Only for tensor arguments: any
+ * other NULL (a path, an optimizer) is a new mistake, use tg_error_report. */
+tg_status tg_error_null_tensor(const char *function, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 #ifdef __cplusplus
 }
 #endif

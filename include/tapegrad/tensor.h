@@ -143,6 +143,15 @@ tg_status tg_copy_to_doubles(const tg_tensor *t, double *out);
  * (TG_ERR_TAPE). */
 tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src);
 
+/* ---- for functions built on the library (layers, optimizers, user ops) ---- */
+/* Checks a tensor argument of `function` (the public function the user
+ * called): reports TG_ERR_ARGUMENT if `t` is NULL (through
+ * tg_error_null_tensor, error.h: a NULL passed down from an earlier failure
+ * keeps that failure's error) and TG_ERR_TAPE if `t` is a stale tensor, made
+ * on a tape before its last reset. `what` names the argument in the message
+ * ("x", "weight", "input 2"). Returns TG_OK or the status reported. */
+tg_status tg_tensor_check(const char *function, const char *what, const tg_tensor *t);
+
 /* True when both have the same rank and sizes. */
 bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
 /* Writes "(3,1,4)" into buf (always NUL-terminated); returns buf. A NULL

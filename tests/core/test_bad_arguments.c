@@ -2374,6 +2374,61 @@ static bool layer_free_held(void)
     return true; /* void: the report is the error value */
 }
 
+/* ---- issue 18 (modules): nested modules, buffers, dotted names ---- */
+static tg_module *plain_module(void) { return keep(KEPT_LAYER, tg_module_new("plain", identity_forward)); }
+static bool module_new_null_kind(void) { return tg_module_new(NULL, identity_forward) == NULL; }
+static bool module_new_empty_kind(void) { return tg_module_new("", identity_forward) == NULL; }
+static bool module_new_n_null_forward(void) { return tg_module_new_n("pair", NULL) == NULL; }
+static bool module_set_state_null(void) { return tg_module_set_state(NULL, NULL, NULL) != TG_OK; }
+static bool module_kind_null(void) { return tg_module_kind(NULL) == NULL; }
+static bool module_add_buffer_dotted(void)
+{
+    return tg_module_add_buffer(plain_module(), "running.mean", tg_zeros(TG_F64, 1, (int64_t[]){2})) == NULL;
+}
+static bool module_add_buffer_taken(void)
+{
+    tg_module *m = plain_module();
+    cr_assert_not_null(tg_module_add_param(m, "w", tg_zeros(TG_F64, 1, (int64_t[]){2})));
+    return tg_module_add_buffer(m, "w", tg_zeros(TG_F64, 1, (int64_t[]){2})) == NULL;
+}
+static bool module_add_child_taken(void)
+{
+    tg_module *m = plain_module();
+    cr_assert_not_null(tg_module_add_child(m, "block", tg_model_new()));
+    return tg_module_add_child(m, "block", tg_model_new()) == NULL;
+}
+static bool module_add_child_null(void) { return tg_module_add_child(plain_module(), "x", NULL) == NULL; }
+static bool module_param_unknown_path(void) { return tg_module_param(small_model(3), "0.gain") == NULL; }
+static bool module_buffer_unknown_path(void) { return tg_module_buffer(small_model(3), "1.running_mean") == NULL; }
+static bool module_child_at_index(void) { return tg_module_child_at(small_model(3), 3, NULL) == NULL; }
+static bool module_forward_n_zero_inputs(void)
+{
+    tg_tensor *out[1];
+    return tg_module_forward_n(small_model(3), 0, out, 1, out) == -1;
+}
+static bool module_forward_two_into_one(void)
+{
+    tg_tensor *in[2] = {mat(2, 2), mat(2, 2)}, *out[1];
+    return tg_module_forward_n(plain_module(), 2, in, 1, out) == -1;
+}
+static bool module_transpose_unknown(void) { return tg_module_transpose_in_files(plain_module(), "kernel") != TG_OK; }
+static bool module_tie_null_source(void)
+{
+    return tg_module_tie_param(tg_model_layer(small_model(3), 0), "weight", NULL, "weight") != TG_OK;
+}
+static bool module_param_at_index(void) { return tg_module_param_at(small_model(3), 9, NULL, 0) == NULL; }
+static bool module_buffer_at_index(void) { return tg_module_buffer_at(small_model(3), 0, NULL, 0) == NULL; }
+static bool module_load_buffer_shape(void)
+{
+    const char *path = temp_path("stat.safetensors");
+    tg_module *saved = plain_module(), *other = plain_module();
+    cr_assert_not_null(tg_module_add_buffer(saved, "running_var", tg_zeros(TG_F64, 1, (int64_t[]){6})));
+    cr_assert_not_null(tg_module_add_buffer(other, "running_var", tg_zeros(TG_F64, 1, (int64_t[]){4})));
+    cr_assert_eq(tg_module_save(saved, path), TG_OK);
+    return tg_module_load(other, path) != TG_OK;
+}
+static bool leaky_relu_layer_nan(void) { return tg_leaky_relu_layer_new(NAN) == NULL; }
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -2999,6 +3054,28 @@ static bad_call rows[] = {
     {"tg_layer_tie_param", "a tie back to the tied layer", tie_cycle, ARG, "hold itself"},
     {"tg_layer_tie_param", "a slot another layer is tied to", tie_lent_slot, ARG, "tied to 'weight'"},
     {"tg_layer_free", "a layer a model holds", layer_free_held, ARG, "held 1 time"},
+    /* issue 18 (modules): nested modules, buffers, dotted names */
+    {"tg_module_new", "NULL kind", module_new_null_kind, ARG, "kind is NULL"},
+    {"tg_module_new", "empty kind", module_new_empty_kind, ARG, "kind is empty"},
+    {"tg_module_new_n", "NULL forward", module_new_n_null_forward, ARG, "forward is NULL"},
+    {"tg_module_set_state", "NULL module", module_set_state_null, ARG, "module is NULL"},
+    {"tg_module_kind", "NULL module", module_kind_null, ARG, "module is NULL"},
+    {"tg_module_add_buffer", "a name with a dot", module_add_buffer_dotted, ARG, "'running.mean'"},
+    {"tg_module_add_buffer", "a name a parameter has", module_add_buffer_taken, ARG, "named 'w'"},
+    {"tg_module_add_child", "a name a child has", module_add_child_taken, ARG, "named 'block'"},
+    {"tg_module_add_child", "NULL child", module_add_child_null, ARG, "NULL"},
+    {"tg_module_param", "no parameter 0.gain", module_param_unknown_path, ARG, "'0.gain'"},
+    {"tg_module_buffer", "no buffer 1.running_mean", module_buffer_unknown_path, ARG, "'1.running_mean'"},
+    {"tg_module_child_at", "child 3 of 3", module_child_at_index, ARG, "no child 3"},
+    {"tg_module_forward_n", "0 inputs", module_forward_n_zero_inputs, ARG, "got 0"},
+    {"tg_module_forward_n", "2 inputs into a one-input forward", module_forward_two_into_one, ARG, "got 2"},
+    {"tg_module_transpose_in_files", "no parameter kernel", module_transpose_unknown, ARG, "'kernel'"},
+    {"tg_module_tie_param", "NULL source", module_tie_null_source, ARG, "source is NULL"},
+    {"tg_module_param_at", "index 9 of 4", module_param_at_index, ARG, "no parameter 9"},
+    {"tg_module_buffer_at", "a model without buffers", module_buffer_at_index, ARG, "no buffer 0"},
+    {"tg_module_load", "a buffer of another shape", module_load_buffer_shape, SHAPE,
+     "buffer 'running_var' has shape (4) in the model, (6) in the file"},
+    {"tg_leaky_relu_layer_new", "NaN slope", leaky_relu_layer_nan, ARG, "nan"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

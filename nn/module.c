@@ -64,6 +64,27 @@ void *tg_module_state(const tg_module *module) {
     return module->state;
 }
 
+/* A module of `kind` with a copy of `size` bytes at `settings` as state
+ * (freed with it); NULL after reporting under `function`. */
+tg_module *tg_nn_module_with_settings(const char *function, const char *kind, tg_module_forward_fn forward,
+                                      const void *settings, size_t size) {
+    void *state = malloc(size);
+    tg_error_nested_begin();
+    tg_module *module = state ? tg_module_new(kind, forward) : NULL;
+    tg_error_nested_end();
+    if (!module) {
+        free(state);
+        if (!state)
+            tg_error_report(TG_ERR_MEMORY, function, "cannot allocate a %s layer", kind);
+        else
+            tg_error_take_over(function, "");
+        return NULL;
+    }
+    memcpy(state, settings, size);
+    tg_module_set_state(module, state, free);
+    return module;
+}
+
 const char *tg_module_kind(const tg_module *module) {
     if (!module) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_module_kind", "module is NULL");

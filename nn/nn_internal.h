@@ -55,6 +55,12 @@ void tg_nn_module_release(tg_module *module);
 /* Frees a module nothing holds (one refused by tg_module_add_child). */
 void tg_nn_module_free_unheld(tg_module *module);
 
+/* A module of `kind` whose state is a copy of `size` bytes at `settings`
+ * (a layer's constants), freed with it; NULL after reporting under
+ * `function`. */
+tg_module *tg_nn_module_with_settings(const char *function, const char *kind, tg_module_forward_fn forward,
+                                      const void *settings, size_t size);
+
 /* The module functions with the public name to report errors under, so
  * that tg_model_ and tg_layer_ names report under their own. */
 tg_module *tg_nn_add_child(const char *function, tg_module *module, const char *name, tg_module *child);

@@ -39,7 +39,9 @@
  *   slice: ints = {axis, start, stop};  pad: ints = {axis, before, after}
  *   concat: ints[0] = axis;  softmax, log_softmax: ints[0] = axis
  *   matmul: flags & TG_ATTR_TRANSPOSE_A, flags & TG_ATTR_TRANSPOSE_B
- *   to_dtype: none (the output's dtype);  where: none */
+ *   to_dtype: none (the output's dtype);  where: none
+ *   im2col, col2im, max_pool2d(_grad), avg_pool2d(_grad): ints[0..5) = the
+ *   window geometry (conv_internal.h); avg_pool2d(_grad): flags & 1 = adaptive */
 #define TG_ATTR_KEEPDIM 1
 #define TG_ATTR_TRANSPOSE_A 1
 #define TG_ATTR_TRANSPOSE_B 2

@@ -40,6 +40,12 @@ TG_OP(sigmoid_grad) /* g y (1 - y) (sigmoid's backward)    activation_grads.c */
 TG_OP(tanh_grad)    /* g (1 - y^2) (tanh's backward)       activation_grads.c */
 TG_OP(softmax_grad) /* y (g - S(g y)) (softmax's backward) softmax_grads.c */
 TG_OP(log_softmax_grad) /* g - e^y S(g) (its backward)     softmax_grads.c */
+TG_OP(im2col)       /* receptive fields as columns       conv.c        */
+TG_OP(col2im)       /* columns summed back to an image     conv.c        */
+TG_OP(max_pool2d)   /* v at each window's arg-max of x     pool.c        */
+TG_OP(max_pool2d_grad) /* g added at the arg-maxes of x    pool.c        */
+TG_OP(avg_pool2d)   /* window means (fixed or adaptive)    pool.c        */
+TG_OP(avg_pool2d_grad) /* g / size spread over each window pool.c        */
 TG_OP(where)        /* mask != 0 ? a : b, broadcasting     where.c       */
 TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */

@@ -2428,6 +2428,55 @@ static bool module_load_buffer_shape(void)
     return tg_module_load(other, path) != TG_OK;
 }
 static bool leaky_relu_layer_nan(void) { return tg_leaky_relu_layer_new(NAN) == NULL; }
+/* ---- issue 18 (conv): convolution and pooling ---- */
+static tg_tensor *nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return keep_tensor(tg_zeros(TG_F64, 4, (int64_t[]){n, c, h, w})); }
+static tg_tensor *nchw32(int64_t n, int64_t c, int64_t h, int64_t w) { return keep_tensor(tg_zeros(TG_F32, 4, (int64_t[]){n, c, h, w})); }
+static tg_tensor *conv_with(tg_conv2d_opts o) { return tg_conv2d(nchw(1, 4, 6, 6), nchw(4, 2, 3, 3), NULL, &o); }
+static bool conv2d_channels(void) { return tg_conv2d(nchw(2, 3, 8, 8), nchw(6, 2, 5, 5), NULL, NULL) == NULL; }
+static bool conv2d_kernel_too_big(void) { return tg_conv2d(nchw(1, 1, 4, 6), nchw(2, 1, 5, 5), NULL, NULL) == NULL; }
+static bool conv2d_dilated_too_big(void) { return conv_with(tg_conv2d_options(1, 0, 3, 2)) == NULL; }
+static bool conv2d_groups_in(void) { return conv_with(tg_conv2d_options(1, 0, 1, 3)) == NULL; }
+static bool conv2d_groups_out(void) { return tg_conv2d(nchw(1, 4, 6, 6), nchw(3, 2, 3, 3), NULL, &(tg_conv2d_opts){1, 1, 0, 0, 0, 0, 1, 1, 2}) == NULL; }
+static bool conv2d_groups_zero(void) { return conv_with(tg_conv2d_options(1, 0, 1, 0)) == NULL; }
+static bool conv2d_stride_zero(void) { return conv_with((tg_conv2d_opts){0, 0, 0, 0, 0, 0, 0, 0, 0}) == NULL; }
+static bool conv2d_stride_negative(void) { return conv_with(tg_conv2d_options(-2, 0, 1, 2)) == NULL; }
+static bool conv2d_dilation_zero(void) { return conv_with((tg_conv2d_opts){1, 1, 0, 0, 0, 0, 1, 0, 2}) == NULL; }
+static bool conv2d_padding_negative(void) { return conv_with((tg_conv2d_opts){1, 1, 0, -1, 0, 0, 1, 1, 2}) == NULL; }
+static bool conv2d_x_rank(void) { return tg_conv2d(mat(2, 3), nchw(4, 2, 3, 3), NULL, NULL) == NULL; }
+static bool conv2d_weight_rank(void) { return tg_conv2d(nchw(1, 4, 6, 6), mat(4, 9), NULL, NULL) == NULL; }
+static bool conv2d_bias_size(void) { return tg_conv2d(nchw(1, 2, 6, 6), nchw(4, 2, 3, 3), vec(3), NULL) == NULL; }
+static bool conv2d_dtypes(void) { return tg_conv2d(nchw32(1, 2, 6, 6), nchw(4, 2, 3, 3), NULL, NULL) == NULL; }
+static bool conv2d_null_weight(void) { return tg_conv2d(nchw(1, 2, 6, 6), NULL, NULL, NULL) == NULL; }
+
+static tg_tensor *ncl(int64_t n, int64_t c, int64_t l) { return keep_tensor(tg_zeros(TG_F64, 3, (int64_t[]){n, c, l})); }
+static bool conv1d_channels(void) { return tg_conv1d(ncl(2, 3, 9), ncl(4, 2, 3), NULL, NULL) == NULL; }
+static bool conv1d_x_rank(void) { return tg_conv1d(nchw(1, 2, 1, 9), ncl(4, 2, 3), NULL, NULL) == NULL; }
+static bool conv1d_stride_zero(void) { return tg_conv1d(ncl(2, 2, 9), ncl(4, 2, 3), NULL, &(tg_conv1d_opts){0, 0, 0, 1, 1}) == NULL; }
+static bool conv1d_kernel_too_big(void) { return tg_conv1d(ncl(2, 2, 4), ncl(4, 2, 6), NULL, NULL) == NULL; }
+static bool conv_transpose2d_channels(void) { return tg_conv_transpose2d(nchw(1, 3, 4, 4), nchw(4, 2, 3, 3), NULL, NULL) == NULL; }
+static bool conv_transpose2d_output_padding(void)
+{
+    tg_conv_transpose2d_opts o = {2, 2, 0, 0, 0, 0, 2, 0, 1, 1, 1};
+    return tg_conv_transpose2d(nchw(1, 4, 4, 4), nchw(4, 2, 3, 3), NULL, &o) == NULL;
+}
+static bool conv_transpose2d_empty_output(void)
+{
+    tg_conv_transpose2d_opts o = {1, 1, 3, 3, 0, 0, 0, 0, 1, 1, 1};
+    return tg_conv_transpose2d(nchw(1, 4, 2, 2), nchw(4, 2, 3, 3), NULL, &o) == NULL;
+}
+static bool conv_transpose2d_groups(void)
+{
+    tg_conv_transpose2d_opts o = {1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 3};
+    return tg_conv_transpose2d(nchw(1, 4, 4, 4), nchw(4, 2, 3, 3), NULL, &o) == NULL;
+}
+static bool max_pool2d_rank(void) { return tg_max_pool2d(mat(4, 4), 2, 2, 0) == NULL; }
+static bool max_pool2d_kernel_too_big(void) { return tg_max_pool2d(nchw(1, 1, 3, 8), 5, 1, 0) == NULL; }
+static bool max_pool2d_stride_zero(void) { return tg_max_pool2d(nchw(1, 1, 4, 4), 2, 0, 0) == NULL; }
+static bool max_pool2d_padding(void) { return tg_max_pool2d(nchw(1, 1, 4, 4), 2, 2, 2) == NULL; }
+static bool avg_pool2d_kernel_zero(void) { return tg_avg_pool2d(nchw(1, 1, 4, 4), 0, 1, 0) == NULL; }
+static bool adaptive_avg_pool2d_zero(void) { return tg_adaptive_avg_pool2d(nchw(1, 1, 4, 4), 0, 2) == NULL; }
+static bool flatten_axis(void) { return tg_flatten(nchw(1, 1, 4, 4), 1, 4) == NULL; }
+static bool flatten_start_after_end(void) { return tg_flatten(nchw(1, 1, 4, 4), 2, 1) == NULL; }
 
 static bad_call rows[] = {
     /* error.h, threads.h */
@@ -3076,6 +3125,38 @@ static bad_call rows[] = {
     {"tg_module_load", "a buffer of another shape", module_load_buffer_shape, SHAPE,
      "buffer 'running_var' has shape (4) in the model, (6) in the file"},
     {"tg_leaky_relu_layer_new", "NaN slope", leaky_relu_layer_nan, ARG, "nan"},
+    /* issue 18 (conv): convolution and pooling */
+    {"tg_conv2d", "x with 3 channels, weight (6,2,5,5)", conv2d_channels, SHAPE, "expects 2"},
+    {"tg_conv2d", "5x5 kernel on a 4x6 input", conv2d_kernel_too_big, SHAPE, "padded input height 4"},
+    {"tg_conv2d", "3x3 kernel, dilation 3, on 6x6", conv2d_dilated_too_big, SHAPE, "extent 7"},
+    {"tg_conv2d", "groups 3 for 4 input channels", conv2d_groups_in, ARG, "groups 3"},
+    {"tg_conv2d", "groups 2 for 3 output channels", conv2d_groups_out, ARG, "3 output channels"},
+    {"tg_conv2d", "groups 0", conv2d_groups_zero, ARG, "groups 0"},
+    {"tg_conv2d", "zeroed options (stride 0)", conv2d_stride_zero, ARG, "stride (0, 0)"},
+    {"tg_conv2d", "stride -2", conv2d_stride_negative, ARG, "stride (-2, -2)"},
+    {"tg_conv2d", "dilation (1, 0)", conv2d_dilation_zero, ARG, "dilation (1, 0)"},
+    {"tg_conv2d", "pad_bottom -1", conv2d_padding_negative, ARG, "bottom -1"},
+    {"tg_conv2d", "x of rank 2", conv2d_x_rank, SHAPE, "(2,3)"},
+    {"tg_conv2d", "weight of rank 2", conv2d_weight_rank, SHAPE, "(4,9)"},
+    {"tg_conv2d", "bias (3) for 4 channels", conv2d_bias_size, SHAPE, "(3)"},
+    {"tg_conv2d", "float32 x, float64 weight", conv2d_dtypes, DTYPE, "float32"},
+    {"tg_conv2d", "NULL weight", conv2d_null_weight, ARG, "NULL"},
+    {"tg_conv1d", "x with 3 channels, weight (4,2,3)", conv1d_channels, SHAPE, "expects 2"},
+    {"tg_conv1d", "x of rank 4", conv1d_x_rank, SHAPE, "(1,2,1,9)"},
+    {"tg_conv1d", "stride 0", conv1d_stride_zero, ARG, "stride (1, 0)"},
+    {"tg_conv1d", "kernel 6 on length 4", conv1d_kernel_too_big, SHAPE, "kernel 6"},
+    {"tg_conv_transpose2d", "x with 3 channels, weight for 4", conv_transpose2d_channels, SHAPE, "expects 4"},
+    {"tg_conv_transpose2d", "output_padding 2 with stride 2", conv_transpose2d_output_padding, ARG, "output_padding 2"},
+    {"tg_conv_transpose2d", "padding 3 on a 2x2 input", conv_transpose2d_empty_output, SHAPE, "output height -2"},
+    {"tg_conv_transpose2d", "groups 3 for 4 channels", conv_transpose2d_groups, ARG, "groups 3"},
+    {"tg_max_pool2d", "x of rank 2", max_pool2d_rank, SHAPE, "(4,4)"},
+    {"tg_max_pool2d", "kernel 5 on 3 rows", max_pool2d_kernel_too_big, SHAPE, "kernel 5"},
+    {"tg_max_pool2d", "stride 0", max_pool2d_stride_zero, ARG, "stride 0"},
+    {"tg_max_pool2d", "padding 2 for kernel 2", max_pool2d_padding, ARG, "padding 2"},
+    {"tg_avg_pool2d", "kernel 0", avg_pool2d_kernel_zero, ARG, "kernel 0"},
+    {"tg_adaptive_avg_pool2d", "output 0x2", adaptive_avg_pool2d_zero, ARG, "0x2"},
+    {"tg_flatten", "end axis 4 of rank 4", flatten_axis, AXIS, "4"},
+    {"tg_flatten", "start 2 after end 1", flatten_start_after_end, AXIS, "start axis 2"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 
+#include "ops/conv_internal.h" /* tg_im2col, tg_col2im */
 #include "ops/op_internal.h" /* the fused backward ops: tg_relu_grad, ... */
 #include "tapegrad.h"
 
@@ -92,6 +93,49 @@ static tg_tensor *f_log_softmax(tg_tensor **x) { return tg_log_softmax(x[0], 1);
  * a (3,1,4) a and a rank-0 b (x1 then gets no gradient, and none is due). */
 static tg_tensor *f_where(tg_tensor **x) { return tg_where(tg_gt_scalar(x[0], 0.0), x[0], x[1]); }
 static tg_tensor *f_where_mask_broadcast(tg_tensor **x) { return tg_where(tg_gt_scalar(x[1], 0.0), x[0], x[2]); }
+/* Convolutions on odd shapes: non-square images and kernels, stride 2,
+ * asymmetric padding, dilation 2, groups 2 and depthwise. */
+static const tg_window_geometry im2col_geometry = {2, 3, 2, 1, 1, 2, 1, 0, 3, 2}; /* on (2,3,5,4) */
+static tg_tensor *f_im2col(tg_tensor **x) { return tg_im2col(x[0], &im2col_geometry, 1); }
+static tg_tensor *f_im2col_groups(tg_tensor **x) { return tg_im2col(x[0], &im2col_geometry, 3); }
+static tg_tensor *f_col2im(tg_tensor **x) { return tg_col2im(x[0], &im2col_geometry, (int64_t[]){2, 3, 5, 4}); }
+static tg_tensor *f_conv2d_bias(tg_tensor **x) { return tg_conv2d(x[0], x[1], x[2], NULL); }
+static tg_tensor *f_conv2d_strided(tg_tensor **x) {
+    tg_conv2d_opts o = {2, 1, 1, 0, 2, 1, 1, 2, 1}; /* stride (2,1), pads t1 b0 l2 r1, dilation (1,2) */
+    return tg_conv2d(x[0], x[1], x[2], &o);
+}
+static tg_tensor *f_conv2d_groups(tg_tensor **x) {
+    tg_conv2d_opts o = tg_conv2d_options(1, 1, 2, 2);
+    return tg_conv2d(x[0], x[1], NULL, &o);
+}
+static tg_tensor *f_conv2d_depthwise(tg_tensor **x) {
+    tg_conv2d_opts o = tg_conv2d_options(2, 1, 1, 3);
+    return tg_conv2d(x[0], x[1], x[2], &o);
+}
+static tg_tensor *f_conv1d(tg_tensor **x) {
+    tg_conv1d_opts o = {2, 1, 2, 2, 2}; /* stride 2, pads 1 and 2, dilation 2, groups 2 */
+    return tg_conv1d(x[0], x[1], x[2], &o);
+}
+static tg_tensor *f_conv_transpose2d(tg_tensor **x) {
+    tg_conv_transpose2d_opts o = {2, 3, 1, 0, 0, 2, 1, 2, 1, 1, 2}; /* output_padding (1,2), groups 2 */
+    return tg_conv_transpose2d(x[0], x[1], x[2], &o);
+}
+/* Pooling: (2,3,5,4) images; the arg-max moves only where two inputs of a
+ * window tie, which random samples keep away from. */
+static const tg_window_geometry max_pool_geometry = {2, 2, 2, 2, 1, 1, 1, 1, 3, 3};  /* kernel 2, stride 2, pad 1 */
+static const tg_window_geometry avg_pool_geometry = {3, 3, 2, 2, 1, 1, 1, 1, 3, 2};  /* kernel 3, stride 2, pad 1 */
+static tg_tensor *f_max_pool2d(tg_tensor **x) { return tg_max_pool2d(x[0], 2, 2, 1); }
+static tg_tensor *f_max_pool2d_overlapping(tg_tensor **x) { return tg_max_pool2d(x[0], 3, 1, 1); }
+static tg_tensor *f_max_pool2d_grad(tg_tensor **x) { return tg_max_pool2d_grad(x[0], x[1], &max_pool_geometry); }
+static tg_tensor *f_avg_pool2d(tg_tensor **x) { return tg_avg_pool2d(x[0], 3, 2, 1); }
+static tg_tensor *f_adaptive_avg_pool2d(tg_tensor **x) { return tg_adaptive_avg_pool2d(x[0], 3, 4); }
+static tg_tensor *f_avg_pool2d_grad(tg_tensor **x) {
+    return tg_avg_pool2d_grad(x[0], &avg_pool_geometry, false, (int64_t[]){2, 3, 5, 4});
+}
+static tg_tensor *f_adaptive_avg_pool2d_grad(tg_tensor **x) {
+    static const tg_window_geometry to_3x4 = {0, 0, 0, 0, 1, 1, 0, 0, 3, 4};
+    return tg_avg_pool2d_grad(x[0], &to_3x4, true, (int64_t[]){2, 3, 5, 7});
+}
 /* The ops used as one expression: a second-order check would use these too. */
 static tg_tensor *f_composite(tg_tensor **x) {
     return tg_mean(tg_mul(tg_sigmoid(tg_matmul(x[0], x[1])), tg_log_softmax(tg_matmul(x[0], x[1]), 1)));
@@ -163,6 +207,30 @@ static const op_case cases[] = {
     {"where", "broadcast a (3,1,4), b (2,1)", f_where, 2, {3, 2}, {{3, 1, 4}, {2, 1}}, -2, 2, 0.0, NAN},
     {"where", "mask (2,1) from x1, b rank 0", f_where_mask_broadcast, 3, {3, 2, 0}, {{3, 1, 4}, {2, 1}, {0}}, -2, 2,
      0.0, NAN},
+    {"im2col", "(2,3,5,4), kernel 2x3, stride (2,1), dilation (1,2)", f_im2col, 1, {4}, {{2, 3, 5, 4}}, -2, 2, NAN, NAN},
+    {"im2col", "3 groups", f_im2col_groups, 1, {4}, {{2, 3, 5, 4}}, -2, 2, NAN, NAN},
+    {"col2im", "to (2,3,5,4)", f_col2im, 1, {2}, {{18, 12}}, -2, 2, NAN, NAN},
+    {"conv2d", "(2,3,5,4) by (4,3,2,3) + bias", f_conv2d_bias, 3, {4, 4, 1}, {{2, 3, 5, 4}, {4, 3, 2, 3}, {4}}, -1, 1,
+     NAN, NAN},
+    {"conv2d", "stride 2, asymmetric padding, dilation 2", f_conv2d_strided, 3, {4, 4, 1},
+     {{1, 2, 5, 6}, {3, 2, 3, 2}, {3}}, -1, 1, NAN, NAN},
+    {"conv2d", "groups 2, dilation 2", f_conv2d_groups, 2, {4, 4}, {{2, 4, 5, 5}, {6, 2, 3, 2}}, -1, 1, NAN, NAN},
+    {"conv2d", "depthwise x2, stride 2", f_conv2d_depthwise, 3, {4, 4, 1}, {{1, 3, 5, 6}, {6, 1, 3, 3}, {6}}, -1, 1,
+     NAN, NAN},
+    {"conv1d", "(2,4,9) by (6,2,3) + bias, stride 2, dilation 2, groups 2", f_conv1d, 3, {3, 3, 1},
+     {{2, 4, 9}, {6, 2, 3}, {6}}, -1, 1, NAN, NAN},
+    {"conv_transpose2d", "stride (2,3), output_padding (1,2), groups 2", f_conv_transpose2d, 3, {4, 4, 1},
+     {{2, 4, 3, 4}, {4, 3, 2, 3}, {6}}, -1, 1, NAN, NAN},
+    {"max_pool2d", "(2,3,5,4), kernel 2, stride 2, padding 1", f_max_pool2d, 1, {4}, {{2, 3, 5, 4}}, -2, 2, NAN, NAN},
+    {"max_pool2d", "overlapping: kernel 3, stride 1, padding 1", f_max_pool2d_overlapping, 1, {4}, {{1, 2, 4, 5}}, -2,
+     2, NAN, NAN},
+    {"max_pool2d_grad", "(2,3,3,3) into (2,3,5,4)", f_max_pool2d_grad, 2, {4, 4}, {{2, 3, 3, 3}, {2, 3, 5, 4}}, -2, 2,
+     NAN, NAN},
+    {"avg_pool2d", "(2,3,5,4), kernel 3, stride 2, padding 1", f_avg_pool2d, 1, {4}, {{2, 3, 5, 4}}, -2, 2, NAN, NAN},
+    {"avg_pool2d", "adaptive (2,3,5,7) to 3x4", f_adaptive_avg_pool2d, 1, {4}, {{2, 3, 5, 7}}, -2, 2, NAN, NAN},
+    {"avg_pool2d_grad", "(2,3,3,2) into (2,3,5,4)", f_avg_pool2d_grad, 1, {4}, {{2, 3, 3, 2}}, -2, 2, NAN, NAN},
+    {"avg_pool2d_grad", "adaptive 3x4 into (2,3,5,7)", f_adaptive_avg_pool2d_grad, 1, {4}, {{2, 3, 3, 4}}, -2, 2, NAN,
+     NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
@@ -297,6 +365,63 @@ Test(gradcheck_ops, second_order_gradients_through_where) {
     options.rtol = 1e-6;
     tg_gradcheck_result result;
     cr_assert_eq(tg_gradcheck(gradient_through_where, NULL, 1, &x, &options, &result), TG_OK, "%s",
+                 tg_last_error_message());
+    char text[512];
+    cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
+    tg_free(x);
+}
+
+/* Second order through conv2d (im2col, col2im, matmul): h(x, w) =
+ * |d/dx f|^2 + |d/dw f|^2 for f = sum(tanh(conv2d(x, w))) with stride 2,
+ * asymmetric padding and 2 groups; its gradient runs the rules of the
+ * rules (col2im's is im2col and back). */
+static tg_tensor *gradients_through_conv2d(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    (void)ctx;
+    tg_conv2d_opts o = {2, 1, 1, 0, 0, 1, 1, 1, 2};
+    tg_tensor *f = tg_sum(tg_tanh(tg_conv2d(inputs[0], inputs[1], NULL, &o)));
+    tg_tensor *d[2];
+    if (tg_gradients(f, NULL, 2, (tg_tensor *[]){inputs[0], inputs[1]}, d, true) != TG_OK) return NULL;
+    return tg_add(tg_sum(tg_mul(d[0], d[0])), tg_sum(tg_mul(d[1], d[1])));
+}
+
+Test(gradcheck_ops, second_order_gradients_through_conv2d) {
+    tg_rng rng = tg_rng_seeded(9);
+    tg_tensor *x[2] = {tg_gradcheck_input(&rng, 4, (int64_t[]){2, 4, 5, 4}, -1, 1, 0, NULL, 0),
+                       tg_gradcheck_input(&rng, 4, (int64_t[]){4, 2, 2, 3}, -1, 1, 0, NULL, 0)};
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.atol = 1e-7;
+    options.rtol = 1e-6;
+    tg_gradcheck_result result;
+    cr_assert_eq(tg_gradcheck(gradients_through_conv2d, NULL, 2, x, &options, &result), TG_OK, "%s",
+                 tg_last_error_message());
+    char text[512];
+    cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
+    tg_free(x[0]);
+    tg_free(x[1]);
+}
+
+/* Second order through pooling: h(x) = |d/dx f|^2 for f = sum(tanh(pool(x)))
+ * with max and average pooling side by side (their gradients' rules are the
+ * pooling ops again). */
+static tg_tensor *gradient_through_pooling(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    (void)ctx;
+    tg_tensor *x = inputs[0];
+    tg_tensor *f = tg_add(tg_sum(tg_tanh(tg_max_pool2d(x, 2, 2, 1))), tg_sum(tg_tanh(tg_avg_pool2d(x, 3, 2, 1))));
+    tg_tensor *dfdx;
+    if (tg_gradients(f, NULL, 1, &inputs[0], &dfdx, true) != TG_OK) return NULL;
+    return tg_sum(tg_mul(dfdx, dfdx));
+}
+
+Test(gradcheck_ops, second_order_gradients_through_pooling) {
+    tg_rng rng = tg_rng_seeded(10);
+    tg_tensor *x = tg_gradcheck_input(&rng, 4, (int64_t[]){2, 2, 5, 4}, -2, 2, 0, NULL, 0);
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.atol = 1e-7;
+    options.rtol = 1e-6;
+    tg_gradcheck_result result;
+    cr_assert_eq(tg_gradcheck(gradient_through_pooling, NULL, 1, &x, &options, &result), TG_OK, "%s",
                  tg_last_error_message());
     char text[512];
     cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));

@@ -7,6 +7,7 @@
  *   tapegrad/tape.h       the tape, backward, grad mode, anomaly mode
  *   tapegrad/op.h         op records (for user-defined ops)
  *   tapegrad/ops.h        the differentiable ops
+ *   tapegrad/norm.h       layer, batch and group norm; dropout
  *   tapegrad/gradcheck.h  finite-difference gradient verification
  *   tapegrad/nn.h         layers, activations, losses, models
  *   tapegrad/optim.h      optimizers
@@ -25,6 +26,7 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/conv.h"
+#include "tapegrad/norm.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"

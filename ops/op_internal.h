@@ -41,7 +41,9 @@
  *   matmul: flags & TG_ATTR_TRANSPOSE_A, flags & TG_ATTR_TRANSPOSE_B
  *   to_dtype: none (the output's dtype);  where: none
  *   im2col, col2im, max_pool2d(_grad), avg_pool2d(_grad): ints[0..5) = the
- *   window geometry (conv_internal.h); avg_pool2d(_grad): flags & 1 = adaptive */
+ *   window geometry (conv_internal.h); avg_pool2d(_grad): flags & 1 = adaptive
+ *   normalize, normalize_grad: ints = {A, B, D} (norm_internal.h), scalar[0] = eps
+ *   dropout: scalar[0] = p, ints = {seed, call counter} (as int64) */
 #define TG_ATTR_KEEPDIM 1
 #define TG_ATTR_TRANSPOSE_A 1
 #define TG_ATTR_TRANSPOSE_B 2

@@ -47,6 +47,9 @@ TG_OP(max_pool2d_grad) /* g added at the arg-maxes of x    pool.c        */
 TG_OP(avg_pool2d)   /* window means (fixed or adaptive)    pool.c        */
 TG_OP(avg_pool2d_grad) /* g / size spread over each window pool.c        */
 TG_OP(where)        /* mask != 0 ? a : b, broadcasting     where.c       */
+TG_OP(normalize)    /* (x - mean) / sqrt(var + eps) per group  norm.c */
+TG_OP(normalize_grad) /* normalize's backward                  norm.c */
+TG_OP(dropout)      /* x / (1 - p) where kept (Philox mask)    dropout.c */
 TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
 TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */

@@ -2477,6 +2477,40 @@ static bool avg_pool2d_kernel_zero(void) { return tg_avg_pool2d(nchw(1, 1, 4, 4)
 static bool adaptive_avg_pool2d_zero(void) { return tg_adaptive_avg_pool2d(nchw(1, 1, 4, 4), 0, 2) == NULL; }
 static bool flatten_axis(void) { return tg_flatten(nchw(1, 1, 4, 4), 1, 4) == NULL; }
 static bool flatten_start_after_end(void) { return tg_flatten(nchw(1, 1, 4, 4), 2, 1) == NULL; }
+/* ---- issue 18 (norms): normalization and dropout (norm.h) ---- */
+static tg_tensor *vec32(int64_t n) { return keep_tensor(tg_zeros(TG_F32, 1, &n)); }
+static tg_tensor *nchw(void) { return keep_tensor(tg_zeros(TG_F64, 4, (int64_t[]){2, 3, 2, 2})); }
+static bool layer_norm_weight_shape(void) { return tg_layer_norm(mat(2, 3), 1, vec(4), NULL, 1e-5) == NULL; }
+static bool layer_norm_bias_shape(void) { return tg_layer_norm(mat(2, 3), 2, NULL, mat(3, 2), 1e-5) == NULL; }
+static bool layer_norm_weight_dtype(void) { return tg_layer_norm(mat(2, 3), 1, vec32(3), NULL, 1e-5) == NULL; }
+static bool layer_norm_too_many_axes(void) { return tg_layer_norm(mat(2, 3), 3, NULL, NULL, 1e-5) == NULL; }
+static bool layer_norm_zero_axes(void) { return tg_layer_norm(mat(2, 3), 0, NULL, NULL, 1e-5) == NULL; }
+static bool layer_norm_eps_zero(void) { return tg_layer_norm(mat(2, 3), 1, NULL, NULL, 0.0) == NULL; }
+static bool layer_norm_eps_nan(void) { return tg_layer_norm(mat(2, 3), 1, NULL, NULL, NAN) == NULL; }
+static bool layer_norm_empty_rows(void) { return tg_layer_norm(mat(2, 0), 1, NULL, NULL, 1e-5) == NULL; }
+static bool layer_norm_null_x(void) { return tg_layer_norm(NULL, 1, NULL, NULL, 1e-5) == NULL; }
+static bool batch_norm_rank_1(void) { return tg_batch_norm(vec(3), NULL, NULL, NULL, NULL, true, 0.1, 1e-5) == NULL; }
+static bool batch_norm_weight_shape(void) { return tg_batch_norm(nchw(), vec(4), NULL, NULL, NULL, true, 0.1, 1e-5) == NULL; }
+static bool batch_norm_running_mean_size(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(4), vec(3), true, 0.1, 1e-5) == NULL; }
+static bool batch_norm_running_var_size(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(3), vec(2), false, 0.1, 1e-5) == NULL; }
+static bool batch_norm_only_running_mean(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(3), NULL, true, 0.1, 1e-5) == NULL; }
+static bool batch_norm_running_requires_grad(void)
+{
+    tg_tensor *var = vec(3);
+    tg_set_requires_grad(var, true);
+    return tg_batch_norm(nchw(), NULL, NULL, vec(3), var, true, 0.1, 1e-5) == NULL;
+}
+static bool batch_norm_momentum(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(3), vec(3), true, 1.5, 1e-5) == NULL; }
+static bool batch_norm_eps_negative(void) { return tg_batch_norm(nchw(), NULL, NULL, NULL, NULL, true, 0.1, -1e-5) == NULL; }
+static bool batch_norm_one_value_per_channel(void) { return tg_batch_norm(mat(1, 3), NULL, NULL, NULL, NULL, true, 0.1, 1e-5) == NULL; }
+static bool group_norm_groups_not_dividing(void) { return tg_group_norm(nchw(), 2, NULL, NULL, 1e-5) == NULL; }
+static bool group_norm_groups_zero(void) { return tg_group_norm(nchw(), 0, NULL, NULL, 1e-5) == NULL; }
+static bool group_norm_bias_shape(void) { return tg_group_norm(nchw(), 3, NULL, vec(2), 1e-5) == NULL; }
+static bool group_norm_rank_1(void) { return tg_group_norm(vec(3), 1, NULL, NULL, 1e-5) == NULL; }
+static bool dropout_p_one(void) { return tg_dropout(mat(2, 3), 1.0, true, 1, 0) == NULL; }
+static bool dropout_p_negative(void) { return tg_dropout(mat(2, 3), -0.25, true, 1, 0) == NULL; }
+static bool dropout_p_nan(void) { return tg_dropout(mat(2, 3), NAN, false, 1, 0) == NULL; }
+static bool dropout_null_x(void) { return tg_dropout(NULL, 0.5, true, 1, 0) == NULL; }
 
 static bad_call rows[] = {
     /* error.h, threads.h */
@@ -3157,6 +3191,33 @@ static bad_call rows[] = {
     {"tg_adaptive_avg_pool2d", "output 0x2", adaptive_avg_pool2d_zero, ARG, "0x2"},
     {"tg_flatten", "end axis 4 of rank 4", flatten_axis, AXIS, "4"},
     {"tg_flatten", "start 2 after end 1", flatten_start_after_end, AXIS, "start axis 2"},
+    /* issue 18 (norms): normalization and dropout (norm.h) */
+    {"tg_layer_norm", "weight (4) for normalized shape (3)", layer_norm_weight_shape, SHAPE, "weight has shape (4)"},
+    {"tg_layer_norm", "bias (3,2) for normalized shape (2,3)", layer_norm_bias_shape, SHAPE, "(3,2)"},
+    {"tg_layer_norm", "float32 weight, float64 x", layer_norm_weight_dtype, DTYPE, "float32"},
+    {"tg_layer_norm", "3 normalized axes of a rank-2 x", layer_norm_too_many_axes, TG_ERR_AXIS, "n_normalized_axes 3"},
+    {"tg_layer_norm", "0 normalized axes", layer_norm_zero_axes, TG_ERR_AXIS, "n_normalized_axes 0"},
+    {"tg_layer_norm", "eps 0", layer_norm_eps_zero, ARG, "eps"},
+    {"tg_layer_norm", "eps NaN", layer_norm_eps_nan, ARG, "nan"},
+    {"tg_layer_norm", "rows of 0 elements", layer_norm_empty_rows, SHAPE, "(2,0)"},
+    {"tg_layer_norm", "NULL x", layer_norm_null_x, ARG, "x is NULL"},
+    {"tg_batch_norm", "rank-1 x", batch_norm_rank_1, SHAPE, "rank 1"},
+    {"tg_batch_norm", "weight (4) for 3 channels", batch_norm_weight_shape, SHAPE, "weight has shape (4)"},
+    {"tg_batch_norm", "running_mean (4) for 3 channels", batch_norm_running_mean_size, SHAPE, "running_mean has shape (4)"},
+    {"tg_batch_norm", "running_var (2) for 3 channels", batch_norm_running_var_size, SHAPE, "running_var has shape (2)"},
+    {"tg_batch_norm", "running_mean without running_var", batch_norm_only_running_mean, ARG, "running_var is NULL"},
+    {"tg_batch_norm", "running_var requires a gradient", batch_norm_running_requires_grad, ARG, "running_var"},
+    {"tg_batch_norm", "momentum 1.5", batch_norm_momentum, ARG, "1.5"},
+    {"tg_batch_norm", "eps -1e-05", batch_norm_eps_negative, ARG, "-1e-05"},
+    {"tg_batch_norm", "training on 1 value per channel", batch_norm_one_value_per_channel, SHAPE, "1 value(s) per channel"},
+    {"tg_group_norm", "2 groups for 3 channels", group_norm_groups_not_dividing, ARG, "groups 2"},
+    {"tg_group_norm", "0 groups", group_norm_groups_zero, ARG, "groups 0"},
+    {"tg_group_norm", "bias (2) for 3 channels", group_norm_bias_shape, SHAPE, "bias has shape (2)"},
+    {"tg_group_norm", "rank-1 x", group_norm_rank_1, SHAPE, "rank 1"},
+    {"tg_dropout", "p 1", dropout_p_one, ARG, "got 1"},
+    {"tg_dropout", "p -0.25", dropout_p_negative, ARG, "-0.25"},
+    {"tg_dropout", "p NaN (evaluation mode too)", dropout_p_nan, ARG, "nan"},
+    {"tg_dropout", "NULL x", dropout_null_x, ARG, "x is NULL"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 
 #include "ops/conv_internal.h" /* tg_im2col, tg_col2im */
+#include "ops/norm_internal.h" /* tg_normalize, tg_normalize_grad */
 #include "ops/op_internal.h" /* the fused backward ops: tg_relu_grad, ... */
 #include "tapegrad.h"
 
@@ -136,6 +137,18 @@ static tg_tensor *f_adaptive_avg_pool2d_grad(tg_tensor **x) {
     static const tg_window_geometry to_3x4 = {0, 0, 0, 0, 1, 1, 0, 0, 3, 4};
     return tg_avg_pool2d_grad(x[0], &to_3x4, true, (int64_t[]){2, 3, 5, 7});
 }
+/* Normalization: the fused ops on (A, B, D) views with odd sizes, and the
+ * public functions with their affine parts. Dropout with a fixed (seed,
+ * counter): a constant mask, so the function is linear and smooth. */
+static tg_tensor *f_normalize_rows(tg_tensor **x) { return tg_normalize("test", x[0], 1, 3, 5, 1e-3); }
+static tg_tensor *f_normalize_channels(tg_tensor **x) { return tg_normalize("test", x[0], 2, 3, 3, 1e-3); }
+static tg_tensor *f_normalize_columns(tg_tensor **x) { return tg_normalize("test", x[0], 4, 3, 1, 1e-3); }
+static tg_tensor *f_normalize_grad_columns(tg_tensor **x) { return tg_normalize_grad("test", x[0], x[1], 4, 3, 1, 1e-3); }
+static tg_tensor *f_normalize_grad(tg_tensor **x) { return tg_normalize_grad("test", x[0], x[1], 2, 3, 3, 1e-3); }
+static tg_tensor *f_layer_norm(tg_tensor **x) { return tg_layer_norm(x[0], 2, x[1], x[2], 1e-3); }
+static tg_tensor *f_batch_norm(tg_tensor **x) { return tg_batch_norm(x[0], x[1], x[2], NULL, NULL, true, 0.1, 1e-3); }
+static tg_tensor *f_group_norm(tg_tensor **x) { return tg_group_norm(x[0], 2, x[1], x[2], 1e-3); }
+static tg_tensor *f_dropout(tg_tensor **x) { return tg_dropout(x[0], 0.4, true, 17, 3); }
 /* The ops used as one expression: a second-order check would use these too. */
 static tg_tensor *f_composite(tg_tensor **x) {
     return tg_mean(tg_mul(tg_sigmoid(tg_matmul(x[0], x[1])), tg_log_softmax(tg_matmul(x[0], x[1]), 1)));
@@ -231,6 +244,18 @@ static const op_case cases[] = {
     {"avg_pool2d_grad", "(2,3,3,2) into (2,3,5,4)", f_avg_pool2d_grad, 1, {4}, {{2, 3, 3, 2}}, -2, 2, NAN, NAN},
     {"avg_pool2d_grad", "adaptive 3x4 into (2,3,5,7)", f_adaptive_avg_pool2d_grad, 1, {4}, {{2, 3, 3, 4}}, -2, 2, NAN,
      NAN},
+    {"normalize", "rows of (3,5)", f_normalize_rows, 1, {2}, {{3, 5}}, -2, 2, NAN, NAN},
+    {"normalize", "channels of (2,3,3)", f_normalize_channels, 1, {3}, {{2, 3, 3}}, -2, 2, NAN, NAN},
+    {"normalize", "columns of (4,3)", f_normalize_columns, 1, {2}, {{4, 3}}, -2, 2, NAN, NAN},
+    {"normalize_grad", "(g, x) columns of (4,3)", f_normalize_grad_columns, 2, {2, 2}, {{4, 3}, {4, 3}}, -2, 2, NAN,
+     NAN},
+    {"normalize_grad", "(g, x) as (2,3,3)", f_normalize_grad, 2, {3, 3}, {{2, 3, 3}, {2, 3, 3}}, -2, 2, NAN, NAN},
+    {"normalize", "layer_norm (2,3,5) over (3,5), affine", f_layer_norm, 3, {3, 2, 2}, {{2, 3, 5}, {3, 5}, {3, 5}},
+     -2, 2, NAN, NAN},
+    {"normalize", "batch_norm (3,2,1,3), affine", f_batch_norm, 3, {4, 1, 1}, {{3, 2, 1, 3}, {2}, {2}}, -2, 2, NAN,
+     NAN},
+    {"normalize", "group_norm (2,4,3), 2 groups", f_group_norm, 3, {3, 1, 1}, {{2, 4, 3}, {4}, {4}}, -2, 2, NAN, NAN},
+    {"dropout", "(3,7), p 0.4", f_dropout, 1, {2}, {{3, 7}}, -2, 2, NAN, NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
@@ -417,11 +442,66 @@ static tg_tensor *gradient_through_pooling(tg_tensor *const *inputs, int n, void
 Test(gradcheck_ops, second_order_gradients_through_pooling) {
     tg_rng rng = tg_rng_seeded(10);
     tg_tensor *x = tg_gradcheck_input(&rng, 4, (int64_t[]){2, 2, 5, 4}, -2, 2, 0, NULL, 0);
+/* Second order through the normalization ops: h(x) = d/dx sum(c * y^2) for
+ * y = layer_norm(x) over the last axis, or batch_norm(x) in training, c a
+ * fixed tensor: h's own gradient runs normalize_grad's rule, both halves
+ * (the incoming gradient 2 c y depends on x too). */
+typedef struct norm_second_order {
+    tg_tensor *c;
+    bool batch;
+} norm_second_order;
+
+static tg_tensor *gradient_through_norm(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    const norm_second_order *so = ctx;
+    tg_tensor *x = inputs[0];
+    tg_tensor *y = so->batch ? tg_batch_norm(x, NULL, NULL, NULL, NULL, true, 0.1, 1e-3)
+                             : tg_layer_norm(x, 1, NULL, NULL, 1e-3);
+    tg_tensor *f = tg_sum(tg_mul(tg_mul(y, y), so->c));
+    tg_tensor *dfdx;
+    if (tg_gradients(f, NULL, 1, &inputs[0], &dfdx, true) != TG_OK) return NULL;
+    return dfdx;
+}
+
+Test(gradcheck_ops, second_order_gradients_through_normalization) {
+    for (int batch = 0; batch < 2; batch++) {
+        tg_rng rng = tg_rng_seeded(9 + (uint64_t)batch);
+        int64_t shape[2] = {3, 4};
+        tg_tensor *x = tg_gradcheck_input(&rng, 2, shape, -2, 2, 0, NULL, 0);
+        norm_second_order so = {tg_rand_uniform(&rng, TG_F64, 2, shape, -1, 1), batch};
+        tg_gradcheck_options options = tg_gradcheck_defaults();
+        options.atol = 1e-6;
+        options.rtol = 1e-5;
+        tg_gradcheck_result result;
+        cr_assert_eq(tg_gradcheck(gradient_through_norm, &so, 1, &x, &options, &result), TG_OK, "%s",
+                     tg_last_error_message());
+        char text[512];
+        cr_assert(result.passed, "%s: %s", batch ? "batch_norm" : "layer_norm",
+                  tg_gradcheck_describe(&result, text, sizeof text));
+        tg_free(x), tg_free(so.c);
+    }
+}
+
+/* Second order through dropout: h(x) = d/dx sum(dropout(x)^3) = 3 d(x)^2 m s,
+ * whose gradient runs dropout's rule (dropout) twice. */
+static tg_tensor *gradient_through_dropout(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    (void)ctx;
+    tg_tensor *f = tg_sum(tg_pow(tg_dropout(inputs[0], 0.3, true, 4, 2), 3.0));
+    tg_tensor *dfdx;
+    if (tg_gradients(f, NULL, 1, &inputs[0], &dfdx, true) != TG_OK) return NULL;
+    return dfdx;
+}
+
+Test(gradcheck_ops, second_order_gradients_through_dropout) {
+    tg_rng rng = tg_rng_seeded(11);
+    tg_tensor *x = tg_gradcheck_input(&rng, 1, (int64_t[]){9}, -2, 2, 0, NULL, 0);
     tg_gradcheck_options options = tg_gradcheck_defaults();
     options.atol = 1e-7;
     options.rtol = 1e-6;
     tg_gradcheck_result result;
     cr_assert_eq(tg_gradcheck(gradient_through_pooling, NULL, 1, &x, &options, &result), TG_OK, "%s",
+    cr_assert_eq(tg_gradcheck(gradient_through_dropout, NULL, 1, &x, &options, &result), TG_OK, "%s",
                  tg_last_error_message());
     char text[512];
     cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));

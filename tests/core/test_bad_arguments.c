@@ -2479,7 +2479,7 @@ static bool flatten_axis(void) { return tg_flatten(nchw(1, 1, 4, 4), 1, 4) == NU
 static bool flatten_start_after_end(void) { return tg_flatten(nchw(1, 1, 4, 4), 2, 1) == NULL; }
 /* ---- issue 18 (norms): normalization and dropout (norm.h) ---- */
 static tg_tensor *vec32(int64_t n) { return keep_tensor(tg_zeros(TG_F32, 1, &n)); }
-static tg_tensor *nchw(void) { return keep_tensor(tg_zeros(TG_F64, 4, (int64_t[]){2, 3, 2, 2})); }
+static tg_tensor *nchw_2322(void) { return keep_tensor(tg_zeros(TG_F64, 4, (int64_t[]){2, 3, 2, 2})); }
 static bool layer_norm_weight_shape(void) { return tg_layer_norm(mat(2, 3), 1, vec(4), NULL, 1e-5) == NULL; }
 static bool layer_norm_bias_shape(void) { return tg_layer_norm(mat(2, 3), 2, NULL, mat(3, 2), 1e-5) == NULL; }
 static bool layer_norm_weight_dtype(void) { return tg_layer_norm(mat(2, 3), 1, vec32(3), NULL, 1e-5) == NULL; }
@@ -2490,22 +2490,22 @@ static bool layer_norm_eps_nan(void) { return tg_layer_norm(mat(2, 3), 1, NULL, 
 static bool layer_norm_empty_rows(void) { return tg_layer_norm(mat(2, 0), 1, NULL, NULL, 1e-5) == NULL; }
 static bool layer_norm_null_x(void) { return tg_layer_norm(NULL, 1, NULL, NULL, 1e-5) == NULL; }
 static bool batch_norm_rank_1(void) { return tg_batch_norm(vec(3), NULL, NULL, NULL, NULL, true, 0.1, 1e-5) == NULL; }
-static bool batch_norm_weight_shape(void) { return tg_batch_norm(nchw(), vec(4), NULL, NULL, NULL, true, 0.1, 1e-5) == NULL; }
-static bool batch_norm_running_mean_size(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(4), vec(3), true, 0.1, 1e-5) == NULL; }
-static bool batch_norm_running_var_size(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(3), vec(2), false, 0.1, 1e-5) == NULL; }
-static bool batch_norm_only_running_mean(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(3), NULL, true, 0.1, 1e-5) == NULL; }
+static bool batch_norm_weight_shape(void) { return tg_batch_norm(nchw_2322(), vec(4), NULL, NULL, NULL, true, 0.1, 1e-5) == NULL; }
+static bool batch_norm_running_mean_size(void) { return tg_batch_norm(nchw_2322(), NULL, NULL, vec(4), vec(3), true, 0.1, 1e-5) == NULL; }
+static bool batch_norm_running_var_size(void) { return tg_batch_norm(nchw_2322(), NULL, NULL, vec(3), vec(2), false, 0.1, 1e-5) == NULL; }
+static bool batch_norm_only_running_mean(void) { return tg_batch_norm(nchw_2322(), NULL, NULL, vec(3), NULL, true, 0.1, 1e-5) == NULL; }
 static bool batch_norm_running_requires_grad(void)
 {
     tg_tensor *var = vec(3);
     tg_set_requires_grad(var, true);
-    return tg_batch_norm(nchw(), NULL, NULL, vec(3), var, true, 0.1, 1e-5) == NULL;
+    return tg_batch_norm(nchw_2322(), NULL, NULL, vec(3), var, true, 0.1, 1e-5) == NULL;
 }
-static bool batch_norm_momentum(void) { return tg_batch_norm(nchw(), NULL, NULL, vec(3), vec(3), true, 1.5, 1e-5) == NULL; }
-static bool batch_norm_eps_negative(void) { return tg_batch_norm(nchw(), NULL, NULL, NULL, NULL, true, 0.1, -1e-5) == NULL; }
+static bool batch_norm_momentum(void) { return tg_batch_norm(nchw_2322(), NULL, NULL, vec(3), vec(3), true, 1.5, 1e-5) == NULL; }
+static bool batch_norm_eps_negative(void) { return tg_batch_norm(nchw_2322(), NULL, NULL, NULL, NULL, true, 0.1, -1e-5) == NULL; }
 static bool batch_norm_one_value_per_channel(void) { return tg_batch_norm(mat(1, 3), NULL, NULL, NULL, NULL, true, 0.1, 1e-5) == NULL; }
-static bool group_norm_groups_not_dividing(void) { return tg_group_norm(nchw(), 2, NULL, NULL, 1e-5) == NULL; }
-static bool group_norm_groups_zero(void) { return tg_group_norm(nchw(), 0, NULL, NULL, 1e-5) == NULL; }
-static bool group_norm_bias_shape(void) { return tg_group_norm(nchw(), 3, NULL, vec(2), 1e-5) == NULL; }
+static bool group_norm_groups_not_dividing(void) { return tg_group_norm(nchw_2322(), 2, NULL, NULL, 1e-5) == NULL; }
+static bool group_norm_groups_zero(void) { return tg_group_norm(nchw_2322(), 0, NULL, NULL, 1e-5) == NULL; }
+static bool group_norm_bias_shape(void) { return tg_group_norm(nchw_2322(), 3, NULL, vec(2), 1e-5) == NULL; }
 static bool group_norm_rank_1(void) { return tg_group_norm(vec(3), 1, NULL, NULL, 1e-5) == NULL; }
 static bool dropout_p_one(void) { return tg_dropout(mat(2, 3), 1.0, true, 1, 0) == NULL; }
 static bool dropout_p_negative(void) { return tg_dropout(mat(2, 3), -0.25, true, 1, 0) == NULL; }

@@ -45,3 +45,4 @@ TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
 TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */
 TG_OP(argmax_mask)  /* 1 at the first max (no gradient)    masks.c       */
+TG_OP(argmax)       /* index of the first max, int64       masks.c       */

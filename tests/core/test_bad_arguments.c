@@ -257,7 +257,7 @@ static bool full_overflow(void)
     int64_t shape[] = {INT64_C(1) << 32, INT64_C(1) << 32, 4};
     return tg_full(TG_F64, 3, shape, 1.0) == NULL;
 }
-static bool scalar_unknown_dtype(void) { return tg_scalar((tg_dtype)2, 1.0) == NULL; }
+static bool scalar_unknown_dtype(void) { return tg_scalar((tg_dtype)7, 1.0) == NULL; }
 static bool from_array_null_data(void) { return tg_from_array(TG_F64, 2, shape_2x3, NULL) == NULL; }
 static bool from_array_rank_negative(void)
 {
@@ -2330,10 +2330,13 @@ static bool model_load_unknown_layout(void)
     return tg_model_load(model, path) != TG_OK;
 }
 /* A file holding one I64 tensor "n" = {value}, written by hand. */
-static const char *save_i64(const char *file, uint64_t value)
+/* A file holding one 8-byte integer "n" of the safetensors dtype `code`
+ * ("I64" or "U64"). */
+static const char *save_integer(const char *file, const char *code, uint64_t value)
 {
     const char *path = temp_path(file);
-    const char json[] = "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+    char json[] = "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+    memcpy(strstr(json, "I64"), code, 3);
     unsigned char raw[8 + sizeof json - 1 + 8];
     for (int b = 0; b < 8; b++) raw[b] = (unsigned char)((uint64_t)(sizeof json - 1) >> (8 * b));
     memcpy(raw + 8, json, sizeof json - 1);
@@ -2344,6 +2347,7 @@ static const char *save_i64(const char *file, uint64_t value)
     fclose(f);
     return path;
 }
+static const char *save_i64(const char *file, uint64_t value) { return save_integer(file, "I64", value); }
 static bool checkpoint_load_inexact_integer(void)
 {
     const char *names[] = {"n"};
@@ -2352,7 +2356,8 @@ static bool checkpoint_load_inexact_integer(void)
 }
 static bool checkpoint_read_tensor_inexact_integer(void)
 {
-    const char *path = save_i64("i.safetensors", UINT64_C(9007199254740993));
+    /* (An I64 reads as int64, exactly: U64 is read as float64.) */
+    const char *path = save_integer("i.safetensors", "U64", UINT64_C(9007199254740993));
     tg_checkpoint *ck = keep(KEPT_CHECKPOINT, tg_checkpoint_open(path));
     return tg_checkpoint_read_tensor(ck, "n") == NULL;
 }
@@ -2436,7 +2441,7 @@ static bad_call rows[] = {
     {"tg_ones", "NULL shape for rank 1", ones_null_shape, ARG, "NULL"},
     {"tg_full", "unknown dtype -1", full_unknown_dtype, DTYPE, "-1"},
     {"tg_full", "2^66 elements", full_overflow, MEMORY, "(4294967296,4294967296,4)"},
-    {"tg_scalar", "unknown dtype 2", scalar_unknown_dtype, DTYPE, "2"},
+    {"tg_scalar", "unknown dtype 7", scalar_unknown_dtype, DTYPE, "7"},
     {"tg_from_array", "NULL data", from_array_null_data, ARG, "data"},
     {"tg_from_array", "rank -2", from_array_rank_negative, SHAPE, "-2"},
     {"tg_from_doubles", "NULL values", from_doubles_null_values, ARG, "values"},
@@ -3014,7 +3019,7 @@ static bad_call rows[] = {
     {"tg_model_add", "rank-1 parameter flagged transposed in files", model_add_transposed_rank_1, ARG, "rank 1"},
     {"tg_model_load", "layout 'jax'", model_load_unknown_layout, FORMAT, "'jax'"},
     {"tg_checkpoint_load_into", "I64 2^24+1 into float32", checkpoint_load_inexact_integer, DTYPE, "16777217"},
-    {"tg_checkpoint_read_tensor", "I64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
+    {"tg_checkpoint_read_tensor", "U64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
     /* issue 21 (nn): tg_where */
     {"tg_where", "float32 mask, float64 a and b", where_dtypes, DTYPE, "float32"},
     {"tg_where", "a (2,3), b (3,2)", where_shapes, SHAPE, "(3,2)"},

@@ -168,7 +168,7 @@ static const op_case cases[] = {
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
 
 /* Ops with no gradient by design: masks used inside backward rules. */
-static const char *const non_differentiable[] = {"gt_scalar", "lt_scalar", "sign", "argmax_mask"};
+static const char *const non_differentiable[] = {"gt_scalar", "lt_scalar", "sign", "argmax_mask", "argmax"};
 
 typedef struct run_ctx {
     const op_case *c;

@@ -24,6 +24,7 @@
 #include "tapegrad/tape.h"
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
+#include "tapegrad/index.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"

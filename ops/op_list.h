@@ -41,6 +41,11 @@ TG_OP(tanh_grad)    /* g (1 - y^2) (tanh's backward)       activation_grads.c */
 TG_OP(softmax_grad) /* y (g - S(g y)) (softmax's backward) softmax_grads.c */
 TG_OP(log_softmax_grad) /* g - e^y S(g) (its backward)     softmax_grads.c */
 TG_OP(where)        /* mask != 0 ? a : b, broadcasting     where.c       */
+TG_OP(index_select) /* rows of x at idx along an axis      index.c       */
+TG_OP(index_add)    /* x + src's rows added at idx         index.c       */
+TG_OP(gather)       /* torch.gather along an axis          index.c       */
+TG_OP(scatter_add)  /* x + src added at idx (torch)        index.c       */
+TG_OP(embedding)    /* rows of a (num, dim) table at idx   index.c       */
 TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
 TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */

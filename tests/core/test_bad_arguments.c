@@ -2410,6 +2410,47 @@ static bool layer_free_held(void)
     return true; /* void: the report is the error value */
 }
 
+/* ---- issue 18 (integers and indexing) ---- */
+static tg_tensor *ints(int rank, const int64_t *shape, const int64_t *values)
+{
+    return keep_tensor(tg_from_array(TG_I64, rank, shape, values));
+}
+static tg_tensor *ints3(int64_t a, int64_t b, int64_t c) { return ints(1, (const int64_t[]){3}, (const int64_t[]){a, b, c}); }
+static bool int_add(void) { return tg_add(ints3(1, 2, 3), ints3(1, 2, 3)) == NULL; }
+static bool int_matmul(void)
+{
+    tg_tensor *a = ints(2, (const int64_t[]){1, 1}, (const int64_t[]){1});
+    return tg_matmul(a, a) == NULL;
+}
+static bool int_requires_grad(void) { return tg_set_requires_grad(ints3(1, 2, 3), true) != TG_OK; }
+static bool int_set_fraction(void) { return tg_set_flat(ints3(1, 2, 3), 0, 2.5) != TG_OK; }
+static bool int_full_nan(void) { return tg_full(TG_I32, 1, (const int64_t[]){2}, NAN) == NULL; }
+static bool int_to_dtype_nan(void) { return tg_to_dtype(keep_tensor(tg_full(TG_F64, 1, (const int64_t[]){1}, NAN)), TG_I64) == NULL; }
+static bool int_data_f32(void) { return tg_data_f32(ints3(1, 2, 3)) == NULL; }
+static bool data_i64_of_float(void) { return tg_data_i64(mat(2, 2)) == NULL; }
+static bool const_data_i32_of_int64(void) { return tg_const_data_i32(ints3(1, 2, 3)) == NULL; }
+static bool argmax_axis(void) { return tg_argmax(mat(2, 3), 2) == NULL; }
+static bool argmax_empty(void) { return tg_argmax(mat(2, 0), 1) == NULL; }
+static bool index_select_out_of_range(void) { return tg_index_select(mat(4, 3), 0, ints3(0, 4, 1)) == NULL; }
+static bool index_select_negative(void) { return tg_index_select(mat(4, 3), 1, ints3(0, -2, 1)) == NULL; }
+static bool index_select_float_idx(void) { return tg_index_select(mat(4, 3), 0, vec(3)) == NULL; }
+static bool index_select_rank2_idx(void) { return tg_index_select(mat(4, 3), 0, ints(2, (const int64_t[]){1, 1}, (const int64_t[]){0})) == NULL; }
+static bool index_select_axis(void) { return tg_index_select(mat(4, 3), 2, ints3(0, 1, 2)) == NULL; }
+static bool index_select_int_x(void) { return tg_index_select(ints3(5, 6, 7), 0, ints3(0, 1, 2)) == NULL; }
+static bool index_add_src_shape(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 1, 2), mat(2, 3)) == NULL; }
+static bool index_add_dtypes(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 1, 2), mat32(3, 3)) == NULL; }
+static bool index_add_out_of_range(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 9, 2), mat(3, 3)) == NULL; }
+static bool gather_rank(void) { return tg_gather(mat(4, 3), 1, ints3(0, 1, 2)) == NULL; }
+static bool gather_too_large(void) { return tg_gather(mat(2, 3), 1, ints(2, (const int64_t[]){3, 1}, (const int64_t[]){0, 1, 2})) == NULL; }
+static bool gather_out_of_range(void) { return tg_gather(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, 3})) == NULL; }
+static bool gather_float_idx(void) { return tg_gather(mat(2, 3), 1, mat(2, 1)) == NULL; }
+static bool scatter_add_shapes(void) { return tg_scatter_add(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, 1}), mat(2, 2)) == NULL; }
+static bool scatter_add_negative(void) { return tg_scatter_add(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, -5}), mat(2, 1)) == NULL; }
+static bool embedding_weight_rank(void) { return tg_embedding(vec(4), ints3(0, 1, 2)) == NULL; }
+static bool embedding_out_of_range(void) { return tg_embedding(mat(4, 2), ints(2, (const int64_t[]){2, 2}, (const int64_t[]){0, 1, 3, 4})) == NULL; }
+static bool embedding_null_idx(void) { return tg_embedding(mat(4, 2), NULL) == NULL; }
+/* @@MORE_HELPERS@@ */
+
 static bad_call rows[] = {
     /* error.h, threads.h */
     {"tg_set_error_mode", "unknown mode 7", set_error_mode_unknown, ARG, "7"},
@@ -3036,6 +3077,37 @@ static bad_call rows[] = {
     {"tg_layer_tie_param", "a tie back to the tied layer", tie_cycle, ARG, "hold itself"},
     {"tg_layer_tie_param", "a slot another layer is tied to", tie_lent_slot, ARG, "tied to 'weight'"},
     {"tg_layer_free", "a layer a model holds", layer_free_held, ARG, "held 1 time"},
+    /* issue 18: integer tensors and indexing */
+    {"tg_add", "int64 inputs", int_add, DTYPE, "int64"},
+    {"tg_matmul", "int64 a and b", int_matmul, DTYPE, "input 0 is an int64"},
+    {"tg_set_requires_grad", "an int64 tensor", int_requires_grad, DTYPE, "int64"},
+    {"tg_set_flat", "2.5 into int64", int_set_fraction, ARG, "2.5"},
+    {"tg_full", "NaN into int32", int_full_nan, ARG, "int32"},
+    {"tg_to_dtype", "NaN to int64", int_to_dtype_nan, ARG, "nan"},
+    {"tg_data_f32", "an int64 tensor", int_data_f32, DTYPE, "int64"},
+    {"tg_data_i64", "a float64 tensor", data_i64_of_float, DTYPE, "float64"},
+    {"tg_const_data_i32", "an int64 tensor", const_data_i32_of_int64, DTYPE, "int64"},
+    {"tg_argmax", "axis 2 of (2,3)", argmax_axis, AXIS, "(2,3)"},
+    {"tg_argmax", "empty axis of (2,0)", argmax_empty, SHAPE, "(2,0)"},
+    {"tg_index_select", "index 4 for 4 rows", index_select_out_of_range, ARG, "index 4 at position (1) of idx is outside [0, 4)"},
+    {"tg_index_select", "index -2", index_select_negative, ARG, "index -2 at position (1) of idx is outside [0, 3)"},
+    {"tg_index_select", "float64 idx", index_select_float_idx, DTYPE, "float64"},
+    {"tg_index_select", "idx of rank 2", index_select_rank2_idx, SHAPE, "(1,1)"},
+    {"tg_index_select", "axis 2 of (4,3)", index_select_axis, AXIS, "axis 2"},
+    {"tg_index_select", "int64 x", index_select_int_x, DTYPE, "int64"},
+    {"tg_index_add", "src (2,3) for 3 indices", index_add_src_shape, SHAPE, "(3,3)"},
+    {"tg_index_add", "float32 src, float64 x", index_add_dtypes, DTYPE, "float32"},
+    {"tg_index_add", "index 9 for 4 rows", index_add_out_of_range, ARG, "index 9"},
+    {"tg_gather", "idx of rank 1 for (4,3)", gather_rank, SHAPE, "(4,3)"},
+    {"tg_gather", "idx (3,1) for (2,3)", gather_too_large, SHAPE, "(3,1)"},
+    {"tg_gather", "index 3 along a size-3 axis", gather_out_of_range, ARG, "index 3 at position (1,0) of idx is outside [0, 3)"},
+    {"tg_gather", "float64 idx", gather_float_idx, DTYPE, "float64"},
+    {"tg_scatter_add", "idx (2,1), src (2,2)", scatter_add_shapes, SHAPE, "(2,2)"},
+    {"tg_scatter_add", "index -5", scatter_add_negative, ARG, "index -5"},
+    {"tg_embedding", "weight of rank 1", embedding_weight_rank, SHAPE, "(4)"},
+    {"tg_embedding", "index 4 for 4 rows", embedding_out_of_range, ARG, "index 4 at position (1,1) of idx is outside [0, 4)"},
+    {"tg_embedding", "NULL idx", embedding_null_idx, ARG, "idx"},
+    /* @@MORE_ROWS@@ */
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -1,4 +1,5 @@
-/* tapegrad/index.h — ops that read or write at integer indices.
+/* tapegrad/index.h — ops that read or write at integer indices, and the
+ * masks (comparisons, masked_fill) that go with them.
  *
  * Indices are int64 or int32 tensors (tensor.h); a float tensor where
  * indices are expected is refused (TG_ERR_DTYPE). Every index is checked
@@ -59,6 +60,31 @@ tg_tensor *tg_scatter_add(tg_tensor *x, int axis, tg_tensor *idx, tg_tensor *src
  * d: weight gets the rows of g added at their indices (tg_index_add).
  * Errors: weight not of rank 2 (TG_ERR_SHAPE), the index errors above. */
 tg_tensor *tg_embedding(tg_tensor *weight, tg_tensor *idx);
+
+/* ---- masks ----
+ * Comparisons of a and b, broadcasting (ops.h): 1 where the relation holds,
+ * else 0. a and b share a dtype (TG_ERR_DTYPE otherwise). The mask is a
+ * float tensor so that it multiplies, sums and selects: of a's dtype when
+ * a and b are float, float32 when they are int64 / int32 (compared
+ * exactly). NaN compares unequal to everything (ne gives 1, the others 0).
+ * Not differentiable: never recorded, no gradient flows through them.
+ * Errors: dtypes (TG_ERR_DTYPE), shapes that do not broadcast
+ * (TG_ERR_SHAPE), NULL or stale tensors. */
+tg_tensor *tg_eq(tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_ne(tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_lt(tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_le(tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_gt(tg_tensor *a, tg_tensor *b);
+tg_tensor *tg_ge(tg_tensor *a, tg_tensor *b);
+
+/* x with `value` where mask is nonzero (torch.Tensor.masked_fill, out of
+ * place); value may be an infinity (-inf for attention masks) or NaN. mask
+ * has x's float dtype or an integer one, and broadcasts to x's shape (the
+ * output keeps x's shape); a NaN in mask fills. mask gets no gradient.
+ * d: x gets g where mask is 0, else 0 (tg_masked_fill(g, mask, 0)).
+ * Errors: mask's dtype (TG_ERR_DTYPE), a mask that does not broadcast to
+ * x's shape (TG_ERR_SHAPE), NULL or stale tensors. */
+tg_tensor *tg_masked_fill(tg_tensor *x, tg_tensor *mask, double value);
 
 #ifdef __cplusplus
 }

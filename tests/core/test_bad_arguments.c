@@ -2449,6 +2449,12 @@ static bool scatter_add_negative(void) { return tg_scatter_add(mat(2, 3), 1, int
 static bool embedding_weight_rank(void) { return tg_embedding(vec(4), ints3(0, 1, 2)) == NULL; }
 static bool embedding_out_of_range(void) { return tg_embedding(mat(4, 2), ints(2, (const int64_t[]){2, 2}, (const int64_t[]){0, 1, 3, 4})) == NULL; }
 static bool embedding_null_idx(void) { return tg_embedding(mat(4, 2), NULL) == NULL; }
+static bool eq_dtypes(void) { return tg_eq(ints3(1, 2, 3), vec(3)) == NULL; }
+static bool lt_shapes(void) { return tg_lt(mat(2, 3), mat(3, 2)) == NULL; }
+static bool ge_null(void) { return tg_ge(mat(2, 3), NULL) == NULL; }
+static bool masked_fill_shape(void) { return tg_masked_fill(mat(2, 3), mat(4, 1), 0.0) == NULL; }
+static bool masked_fill_grows_x(void) { return tg_masked_fill(vec(3), mat(2, 3), 0.0) == NULL; }
+static bool masked_fill_dtype(void) { return tg_masked_fill(mat(2, 3), mat32(2, 3), 0.0) == NULL; }
 /* @@MORE_HELPERS@@ */
 
 static bad_call rows[] = {
@@ -3107,6 +3113,12 @@ static bad_call rows[] = {
     {"tg_embedding", "weight of rank 1", embedding_weight_rank, SHAPE, "(4)"},
     {"tg_embedding", "index 4 for 4 rows", embedding_out_of_range, ARG, "index 4 at position (1,1) of idx is outside [0, 4)"},
     {"tg_embedding", "NULL idx", embedding_null_idx, ARG, "idx"},
+    {"tg_eq", "int64 a, float64 b", eq_dtypes, DTYPE, "int64"},
+    {"tg_lt", "(2,3) with (3,2)", lt_shapes, SHAPE, "(3,2)"},
+    {"tg_ge", "NULL b", ge_null, ARG, "b"},
+    {"tg_masked_fill", "mask (4,1) for (2,3)", masked_fill_shape, SHAPE, "(4,1)"},
+    {"tg_masked_fill", "mask (2,3) for x (3)", masked_fill_grows_x, SHAPE, "(2,3)"},
+    {"tg_masked_fill", "float32 mask, float64 x", masked_fill_dtype, DTYPE, "float32"},
     /* @@MORE_ROWS@@ */
 };
 

@@ -114,6 +114,10 @@ static tg_tensor *f_gather_axis0_smaller(tg_tensor **x) {
     return tg_gather(x[0], 0, tape_indices(2, (int64_t[]){2, 3}, (double[]){2, 2, 0, 1, 2, 2}));
 }
 static tg_tensor *f_scatter_add(tg_tensor **x) { return tg_scatter_add(x[0], 1, gather_idx(), x[1]); }
+/* masked_fill with a constant mask from the second input (kept away from 0). */
+static tg_tensor *f_masked_fill(tg_tensor **x) {
+    return tg_masked_fill(x[0], tg_lt(x[1], tg_mul_scalar(x[1], 0.0)), -3.0);
+}
 static tg_tensor *f_embedding(tg_tensor **x) {
     return tg_embedding(x[0], tape_indices(2, (int64_t[]){2, 3}, (double[]){4, 0, 4, 1, 1, 4}));
 }
@@ -196,12 +200,14 @@ static const op_case cases[] = {
     {"gather", "axis 0 of (3,4), idx (2,3)", f_gather_axis0_smaller, 1, {2}, {{3, 4}}, -2, 2, NAN, NAN},
     {"scatter_add", "(3,4) + (3,2) along axis 1", f_scatter_add, 2, {2, 2}, {{3, 4}, {3, 2}}, -2, 2, NAN, NAN},
     {"embedding", "(5,3) table, idx (2,3)", f_embedding, 1, {2}, {{5, 3}}, -2, 2, NAN, NAN},
+    {"masked_fill", "(3,4) with a mask (4) from x1 < 0", f_masked_fill, 2, {2, 1}, {{3, 4}, {4}}, -2, 2, 0.0, NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
 
 /* Ops with no gradient by design: masks used inside backward rules. */
-static const char *const non_differentiable[] = {"gt_scalar", "lt_scalar", "sign", "argmax_mask", "argmax"};
+static const char *const non_differentiable[] = {"gt_scalar", "lt_scalar", "sign", "argmax_mask", "argmax",
+                                                  "eq", "ne", "lt", "le", "gt", "ge"};
 
 typedef struct run_ctx {
     const op_case *c;
@@ -336,9 +342,9 @@ Test(gradcheck_ops, second_order_gradients_through_where) {
     tg_free(x);
 }
 
-/* Second order through the index ops: h(x) = d/dx f(x) for
+/* Second order through the index ops and masked_fill: h(x) = d/dx f(x) for
  * f = sum(tanh(index_select(x, 0, idx)) * gather(x, 1, idx2)^2
- *         + sigmoid(embedding(x, idx3))),
+ *         + sigmoid(embedding(x, idx3)) + masked_fill(x, mask, 0.5)^3),
  * whose rules are index_add and scatter_add, whose own rules are
  * index_select and gather again. */
 static tg_tensor *gradient_through_indexing(tg_tensor *const *inputs, int n, void *ctx) {
@@ -349,7 +355,9 @@ static tg_tensor *gradient_through_indexing(tg_tensor *const *inputs, int n, voi
     tg_tensor *idx2 = tape_indices(2, (int64_t[]){4, 3}, (double[]){0, 0, 2, 1, 2, 2, 0, 1, 1, 2, 2, 2});
     tg_tensor *gathered = tg_pow(tg_gather(x, 1, idx2), 2.0);                                  /* (4,3) */
     tg_tensor *looked = tg_sigmoid(tg_embedding(x, tape_indices(1, (int64_t[]){3}, (double[]){3, 3, 1})));
-    tg_tensor *f = tg_add(tg_add(tg_sum(picked), tg_sum(tg_mul(gathered, x))), tg_sum(looked));
+    tg_tensor *mask = tape_indices(1, (int64_t[]){3}, (double[]){0, 1, 0}); /* fills column 1 */
+    tg_tensor *filled = tg_pow(tg_masked_fill(x, mask, 0.5), 3.0);
+    tg_tensor *f = tg_add(tg_add(tg_sum(picked), tg_sum(tg_mul(gathered, x))), tg_add(tg_sum(looked), tg_sum(filled)));
     tg_tensor *dfdx;
     if (tg_gradients(f, NULL, 1, &inputs[0], &dfdx, true) != TG_OK) return NULL;
     return tg_mul(dfdx, tg_tanh(x)); /* not linear in x, so the second order is exercised everywhere */

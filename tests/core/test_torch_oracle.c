@@ -84,7 +84,17 @@ static tg_tensor *c_indexing(tg_tensor **x) {
                   tg_add(tg_sum(tg_sigmoid(e)), tg_add(tg_sum(tg_exp(added)), tg_sum(tg_mul(scattered, scattered)))));
 }
 
+static tg_tensor *c_masks(tg_tensor **x) {
+    tg_tensor *m = tg_gt(x[0], x[1]);                                   /* (3,4) vs (4): constant */
+    tg_tensor *filled = tg_masked_fill(x[0], tg_le(x[1], tg_mul_scalar(x[1], 0.5)), -2.0);
+    return tg_add(tg_sum(tg_add(tg_mul(m, tg_exp(x[0])), tg_mul(filled, filled))), tg_sum(tg_mul(x[1], x[1])));
+}
+
 static const oracle_case cases[] = {
+    {"masks", 2, {2, 1}, {{3, 4}, {4}}, c_masks,
+     "m = (x0 > x1).double()\n"
+     "filled = x0.masked_fill(x1 <= x1 * 0.5, -2.0)\n"
+     "out = (m * torch.exp(x0) + filled * filled).sum() + (x1 * x1).sum()"},
     {"indexing", 3, {2, 2, 2}, {{4, 4}, {3, 3}, {4, 4}}, c_indexing,
      "rows = torch.index_select(x0, 0, torch.tensor([3, 0, 3, 1, 3]))\n"
      "g = torch.gather(x0, 1, torch.tensor([[0, 3, 3], [2, 1, 2]]))\n"

@@ -101,3 +101,37 @@ Test(index_ops, bad_indices_are_named_with_position_and_bound, .init = return_mo
     assert_error(TG_ERR_DTYPE, "tg_index_select", "float32");
     tg_free(x), tg_free(idx), tg_free(neg), tg_free(f);
 }
+
+Test(masks, comparisons_broadcast_and_give_float_masks) {
+    /* a = [1, 2, nan] against b = [[2], [1]]: a row per b value. */
+    tg_tensor *a = make(TG_F64, 1, (const int64_t[]){3}, (const double[]){1, 2, NAN});
+    tg_tensor *b = make(TG_F64, 2, (const int64_t[]){2, 1}, (const double[]){2, 1});
+    const int64_t shape[] = {2, 3};
+    expect_tensor(tg_eq(a, b), TG_F64, 2, shape, (const double[]){0, 1, 0, 1, 0, 0});
+    expect_tensor(tg_ne(a, b), TG_F64, 2, shape, (const double[]){1, 0, 1, 0, 1, 1});
+    expect_tensor(tg_lt(a, b), TG_F64, 2, shape, (const double[]){1, 0, 0, 0, 0, 0});
+    expect_tensor(tg_le(a, b), TG_F64, 2, shape, (const double[]){1, 1, 0, 1, 0, 0});
+    expect_tensor(tg_gt(a, b), TG_F64, 2, shape, (const double[]){0, 0, 0, 0, 1, 0});
+    expect_tensor(tg_ge(a, b), TG_F64, 2, shape, (const double[]){0, 1, 0, 1, 1, 0});
+    /* int64 beyond 2^53 compare exactly; the mask is float32. */
+    int64_t big = (INT64_C(1) << 53) + 1;
+    tg_tensor *p = i64(1, (const int64_t[]){2}, (const int64_t[]){big, 3});
+    tg_tensor *q = i64(1, (const int64_t[]){2}, (const int64_t[]){big - 1, 3});
+    expect_tensor(tg_eq(p, q), TG_F32, 1, (const int64_t[]){2}, (const double[]){0, 1});
+    tg_free(a), tg_free(b), tg_free(p), tg_free(q);
+    reset_tape();
+}
+
+Test(masks, masked_fill_values_and_gradient) {
+    /* x = [[0,1,2],[3,4,5]], mask [1,0,1] over columns, value -inf:
+     * [[-inf,1,-inf],[-inf,4,-inf]]; d sum(out * w)/dx is w in column 1 only. */
+    tg_tensor *x = iota(TG_F32, 2, (const int64_t[]){2, 3}, true);
+    tg_tensor *mask = tg_from_array(TG_I32, 1, (const int64_t[]){3}, (const int32_t[]){1, 0, 1});
+    tg_tensor *out = tg_masked_fill(x, mask, -INFINITY);
+    expect_tensor(out, TG_F32, 2, (const int64_t[]){2, 3}, (const double[]){-INFINITY, 1, -INFINITY, -INFINITY, 4, -INFINITY});
+    tg_tensor *w = make(TG_F32, 2, (const int64_t[]){2, 3}, (const double[]){1, 2, 3, 4, 5, 6});
+    cr_assert_eq(tg_backward(tg_sum(tg_mul(tg_masked_fill(x, mask, 7.0), w)), NULL), TG_OK);
+    expect_values(tg_grad(x), (const double[]){0, 2, 0, 0, 5, 0});
+    tg_free(x), tg_free(mask), tg_free(w);
+    reset_tape();
+}

@@ -2455,7 +2455,15 @@ static bool ge_null(void) { return tg_ge(mat(2, 3), NULL) == NULL; }
 static bool masked_fill_shape(void) { return tg_masked_fill(mat(2, 3), mat(4, 1), 0.0) == NULL; }
 static bool masked_fill_grows_x(void) { return tg_masked_fill(vec(3), mat(2, 3), 0.0) == NULL; }
 static bool masked_fill_dtype(void) { return tg_masked_fill(mat(2, 3), mat32(2, 3), 0.0) == NULL; }
-/* @@MORE_HELPERS@@ */
+static bool ce_ex_label_range(void) { return tg_cross_entropy_loss_ex(mat(3, 2), ints3(0, 2, -100), NULL) == NULL; }
+static bool ce_ex_smoothing(void)
+{
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.label_smoothing = 1.5;
+    return tg_cross_entropy_loss_ex(mat(3, 2), ints3(0, 1, 1), &o) == NULL;
+}
+static bool ce_ex_labels_shape(void) { return tg_cross_entropy_loss_ex(mat(2, 2), ints3(0, 1, 1), NULL) == NULL; }
+static bool accuracy_int_label_range(void) { return isnan(tg_accuracy(mat(3, 2), ints3(0, 1, 5))); }
 
 static bad_call rows[] = {
     /* error.h, threads.h */
@@ -3119,7 +3127,10 @@ static bad_call rows[] = {
     {"tg_masked_fill", "mask (4,1) for (2,3)", masked_fill_shape, SHAPE, "(4,1)"},
     {"tg_masked_fill", "mask (2,3) for x (3)", masked_fill_grows_x, SHAPE, "(2,3)"},
     {"tg_masked_fill", "float32 mask, float64 x", masked_fill_dtype, DTYPE, "float32"},
-    /* @@MORE_ROWS@@ */
+    {"tg_cross_entropy_loss_ex", "label 2 for 2 classes", ce_ex_label_range, ARG, "label 2 at row 1"},
+    {"tg_cross_entropy_loss_ex", "label_smoothing 1.5", ce_ex_smoothing, ARG, "1.5"},
+    {"tg_cross_entropy_loss_ex", "labels (3) for (2,2)", ce_ex_labels_shape, SHAPE, "(3)"},
+    {"tg_accuracy", "int64 label 5 for 2 classes", accuracy_int_label_range, ARG, "label 5 at row 2"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -90,7 +90,22 @@ static tg_tensor *c_masks(tg_tensor **x) {
     return tg_add(tg_sum(tg_add(tg_mul(m, tg_exp(x[0])), tg_mul(filled, filled))), tg_sum(tg_mul(x[1], x[1])));
 }
 
+static tg_tensor *c_cross_entropy_ex(tg_tensor **x) {
+    tg_tensor *labels = tg_from_array(TG_I64, 1, (int64_t[]){5}, (int64_t[]){3, -100, 0, 3, 1});
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.label_smoothing = 0.1;
+    tg_tensor *smoothed = tg_cross_entropy_loss_ex(x[0], labels, &o);
+    tg_tensor *l32 = tg_from_array(TG_I32, 1, (int64_t[]){5}, (int32_t[]){2, 2, 1, 0, 3});
+    tg_tensor *plain = tg_cross_entropy_loss(x[0], l32);
+    tg_free(labels), tg_free(l32); /* read during the calls only */
+    return tg_add(smoothed, plain);
+}
+
 static const oracle_case cases[] = {
+    {"cross_entropy_ex", 1, {2}, {{5, 4}}, c_cross_entropy_ex,
+     "F = torch.nn.functional\n"
+     "out = F.cross_entropy(x0, torch.tensor([3, -100, 0, 3, 1]), label_smoothing=0.1) + "
+     "F.cross_entropy(x0, torch.tensor([2, 2, 1, 0, 3], dtype=torch.int32).long())"},
     {"masks", 2, {2, 1}, {{3, 4}, {4}}, c_masks,
      "m = (x0 > x1).double()\n"
      "filled = x0.masked_fill(x1 <= x1 * 0.5, -2.0)\n"

@@ -93,8 +93,32 @@ tg_tensor *tg_bce_with_logits_loss(tg_tensor *logits, tg_tensor *target);
  * and are read during the call only (the one-hot is built on the tape), so
  * the caller may free them right after. Errors: logits not (batch, classes)
  * with both >= 1, labels not of shape (batch) (TG_ERR_SHAPE); a label that is
- * not an integer in [0, classes) (TG_ERR_ARGUMENT, naming its row). */
+ * not an integer in [0, classes) (TG_ERR_ARGUMENT, naming its row). Labels
+ * may be int64 / int32 tensors (tg_argmax's, a dataset's) or floats. */
 tg_tensor *tg_cross_entropy_loss(tg_tensor *logits, const tg_tensor *labels);
+/* Options of tg_cross_entropy_loss_ex, PyTorch's arguments of the same
+ * names: a row whose label equals ignore_index is left out (it adds
+ * nothing, its logits get 0 gradient, and the mean is over the other rows);
+ * label_smoothing e in [0, 1] mixes the one-hot target with the uniform
+ * one: target = (1 - e) one_hot + e / classes. */
+typedef struct tg_cross_entropy_options {
+    int64_t ignore_index;   /* default -100, as PyTorch's */
+    double label_smoothing; /* default 0 */
+} tg_cross_entropy_options;
+/* The defaults: ignore_index -100, label_smoothing 0. */
+tg_cross_entropy_options tg_cross_entropy_defaults(void);
+/* torch.nn.functional.cross_entropy(logits, labels, ignore_index=...,
+ * label_smoothing=...) with the mean reduction: logits (batch, classes),
+ * labels (batch) of any dtype holding class indices or ignore_index;
+ * options NULL means the defaults. Per counted row the loss is
+ * (1 - e) (-log_softmax(logits)[label]) + (e / classes) sum_c
+ * -log_softmax(logits)[c]; the result is their sum over the number of
+ * counted rows, NaN (as PyTorch) when every row is ignored. Composed of
+ * ops, so it differentiates to any order. Errors: as tg_cross_entropy_loss
+ * (an ignored row's label is not checked); label_smoothing outside [0, 1]
+ * or NaN (TG_ERR_ARGUMENT). */
+tg_tensor *tg_cross_entropy_loss_ex(tg_tensor *logits, const tg_tensor *labels,
+                                    const tg_cross_entropy_options *options);
 /* Huber: mean of 0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) elsewhere,
  * d = pred - target; delta finite and > 0 (TG_ERR_ARGUMENT). d/dpred: d
  * inside, delta sign(d) outside; finite even where d^2 would overflow. */
@@ -342,7 +366,8 @@ void tg_model_free(tg_model *model);
 /* ---- metrics (no gradient; they read values, never record; NaN on error) ---- */
 /* Fraction of rows whose arg-max (the first, under ties) of scores (batch,
  * classes) — logits or probabilities — equals the label (labels as in
- * tg_cross_entropy_loss, validated the same way). */
+ * tg_cross_entropy_loss, validated the same way: int64 / int32 labels or
+ * floats). */
 double tg_accuracy(const tg_tensor *scores, const tg_tensor *labels);
 /* Fraction of elements where (prob >= 0.5) equals target; one shape, and
  * every target exactly 0 or 1 (TG_ERR_ARGUMENT otherwise). */

@@ -257,7 +257,7 @@ static bool full_overflow(void)
     int64_t shape[] = {INT64_C(1) << 32, INT64_C(1) << 32, 4};
     return tg_full(TG_F64, 3, shape, 1.0) == NULL;
 }
-static bool scalar_unknown_dtype(void) { return tg_scalar((tg_dtype)2, 1.0) == NULL; }
+static bool scalar_unknown_dtype(void) { return tg_scalar((tg_dtype)7, 1.0) == NULL; }
 static bool from_array_null_data(void) { return tg_from_array(TG_F64, 2, shape_2x3, NULL) == NULL; }
 static bool from_array_rank_negative(void)
 {
@@ -2299,10 +2299,13 @@ static bool model_load_unknown_layout(void)
     return tg_model_load(model, path) != TG_OK;
 }
 /* A file holding one I64 tensor "n" = {value}, written by hand. */
-static const char *save_i64(const char *file, uint64_t value)
+/* A file holding one 8-byte integer "n" of the safetensors dtype `code`
+ * ("I64" or "U64"). */
+static const char *save_integer(const char *file, const char *code, uint64_t value)
 {
     const char *path = temp_path(file);
-    const char json[] = "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+    char json[] = "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+    memcpy(strstr(json, "I64"), code, 3);
     unsigned char raw[8 + sizeof json - 1 + 8];
     for (int b = 0; b < 8; b++) raw[b] = (unsigned char)((uint64_t)(sizeof json - 1) >> (8 * b));
     memcpy(raw + 8, json, sizeof json - 1);
@@ -2313,6 +2316,7 @@ static const char *save_i64(const char *file, uint64_t value)
     fclose(f);
     return path;
 }
+static const char *save_i64(const char *file, uint64_t value) { return save_integer(file, "I64", value); }
 static bool checkpoint_load_inexact_integer(void)
 {
     const char *names[] = {"n"};
@@ -2321,7 +2325,8 @@ static bool checkpoint_load_inexact_integer(void)
 }
 static bool checkpoint_read_tensor_inexact_integer(void)
 {
-    const char *path = save_i64("i.safetensors", UINT64_C(9007199254740993));
+    /* (An I64 reads as int64, exactly: U64 is read as float64.) */
+    const char *path = save_integer("i.safetensors", "U64", UINT64_C(9007199254740993));
     tg_checkpoint *ck = keep(KEPT_CHECKPOINT, tg_checkpoint_open(path));
     return tg_checkpoint_read_tensor(ck, "n") == NULL;
 }
@@ -2511,6 +2516,60 @@ static bool dropout_p_one(void) { return tg_dropout(mat(2, 3), 1.0, true, 1, 0) 
 static bool dropout_p_negative(void) { return tg_dropout(mat(2, 3), -0.25, true, 1, 0) == NULL; }
 static bool dropout_p_nan(void) { return tg_dropout(mat(2, 3), NAN, false, 1, 0) == NULL; }
 static bool dropout_null_x(void) { return tg_dropout(NULL, 0.5, true, 1, 0) == NULL; }
+/* ---- issue 18 (integers and indexing) ---- */
+static tg_tensor *ints(int rank, const int64_t *shape, const int64_t *values)
+{
+    return keep_tensor(tg_from_array(TG_I64, rank, shape, values));
+}
+static tg_tensor *ints3(int64_t a, int64_t b, int64_t c) { return ints(1, (const int64_t[]){3}, (const int64_t[]){a, b, c}); }
+static bool int_add(void) { return tg_add(ints3(1, 2, 3), ints3(1, 2, 3)) == NULL; }
+static bool int_matmul(void)
+{
+    tg_tensor *a = ints(2, (const int64_t[]){1, 1}, (const int64_t[]){1});
+    return tg_matmul(a, a) == NULL;
+}
+static bool int_requires_grad(void) { return tg_set_requires_grad(ints3(1, 2, 3), true) != TG_OK; }
+static bool int_set_fraction(void) { return tg_set_flat(ints3(1, 2, 3), 0, 2.5) != TG_OK; }
+static bool int_full_nan(void) { return tg_full(TG_I32, 1, (const int64_t[]){2}, NAN) == NULL; }
+static bool int_to_dtype_nan(void) { return tg_to_dtype(keep_tensor(tg_full(TG_F64, 1, (const int64_t[]){1}, NAN)), TG_I64) == NULL; }
+static bool int_data_f32(void) { return tg_data_f32(ints3(1, 2, 3)) == NULL; }
+static bool data_i64_of_float(void) { return tg_data_i64(mat(2, 2)) == NULL; }
+static bool const_data_i32_of_int64(void) { return tg_const_data_i32(ints3(1, 2, 3)) == NULL; }
+static bool argmax_axis(void) { return tg_argmax(mat(2, 3), 2) == NULL; }
+static bool argmax_empty(void) { return tg_argmax(mat(2, 0), 1) == NULL; }
+static bool index_select_out_of_range(void) { return tg_index_select(mat(4, 3), 0, ints3(0, 4, 1)) == NULL; }
+static bool index_select_negative(void) { return tg_index_select(mat(4, 3), 1, ints3(0, -2, 1)) == NULL; }
+static bool index_select_float_idx(void) { return tg_index_select(mat(4, 3), 0, vec(3)) == NULL; }
+static bool index_select_rank2_idx(void) { return tg_index_select(mat(4, 3), 0, ints(2, (const int64_t[]){1, 1}, (const int64_t[]){0})) == NULL; }
+static bool index_select_axis(void) { return tg_index_select(mat(4, 3), 2, ints3(0, 1, 2)) == NULL; }
+static bool index_select_int_x(void) { return tg_index_select(ints3(5, 6, 7), 0, ints3(0, 1, 2)) == NULL; }
+static bool index_add_src_shape(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 1, 2), mat(2, 3)) == NULL; }
+static bool index_add_dtypes(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 1, 2), mat32(3, 3)) == NULL; }
+static bool index_add_out_of_range(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 9, 2), mat(3, 3)) == NULL; }
+static bool gather_rank(void) { return tg_gather(mat(4, 3), 1, ints3(0, 1, 2)) == NULL; }
+static bool gather_too_large(void) { return tg_gather(mat(2, 3), 1, ints(2, (const int64_t[]){3, 1}, (const int64_t[]){0, 1, 2})) == NULL; }
+static bool gather_out_of_range(void) { return tg_gather(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, 3})) == NULL; }
+static bool gather_float_idx(void) { return tg_gather(mat(2, 3), 1, mat(2, 1)) == NULL; }
+static bool scatter_add_shapes(void) { return tg_scatter_add(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, 1}), mat(2, 2)) == NULL; }
+static bool scatter_add_negative(void) { return tg_scatter_add(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, -5}), mat(2, 1)) == NULL; }
+static bool embedding_weight_rank(void) { return tg_embedding(vec(4), ints3(0, 1, 2)) == NULL; }
+static bool embedding_out_of_range(void) { return tg_embedding(mat(4, 2), ints(2, (const int64_t[]){2, 2}, (const int64_t[]){0, 1, 3, 4})) == NULL; }
+static bool embedding_null_idx(void) { return tg_embedding(mat(4, 2), NULL) == NULL; }
+static bool eq_dtypes(void) { return tg_eq(ints3(1, 2, 3), vec(3)) == NULL; }
+static bool lt_shapes(void) { return tg_lt(mat(2, 3), mat(3, 2)) == NULL; }
+static bool ge_null(void) { return tg_ge(mat(2, 3), NULL) == NULL; }
+static bool masked_fill_shape(void) { return tg_masked_fill(mat(2, 3), mat(4, 1), 0.0) == NULL; }
+static bool masked_fill_grows_x(void) { return tg_masked_fill(vec(3), mat(2, 3), 0.0) == NULL; }
+static bool masked_fill_dtype(void) { return tg_masked_fill(mat(2, 3), mat32(2, 3), 0.0) == NULL; }
+static bool ce_ex_label_range(void) { return tg_cross_entropy_loss_ex(mat(3, 2), ints3(0, 2, -100), NULL) == NULL; }
+static bool ce_ex_smoothing(void)
+{
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.label_smoothing = 1.5;
+    return tg_cross_entropy_loss_ex(mat(3, 2), ints3(0, 1, 1), &o) == NULL;
+}
+static bool ce_ex_labels_shape(void) { return tg_cross_entropy_loss_ex(mat(2, 2), ints3(0, 1, 1), NULL) == NULL; }
+static bool accuracy_int_label_range(void) { return isnan(tg_accuracy(mat(3, 2), ints3(0, 1, 5))); }
 
 static bad_call rows[] = {
     /* error.h, threads.h */
@@ -2543,7 +2602,7 @@ static bad_call rows[] = {
     {"tg_ones", "NULL shape for rank 1", ones_null_shape, ARG, "NULL"},
     {"tg_full", "unknown dtype -1", full_unknown_dtype, DTYPE, "-1"},
     {"tg_full", "2^66 elements", full_overflow, MEMORY, "(4294967296,4294967296,4)"},
-    {"tg_scalar", "unknown dtype 2", scalar_unknown_dtype, DTYPE, "2"},
+    {"tg_scalar", "unknown dtype 7", scalar_unknown_dtype, DTYPE, "7"},
     {"tg_from_array", "NULL data", from_array_null_data, ARG, "data"},
     {"tg_from_array", "rank -2", from_array_rank_negative, SHAPE, "-2"},
     {"tg_from_doubles", "NULL values", from_doubles_null_values, ARG, "values"},
@@ -3120,7 +3179,7 @@ static bad_call rows[] = {
     {"tg_module_transpose_in_files", "a rank-1 parameter", module_transposed_rank_1, ARG, "rank 1"},
     {"tg_model_load", "layout 'jax'", model_load_unknown_layout, FORMAT, "'jax'"},
     {"tg_checkpoint_load_into", "I64 2^24+1 into float32", checkpoint_load_inexact_integer, DTYPE, "16777217"},
-    {"tg_checkpoint_read_tensor", "I64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
+    {"tg_checkpoint_read_tensor", "U64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
     /* issue 21 (nn): tg_where */
     {"tg_where", "float32 mask, float64 a and b", where_dtypes, DTYPE, "float32"},
     {"tg_where", "a (2,3), b (3,2)", where_shapes, SHAPE, "(3,2)"},
@@ -3218,6 +3277,46 @@ static bad_call rows[] = {
     {"tg_dropout", "p -0.25", dropout_p_negative, ARG, "-0.25"},
     {"tg_dropout", "p NaN (evaluation mode too)", dropout_p_nan, ARG, "nan"},
     {"tg_dropout", "NULL x", dropout_null_x, ARG, "x is NULL"},
+    /* issue 18: integer tensors and indexing */
+    {"tg_add", "int64 inputs", int_add, DTYPE, "int64"},
+    {"tg_matmul", "int64 a and b", int_matmul, DTYPE, "input 0 is an int64"},
+    {"tg_set_requires_grad", "an int64 tensor", int_requires_grad, DTYPE, "int64"},
+    {"tg_set_flat", "2.5 into int64", int_set_fraction, ARG, "2.5"},
+    {"tg_full", "NaN into int32", int_full_nan, ARG, "int32"},
+    {"tg_to_dtype", "NaN to int64", int_to_dtype_nan, ARG, "nan"},
+    {"tg_data_f32", "an int64 tensor", int_data_f32, DTYPE, "int64"},
+    {"tg_data_i64", "a float64 tensor", data_i64_of_float, DTYPE, "float64"},
+    {"tg_const_data_i32", "an int64 tensor", const_data_i32_of_int64, DTYPE, "int64"},
+    {"tg_argmax", "axis 2 of (2,3)", argmax_axis, AXIS, "(2,3)"},
+    {"tg_argmax", "empty axis of (2,0)", argmax_empty, SHAPE, "(2,0)"},
+    {"tg_index_select", "index 4 for 4 rows", index_select_out_of_range, ARG, "index 4 at position (1) of idx is outside [0, 4)"},
+    {"tg_index_select", "index -2", index_select_negative, ARG, "index -2 at position (1) of idx is outside [0, 3)"},
+    {"tg_index_select", "float64 idx", index_select_float_idx, DTYPE, "float64"},
+    {"tg_index_select", "idx of rank 2", index_select_rank2_idx, SHAPE, "(1,1)"},
+    {"tg_index_select", "axis 2 of (4,3)", index_select_axis, AXIS, "axis 2"},
+    {"tg_index_select", "int64 x", index_select_int_x, DTYPE, "int64"},
+    {"tg_index_add", "src (2,3) for 3 indices", index_add_src_shape, SHAPE, "(3,3)"},
+    {"tg_index_add", "float32 src, float64 x", index_add_dtypes, DTYPE, "float32"},
+    {"tg_index_add", "index 9 for 4 rows", index_add_out_of_range, ARG, "index 9"},
+    {"tg_gather", "idx of rank 1 for (4,3)", gather_rank, SHAPE, "(4,3)"},
+    {"tg_gather", "idx (3,1) for (2,3)", gather_too_large, SHAPE, "(3,1)"},
+    {"tg_gather", "index 3 along a size-3 axis", gather_out_of_range, ARG, "index 3 at position (1,0) of idx is outside [0, 3)"},
+    {"tg_gather", "float64 idx", gather_float_idx, DTYPE, "float64"},
+    {"tg_scatter_add", "idx (2,1), src (2,2)", scatter_add_shapes, SHAPE, "(2,2)"},
+    {"tg_scatter_add", "index -5", scatter_add_negative, ARG, "index -5"},
+    {"tg_embedding", "weight of rank 1", embedding_weight_rank, SHAPE, "(4)"},
+    {"tg_embedding", "index 4 for 4 rows", embedding_out_of_range, ARG, "index 4 at position (1,1) of idx is outside [0, 4)"},
+    {"tg_embedding", "NULL idx", embedding_null_idx, ARG, "idx"},
+    {"tg_eq", "int64 a, float64 b", eq_dtypes, DTYPE, "int64"},
+    {"tg_lt", "(2,3) with (3,2)", lt_shapes, SHAPE, "(3,2)"},
+    {"tg_ge", "NULL b", ge_null, ARG, "b"},
+    {"tg_masked_fill", "mask (4,1) for (2,3)", masked_fill_shape, SHAPE, "(4,1)"},
+    {"tg_masked_fill", "mask (2,3) for x (3)", masked_fill_grows_x, SHAPE, "(2,3)"},
+    {"tg_masked_fill", "float32 mask, float64 x", masked_fill_dtype, DTYPE, "float32"},
+    {"tg_cross_entropy_loss_ex", "label 2 for 2 classes", ce_ex_label_range, ARG, "label 2 at row 1"},
+    {"tg_cross_entropy_loss_ex", "label_smoothing 1.5", ce_ex_smoothing, ARG, "1.5"},
+    {"tg_cross_entropy_loss_ex", "labels (3) for (2,2)", ce_ex_labels_shape, SHAPE, "(3)"},
+    {"tg_accuracy", "int64 label 5 for 2 classes", accuracy_int_label_range, ARG, "label 5 at row 2"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

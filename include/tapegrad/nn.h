@@ -13,7 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conv.h"
 #include "error.h"
+#include "norm.h"
 #include "random.h"
 #include "tensor.h"
 
@@ -323,6 +325,53 @@ tg_layer *tg_activation_layer_new(tg_activation activation);
 tg_layer *tg_leaky_relu_layer_new(double slope);
 /* Applies an activation to a tensor (the same functions the layers use). */
 tg_tensor *tg_activate(tg_activation activation, tg_tensor *x);
+
+/* ---- convolution, pooling, normalization and dropout layers ----
+ * Modules over the functions of conv.h and norm.h, with PyTorch's names
+ * (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.BatchNorm2d,
+ * nn.LayerNorm, nn.Dropout) and state_dict entries. Errors in forward are
+ * those of the function the layer calls. */
+
+/* Conv2d: y = tg_conv2d(x, weight, bias, opts), x (N, C_in, H, W). weight
+ * (out_channels, in_channels / groups, kernel, kernel) initialized with
+ * `init` (fans as PyTorch counts them: in_channels / groups * kernel^2 and
+ * out_channels / groups * kernel^2); "bias" (out_channels), zeros, when
+ * `bias`. opts NULL: TG_CONV2D_DEFAULTS (stride 1, no padding). Errors:
+ * sizes < 1, groups not dividing the channels, stride or dilation < 1,
+ * negative padding, an unknown dtype or init, NULL rng for random inits. */
+tg_layer *tg_conv2d_layer_new(tg_rng *rng, tg_dtype dtype, int64_t in_channels, int64_t out_channels,
+                              int64_t kernel, const tg_conv2d_opts *opts, bool bias, tg_init init);
+/* MaxPool2d / AvgPool2d: tg_max_pool2d / tg_avg_pool2d with these settings;
+ * stride 0 means stride = kernel (PyTorch's default). Errors: kernel or
+ * stride < 1, padding outside 0..kernel / 2. */
+tg_layer *tg_max_pool2d_layer_new(int64_t kernel, int64_t stride, int64_t padding);
+tg_layer *tg_avg_pool2d_layer_new(int64_t kernel, int64_t stride, int64_t padding);
+/* Flatten: tg_flatten(x, start_axis, end_axis); nn.Flatten's default is
+ * (1, -1). Axes are checked in forward. */
+tg_layer *tg_flatten_layer_new(int start_axis, int end_axis);
+/* BatchNorm2d over x (N, C, H, W): parameters "weight" (C, ones), "bias" (C,
+ * zeros); buffers "running_mean" (C, zeros), "running_var" (C, ones) and
+ * "num_batches_tracked" (rank 0, float64: PyTorch's int64 loads exactly).
+ * Training mode: batch statistics, running ones updated with `momentum`
+ * (PyTorch: 0.1), the count + 1; eval mode: the running statistics
+ * (tg_batch_norm). Errors: channels < 1, eps not finite and > 0, momentum
+ * outside [0, 1], an unknown dtype; in forward, x not of rank 4. */
+tg_layer *tg_batch_norm2d_layer_new(tg_dtype dtype, int64_t channels, double eps, double momentum);
+/* LayerNorm over the last n_axes axes, of sizes normalized_shape[0..n_axes):
+ * with `affine`, parameters "weight" (ones) and "bias" (zeros) of that shape
+ * (tg_layer_norm). Errors: n_axes outside 1..TG_MAX_RANK, a size < 1, NULL
+ * normalized_shape, eps not finite and > 0, an unknown dtype. */
+tg_layer *tg_layer_norm_layer_new(tg_dtype dtype, int n_axes, const int64_t *normalized_shape, double eps,
+                                  bool affine);
+/* Dropout with probability p in [0, 1) (TG_ERR_ARGUMENT otherwise): in
+ * training mode tg_dropout(x, p, true, seed, counter), the counter then + 1,
+ * so each call draws a new mask and a run is the same on any thread count;
+ * in eval mode x itself. The counter is the layer's only state: save it
+ * with tg_dropout_layer_counter and set it back on resume. Errors of the
+ * two: NULL or a layer that is not a dropout layer (TG_ERR_ARGUMENT). */
+tg_layer *tg_dropout_layer_new(double p, uint64_t seed);
+uint64_t tg_dropout_layer_counter(const tg_layer *layer);
+tg_status tg_dropout_layer_set_counter(tg_layer *layer, uint64_t counter);
 
 /* ---- the names of earlier versions (see "Ownership" above) ----
  * tg_layer_forward = tg_module_forward, tg_layer_free = tg_module_free,

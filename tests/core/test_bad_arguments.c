@@ -2433,6 +2433,30 @@ static bool module_load_buffer_shape(void)
     return tg_module_load(other, path) != TG_OK;
 }
 static bool leaky_relu_layer_nan(void) { return tg_leaky_relu_layer_new(NAN) == NULL; }
+static bool conv2d_layer_groups(void)
+{
+    tg_rng rng = tg_rng_seeded(1);
+    tg_conv2d_opts o = tg_conv2d_options(1, 0, 1, 2);
+    return tg_conv2d_layer_new(&rng, TG_F64, 3, 4, 3, &o, true, TG_INIT_HE_UNIFORM) == NULL;
+}
+static bool conv2d_layer_kernel_zero(void)
+{
+    tg_rng rng = tg_rng_seeded(1);
+    return tg_conv2d_layer_new(&rng, TG_F64, 3, 4, 0, NULL, true, TG_INIT_HE_UNIFORM) == NULL;
+}
+static bool max_pool2d_layer_padding(void) { return tg_max_pool2d_layer_new(2, 2, 3) == NULL; }
+static bool batch_norm2d_layer_momentum(void) { return tg_batch_norm2d_layer_new(TG_F32, 4, 1e-5, 1.5) == NULL; }
+static bool batch_norm2d_layer_rank(void)
+{
+    tg_layer *bn = keep(KEPT_LAYER, tg_batch_norm2d_layer_new(TG_F64, 3, 1e-5, 0.1));
+    return tg_layer_forward(bn, mat(2, 3)) == NULL;
+}
+static bool layer_norm_layer_size(void) { return tg_layer_norm_layer_new(TG_F64, 1, (int64_t[]){0}, 1e-5, true) == NULL; }
+static bool dropout_layer_p(void) { return tg_dropout_layer_new(1.0, 7) == NULL; }
+static bool dropout_counter_not_dropout(void)
+{
+    return tg_dropout_layer_set_counter(keep(KEPT_LAYER, tg_activation_layer_new(TG_ACT_RELU)), 3) != TG_OK;
+}
 /* ---- issue 18 (conv): convolution and pooling ---- */
 static tg_tensor *nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return keep_tensor(tg_zeros(TG_F64, 4, (int64_t[]){n, c, h, w})); }
 static tg_tensor *nchw32(int64_t n, int64_t c, int64_t h, int64_t w) { return keep_tensor(tg_zeros(TG_F32, 4, (int64_t[]){n, c, h, w})); }
@@ -3218,6 +3242,14 @@ static bad_call rows[] = {
     {"tg_module_load", "a buffer of another shape", module_load_buffer_shape, SHAPE,
      "buffer 'running_var' has shape (4) in the model, (6) in the file"},
     {"tg_leaky_relu_layer_new", "NaN slope", leaky_relu_layer_nan, ARG, "nan"},
+    {"tg_conv2d_layer_new", "groups 2 not dividing 3 channels", conv2d_layer_groups, ARG, "groups=2"},
+    {"tg_conv2d_layer_new", "kernel 0", conv2d_layer_kernel_zero, ARG, "kernel=0"},
+    {"tg_max_pool2d_layer_new", "padding 3 > kernel / 2", max_pool2d_layer_padding, ARG, "padding=3"},
+    {"tg_batch_norm2d_layer_new", "momentum 1.5", batch_norm2d_layer_momentum, ARG, "momentum=1.5"},
+    {"tg_layer_forward", "a (2,3) x into batch norm 2d", batch_norm2d_layer_rank, SHAPE, "(2,3)"},
+    {"tg_layer_norm_layer_new", "a normalized size 0", layer_norm_layer_size, ARG, "normalized_shape[0] = 0"},
+    {"tg_dropout_layer_new", "p = 1", dropout_layer_p, ARG, "got 1"},
+    {"tg_dropout_layer_set_counter", "a relu layer", dropout_counter_not_dropout, ARG, "not a dropout layer"},
     /* issue 18 (conv): convolution and pooling */
     {"tg_conv2d", "x with 3 channels, weight (6,2,5,5)", conv2d_channels, SHAPE, "expects 2"},
     {"tg_conv2d", "5x5 kernel on a 4x6 input", conv2d_kernel_too_big, SHAPE, "padded input height 4"},

@@ -23,6 +23,7 @@ bool tg_is_anomaly_detection_enabled(void) { return tgi_anomaly_on; }
  * only in anomaly mode, where one extra pass over each result is the price
  * of the mode, and stops at the first hit. */
 static int64_t first_non_finite(const tg_tensor *t) {
+    if (tg_dtype_is_integer(t->dtype)) return -1; /* indices are always finite */
     if (t->dtype == TG_F32) {
         const float *p = t->data;
         for (int64_t i = 0; i < t->numel; i++)

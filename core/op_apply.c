@@ -43,8 +43,23 @@ static void report_bad_input(const char *function, tg_tensor *const *inputs, int
     }
 }
 
-tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, const tg_op_attrs *attrs,
-                       tg_dtype out_dtype, int out_rank, const int64_t *out_shape) {
+/* Reports the first integer input the op does not take. */
+static void report_integer_input(const tg_op *op, tg_tensor *const *inputs, int n_inputs, uint64_t integer_inputs) {
+    char function[64];
+    for (int i = 0; i < n_inputs; i++) {
+        if (!tg_dtype_is_integer(inputs[i]->dtype) || (integer_inputs >> i & 1)) continue;
+        tg_error_report(TG_ERR_DTYPE, function_name(op, function, sizeof function),
+                        "input %d is an %s tensor; this op computes on float32 or float64 only (convert with "
+                        "tg_to_dtype)",
+                        i, tg_dtype_name(inputs[i]->dtype));
+        return;
+    }
+}
+
+/* tg_op_apply and tg_op_apply_with_integers; inline into both, so that the
+ * common call pays nothing for the integer mask but a constant. */
+static inline tg_tensor *apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, const tg_op_attrs *attrs,
+                               uint64_t integer_inputs, tg_dtype out_dtype, int out_rank, const int64_t *out_shape) {
     char function[64];
     if (!op || !op->forward) {
         tg_error_report(TG_ERR_ARGUMENT, "tg_op_apply", "op is NULL or has no forward kernel");
@@ -62,7 +77,7 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     /* One pass over the inputs: usable (non-NULL, not stale), which tape
      * they share (the output's: that of its tape inputs, or this thread's
      * current tape when all are persistent), and whether one needs a gradient. */
-    bool wants_grad = false, mixed_tapes = false;
+    bool wants_grad = false, mixed_tapes = false, integer_refused = false;
     tg_tape *tape = NULL;
     for (int i = 0; i < n_inputs; i++) {
         const tg_tensor *t = inputs[i];
@@ -71,6 +86,7 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
             return NULL;
         }
         wants_grad |= t->requires_grad;
+        integer_refused |= tg_dtype_is_integer(t->dtype) && !(integer_inputs >> i & 1);
         if (t->tape) {
             mixed_tapes |= tape && t->tape != tape;
             tape = t->tape;
@@ -78,6 +94,10 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
     }
     if (mixed_tapes) {
         report_mixed_tapes(op, inputs, n_inputs);
+        return NULL;
+    }
+    if (integer_refused) {
+        report_integer_input(op, inputs, n_inputs, integer_inputs);
         return NULL;
     }
     if (!tape && !(tape = tg_tape_current())) return NULL;
@@ -94,7 +114,7 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
 
     /* The node: on the tape when the op is recorded, else on the stack for
      * the forward kernel only (its inputs list is then the caller's). */
-    bool record = wants_grad && op->backward && !tgi_grad_disabled;
+    bool record = wants_grad && op->backward && !tgi_grad_disabled && !tg_dtype_is_integer(out_dtype);
     tg_node local;
     tg_node *node = &local;
     if (record) {
@@ -136,4 +156,15 @@ tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, 
         out->requires_grad = true;
     }
     return out;
+}
+
+tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs, const tg_op_attrs *attrs,
+                       tg_dtype out_dtype, int out_rank, const int64_t *out_shape) {
+    return apply(op, inputs, n_inputs, attrs, 0, out_dtype, out_rank, out_shape);
+}
+
+tg_tensor *tg_op_apply_with_integers(const tg_op *op, tg_tensor *const *inputs, int n_inputs,
+                                     const tg_op_attrs *attrs, uint64_t integer_inputs, tg_dtype out_dtype,
+                                     int out_rank, const int64_t *out_shape) {
+    return apply(op, inputs, n_inputs, attrs, integer_inputs, out_dtype, out_rank, out_shape);
 }

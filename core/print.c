@@ -43,6 +43,7 @@ typedef struct printer {
     FILE *out;
     const tg_tensor *t;
     bool summarize;
+    bool integer; /* an integer dtype: exact integers, no decimals */
     /* gathered by the measuring pass over the shown elements */
     bool measuring;
     bool any_nonzero;
@@ -58,6 +59,12 @@ static int format_value(char *buf, size_t size, double v, bool scientific) {
     if (isnan(v)) return snprintf(buf, size, "nan");
     if (isinf(v)) return snprintf(buf, size, v > 0 ? "inf" : "-inf");
     return snprintf(buf, size, scientific ? "%.4e" : "%.4f", v);
+}
+
+/* Element `at` as text: an integer exactly, a float in the chosen format. */
+static int format_element(const printer *p, char *buf, size_t size, int64_t at) {
+    if (p->integer) return snprintf(buf, size, "%lld", (long long)tg_load_index(p->t, at));
+    return format_value(buf, size, tg_load(p->t, at), p->scientific);
 }
 
 static void emit(printer *p, const char *text) {
@@ -125,12 +132,15 @@ static void visit(printer *p, int axis, int64_t offset) {
         }
         int64_t at = offset + i * t->strides[axis];
         if (innermost) {
-            double v = tg_load(t, at);
-            if (p->measuring) {
-                measure_element(p, v);
+            if (p->measuring && p->integer) {
+                char text[64];
+                int width = format_element(p, text, sizeof text, at);
+                if (width > p->fixed_width) p->fixed_width = width;
+            } else if (p->measuring) {
+                measure_element(p, tg_load(t, at));
             } else {
                 char text[64];
-                format_value(text, sizeof text, v, p->scientific);
+                format_element(p, text, sizeof text, at);
                 emit_element(p, text, p->width, i == 0, indent);
             }
         } else {
@@ -145,7 +155,7 @@ static void visit(printer *p, int axis, int64_t offset) {
 }
 
 static void choose_format(printer *p) {
-    p->scientific = p->any_nonzero && (p->max_magnitude >= 1e8 || p->min_magnitude < 1e-4 ||
+    p->scientific = !p->integer && p->any_nonzero && (p->max_magnitude >= 1e8 || p->min_magnitude < 1e-4 ||
                                        p->max_magnitude / p->min_magnitude > 1e3);
     p->width = p->scientific ? p->scientific_width : p->fixed_width;
 }
@@ -174,7 +184,7 @@ static void print_tensor(const char *function, FILE *out, const tg_tensor *t) {
         fputs("tensor(<stale>)\n", out);
         return;
     }
-    printer p = {.out = out, .t = t, .summarize = t->numel > PRINT_THRESHOLD};
+    printer p = {.out = out, .t = t, .summarize = t->numel > PRINT_THRESHOLD, .integer = tg_dtype_is_integer(t->dtype)};
     emit(&p, PRINT_PREFIX);
     if (t->numel == 0) {
         emit(&p, "[]");
@@ -187,7 +197,7 @@ static void print_tensor(const char *function, FILE *out, const tg_tensor *t) {
         char text[64];
         measure_element(&p, tg_load(t, 0));
         choose_format(&p);
-        format_value(text, sizeof text, tg_load(t, 0), p.scientific);
+        format_element(&p, text, sizeof text, 0);
         emit(&p, text);
     } else {
         p.measuring = true;

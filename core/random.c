@@ -128,6 +128,11 @@ static tg_tensor *random_tensor_new(const char *function, tg_rng *rng, tg_dtype 
         tg_error_report(TG_ERR_ARGUMENT, function, "rng is NULL");
         return NULL;
     }
+    if (tg_dtype_is_integer(dtype)) {
+        tg_error_report(TG_ERR_DTYPE, function, "random values are float32 or float64, not %s",
+                        tg_dtype_name(dtype));
+        return NULL;
+    }
     int64_t numel;
     if (tg_shape_validate(function, rank, shape, dtype, &numel) != TG_OK) return NULL;
     return tg_empty(dtype, rank, shape);

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/fast_tls.h"
+#include "core/tensor_internal.h" /* tg_dtype_known, tg_dtype_bytes */
 #include "tapegrad/op.h"
 #include "tapegrad/tape.h"
 
@@ -87,7 +88,7 @@ extern _Thread_local bool tgi_grad_disabled TG_FAST_TLS;
  * tg_shape_validate too: there the count stays 0 while the other sizes'
  * product (the strides) is unbounded. */
 static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *shape) {
-    if ((dtype != TG_F32 && dtype != TG_F64) || rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) return -1;
+    if (!tg_dtype_known(dtype) || rank < 0 || rank > TG_MAX_RANK || (rank > 0 && !shape)) return -1;
     int64_t numel = 1;
     for (int i = 0; i < rank; i++) {
         if (shape[i] < 0 || shape[i] >= ((int64_t)1 << 31) || numel >= ((int64_t)1 << 32)) return -1;
@@ -108,7 +109,7 @@ static inline int64_t tg_quick_numel(tg_dtype dtype, int rank, const int64_t *sh
  * not reported, if an arena cannot grow (tgi_tape_report_no_memory says so). */
 static inline tg_tensor *tg_tape_new_tensor_counted(tg_tape *tape, tg_dtype dtype, int rank, const int64_t *shape,
                                                     int64_t numel) {
-    size_t bytes = (size_t)numel * (dtype == TG_F32 ? sizeof(float) : sizeof(double));
+    size_t bytes = (size_t)numel * tg_dtype_bytes(dtype);
     tg_tensor *t;
     void *data;
     if (bytes <= TG_SMALL_DATA_BYTES) {

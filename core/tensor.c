@@ -17,6 +17,8 @@ size_t tg_dtype_size(tg_dtype dtype) {
     switch (dtype) {
     case TG_F32: return sizeof(float);
     case TG_F64: return sizeof(double);
+    case TG_I64: return sizeof(int64_t);
+    case TG_I32: return sizeof(int32_t);
     }
     /* 0, not a guess: a size used to allocate or copy must not be made up. */
     tg_error_report(TG_ERR_DTYPE, "tg_dtype_size", "unknown dtype %d", (int)dtype);
@@ -27,6 +29,8 @@ const char *tg_dtype_name(tg_dtype dtype) {
     switch (dtype) {
     case TG_F32: return "float32";
     case TG_F64: return "float64";
+    case TG_I64: return "int64";
+    case TG_I32: return "int32";
     }
     return "unknown";
 }
@@ -56,7 +60,7 @@ char *tg_shape_string(char *buf, size_t size, int rank, const int64_t *shape) {
 
 tg_status tg_shape_validate(const char *function, int rank, const int64_t *shape, tg_dtype dtype,
                             int64_t *numel) {
-    if (dtype != TG_F32 && dtype != TG_F64)
+    if (!tg_dtype_known(dtype))
         return tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d", (int)dtype);
     if (rank < 0 || rank > TG_MAX_RANK)
         return tg_error_report(TG_ERR_SHAPE, function, "rank %d outside 0..%d", rank, TG_MAX_RANK);
@@ -98,6 +102,14 @@ bool tgi_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
         product *= s;
     }
     return true;
+}
+
+tg_status tg_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v) {
+    if (!tg_dtype_is_integer(dtype)) return TG_OK;
+    double limit = dtype == TG_I64 ? 0x1p63 : 0x1p31;
+    if (v == trunc(v) && v >= -limit && v < limit) return TG_OK; /* false for NaN and infinities */
+    return tg_error_report(TG_ERR_ARGUMENT, function, "%s %.17g is not a whole number that %s holds", what, v,
+                           tg_dtype_name(dtype));
 }
 
 void tgi_tensor_set_shape(tg_tensor *t, int rank, const int64_t *shape) {
@@ -164,13 +176,16 @@ static void fill(tg_tensor *t, double value) {
     if (t->dtype == TG_F32) {
         float *p = t->data;
         for (int64_t i = 0; i < t->numel; i++) p[i] = (float)value;
-    } else {
+    } else if (t->dtype == TG_F64) {
         double *p = t->data;
         for (int64_t i = 0; i < t->numel; i++) p[i] = value;
+    } else {
+        for (int64_t i = 0; i < t->numel; i++) tg_store(t, i, value);
     }
 }
 
 static tg_tensor *filled(const char *function, tg_dtype dtype, int rank, const int64_t *shape, double value) {
+    if (tg_integer_value_check(function, "value", dtype, value) != TG_OK) return NULL;
     tg_tensor *t = persistent_new(function, dtype, rank, shape);
     if (t) fill(t, value);
     return t;
@@ -207,7 +222,13 @@ tg_tensor *tg_from_doubles(tg_dtype dtype, int rank, const int64_t *shape, const
         tg_error_report(TG_ERR_ARGUMENT, "tg_from_doubles", "values is NULL");
         return NULL;
     }
-    for (int64_t i = 0; i < t->numel; i++) tg_store(t, i, values[i]);
+    for (int64_t i = 0; i < t->numel; i++) {
+        if (tg_integer_value_check("tg_from_doubles", "values[i]", dtype, values[i]) != TG_OK) {
+            tg_free(t);
+            return NULL;
+        }
+        tg_store(t, i, values[i]);
+    }
     return t;
 }
 
@@ -227,7 +248,14 @@ tg_tensor *tg_arange(tg_dtype dtype, double start, double stop, double step) {
     int64_t count = span > 0 ? (int64_t)span : 0;
     tg_tensor *t = persistent_new("tg_arange", dtype, 1, &count);
     if (!t) return NULL;
-    for (int64_t i = 0; i < count; i++) tg_store(t, i, start + (double)i * step);
+    for (int64_t i = 0; i < count; i++) {
+        double v = start + (double)i * step;
+        if (tg_integer_value_check("tg_arange", "value", dtype, v) != TG_OK) {
+            tg_free(t);
+            return NULL;
+        }
+        tg_store(t, i, v);
+    }
     return t;
 }
 
@@ -242,7 +270,12 @@ tg_tensor *tg_linspace(tg_dtype dtype, double start, double stop, int64_t count)
     for (int64_t i = 0; i < count; i++) {
         /* The last value is exactly `stop`, as numpy's. */
         double v = count == 1 ? start : start + (stop - start) * (double)i / (double)(count - 1);
-        tg_store(t, i, i == count - 1 && count > 1 ? stop : v);
+        v = i == count - 1 && count > 1 ? stop : v;
+        if (tg_integer_value_check("tg_linspace", "value", dtype, v) != TG_OK) {
+            tg_free(t);
+            return NULL;
+        }
+        tg_store(t, i, v);
     }
     return t;
 }
@@ -270,6 +303,10 @@ tg_status tg_set_requires_grad(tg_tensor *t, bool requires_grad) {
     if (t->tape)
         return tg_error_report(TG_ERR_TAPE, "tg_set_requires_grad",
                                "only persistent tensors can be marked; this one belongs to a tape");
+    if (requires_grad && tg_dtype_is_integer(t->dtype))
+        return tg_error_report(TG_ERR_DTYPE, "tg_set_requires_grad",
+                               "an %s tensor has no gradient: only float32 and float64 tensors can require one",
+                               tg_dtype_name(t->dtype));
     t->requires_grad = requires_grad;
     return TG_OK;
 }
@@ -359,6 +396,11 @@ static bool flat_in_range(const char *function, const tg_tensor *t, int64_t i) {
     return true;
 }
 
+/* tg_integer_value_check for the value tg_set / tg_set_flat write. */
+static bool settable(const char *function, const tg_tensor *t, double value) {
+    return tg_integer_value_check(function, "value", t->dtype, value) == TG_OK;
+}
+
 double tg_get(const tg_tensor *t, const int64_t *index) {
     int64_t f;
     return flat_index_of("tg_get", t, index, &f) ? tg_load(t, f) : NAN;
@@ -366,7 +408,7 @@ double tg_get(const tg_tensor *t, const int64_t *index) {
 
 tg_status tg_set(tg_tensor *t, const int64_t *index, double value) {
     int64_t f;
-    if (!flat_index_of("tg_set", t, index, &f)) return tg_last_error();
+    if (!flat_index_of("tg_set", t, index, &f) || !settable("tg_set", t, value)) return tg_last_error();
     tg_store(t, f, value);
     tgi_tensor_changed(t);
     return TG_OK;
@@ -375,7 +417,7 @@ tg_status tg_set(tg_tensor *t, const int64_t *index, double value) {
 double tg_get_flat(const tg_tensor *t, int64_t i) { return flat_in_range("tg_get_flat", t, i) ? tg_load(t, i) : NAN; }
 
 tg_status tg_set_flat(tg_tensor *t, int64_t i, double value) {
-    if (!flat_in_range("tg_set_flat", t, i)) return tg_last_error();
+    if (!flat_in_range("tg_set_flat", t, i) || !settable("tg_set_flat", t, value)) return tg_last_error();
     tg_store(t, i, value);
     tgi_tensor_changed(t);
     return TG_OK;
@@ -431,11 +473,74 @@ const double *tg_const_data_f64(const tg_tensor *t) {
     return viewable_as("tg_const_data_f64", t, TG_F64) ? t->data : NULL;
 }
 
+int64_t *tg_data_i64(const tg_tensor *t) {
+    if (!viewable_as("tg_data_i64", t, TG_I64)) return NULL;
+    tg_tensor_changed(t); /* the caller may write through the pointer */
+    return t->data;
+}
+
+int32_t *tg_data_i32(const tg_tensor *t) {
+    if (!viewable_as("tg_data_i32", t, TG_I32)) return NULL;
+    tg_tensor_changed(t); /* the caller may write through the pointer */
+    return t->data;
+}
+
+const int64_t *tg_const_data_i64(const tg_tensor *t) {
+    return viewable_as("tg_const_data_i64", t, TG_I64) ? t->data : NULL;
+}
+
+const int32_t *tg_const_data_i32(const tg_tensor *t) {
+    return viewable_as("tg_const_data_i32", t, TG_I32) ? t->data : NULL;
+}
+
 tg_status tg_copy_to_doubles(const tg_tensor *t, double *out) {
     tg_status s = tg_tensor_check("tg_copy_to_doubles", "t", t);
     if (s != TG_OK) return s;
     if (!out && t->numel > 0) return tg_error_report(TG_ERR_ARGUMENT, "tg_copy_to_doubles", "out is NULL");
     for (int64_t i = 0; i < t->numel; i++) out[i] = tg_load(t, i);
+    return TG_OK;
+}
+
+/* Whether a float element converts into an integer dtype: truncated toward
+ * zero, it must lie in the dtype's range (NaN and infinities do not). */
+static bool truncates_into(double v, tg_dtype dtype) {
+    double limit = dtype == TG_I64 ? 0x1p63 : 0x1p31;
+    return v > -limit - 1.0 && v < limit;
+}
+
+tg_status tg_convert_elements(const char *function, tg_tensor *dst, const tg_tensor *src) {
+    int64_t n = src->numel;
+    if (dst->dtype == TG_F32 && src->dtype == TG_F64) {
+        const double *s = src->data;
+        float *d = dst->data;
+        for (int64_t i = 0; i < n; i++) d[i] = (float)s[i];
+    } else if (dst->dtype == TG_F64 && src->dtype == TG_F32) {
+        const float *s = src->data;
+        double *d = dst->data;
+        for (int64_t i = 0; i < n; i++) d[i] = (double)s[i];
+    } else if (tg_dtype_is_float(dst->dtype)) { /* from an integer: rounds to nearest */
+        for (int64_t i = 0; i < n; i++) tg_store(dst, i, (double)tg_load_index(src, i));
+    } else if (tg_dtype_is_integer(src->dtype)) { /* int64 <-> int32 */
+        for (int64_t i = 0; i < n; i++) {
+            int64_t v = tg_load_index(src, i);
+            if (dst->dtype == TG_I32 && (v < INT32_MIN || v > INT32_MAX))
+                return tg_error_report(TG_ERR_ARGUMENT, function, "element %lld is %lld, outside the range of int32",
+                                       (long long)i, (long long)v);
+            if (dst->dtype == TG_I32)
+                ((int32_t *)dst->data)[i] = (int32_t)v;
+            else
+                ((int64_t *)dst->data)[i] = v;
+        }
+    } else { /* float to integer: truncation toward zero */
+        for (int64_t i = 0; i < n; i++) {
+            double v = tg_load(src, i);
+            if (!truncates_into(v, dst->dtype))
+                return tg_error_report(TG_ERR_ARGUMENT, function,
+                                       "element %lld is %g, which %s cannot hold (truncated toward zero)",
+                                       (long long)i, v, tg_dtype_name(dst->dtype));
+            tg_store(dst, i, v);
+        }
+    }
     return TG_OK;
 }
 
@@ -454,9 +559,9 @@ tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src) {
     }
     if (dst->dtype == src->dtype)
         memmove(dst->data, src->data, (size_t)src->numel * tg_dtype_size(src->dtype));
-    else
-        for (int64_t i = 0; i < src->numel; i++) tg_store(dst, i, tg_load(src, i));
-    tgi_tensor_changed(dst);
+    else if (tg_convert_elements("tg_copy_into", dst, src) != TG_OK)
+        return tg_last_error();
+    tg_tensor_changed(dst);
     return TG_OK;
 }
 

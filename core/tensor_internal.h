@@ -63,15 +63,68 @@ static inline bool tg_shapes_equal(const tg_tensor *a, const tg_tensor *b) {
     return true;
 }
 
-/* Element i (flat, row-major) as a double, for any dtype. */
-static inline double tg_load(const tg_tensor *t, int64_t i) {
-    return t->dtype == TG_F32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];
+/* The dtype families: the float dtypes every op computes in, and the
+ * integer dtypes of indices and labels. */
+static inline bool tg_dtype_is_float(tg_dtype dtype) { return dtype == TG_F32 || dtype == TG_F64; }
+static inline bool tg_dtype_is_integer(tg_dtype dtype) { return dtype == TG_I64 || dtype == TG_I32; }
+static inline bool tg_dtype_known(tg_dtype dtype) { return tg_dtype_is_float(dtype) || tg_dtype_is_integer(dtype); }
+/* tg_dtype_size for a known dtype, inline and without a report. */
+static inline size_t tg_dtype_bytes(tg_dtype dtype) {
+    return dtype == TG_F32 || dtype == TG_I32 ? 4 : 8;
 }
+
+/* A double converted to int64 by truncation toward zero, saturating at the
+ * ends and 0 for NaN, so that no input is undefined behaviour. Callers that
+ * must not lose a value check it first (tg_integer_value_check). */
+static inline int64_t tg_double_to_i64(double v) {
+    if (v != v) return 0;
+    if (v >= 0x1p63) return INT64_MAX;
+    if (v < -0x1p63) return INT64_MIN;
+    return (int64_t)v;
+}
+static inline int32_t tg_double_to_i32(double v) {
+    if (v != v) return 0;
+    if (v >= 0x1p31) return INT32_MAX;
+    if (v < -0x1p31) return INT32_MIN;
+    return (int32_t)v;
+}
+
+/* Reports (TG_ERR_ARGUMENT, under `function`) a value that an integer
+ * `dtype` cannot hold exactly: NaN, an infinity, a fraction, a number out of
+ * its range. `what` names the value ("value", "values[3]"). TG_OK for a float
+ * dtype. */
+tg_status tg_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v);
+
+/* Converts src's elements into dst (same element count, any two dtypes):
+ * floats between each other by a C cast (float64 -> float32 rounds to
+ * nearest), integers to floats rounding to nearest, floats to integers by
+ * truncation toward zero (torch's .long()), int64 to int32 exactly. A value
+ * the destination cannot hold (NaN, an infinity, out of range) is reported
+ * under `function`, naming the element, and leaves dst partly written. */
+tg_status tg_convert_elements(const char *function, tg_tensor *dst, const tg_tensor *src);
+
+/* Element i (flat, row-major) as a double, for any dtype (an int64 beyond
+ * 2^53 rounds). */
+static inline double tg_load(const tg_tensor *t, int64_t i) {
+    switch (t->dtype) {
+    case TG_F32: return (double)((const float *)t->data)[i];
+    case TG_I64: return (double)((const int64_t *)t->data)[i];
+    case TG_I32: return (double)((const int32_t *)t->data)[i];
+    default: return ((const double *)t->data)[i];
+    }
+}
+/* Stores v into element i; into an integer dtype by tg_double_to_i64/i32. */
 static inline void tg_store(tg_tensor *t, int64_t i, double v) {
-    if (t->dtype == TG_F32)
-        ((float *)t->data)[i] = (float)v;
-    else
-        ((double *)t->data)[i] = v;
+    switch (t->dtype) {
+    case TG_F32: ((float *)t->data)[i] = (float)v; break;
+    case TG_I64: ((int64_t *)t->data)[i] = tg_double_to_i64(v); break;
+    case TG_I32: ((int32_t *)t->data)[i] = tg_double_to_i32(v); break;
+    default: ((double *)t->data)[i] = v; break;
+    }
+}
+/* Element i of an integer tensor, exactly. */
+static inline int64_t tg_load_index(const tg_tensor *t, int64_t i) {
+    return t->dtype == TG_I32 ? (int64_t)((const int32_t *)t->data)[i] : ((const int64_t *)t->data)[i];
 }
 
 #endif

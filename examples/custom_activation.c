@@ -252,26 +252,14 @@ static bool run_checks(tg_rng *rng) {
  * A mish layer, and a tiny fit
  * ====================================================================== */
 
-/* A parameterless layer, filled in like the built-in ones (nn.h): the
- * model calls forward, and frees it through destroy. */
-static tg_tensor *mish_layer_forward(tg_layer *self, tg_tensor *x) {
+/* A parameterless layer: a module whose forward applies mish (nn.h). The
+ * model runs it and frees it. */
+static tg_tensor *mish_layer_forward(tg_module *self, tg_tensor *x) {
     (void)self;
     return mish(x);
 }
-static void mish_layer_destroy(tg_layer *self) { free(self); }
 
-static tg_layer *mish_layer_new(void) {
-    tg_layer *layer = calloc(1, sizeof *layer);
-    if (!layer) {
-        tg_error_report(TG_ERR_MEMORY, "mish_layer_new", "cannot allocate a layer");
-        return NULL;
-    }
-    layer->kind = "mish";
-    layer->forward = mish_layer_forward;
-    layer->destroy = mish_layer_destroy;
-    layer->training = true;
-    return layer;
-}
+static tg_layer *mish_layer_new(void) { return tg_module_new("mish", mish_layer_forward); }
 
 enum { POINTS = 128, STEPS = 600, OUTLIERS = 8 };
 

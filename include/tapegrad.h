@@ -27,6 +27,7 @@
 #include "tapegrad/ops.h"
 #include "tapegrad/conv.h"
 #include "tapegrad/norm.h"
+#include "tapegrad/index.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"

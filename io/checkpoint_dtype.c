@@ -6,7 +6,8 @@
  * not matter. F16 and BF16 widen exactly; integers convert only when the
  * value is exactly representable in the destination; F64 rounds to F32 to
  * nearest even, except that a finite value beyond F32's range is refused
- * rather than turned into an infinity.
+ * rather than turned into an infinity. Into an int64 / int32 destination
+ * every value must be a whole number in its range.
  */
 #include <math.h>
 #include <stdio.h>
@@ -111,8 +112,18 @@ static bool fits_mantissa(uint64_t magnitude, int bits)
     return magnitude < ((uint64_t)1 << bits);
 }
 
+/* Whether `e` is a whole number that the integer dtype `dst` holds. */
+static bool fits_integer(element e, tg_dtype dst)
+{
+    uint64_t half = dst == TG_I64 ? (uint64_t)1 << 63 : (uint64_t)1 << 31; /* -half .. half - 1 */
+    if (e.is_integer) return e.negative ? e.magnitude <= half : e.magnitude < half;
+    double limit = (double)half;
+    return e.value == trunc(e.value) && e.value >= -limit && e.value < limit; /* false for NaN, inf */
+}
+
 static bool representable(element e, tg_dtype dst)
 {
+    if (dst == TG_I64 || dst == TG_I32) return fits_integer(e, dst);
     if (e.is_integer) return fits_mantissa(e.magnitude, dst == TG_F32 ? 24 : 53);
     /* Rounding is allowed, overflow is not: from halfway between the largest
      * float, (2 - 2^-23) 2^127, and 2^128 up, a value rounds to infinity. */
@@ -123,6 +134,11 @@ static bool representable(element e, tg_dtype dst)
 /* Whether every value of `s` fits `dst`, so that no scan is needed. */
 static bool always_representable(const stored_dtype *s, tg_dtype dst)
 {
+    if (dst == TG_I64 || dst == TG_I32) {
+        int dst_bytes = dst == TG_I64 ? 8 : 4;
+        return s->kind == BOOLEAN || (s->kind == SIGNED && s->bytes <= dst_bytes) ||
+               (s->kind == UNSIGNED && s->bytes < dst_bytes);
+    }
     switch (s->kind) {
     case FLOAT16:
     case BFLOAT16:
@@ -151,6 +167,8 @@ int tgi_checkpoint_natural_dtype(const char *dtype)
 {
     const stored_dtype *s = dtype ? find_stored_dtype(dtype) : NULL;
     if (!s) return -1;
+    if (strcmp(s->name, "I64") == 0) return (int)TG_I64;
+    if (strcmp(s->name, "I32") == 0) return (int)TG_I32;
     return s->kind == FLOAT16 || s->kind == BFLOAT16 || s->kind == FLOAT32 ? (int)TG_F32 : (int)TG_F64;
 }
 
@@ -177,7 +195,14 @@ void tgi_checkpoint_convert(void *dst, tg_dtype dst_dtype, const uint8_t *src, c
     if (!s) return;
     for (int64_t i = 0; i < count; ++i) {
         element e = read_element(s, src + (size_t)i * (size_t)s->bytes);
-        if (dst_dtype == TG_F32) {
+        if (dst_dtype == TG_I64 || dst_dtype == TG_I32) { /* checked: a whole number in range */
+            int64_t v = e.is_integer ? (e.negative ? (int64_t)(0 - e.magnitude) : (int64_t)e.magnitude)
+                                     : (int64_t)e.value;
+            if (dst_dtype == TG_I64)
+                ((int64_t *)dst)[i] = v;
+            else
+                ((int32_t *)dst)[i] = (int32_t)v;
+        } else if (dst_dtype == TG_F32) {
             /* An integer that fits is converted exactly; a BF16 / F16 / F32
              * value is a float already; an F64 rounds to nearest even. */
             ((float *)dst)[i] = e.is_integer ? (e.negative ? -(float)e.magnitude : (float)e.magnitude)

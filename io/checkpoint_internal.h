@@ -32,13 +32,15 @@ tg_checkpoint *tgi_checkpoint_open_bytes(const char *function, const char *path,
 #endif
 
 /* Whether elements of the safetensors dtype `dtype` ("F16", "I64", ...) can
- * be read into a float tensor: every dtype of the format can. */
+ * be read into a tensor (values permitting): every dtype of the format can. */
 TGI_HIDDEN bool tgi_checkpoint_dtype_readable(const char *dtype);
 /* The tg_dtype tg_checkpoint_read_tensor makes for `dtype`: TG_F32 for F16,
- * BF16 and F32, TG_F64 for F64, integers and BOOL; -1 for an unknown one. */
+ * BF16 and F32, TG_I64 for I64, TG_I32 for I32, TG_F64 for F64, the other
+ * integers and BOOL; -1 for an unknown one. */
 TGI_HIDDEN int tgi_checkpoint_natural_dtype(const char *dtype);
 /* The index of the first of `count` stored elements at `src` that `dst`
- * cannot hold (an integer not exact in it, a finite F64 beyond F32's range),
+ * cannot hold (an integer not exact in it, a finite F64 beyond F32's range,
+ * for an integer dst anything but a whole number in its range),
  * its value written as text into `value_text`; -1 when all fit. */
 TGI_HIDDEN int64_t tgi_checkpoint_first_unrepresentable(const char *dtype, const uint8_t *src, int64_t count,
                                                         tg_dtype dst, char *value_text, size_t value_size);

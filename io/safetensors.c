@@ -75,7 +75,13 @@ static size_t dtype_bytes(const char *dtype)
 
 static const char *dtype_code(tg_dtype dtype)
 {
-    return dtype == TG_F32 ? "F32" : dtype == TG_F64 ? "F64" : NULL;
+    switch (dtype) {
+    case TG_F32: return "F32";
+    case TG_F64: return "F64";
+    case TG_I64: return "I64";
+    case TG_I32: return "I32";
+    }
+    return NULL;
 }
 
 /* A growing text buffer for the JSON header. */
@@ -1082,7 +1088,9 @@ static tg_status check_destination(const char *fn, const tg_checkpoint *ck, cons
         return tg_error_report(TG_ERR_DTYPE, fn,
                                "'%s': tensor '%s' is %s in the file and its element %lld (%s) has no %s value%s",
                                ck->path, e->name, e->dtype, (long long)bad, value,
-                               t->dtype == TG_F32 ? "exact or finite F32" : "exact F64",
+                               t->dtype == TG_F32   ? "exact or finite F32"
+                               : t->dtype == TG_F64 ? "exact F64"
+                                                    : t->dtype == TG_I64 ? "I64" : "I32",
                                t->dtype == TG_F32 ? " (a float64 destination may hold it)" : "");
     return TG_OK;
 }

@@ -10,7 +10,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "core/tensor_internal.h"
+#include "tapegrad/tensor.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
 

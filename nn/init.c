@@ -5,7 +5,7 @@
  * can be reproduced outside the layer. */
 #include <math.h>
 
-#include "core/error_internal.h"
+#include "tapegrad/error.h"
 #include "tapegrad/nn.h"
 
 static const char *const function = "tg_init_tensor";

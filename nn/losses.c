@@ -2,7 +2,7 @@
  * tensor, the mean over the elements (or, for cross-entropy, the samples). */
 #include <math.h>
 
-#include "core/tensor_internal.h"
+#include "tapegrad/tensor.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/ops.h"
@@ -80,7 +80,7 @@ tg_tensor *tg_bce_loss(tg_tensor *prob, tg_tensor *target) {
     if (check_pair("tg_bce_loss", "prob", prob, "target", target) != TG_OK) return NULL;
     int64_t bad = first_outside_0_1(prob);
     if (bad >= 0) {
-        double p = tg_load(prob, bad);
+        double p = tg_get_flat(prob, bad);
         char shape[160];
         /* NaN and Inf are numeric trouble upstream, a finite p outside
          * [0, 1] is a wrong kind of input (logits, not probabilities). */
@@ -190,6 +190,81 @@ tg_tensor *tg_cross_entropy_loss(tg_tensor *logits, const tg_tensor *labels) {
     tg_tensor *at_label = tg_where(one_hot, log_probs, tape_zeros_like(logits));
     tg_tensor *picked = tg_sum_axes(at_label, 1, (int[]){-1}, false);
     return tg_neg(tg_mean(picked));
+}
+
+tg_cross_entropy_options tg_cross_entropy_defaults(void) {
+    tg_cross_entropy_options options = {-100, 0.0};
+    return options;
+}
+
+/* The checks of tg_nn_check_labels, where a row whose label is
+ * `ignore_index` may hold any value; the number of other rows in *counted. */
+static tg_status check_labels_ignoring(const char *function, const tg_tensor *logits, const tg_tensor *labels,
+                                       int64_t ignore_index, int64_t *counted) {
+    char sl[160], ss[160];
+    tg_status s = tg_tensor_check(function, "logits", logits);
+    if (s == TG_OK) s = tg_tensor_check(function, "labels", labels);
+    if (s != TG_OK) return s;
+    if (logits->rank != 2 || logits->shape[0] < 1 || logits->shape[1] < 1)
+        return tg_error_report(TG_ERR_SHAPE, function, "logits must be (batch, classes) with both >= 1, got %s",
+                               tg_shape_string(ss, sizeof ss, logits->rank, logits->shape));
+    if (labels->rank != 1 || labels->shape[0] != logits->shape[0])
+        return tg_error_report(TG_ERR_SHAPE, function, "labels must have shape (%lld) for logits %s, got %s",
+                               (long long)logits->shape[0], tg_shape_string(ss, sizeof ss, logits->rank, logits->shape),
+                               tg_shape_string(sl, sizeof sl, labels->rank, labels->shape));
+    int64_t classes = logits->shape[1];
+    *counted = 0;
+    for (int64_t row = 0; row < labels->numel; row++) {
+        double label = tg_get_flat(labels, row);
+        if (label == (double)ignore_index) continue;
+        if (!(label >= 0.0 && label < (double)classes && label == floor(label)))
+            return tg_error_report(TG_ERR_ARGUMENT, function,
+                                   "label %g at row %lld is not a class index in 0..%lld (nor ignore_index %lld)",
+                                   label, (long long)row, (long long)(classes - 1), (long long)ignore_index);
+        ++*counted;
+    }
+    return TG_OK;
+}
+
+/* PyTorch's F.cross_entropy(logits, labels, ignore_index, label_smoothing)
+ * with reduction "mean", composed of ops: per counted row
+ * (1 - e) nll + (e / classes) sum_c -log_softmax(logits)[c], summed and
+ * divided by the number of counted rows. Ignored rows are selected away
+ * (where), so their logits get exactly 0 gradient. */
+tg_tensor *tg_cross_entropy_loss_ex(tg_tensor *logits, const tg_tensor *labels,
+                                    const tg_cross_entropy_options *options) {
+    const char *function = "tg_cross_entropy_loss_ex";
+    tg_cross_entropy_options o = options ? *options : tg_cross_entropy_defaults();
+    if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0)) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "label_smoothing must be in [0, 1], got %g", o.label_smoothing);
+        return NULL;
+    }
+    int64_t counted;
+    if (check_labels_ignoring(function, logits, labels, o.ignore_index, &counted) != TG_OK) return NULL;
+    int64_t batch = logits->shape[0], classes = logits->shape[1];
+    tg_tensor *log_probs = tg_log_softmax(logits, -1);
+    tg_tensor *zeros = tape_zeros_like(logits);
+    tg_tensor *one_hot = tape_zeros_like(logits);
+    tg_tensor *row_zeros = tg_sum_axes(zeros, 1, (int[]){-1}, false);
+    tg_tensor *counted_rows = tg_sum_axes(zeros, 1, (int[]){-1}, false);
+    if (!log_probs || !one_hot || !counted_rows) return NULL;
+    for (int64_t row = 0; row < batch; row++) {
+        double label = tg_get_flat(labels, row);
+        if (label == (double)o.ignore_index) continue;
+        tg_set_flat(one_hot, row * classes + (int64_t)label, 1.0);
+        tg_set_flat(counted_rows, row, 1.0);
+    }
+    tg_tensor *nll = tg_neg(tg_sum_axes(tg_where(one_hot, log_probs, zeros), 1, (int[]){-1}, false));
+    tg_tensor *per_row = nll;
+    if (o.label_smoothing > 0.0) {
+        tg_tensor *all_classes = tg_neg(tg_sum_axes(log_probs, 1, (int[]){-1}, false));
+        tg_tensor *smooth = tg_where(counted_rows, all_classes, row_zeros);
+        per_row = tg_add(tg_mul_scalar(nll, 1.0 - o.label_smoothing),
+                         tg_mul_scalar(smooth, o.label_smoothing / (double)classes));
+    }
+    tg_tensor *total = tg_sum(per_row);
+    if (counted == 0) return tg_div(total, tg_sum(row_zeros)); /* 0 / 0: NaN, as PyTorch */
+    return tg_mul_scalar(total, 1.0 / (double)counted);
 }
 
 /* With c = clamp(d, -delta, delta): 0.5 c^2 + delta (|d| - |c|). Inside

@@ -2,7 +2,7 @@
  * gradient). Errors return NaN. */
 #include <math.h>
 
-#include "core/error_internal.h"
+#include "tapegrad/error.h"
 #include "nn/nn_internal.h"
 #include "tapegrad/nn.h"
 

@@ -131,3 +131,51 @@ tg_tensor *tg_argmax_mask(tg_tensor *x, int axis) {
     }
     return tgi_apply_unary(function, &tg_op_argmax_mask, x, &attrs);
 }
+
+/* ---- argmax: the index of the first maximum along an axis, as int64 ----
+ * The same choice as argmax_mask (first maximum; a NaN counts as the
+ * largest), written as the position along the axis, with the axis dropped
+ * from the shape (the flat index, rank 0, for TG_ALL_AXES). */
+static void argmax_forward(const tg_node *node) {
+    const tg_tensor *x = node->inputs[0];
+    int64_t *out = node->output->data;
+    int axis = (int)node->attrs.ints[0];
+    if (axis == TG_ALL_AXES) {
+        out[0] = first_max(x, 0, x->numel, 1);
+        return;
+    }
+    /* (outer, n, inner) as in argmax_mask; output element o * inner + i. */
+    int64_t n = x->shape[axis], inner = x->strides[axis];
+    int64_t outer = node->output->numel / inner;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) out[o * inner + i] = first_max(x, o * n * inner + i, n, inner);
+}
+const tg_op tg_op_argmax = {"argmax", 1, argmax_forward, NULL};
+
+tg_tensor *tg_argmax(tg_tensor *x, int axis) {
+    const char *function = "tg_argmax";
+    if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
+    tg_op_attrs attrs = tgi_no_attrs;
+    attrs.ints[0] = TG_ALL_AXES, attrs.n_ints = 1;
+    if (axis == TG_ALL_AXES) {
+        if (x->numel == 0) {
+            tg_error_report(TG_ERR_SHAPE, function, "x is empty: an empty tensor has no maximum");
+            return NULL;
+        }
+        return tg_op_apply_with_integers(&tg_op_argmax, &x, 1, &attrs, 1, TG_I64, 0, NULL);
+    }
+    int a;
+    if (tgi_normalize_axis(function, x, axis, &a) != TG_OK) return NULL;
+    if (x->shape[a] == 0) {
+        char text[160];
+        tg_error_report(TG_ERR_SHAPE, function, "axis %d of shape %s is empty: it has no maximum", axis,
+                        tg_shape_string(text, sizeof text, x->rank, x->shape));
+        return NULL;
+    }
+    attrs.ints[0] = a;
+    int64_t shape[TG_MAX_RANK];
+    int rank = 0;
+    for (int d = 0; d < x->rank; d++)
+        if (d != a) shape[rank++] = x->shape[d];
+    return tg_op_apply_with_integers(&tg_op_argmax, &x, 1, &attrs, 1, TG_I64, rank, shape);
+}

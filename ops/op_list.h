@@ -50,9 +50,22 @@ TG_OP(where)        /* mask != 0 ? a : b, broadcasting     where.c       */
 TG_OP(normalize)    /* (x - mean) / sqrt(var + eps) per group  norm.c */
 TG_OP(normalize_grad) /* normalize's backward                  norm.c */
 TG_OP(dropout)      /* x / (1 - p) where kept (Philox mask)    dropout.c */
+TG_OP(index_select) /* rows of x at idx along an axis      index.c       */
+TG_OP(index_add)    /* x + src's rows added at idx         index.c       */
+TG_OP(gather)       /* torch.gather along an axis          index.c       */
+TG_OP(scatter_add)  /* x + src added at idx (torch)        index.c       */
+TG_OP(embedding)    /* rows of a (num, dim) table at idx   index.c       */
+TG_OP(masked_fill)  /* value where mask != 0, else x       compare.c     */
+TG_OP(attention)    /* softmax(scale q k^T + mask) v, fused attention.c */
+TG_OP(erf)          /* error function (exact GELU)         erf.c         */
 TG_OP(gt_scalar)    /* 1 where x > c (no gradient)         masks.c       */
 TG_OP(lt_scalar)    /* 1 where x < c (no gradient)         masks.c       */
 TG_OP(sign)         /* -1, 0, 1 (no gradient)              masks.c       */
 TG_OP(argmax_mask)  /* 1 at the first max (no gradient)    masks.c       */
-TG_OP(attention)    /* softmax(scale q k^T + mask) v, fused attention.c */
-TG_OP(erf)          /* error function (exact GELU)         erf.c         */
+TG_OP(argmax)       /* index of the first max, int64       masks.c       */
+TG_OP(eq)           /* 1 where a == b (no gradient)        compare.c     */
+TG_OP(ne)           /* 1 where a != b (no gradient)        compare.c     */
+TG_OP(lt)           /* 1 where a < b (no gradient)         compare.c     */
+TG_OP(le)           /* 1 where a <= b (no gradient)        compare.c     */
+TG_OP(gt)           /* 1 where a > b (no gradient)         compare.c     */
+TG_OP(ge)           /* 1 where a >= b (no gradient)        compare.c     */

@@ -400,22 +400,18 @@ tg_tensor *tg_concat(int n, tg_tensor *const *tensors, int axis) {
     return tg_op_apply(&tg_op_concat, tensors, n, &attrs, first->dtype, first->rank, shape);
 }
 
-/* ---- to_dtype: each value converted (float64 -> float32 rounds to
- * nearest).   d: the gradient converted back to x's dtype ---- */
+/* ---- to_dtype: each value converted as tg_convert_elements does (float64
+ * -> float32 rounds to nearest, float -> integer truncates toward zero).
+ * d: the gradient converted back to x's dtype; none into or out of an
+ * integer tensor (tg_op_apply records no op with an integer output, and an
+ * integer input never requires a gradient). ---- */
 static void to_dtype_forward(const tg_node *node) {
     const tg_tensor *x = node->inputs[0];
     tg_tensor *out = node->output;
-    if (x->dtype == out->dtype) {
+    if (x->dtype == out->dtype)
         memcpy(out->data, x->data, (size_t)out->numel * tg_dtype_size(out->dtype));
-    } else if (out->dtype == TG_F32) {
-        const double *s = x->data;
-        float *d = out->data;
-        for (int64_t i = 0; i < out->numel; i++) d[i] = (float)s[i];
-    } else {
-        const float *s = x->data;
-        double *d = out->data;
-        for (int64_t i = 0; i < out->numel; i++) d[i] = (double)s[i];
-    }
+    else
+        tg_convert_elements("tg_to_dtype", out, x);
 }
 static void to_dtype_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_to_dtype(g, node->inputs[0]->dtype);
@@ -425,9 +421,10 @@ const tg_op tg_op_to_dtype = {"to_dtype", 1, to_dtype_forward, to_dtype_backward
 tg_tensor *tg_to_dtype(tg_tensor *x, tg_dtype dtype) {
     const char *function = "tg_to_dtype";
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
-    if (dtype != TG_F32 && dtype != TG_F64) {
-        tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d (use TG_F32 or TG_F64)", (int)dtype);
+    if (!tg_dtype_known(dtype)) {
+        tg_error_report(TG_ERR_DTYPE, function, "unknown dtype %d (use TG_F32, TG_F64, TG_I64 or TG_I32)",
+                        (int)dtype);
         return NULL;
     }
-    return tg_op_apply(&tg_op_to_dtype, &x, 1, NULL, dtype, x->rank, x->shape);
+    return tg_op_apply_with_integers(&tg_op_to_dtype, &x, 1, NULL, 1, dtype, x->rank, x->shape);
 }

@@ -60,7 +60,7 @@ extern "C" {
 /* Saves `n` >= 0 tensors under `names` (distinct, non-empty, not
  * "__metadata__") with `n_meta` >= 0 string metadata pairs (distinct keys,
  * not TG_CHECKPOINT_CHECKSUM_KEY), atomically replacing `path`. Tensors are
- * float32 ("F32") or float64 ("F64") of any rank, including rank 0 and empty
+ * float32 ("F32"), float64 ("F64"), int64 ("I64") or int32 ("I32") of any rank, including rank 0 and empty
  * ones; their values are stored bit-exactly. What the reader would refuse is
  * refused before anything is written: among others a header (names, shapes
  * and metadata as JSON) over TG_CHECKPOINT_HEADER_LIMIT bytes. Errors:
@@ -85,6 +85,9 @@ tg_status tg_checkpoint_save(const char *path, int n, const char *const *names, 
  *   - I8..I64, U8..U64, BOOL (0 or 1): only when every value is exactly
  *     representable (|x| <= 2^24 into F32, 2^53 into F64, or more bits with
  *     enough trailing zeros); integers are never rounded.
+ *   - into an int64 / int32 destination: I64 into I64 and I32 into I32 bit
+ *     for bit; any other dtype only when every value is a whole number in
+ *     the destination's range (an I64 of 2^40 into I32, or 1.5, is refused).
  * All or nothing: the file and every name, shape and value conversion are
  * checked before the first tensor is written. Tensors in the file that are
  * not asked for are ignored. Each tensor written is changed in place (its
@@ -128,9 +131,10 @@ const char *tg_checkpoint_metadata(const tg_checkpoint *ck, const char *key);
 tg_status tg_checkpoint_read_into(const tg_checkpoint *ck, int n, const char *const *names,
                                   tg_tensor *const *tensors);
 /* A new persistent tensor (caller frees with tg_free) holding the tensor
- * `name`: float32 for F16, BF16 and F32 (exact), float64 for F64 and for
- * integers and BOOL. Errors: TG_ERR_ARGUMENT (no such name), TG_ERR_DTYPE (an
- * integer beyond 2^53 that float64 cannot hold exactly). */
+ * `name`: float32 for F16, BF16 and F32 (exact), int64 for I64 and int32 for
+ * I32 (exact), float64 for F64 and for the other integers and BOOL. Errors:
+ * TG_ERR_ARGUMENT (no such name), TG_ERR_DTYPE (an integer beyond 2^53 that
+ * float64 cannot hold exactly). */
 tg_tensor *tg_checkpoint_read_tensor(const tg_checkpoint *ck, const char *name);
 
 #ifdef __cplusplus

@@ -76,11 +76,21 @@ typedef struct tg_op {
 
 /* Runs `op` on `inputs` with output dtype/shape given by the caller and
  * returns the output (owned by a tape; see tape.h). `attrs` may be NULL.
- * Errors: NULL input, stale tensor, inputs from two different tapes, and any
- * error the forward kernel reports (returns NULL). */
+ * Errors: NULL input, stale tensor, inputs from two different tapes, an
+ * integer input (TG_ERR_DTYPE naming the op and the dtype: a kernel written
+ * for floats never reads integers), and any error the forward kernel
+ * reports (returns NULL). An op whose output has an integer dtype is never
+ * recorded: no gradient flows through it. */
 tg_tensor *tg_op_apply(const tg_op *op, tg_tensor *const *inputs, int n_inputs,
                        const tg_op_attrs *attrs, tg_dtype out_dtype, int out_rank,
                        const int64_t *out_shape);
+/* tg_op_apply for an op that takes integer tensors (indices, labels): bit i
+ * of `integer_inputs` set lets input i be TG_I64 or TG_I32 (it may also be
+ * a float tensor: the op's function checks what it needs); an integer
+ * tensor at any other input is refused as by tg_op_apply. */
+tg_tensor *tg_op_apply_with_integers(const tg_op *op, tg_tensor *const *inputs, int n_inputs,
+                                     const tg_op_attrs *attrs, uint64_t integer_inputs, tg_dtype out_dtype,
+                                     int out_rank, const int64_t *out_shape);
 
 /* The built-in op records, for introspection and tests: the number of ops and
  * the i-th record (NULL, reported as TG_ERR_ARGUMENT, outside [0, count)). */

@@ -70,6 +70,13 @@ tg_tensor *tg_sign(tg_tensor *x);                /* -1, 0 or 1; NaN stays NaN */
  * [-rank, rank); a rank-0 x accepts only TG_ALL_AXES (and gives 1). */
 tg_tensor *tg_argmax_mask(tg_tensor *x, int axis);
 #define TG_ALL_AXES (-1000)
+/* The index of the first maximum along `axis`, as an int64 tensor of x's
+ * shape without that axis (torch.argmax(x, axis)); with TG_ALL_AXES the flat
+ * index of the first maximum over all elements, rank 0. A NaN counts as the
+ * maximum, as in tg_argmax_mask. x may be float or integer (exact below
+ * 2^53). Never recorded (no gradient). Errors: TG_ERR_AXIS for an axis
+ * outside [-rank, rank), TG_ERR_SHAPE for an empty axis or an empty x. */
+tg_tensor *tg_argmax(tg_tensor *x, int axis);
 
 /* ---- reductions ----
  * Over all elements (rank-0 result) or over a list of distinct axes; keepdim
@@ -122,7 +129,12 @@ tg_tensor *tg_pad(tg_tensor *x, int axis, int64_t before, int64_t after);
  * d: each input gets the slice of the gradient where it was. */
 tg_tensor *tg_concat(int n, tg_tensor *const *tensors, int axis);
 /* Converts to another dtype (or copies, for the same dtype); float64 ->
- * float32 rounds to nearest.   d: the gradient converted back */
+ * float32 and int64 -> float round to nearest; float -> int64 / int32
+ * truncates toward zero, as torch's .long() (-2.7 -> -2); a NaN, an infinity
+ * or a value out of the integer range is refused (TG_ERR_ARGUMENT naming the
+ * element). No gradient flows into or out of an integer tensor: the result
+ * of a conversion to an integer dtype does not require one.
+ * d: the gradient converted back (between float dtypes) */
 tg_tensor *tg_to_dtype(tg_tensor *x, tg_dtype dtype);
 
 /* ---- linear algebra ---- */

@@ -1,6 +1,10 @@
 /* tapegrad/tensor.h — n-dimensional tensors: creation, access, printing.
  *
- * A tensor is a row-major array of float32 or float64 with rank 0..TG_MAX_RANK.
+ * A tensor is a row-major array of float32 or float64 with rank 0..TG_MAX_RANK,
+ * or of int64 / int32 for indices and labels. Integer tensors never require a
+ * gradient, and the float ops refuse them (TG_ERR_DTYPE naming the op and
+ * the dtype): only the ops that take indices (index.h), tg_to_dtype and the
+ * comparisons read them; tg_argmax makes them.
  * Ownership follows one rule:
  *   - tensors made by the creation functions below (tg_zeros, tg_from_array,
  *     tg_rand_normal, ...) are *persistent*: they live outside any tape, the
@@ -34,7 +38,8 @@ extern "C" {
 
 #define TG_MAX_RANK 8
 
-typedef enum tg_dtype { TG_F32 = 0, TG_F64 = 1 } tg_dtype;
+/* TG_I64 / TG_I32: signed integers, for indices and class labels. */
+typedef enum tg_dtype { TG_F32 = 0, TG_F64 = 1, TG_I64 = 2, TG_I32 = 3 } tg_dtype;
 
 struct tg_tape;
 struct tg_node;
@@ -61,8 +66,9 @@ typedef struct tg_tensor {
                                      tensor whose data and version it shares */
 } tg_tensor;
 
-/* Size in bytes of one element, and a name ("float32"/"float64"). An
- * unknown dtype gives 0 with TG_ERR_DTYPE, and the name "unknown". */
+/* Size in bytes of one element, and a name ("float32", "float64", "int64",
+ * "int32"). An unknown dtype gives 0 with TG_ERR_DTYPE, and the name
+ * "unknown". */
 size_t tg_dtype_size(tg_dtype dtype);
 const char *tg_dtype_name(tg_dtype dtype);
 
@@ -73,14 +79,19 @@ const char *tg_dtype_name(tg_dtype dtype);
  * element count or a stride overflows; so (0, 2^62, 2^62) is refused as
  * (2^62, 2^62, 0) is), an unknown dtype. A value is converted to float32 as a
  * C cast does, as torch.full does: beyond the float32 range it becomes an
- * infinity (tg_full, tg_scalar, tg_from_doubles). */
+ * infinity (tg_full, tg_scalar, tg_from_doubles). For an integer dtype a
+ * value must be a whole number the dtype holds (NaN, infinities, 1.5 or 2^63
+ * into int64 are refused with TG_ERR_ARGUMENT naming the value); a double
+ * holds every integer up to 2^53 exactly, so pass larger indices through
+ * tg_from_array. tg_rand_* make float tensors only. */
 tg_tensor *tg_empty(tg_dtype dtype, int rank, const int64_t *shape); /* uninitialized */
 tg_tensor *tg_zeros(tg_dtype dtype, int rank, const int64_t *shape);
 tg_tensor *tg_ones(tg_dtype dtype, int rank, const int64_t *shape);
 tg_tensor *tg_full(tg_dtype dtype, int rank, const int64_t *shape, double value);
 /* Rank-0 tensor holding `value`. */
 tg_tensor *tg_scalar(tg_dtype dtype, double value);
-/* Copies numel elements of type `dtype` (float or double) from `data`. */
+/* Copies numel elements of type `dtype` (float, double, int64_t or int32_t)
+ * from `data`. */
 tg_tensor *tg_from_array(tg_dtype dtype, int rank, const int64_t *shape, const void *data);
 /* Copies numel doubles from `values`, converting to `dtype`. */
 tg_tensor *tg_from_doubles(tg_dtype dtype, int rank, const int64_t *shape, const double *values);
@@ -99,6 +110,7 @@ void tg_free(tg_tensor *t);
  * Marks a persistent tensor as a parameter: ops that use it are recorded and
  * backward accumulates into its gradient. Returns TG_ERR_TAPE for tape tensors. */
 tg_status tg_set_requires_grad(tg_tensor *t, bool requires_grad);
+/* (An integer tensor is refused with TG_ERR_DTYPE: it has no gradient.) */
 /* The gradient accumulated so far, or NULL if none yet. Read-only. */
 const tg_tensor *tg_grad(const tg_tensor *t);
 /* Sets the accumulated gradient of `t` to zero (keeps its storage): an
@@ -115,6 +127,9 @@ void tg_set_grad_to_none(tg_tensor *t);
 
 /* ---- element access (any dtype; values travel as double) ---- */
 /* `index` holds rank indices, each in [0, shape[i]); errors name the bad index.
+ * An integer element reads exactly while |v| < 2^53; into an integer tensor
+ * tg_set / tg_set_flat write only whole numbers the dtype holds (else
+ * TG_ERR_ARGUMENT naming the value).
  * tg_set and tg_set_flat change the tensor in place: each successful call
  * adds 1 to its version (tape.h, "In-place changes"). */
 double tg_get(const tg_tensor *t, const int64_t *index);
@@ -136,11 +151,18 @@ double *tg_data_f64(const tg_tensor *t);
  * TG_ERR_DTYPE if the dtype differs (and for a NULL or stale tensor). */
 const float *tg_const_data_f32(const tg_tensor *t);
 const double *tg_const_data_f64(const tg_tensor *t);
+/* The same pairs for integer tensors: writable (an in-place change) and
+ * read-only views of an int64 / int32 tensor's data; NULL with TG_ERR_DTYPE
+ * for any other dtype. */
+int64_t *tg_data_i64(const tg_tensor *t);
+int32_t *tg_data_i32(const tg_tensor *t);
+const int64_t *tg_const_data_i64(const tg_tensor *t);
+const int32_t *tg_const_data_i32(const tg_tensor *t);
 /* Copies the tensor's values into `out` (numel doubles). */
 tg_status tg_copy_to_doubles(const tg_tensor *t, double *out);
-/* Copies `src` values into persistent `dst` (same shape; dtypes may differ),
- * an in-place change of dst (version + 1). A dst owned by a tape is refused
- * (TG_ERR_TAPE). */
+/* Copies `src` values into persistent `dst` (same shape; dtypes may differ,
+ * converted as tg_to_dtype converts), an in-place change of dst (version + 1).
+ * A dst owned by a tape is refused (TG_ERR_TAPE). */
 tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src);
 
 /* ---- for functions built on the library (layers, optimizers, user ops) ---- */
@@ -173,7 +195,7 @@ bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
 char *tg_shape_string(char *buf, size_t size, int rank, const int64_t *shape);
 
 /* Prints like numpy: "tensor([[1.0000, 2.0000], ...], dtype=float32)" and a
- * newline. Large tensors (> 1000 elements) are summarized with "..." the way
+ * newline; integers print as integers ("tensor([3, -1], dtype=int64)"). Large tensors (> 1000 elements) are summarized with "..." the way
  * numpy does. NULL prints "tensor(NULL)"; a stale tensor is reported and
  * prints "tensor(<stale>)". */
 void tg_print(const tg_tensor *t);

@@ -257,7 +257,7 @@ static bool full_overflow(void)
     int64_t shape[] = {INT64_C(1) << 32, INT64_C(1) << 32, 4};
     return tg_full(TG_F64, 3, shape, 1.0) == NULL;
 }
-static bool scalar_unknown_dtype(void) { return tg_scalar((tg_dtype)2, 1.0) == NULL; }
+static bool scalar_unknown_dtype(void) { return tg_scalar((tg_dtype)7, 1.0) == NULL; }
 static bool from_array_null_data(void) { return tg_from_array(TG_F64, 2, shape_2x3, NULL) == NULL; }
 static bool from_array_rank_negative(void)
 {
@@ -1017,52 +1017,28 @@ static bool model_add_null_layer(void)
     tg_model *model = keep(KEPT_MODEL, tg_model_new());
     return tg_model_add(model, NULL) != TG_OK;
 }
-static void free_plain(tg_layer *self) { free(self); }
-static bool model_add_no_forward(void)
+/* A model refuses what cannot be a child: a module that holds it. */
+static bool model_add_cycle(void)
 {
     tg_model *model = keep(KEPT_MODEL, tg_model_new());
-    tg_layer *layer = calloc(1, sizeof *layer);
-    layer->kind = "custom";
-    layer->destroy = free_plain;
-    return tg_model_add(model, layer) != TG_OK;
+    tg_model *inner = tg_model_new();
+    cr_assert_eq(tg_model_add(model, inner), TG_OK);
+    return tg_model_add(inner, model) != TG_OK;
 }
-static tg_tensor *identity_forward(tg_layer *self, tg_tensor *x)
+static tg_tensor *identity_forward(tg_module *self, tg_tensor *x)
 {
     (void)self;
     return x;
 }
-static bool model_add_too_many_params(void)
+static bool module_add_param_missing(void)
 {
-    tg_model *model = keep(KEPT_MODEL, tg_model_new());
-    tg_layer *layer = calloc(1, sizeof *layer);
-    layer->kind = "custom";
-    layer->forward = identity_forward;
-    layer->destroy = free_plain;
-    layer->n_params = TG_LAYER_MAX_PARAMS + 1;
-    return tg_model_add(model, layer) != TG_OK;
+    tg_module *module = keep(KEPT_LAYER, tg_module_new("custom", identity_forward));
+    return tg_module_add_param(module, "weight", NULL) == NULL;
 }
-static bool model_add_missing_param(void)
+static bool module_add_param_on_tape(void)
 {
-    tg_model *model = keep(KEPT_MODEL, tg_model_new());
-    tg_layer *layer = calloc(1, sizeof *layer);
-    layer->kind = "custom";
-    layer->forward = identity_forward;
-    layer->destroy = free_plain;
-    layer->n_params = 1;
-    layer->param_names[0] = "weight";
-    return tg_model_add(model, layer) != TG_OK;
-}
-static bool model_add_tape_param(void)
-{
-    tg_model *model = keep(KEPT_MODEL, tg_model_new());
-    tg_layer *layer = calloc(1, sizeof *layer);
-    layer->kind = "custom";
-    layer->forward = identity_forward;
-    layer->destroy = free_plain;
-    layer->n_params = 1;
-    layer->params[0] = taped();
-    layer->param_names[0] = "weight";
-    return tg_model_add(model, layer) != TG_OK;
+    tg_module *module = keep(KEPT_LAYER, tg_module_new("custom", identity_forward));
+    return tg_module_add_param(module, "weight", taped()) == NULL;
 }
 static bool mlp_one_size(void)
 {
@@ -2305,18 +2281,11 @@ static bool gradients_foreign_wrt(void)
 
 /* ---- PyTorch-layout checkpoints and stored dtypes (nn.h, checkpoint.h) ---- */
 
-static bool model_add_transposed_rank_1(void)
+static bool module_transposed_rank_1(void)
 {
-    tg_model *model = keep(KEPT_MODEL, tg_model_new());
-    tg_layer *layer = calloc(1, sizeof *layer);
-    layer->kind = "custom";
-    layer->forward = identity_forward;
-    layer->destroy = free_plain;
-    layer->n_params = 1;
-    layer->params[0] = vec(3);
-    layer->param_names[0] = "scale";
-    layer->param_transposed_in_files[0] = true;
-    return tg_model_add(model, layer) != TG_OK;
+    tg_module *module = keep(KEPT_LAYER, tg_module_new("custom", identity_forward));
+    cr_assert_not_null(tg_module_add_param(module, "scale", tg_zeros(TG_F64, 1, (int64_t[]){3})));
+    return tg_module_transpose_in_files(module, "scale") != TG_OK;
 }
 static bool model_load_unknown_layout(void)
 {
@@ -2330,10 +2299,13 @@ static bool model_load_unknown_layout(void)
     return tg_model_load(model, path) != TG_OK;
 }
 /* A file holding one I64 tensor "n" = {value}, written by hand. */
-static const char *save_i64(const char *file, uint64_t value)
+/* A file holding one 8-byte integer "n" of the safetensors dtype `code`
+ * ("I64" or "U64"). */
+static const char *save_integer(const char *file, const char *code, uint64_t value)
 {
     const char *path = temp_path(file);
-    const char json[] = "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+    char json[] = "{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}";
+    memcpy(strstr(json, "I64"), code, 3);
     unsigned char raw[8 + sizeof json - 1 + 8];
     for (int b = 0; b < 8; b++) raw[b] = (unsigned char)((uint64_t)(sizeof json - 1) >> (8 * b));
     memcpy(raw + 8, json, sizeof json - 1);
@@ -2344,6 +2316,7 @@ static const char *save_i64(const char *file, uint64_t value)
     fclose(f);
     return path;
 }
+static const char *save_i64(const char *file, uint64_t value) { return save_integer(file, "I64", value); }
 static bool checkpoint_load_inexact_integer(void)
 {
     const char *names[] = {"n"};
@@ -2352,7 +2325,8 @@ static bool checkpoint_load_inexact_integer(void)
 }
 static bool checkpoint_read_tensor_inexact_integer(void)
 {
-    const char *path = save_i64("i.safetensors", UINT64_C(9007199254740993));
+    /* (An I64 reads as int64, exactly: U64 is read as float64.) */
+    const char *path = save_integer("i.safetensors", "U64", UINT64_C(9007199254740993));
     tg_checkpoint *ck = keep(KEPT_CHECKPOINT, tg_checkpoint_open(path));
     return tg_checkpoint_read_tensor(ck, "n") == NULL;
 }
@@ -2422,6 +2396,85 @@ static bool tensor_changed_null(void)
 {
     tg_tensor_changed(NULL);
     return true; /* void: the report is the error value */
+}
+
+/* ---- issue 18 (modules): nested modules, buffers, dotted names ---- */
+static tg_module *plain_module(void) { return keep(KEPT_LAYER, tg_module_new("plain", identity_forward)); }
+static bool module_new_null_kind(void) { return tg_module_new(NULL, identity_forward) == NULL; }
+static bool module_new_empty_kind(void) { return tg_module_new("", identity_forward) == NULL; }
+static bool module_new_n_null_forward(void) { return tg_module_new_n("pair", NULL) == NULL; }
+static bool module_set_state_null(void) { return tg_module_set_state(NULL, NULL, NULL) != TG_OK; }
+static bool module_kind_null(void) { return tg_module_kind(NULL) == NULL; }
+static bool module_add_buffer_dotted(void)
+{
+    return tg_module_add_buffer(plain_module(), "running.mean", tg_zeros(TG_F64, 1, (int64_t[]){2})) == NULL;
+}
+static bool module_add_buffer_taken(void)
+{
+    tg_module *m = plain_module();
+    cr_assert_not_null(tg_module_add_param(m, "w", tg_zeros(TG_F64, 1, (int64_t[]){2})));
+    return tg_module_add_buffer(m, "w", tg_zeros(TG_F64, 1, (int64_t[]){2})) == NULL;
+}
+static bool module_add_child_taken(void)
+{
+    tg_module *m = plain_module();
+    cr_assert_not_null(tg_module_add_child(m, "block", tg_model_new()));
+    return tg_module_add_child(m, "block", tg_model_new()) == NULL;
+}
+static bool module_add_child_null(void) { return tg_module_add_child(plain_module(), "x", NULL) == NULL; }
+static bool module_param_unknown_path(void) { return tg_module_param(small_model(3), "0.gain") == NULL; }
+static bool module_buffer_unknown_path(void) { return tg_module_buffer(small_model(3), "1.running_mean") == NULL; }
+static bool module_child_at_index(void) { return tg_module_child_at(small_model(3), 3, NULL) == NULL; }
+static bool module_forward_n_zero_inputs(void)
+{
+    tg_tensor *out[1];
+    return tg_module_forward_n(small_model(3), 0, out, 1, out) == -1;
+}
+static bool module_forward_two_into_one(void)
+{
+    tg_tensor *in[2] = {mat(2, 2), mat(2, 2)}, *out[1];
+    return tg_module_forward_n(plain_module(), 2, in, 1, out) == -1;
+}
+static bool module_transpose_unknown(void) { return tg_module_transpose_in_files(plain_module(), "kernel") != TG_OK; }
+static bool module_tie_null_source(void)
+{
+    return tg_module_tie_param(tg_model_layer(small_model(3), 0), "weight", NULL, "weight") != TG_OK;
+}
+static bool module_param_at_index(void) { return tg_module_param_at(small_model(3), 9, NULL, 0) == NULL; }
+static bool module_buffer_at_index(void) { return tg_module_buffer_at(small_model(3), 0, NULL, 0) == NULL; }
+static bool module_load_buffer_shape(void)
+{
+    const char *path = temp_path("stat.safetensors");
+    tg_module *saved = plain_module(), *other = plain_module();
+    cr_assert_not_null(tg_module_add_buffer(saved, "running_var", tg_zeros(TG_F64, 1, (int64_t[]){6})));
+    cr_assert_not_null(tg_module_add_buffer(other, "running_var", tg_zeros(TG_F64, 1, (int64_t[]){4})));
+    cr_assert_eq(tg_module_save(saved, path), TG_OK);
+    return tg_module_load(other, path) != TG_OK;
+}
+static bool leaky_relu_layer_nan(void) { return tg_leaky_relu_layer_new(NAN) == NULL; }
+static bool conv2d_layer_groups(void)
+{
+    tg_rng rng = tg_rng_seeded(1);
+    tg_conv2d_opts o = tg_conv2d_options(1, 0, 1, 2);
+    return tg_conv2d_layer_new(&rng, TG_F64, 3, 4, 3, &o, true, TG_INIT_HE_UNIFORM) == NULL;
+}
+static bool conv2d_layer_kernel_zero(void)
+{
+    tg_rng rng = tg_rng_seeded(1);
+    return tg_conv2d_layer_new(&rng, TG_F64, 3, 4, 0, NULL, true, TG_INIT_HE_UNIFORM) == NULL;
+}
+static bool max_pool2d_layer_padding(void) { return tg_max_pool2d_layer_new(2, 2, 3) == NULL; }
+static bool batch_norm2d_layer_momentum(void) { return tg_batch_norm2d_layer_new(TG_F32, 4, 1e-5, 1.5) == NULL; }
+static bool batch_norm2d_layer_rank(void)
+{
+    tg_layer *bn = keep(KEPT_LAYER, tg_batch_norm2d_layer_new(TG_F64, 3, 1e-5, 0.1));
+    return tg_layer_forward(bn, mat(2, 3)) == NULL;
+}
+static bool layer_norm_layer_size(void) { return tg_layer_norm_layer_new(TG_F64, 1, (int64_t[]){0}, 1e-5, true) == NULL; }
+static bool dropout_layer_p(void) { return tg_dropout_layer_new(1.0, 7) == NULL; }
+static bool dropout_counter_not_dropout(void)
+{
+    return tg_dropout_layer_set_counter(keep(KEPT_LAYER, tg_activation_layer_new(TG_ACT_RELU)), 3) != TG_OK;
 }
 /* ---- issue 18 (conv): convolution and pooling ---- */
 static tg_tensor *nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return keep_tensor(tg_zeros(TG_F64, 4, (int64_t[]){n, c, h, w})); }
@@ -2625,6 +2678,60 @@ static bool gru_bias_shape(void)
     return tg_gru(zeros_of(3, (int64_t[]){2, 1, 3}), mat(1, 2), mat(6, 3), mat(6, 2), vec(5), vec(6)) == NULL;
 }
 /* ---- end of issue 19 (attention branch) ---- */
+/* ---- issue 18 (integers and indexing) ---- */
+static tg_tensor *ints(int rank, const int64_t *shape, const int64_t *values)
+{
+    return keep_tensor(tg_from_array(TG_I64, rank, shape, values));
+}
+static tg_tensor *ints3(int64_t a, int64_t b, int64_t c) { return ints(1, (const int64_t[]){3}, (const int64_t[]){a, b, c}); }
+static bool int_add(void) { return tg_add(ints3(1, 2, 3), ints3(1, 2, 3)) == NULL; }
+static bool int_matmul(void)
+{
+    tg_tensor *a = ints(2, (const int64_t[]){1, 1}, (const int64_t[]){1});
+    return tg_matmul(a, a) == NULL;
+}
+static bool int_requires_grad(void) { return tg_set_requires_grad(ints3(1, 2, 3), true) != TG_OK; }
+static bool int_set_fraction(void) { return tg_set_flat(ints3(1, 2, 3), 0, 2.5) != TG_OK; }
+static bool int_full_nan(void) { return tg_full(TG_I32, 1, (const int64_t[]){2}, NAN) == NULL; }
+static bool int_to_dtype_nan(void) { return tg_to_dtype(keep_tensor(tg_full(TG_F64, 1, (const int64_t[]){1}, NAN)), TG_I64) == NULL; }
+static bool int_data_f32(void) { return tg_data_f32(ints3(1, 2, 3)) == NULL; }
+static bool data_i64_of_float(void) { return tg_data_i64(mat(2, 2)) == NULL; }
+static bool const_data_i32_of_int64(void) { return tg_const_data_i32(ints3(1, 2, 3)) == NULL; }
+static bool argmax_axis(void) { return tg_argmax(mat(2, 3), 2) == NULL; }
+static bool argmax_empty(void) { return tg_argmax(mat(2, 0), 1) == NULL; }
+static bool index_select_out_of_range(void) { return tg_index_select(mat(4, 3), 0, ints3(0, 4, 1)) == NULL; }
+static bool index_select_negative(void) { return tg_index_select(mat(4, 3), 1, ints3(0, -2, 1)) == NULL; }
+static bool index_select_float_idx(void) { return tg_index_select(mat(4, 3), 0, vec(3)) == NULL; }
+static bool index_select_rank2_idx(void) { return tg_index_select(mat(4, 3), 0, ints(2, (const int64_t[]){1, 1}, (const int64_t[]){0})) == NULL; }
+static bool index_select_axis(void) { return tg_index_select(mat(4, 3), 2, ints3(0, 1, 2)) == NULL; }
+static bool index_select_int_x(void) { return tg_index_select(ints3(5, 6, 7), 0, ints3(0, 1, 2)) == NULL; }
+static bool index_add_src_shape(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 1, 2), mat(2, 3)) == NULL; }
+static bool index_add_dtypes(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 1, 2), mat32(3, 3)) == NULL; }
+static bool index_add_out_of_range(void) { return tg_index_add(mat(4, 3), 0, ints3(0, 9, 2), mat(3, 3)) == NULL; }
+static bool gather_rank(void) { return tg_gather(mat(4, 3), 1, ints3(0, 1, 2)) == NULL; }
+static bool gather_too_large(void) { return tg_gather(mat(2, 3), 1, ints(2, (const int64_t[]){3, 1}, (const int64_t[]){0, 1, 2})) == NULL; }
+static bool gather_out_of_range(void) { return tg_gather(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, 3})) == NULL; }
+static bool gather_float_idx(void) { return tg_gather(mat(2, 3), 1, mat(2, 1)) == NULL; }
+static bool scatter_add_shapes(void) { return tg_scatter_add(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, 1}), mat(2, 2)) == NULL; }
+static bool scatter_add_negative(void) { return tg_scatter_add(mat(2, 3), 1, ints(2, (const int64_t[]){2, 1}, (const int64_t[]){0, -5}), mat(2, 1)) == NULL; }
+static bool embedding_weight_rank(void) { return tg_embedding(vec(4), ints3(0, 1, 2)) == NULL; }
+static bool embedding_out_of_range(void) { return tg_embedding(mat(4, 2), ints(2, (const int64_t[]){2, 2}, (const int64_t[]){0, 1, 3, 4})) == NULL; }
+static bool embedding_null_idx(void) { return tg_embedding(mat(4, 2), NULL) == NULL; }
+static bool eq_dtypes(void) { return tg_eq(ints3(1, 2, 3), vec(3)) == NULL; }
+static bool lt_shapes(void) { return tg_lt(mat(2, 3), mat(3, 2)) == NULL; }
+static bool ge_null(void) { return tg_ge(mat(2, 3), NULL) == NULL; }
+static bool masked_fill_shape(void) { return tg_masked_fill(mat(2, 3), mat(4, 1), 0.0) == NULL; }
+static bool masked_fill_grows_x(void) { return tg_masked_fill(vec(3), mat(2, 3), 0.0) == NULL; }
+static bool masked_fill_dtype(void) { return tg_masked_fill(mat(2, 3), mat32(2, 3), 0.0) == NULL; }
+static bool ce_ex_label_range(void) { return tg_cross_entropy_loss_ex(mat(3, 2), ints3(0, 2, -100), NULL) == NULL; }
+static bool ce_ex_smoothing(void)
+{
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.label_smoothing = 1.5;
+    return tg_cross_entropy_loss_ex(mat(3, 2), ints3(0, 1, 1), &o) == NULL;
+}
+static bool ce_ex_labels_shape(void) { return tg_cross_entropy_loss_ex(mat(2, 2), ints3(0, 1, 1), NULL) == NULL; }
+static bool accuracy_int_label_range(void) { return isnan(tg_accuracy(mat(3, 2), ints3(0, 1, 5))); }
 
 static bad_call rows[] = {
     /* error.h, threads.h */
@@ -2657,7 +2764,7 @@ static bad_call rows[] = {
     {"tg_ones", "NULL shape for rank 1", ones_null_shape, ARG, "NULL"},
     {"tg_full", "unknown dtype -1", full_unknown_dtype, DTYPE, "-1"},
     {"tg_full", "2^66 elements", full_overflow, MEMORY, "(4294967296,4294967296,4)"},
-    {"tg_scalar", "unknown dtype 2", scalar_unknown_dtype, DTYPE, "2"},
+    {"tg_scalar", "unknown dtype 7", scalar_unknown_dtype, DTYPE, "7"},
     {"tg_from_array", "NULL data", from_array_null_data, ARG, "data"},
     {"tg_from_array", "rank -2", from_array_rank_negative, SHAPE, "-2"},
     {"tg_from_doubles", "NULL values", from_doubles_null_values, ARG, "values"},
@@ -2949,10 +3056,9 @@ static bad_call rows[] = {
     {"tg_layer_forward", "stale x", layer_forward_stale, TAPE, "stale"},
     {"tg_model_add", "NULL model", model_add_null_model, ARG, "model is NULL"},
     {"tg_model_add", "NULL layer", model_add_null_layer, ARG, "layer is NULL"},
-    {"tg_model_add", "layer without forward", model_add_no_forward, ARG, "forward"},
-    {"tg_model_add", "5 parameters", model_add_too_many_params, ARG, "5"},
-    {"tg_model_add", "parameter missing", model_add_missing_param, ARG, "missing"},
-    {"tg_model_add", "parameter on a tape", model_add_tape_param, TAPE, "tape"},
+    {"tg_model_add", "a model into its own child", model_add_cycle, ARG, "cycle"},
+    {"tg_module_add_param", "parameter missing", module_add_param_missing, ARG, "NULL"},
+    {"tg_module_add_param", "parameter on a tape", module_add_param_on_tape, TAPE, "tape"},
     {"tg_mlp_new", "1 size", mlp_one_size, ARG, "got 1"},
     {"tg_mlp_new", "size 0", mlp_size_zero, ARG, "sizes[1] = 0"},
     {"tg_mlp_new", "NULL sizes", mlp_null_sizes, ARG, "NULL"},
@@ -3232,10 +3338,10 @@ static bad_call rows[] = {
     {"tg_rand_normal", "float32 mean 3e38 std 1e37", rand_normal_f32_beyond_float_range, ARG, "float32 range"},
     {"tg_rand_normal", "float64 std 1e308", rand_normal_f64_std_overflows, ARG, "float64 range"},
     /* PyTorch-layout checkpoints and stored dtypes */
-    {"tg_model_add", "rank-1 parameter flagged transposed in files", model_add_transposed_rank_1, ARG, "rank 1"},
+    {"tg_module_transpose_in_files", "a rank-1 parameter", module_transposed_rank_1, ARG, "rank 1"},
     {"tg_model_load", "layout 'jax'", model_load_unknown_layout, FORMAT, "'jax'"},
     {"tg_checkpoint_load_into", "I64 2^24+1 into float32", checkpoint_load_inexact_integer, DTYPE, "16777217"},
-    {"tg_checkpoint_read_tensor", "I64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
+    {"tg_checkpoint_read_tensor", "U64 2^53+1", checkpoint_read_tensor_inexact_integer, DTYPE, "9007199254740993"},
     /* issue 21 (nn): tg_where */
     {"tg_where", "float32 mask, float64 a and b", where_dtypes, DTYPE, "float32"},
     {"tg_where", "a (2,3), b (3,2)", where_shapes, SHAPE, "(3,2)"},
@@ -3258,6 +3364,36 @@ static bad_call rows[] = {
     {"tg_my_layer", "tg_shape_validate with NULL numel", shape_validate_null_numel, ARG, "numel is NULL"},
     {"tg_my_layer", "tg_shape_validate of (2,-5)", shape_validate_negative, SHAPE, "(2,-5)"},
     {"tg_tensor_changed", "NULL t", tensor_changed_null, ARG, "t is NULL"},
+    /* issue 18 (modules): nested modules, buffers, dotted names */
+    {"tg_module_new", "NULL kind", module_new_null_kind, ARG, "kind is NULL"},
+    {"tg_module_new", "empty kind", module_new_empty_kind, ARG, "kind is empty"},
+    {"tg_module_new_n", "NULL forward", module_new_n_null_forward, ARG, "forward is NULL"},
+    {"tg_module_set_state", "NULL module", module_set_state_null, ARG, "module is NULL"},
+    {"tg_module_kind", "NULL module", module_kind_null, ARG, "module is NULL"},
+    {"tg_module_add_buffer", "a name with a dot", module_add_buffer_dotted, ARG, "'running.mean'"},
+    {"tg_module_add_buffer", "a name a parameter has", module_add_buffer_taken, ARG, "named 'w'"},
+    {"tg_module_add_child", "a name a child has", module_add_child_taken, ARG, "named 'block'"},
+    {"tg_module_add_child", "NULL child", module_add_child_null, ARG, "NULL"},
+    {"tg_module_param", "no parameter 0.gain", module_param_unknown_path, ARG, "'0.gain'"},
+    {"tg_module_buffer", "no buffer 1.running_mean", module_buffer_unknown_path, ARG, "'1.running_mean'"},
+    {"tg_module_child_at", "child 3 of 3", module_child_at_index, ARG, "no child 3"},
+    {"tg_module_forward_n", "0 inputs", module_forward_n_zero_inputs, ARG, "got 0"},
+    {"tg_module_forward_n", "2 inputs into a one-input forward", module_forward_two_into_one, ARG, "got 2"},
+    {"tg_module_transpose_in_files", "no parameter kernel", module_transpose_unknown, ARG, "'kernel'"},
+    {"tg_module_tie_param", "NULL source", module_tie_null_source, ARG, "source is NULL"},
+    {"tg_module_param_at", "index 9 of 4", module_param_at_index, ARG, "no parameter 9"},
+    {"tg_module_buffer_at", "a model without buffers", module_buffer_at_index, ARG, "no buffer 0"},
+    {"tg_module_load", "a buffer of another shape", module_load_buffer_shape, SHAPE,
+     "buffer 'running_var' has shape (4) in the model, (6) in the file"},
+    {"tg_leaky_relu_layer_new", "NaN slope", leaky_relu_layer_nan, ARG, "nan"},
+    {"tg_conv2d_layer_new", "groups 2 not dividing 3 channels", conv2d_layer_groups, ARG, "groups=2"},
+    {"tg_conv2d_layer_new", "kernel 0", conv2d_layer_kernel_zero, ARG, "kernel=0"},
+    {"tg_max_pool2d_layer_new", "padding 3 > kernel / 2", max_pool2d_layer_padding, ARG, "padding=3"},
+    {"tg_batch_norm2d_layer_new", "momentum 1.5", batch_norm2d_layer_momentum, ARG, "momentum=1.5"},
+    {"tg_layer_forward", "a (2,3) x into batch norm 2d", batch_norm2d_layer_rank, SHAPE, "(2,3)"},
+    {"tg_layer_norm_layer_new", "a normalized size 0", layer_norm_layer_size, ARG, "normalized_shape[0] = 0"},
+    {"tg_dropout_layer_new", "p = 1", dropout_layer_p, ARG, "got 1"},
+    {"tg_dropout_layer_set_counter", "a relu layer", dropout_counter_not_dropout, ARG, "not a dropout layer"},
     /* issue 18 (conv): convolution and pooling */
     {"tg_conv2d", "x with 3 channels, weight (6,2,5,5)", conv2d_channels, SHAPE, "expects 2"},
     {"tg_conv2d", "5x5 kernel on a 4x6 input", conv2d_kernel_too_big, SHAPE, "padded input height 4"},
@@ -3355,6 +3491,46 @@ static bad_call rows[] = {
     {"tg_gru_cell", "float32 x, float64 weights", gru_cell_dtypes, DTYPE, "float32"},
     {"tg_lstm", "x (1,3), not (T,B,I)", lstm_rank_2_x, SHAPE, "(1,3)"},
     {"tg_gru", "b_ih (5) for 3 gates of 2", gru_bias_shape, SHAPE, "b_ih (5)"},
+    /* issue 18: integer tensors and indexing */
+    {"tg_add", "int64 inputs", int_add, DTYPE, "int64"},
+    {"tg_matmul", "int64 a and b", int_matmul, DTYPE, "input 0 is an int64"},
+    {"tg_set_requires_grad", "an int64 tensor", int_requires_grad, DTYPE, "int64"},
+    {"tg_set_flat", "2.5 into int64", int_set_fraction, ARG, "2.5"},
+    {"tg_full", "NaN into int32", int_full_nan, ARG, "int32"},
+    {"tg_to_dtype", "NaN to int64", int_to_dtype_nan, ARG, "nan"},
+    {"tg_data_f32", "an int64 tensor", int_data_f32, DTYPE, "int64"},
+    {"tg_data_i64", "a float64 tensor", data_i64_of_float, DTYPE, "float64"},
+    {"tg_const_data_i32", "an int64 tensor", const_data_i32_of_int64, DTYPE, "int64"},
+    {"tg_argmax", "axis 2 of (2,3)", argmax_axis, AXIS, "(2,3)"},
+    {"tg_argmax", "empty axis of (2,0)", argmax_empty, SHAPE, "(2,0)"},
+    {"tg_index_select", "index 4 for 4 rows", index_select_out_of_range, ARG, "index 4 at position (1) of idx is outside [0, 4)"},
+    {"tg_index_select", "index -2", index_select_negative, ARG, "index -2 at position (1) of idx is outside [0, 3)"},
+    {"tg_index_select", "float64 idx", index_select_float_idx, DTYPE, "float64"},
+    {"tg_index_select", "idx of rank 2", index_select_rank2_idx, SHAPE, "(1,1)"},
+    {"tg_index_select", "axis 2 of (4,3)", index_select_axis, AXIS, "axis 2"},
+    {"tg_index_select", "int64 x", index_select_int_x, DTYPE, "int64"},
+    {"tg_index_add", "src (2,3) for 3 indices", index_add_src_shape, SHAPE, "(3,3)"},
+    {"tg_index_add", "float32 src, float64 x", index_add_dtypes, DTYPE, "float32"},
+    {"tg_index_add", "index 9 for 4 rows", index_add_out_of_range, ARG, "index 9"},
+    {"tg_gather", "idx of rank 1 for (4,3)", gather_rank, SHAPE, "(4,3)"},
+    {"tg_gather", "idx (3,1) for (2,3)", gather_too_large, SHAPE, "(3,1)"},
+    {"tg_gather", "index 3 along a size-3 axis", gather_out_of_range, ARG, "index 3 at position (1,0) of idx is outside [0, 3)"},
+    {"tg_gather", "float64 idx", gather_float_idx, DTYPE, "float64"},
+    {"tg_scatter_add", "idx (2,1), src (2,2)", scatter_add_shapes, SHAPE, "(2,2)"},
+    {"tg_scatter_add", "index -5", scatter_add_negative, ARG, "index -5"},
+    {"tg_embedding", "weight of rank 1", embedding_weight_rank, SHAPE, "(4)"},
+    {"tg_embedding", "index 4 for 4 rows", embedding_out_of_range, ARG, "index 4 at position (1,1) of idx is outside [0, 4)"},
+    {"tg_embedding", "NULL idx", embedding_null_idx, ARG, "idx"},
+    {"tg_eq", "int64 a, float64 b", eq_dtypes, DTYPE, "int64"},
+    {"tg_lt", "(2,3) with (3,2)", lt_shapes, SHAPE, "(3,2)"},
+    {"tg_ge", "NULL b", ge_null, ARG, "b"},
+    {"tg_masked_fill", "mask (4,1) for (2,3)", masked_fill_shape, SHAPE, "(4,1)"},
+    {"tg_masked_fill", "mask (2,3) for x (3)", masked_fill_grows_x, SHAPE, "(2,3)"},
+    {"tg_masked_fill", "float32 mask, float64 x", masked_fill_dtype, DTYPE, "float32"},
+    {"tg_cross_entropy_loss_ex", "label 2 for 2 classes", ce_ex_label_range, ARG, "label 2 at row 1"},
+    {"tg_cross_entropy_loss_ex", "label_smoothing 1.5", ce_ex_smoothing, ARG, "1.5"},
+    {"tg_cross_entropy_loss_ex", "labels (3) for (2,2)", ce_ex_labels_shape, SHAPE, "(3)"},
+    {"tg_accuracy", "int64 label 5 for 2 classes", accuracy_int_label_range, ARG, "label 5 at row 2"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

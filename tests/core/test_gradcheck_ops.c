@@ -158,6 +158,36 @@ static tg_tensor *f_attention_causal(tg_tensor **x) {
 static tg_tensor *f_attention_mask(tg_tensor **x) {
     return tg_scaled_dot_product_attention(x[0], x[1], x[1], x[2], false, 0.7);
 }
+/* Index tensors are constants of a case: int64 on the current tape (made
+ * through tg_to_dtype from doubles), so that backward finds them and
+ * nothing is left to free. Repeated indices test the deterministic adds. */
+static tg_tensor *tape_indices(int rank, const int64_t *shape, const double *values) {
+    tg_tensor *p = tg_from_doubles(TG_F64, rank, shape, values);
+    tg_tensor *i = tg_to_dtype(p, TG_I64);
+    tg_free(p);
+    return i;
+}
+static tg_tensor *rows_2_0_2_3_2(void) { return tape_indices(1, (int64_t[]){5}, (double[]){2, 0, 2, 3, 2}); }
+static tg_tensor *f_index_select(tg_tensor **x) { return tg_index_select(x[0], 0, rows_2_0_2_3_2()); }
+static tg_tensor *f_index_select_mid(tg_tensor **x) {
+    tg_tensor *idx = tg_to_dtype(tape_indices(1, (int64_t[]){3}, (double[]){1, 1, 0}), TG_I32);
+    return tg_index_select(x[0], -2, idx);
+}
+static tg_tensor *f_index_add(tg_tensor **x) { return tg_index_add(x[0], 0, rows_2_0_2_3_2(), x[1]); }
+static tg_tensor *gather_idx(void) { return tape_indices(2, (int64_t[]){3, 2}, (double[]){0, 3, 1, 1, 2, 0}); }
+static tg_tensor *f_gather(tg_tensor **x) { return tg_gather(x[0], 1, gather_idx()); }
+static tg_tensor *f_gather_axis0_smaller(tg_tensor **x) {
+    return tg_gather(x[0], 0, tape_indices(2, (int64_t[]){2, 3}, (double[]){2, 2, 0, 1, 2, 2}));
+}
+static tg_tensor *f_scatter_add(tg_tensor **x) { return tg_scatter_add(x[0], 1, gather_idx(), x[1]); }
+/* masked_fill with a constant mask from the second input (kept away from 0). */
+static tg_tensor *f_masked_fill(tg_tensor **x) {
+    return tg_masked_fill(x[0], tg_lt(x[1], tg_mul_scalar(x[1], 0.0)), -3.0);
+}
+static tg_tensor *f_embedding(tg_tensor **x) {
+    return tg_embedding(x[0], tape_indices(2, (int64_t[]){2, 3}, (double[]){4, 0, 4, 1, 1, 4}));
+}
+
 /* The ops used as one expression: a second-order check would use these too. */
 static tg_tensor *f_composite(tg_tensor **x) {
     return tg_mean(tg_mul(tg_sigmoid(tg_matmul(x[0], x[1])), tg_log_softmax(tg_matmul(x[0], x[1]), 1)));
@@ -270,12 +300,21 @@ static const op_case cases[] = {
      {{2, 3, 2}, {2, 4, 2}, {2, 4, 3}}, -1.5, 1.5, NAN, NAN},
     {"attention", "mask (3,4), v = k, scale 0.7", f_attention_mask, 3, {3, 3, 2}, {{2, 3, 2}, {2, 4, 2}, {3, 4}}, -1.5,
      1.5, NAN, NAN},
+    {"index_select", "rows {2,0,2,3,2} of (4,3)", f_index_select, 1, {2}, {{4, 3}}, -2, 2, NAN, NAN},
+    {"index_select", "axis -2 of (2,3,2), int32 {1,1,0}", f_index_select_mid, 1, {3}, {{2, 3, 2}}, -2, 2, NAN, NAN},
+    {"index_add", "(4,3) + (5,3) at rows {2,0,2,3,2}", f_index_add, 2, {2, 2}, {{4, 3}, {5, 3}}, -2, 2, NAN, NAN},
+    {"gather", "axis 1 of (3,4), idx (3,2)", f_gather, 1, {2}, {{3, 4}}, -2, 2, NAN, NAN},
+    {"gather", "axis 0 of (3,4), idx (2,3)", f_gather_axis0_smaller, 1, {2}, {{3, 4}}, -2, 2, NAN, NAN},
+    {"scatter_add", "(3,4) + (3,2) along axis 1", f_scatter_add, 2, {2, 2}, {{3, 4}, {3, 2}}, -2, 2, NAN, NAN},
+    {"embedding", "(5,3) table, idx (2,3)", f_embedding, 1, {2}, {{5, 3}}, -2, 2, NAN, NAN},
+    {"masked_fill", "(3,4) with a mask (4) from x1 < 0", f_masked_fill, 2, {2, 1}, {{3, 4}, {4}}, -2, 2, 0.0, NAN},
     {"composite", "mean(sigmoid(AB) * log_softmax(AB))", f_composite, 2, {2, 2}, {{3, 4}, {4, 5}}, -1, 1, NAN, NAN},
 };
 static const int n_cases = (int)(sizeof cases / sizeof cases[0]);
 
 /* Ops with no gradient by design: masks used inside backward rules. */
-static const char *const non_differentiable[] = {"gt_scalar", "lt_scalar", "sign", "argmax_mask"};
+static const char *const non_differentiable[] = {"gt_scalar", "lt_scalar", "sign", "argmax_mask", "argmax",
+                                                  "eq", "ne", "lt", "le", "gt", "ge"};
 
 typedef struct run_ctx {
     const op_case *c;
@@ -438,6 +477,41 @@ Test(gradcheck_ops, second_order_gradients_through_conv2d) {
     cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
     tg_free(x[0]);
     tg_free(x[1]);
+}
+
+/* Second order through the index ops and masked_fill: h(x) = d/dx f(x) for
+ * f = sum(tanh(index_select(x, 0, idx)) * gather(x, 1, idx2)^2
+ *         + sigmoid(embedding(x, idx3)) + masked_fill(x, mask, 0.5)^3),
+ * whose rules are index_add and scatter_add, whose own rules are
+ * index_select and gather again. */
+static tg_tensor *gradient_through_indexing(tg_tensor *const *inputs, int n, void *ctx) {
+    (void)n;
+    (void)ctx;
+    tg_tensor *x = inputs[0]; /* (4,3) */
+    tg_tensor *picked = tg_tanh(tg_index_select(x, 0, rows_2_0_2_3_2()));                      /* (5,3) */
+    tg_tensor *idx2 = tape_indices(2, (int64_t[]){4, 3}, (double[]){0, 0, 2, 1, 2, 2, 0, 1, 1, 2, 2, 2});
+    tg_tensor *gathered = tg_pow(tg_gather(x, 1, idx2), 2.0);                                  /* (4,3) */
+    tg_tensor *looked = tg_sigmoid(tg_embedding(x, tape_indices(1, (int64_t[]){3}, (double[]){3, 3, 1})));
+    tg_tensor *mask = tape_indices(1, (int64_t[]){3}, (double[]){0, 1, 0}); /* fills column 1 */
+    tg_tensor *filled = tg_pow(tg_masked_fill(x, mask, 0.5), 3.0);
+    tg_tensor *f = tg_add(tg_add(tg_sum(picked), tg_sum(tg_mul(gathered, x))), tg_add(tg_sum(looked), tg_sum(filled)));
+    tg_tensor *dfdx;
+    if (tg_gradients(f, NULL, 1, &inputs[0], &dfdx, true) != TG_OK) return NULL;
+    return tg_mul(dfdx, tg_tanh(x)); /* not linear in x, so the second order is exercised everywhere */
+}
+
+Test(gradcheck_ops, second_order_gradients_through_indexing) {
+    tg_rng rng = tg_rng_seeded(9);
+    tg_tensor *x = tg_gradcheck_input(&rng, 2, (int64_t[]){4, 3}, -2, 2, 0, NULL, 0);
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.atol = 1e-7;
+    options.rtol = 1e-6;
+    tg_gradcheck_result result;
+    cr_assert_eq(tg_gradcheck(gradient_through_indexing, NULL, 1, &x, &options, &result), TG_OK, "%s",
+                 tg_last_error_message());
+    char text[512];
+    cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
+    tg_free(x);
 }
 
 /* Second order through pooling: h(x) = |d/dx f|^2 for f = sum(tanh(pool(x)))

@@ -88,7 +88,57 @@ static tg_tensor *c_gelu_forms(tg_tensor **x) {
     return tg_sum(tg_add(tg_mul(tg_gelu(x[0]), x[1]), tg_mul(tg_gelu_tanh(x[0]), tg_silu(x[1]))));
 }
 
+/* Constant indices on the tape (int64, through tg_to_dtype), kept for backward. */
+static tg_tensor *tape_indices(int rank, const int64_t *shape, const double *values) {
+    tg_tensor *p = tg_from_doubles(TG_F64, rank, shape, values);
+    tg_tensor *i = tg_to_dtype(p, TG_I64);
+    tg_free(p);
+    return i;
+}
+static tg_tensor *c_indexing(tg_tensor **x) {
+    tg_tensor *rows = tg_index_select(x[0], 0, tape_indices(1, (int64_t[]){5}, (double[]){3, 0, 3, 1, 3})); /* (5,4) */
+    tg_tensor *g = tg_gather(x[0], 1, tape_indices(2, (int64_t[]){2, 3}, (double[]){0, 3, 3, 2, 1, 2}));    /* (2,3) */
+    tg_tensor *e = tg_embedding(x[1], tape_indices(2, (int64_t[]){2, 2}, (double[]){2, 0, 2, 2}));        /* (2,2,3) */
+    tg_tensor *added = tg_index_add(x[0], 1, tape_indices(1, (int64_t[]){3}, (double[]){1, 1, 0}), tg_slice(x[2], 1, 0, 3));
+    tg_tensor *scattered = tg_scatter_add(x[2], 0, tape_indices(2, (int64_t[]){1, 4}, (double[]){1, 0, 3, 3}), tg_slice(x[0], 0, 0, 1));
+    return tg_add(tg_add(tg_sum(tg_tanh(rows)), tg_sum(tg_mul(g, g))),
+                  tg_add(tg_sum(tg_sigmoid(e)), tg_add(tg_sum(tg_exp(added)), tg_sum(tg_mul(scattered, scattered)))));
+}
+
+static tg_tensor *c_masks(tg_tensor **x) {
+    tg_tensor *m = tg_gt(x[0], x[1]);                                   /* (3,4) vs (4): constant */
+    tg_tensor *filled = tg_masked_fill(x[0], tg_le(x[1], tg_mul_scalar(x[1], 0.5)), -2.0);
+    return tg_add(tg_sum(tg_add(tg_mul(m, tg_exp(x[0])), tg_mul(filled, filled))), tg_sum(tg_mul(x[1], x[1])));
+}
+
+static tg_tensor *c_cross_entropy_ex(tg_tensor **x) {
+    tg_tensor *labels = tg_from_array(TG_I64, 1, (int64_t[]){5}, (int64_t[]){3, -100, 0, 3, 1});
+    tg_cross_entropy_options o = tg_cross_entropy_defaults();
+    o.label_smoothing = 0.1;
+    tg_tensor *smoothed = tg_cross_entropy_loss_ex(x[0], labels, &o);
+    tg_tensor *l32 = tg_from_array(TG_I32, 1, (int64_t[]){5}, (int32_t[]){2, 2, 1, 0, 3});
+    tg_tensor *plain = tg_cross_entropy_loss(x[0], l32);
+    tg_free(labels), tg_free(l32); /* read during the calls only */
+    return tg_add(smoothed, plain);
+}
+
 static const oracle_case cases[] = {
+    {"cross_entropy_ex", 1, {2}, {{5, 4}}, c_cross_entropy_ex,
+     "F = torch.nn.functional\n"
+     "out = F.cross_entropy(x0, torch.tensor([3, -100, 0, 3, 1]), label_smoothing=0.1) + "
+     "F.cross_entropy(x0, torch.tensor([2, 2, 1, 0, 3], dtype=torch.int32).long())"},
+    {"masks", 2, {2, 1}, {{3, 4}, {4}}, c_masks,
+     "m = (x0 > x1).double()\n"
+     "filled = x0.masked_fill(x1 <= x1 * 0.5, -2.0)\n"
+     "out = (m * torch.exp(x0) + filled * filled).sum() + (x1 * x1).sum()"},
+    {"indexing", 3, {2, 2, 2}, {{4, 4}, {3, 3}, {4, 4}}, c_indexing,
+     "rows = torch.index_select(x0, 0, torch.tensor([3, 0, 3, 1, 3]))\n"
+     "g = torch.gather(x0, 1, torch.tensor([[0, 3, 3], [2, 1, 2]]))\n"
+     "e = torch.nn.functional.embedding(torch.tensor([[2, 0], [2, 2]]), x1)\n"
+     "added = x0.index_add(1, torch.tensor([1, 1, 0]), x2[:, 0:3])\n"
+     "scattered = x2.scatter_add(0, torch.tensor([[1, 0, 3, 3]]), x0[0:1])\n"
+     "out = torch.tanh(rows).sum() + (g * g).sum() + torch.sigmoid(e).sum() + torch.exp(added).sum() + "
+     "(scattered * scattered).sum()"},
     {"softmax_ce", 1, {2}, {{4, 5}}, c_softmax_ce,
      "y = torch.zeros(4, 5, dtype=torch.float64); y[[0,1,2,3],[1,4,0,2]] = 1\n"
      "out = -(y * torch.log_softmax(x0, 1)).sum(1).mean()"},

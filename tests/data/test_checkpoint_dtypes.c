@@ -257,16 +257,19 @@ Test(checkpoint_dtypes, read_tensor_makes_f32_from_f16_and_f64_from_integers, .i
     tg_checkpoint_close(ck);
     remove_temp_dir(h.dir);
 
-    write_one_tensor(&h, "I64", 8, 2, (const uint64_t[]){UINT64_C(0x0010000000000000) /* 2^52 */, 3});
+    /* I64 reads as int64, exactly (2^53 + 1 has no float64 value). */
+    write_one_tensor(&h, "I64", 8, 2, (const uint64_t[]){UINT64_C(0x0020000000000001) /* 2^53 + 1 */, 3});
     ck = tg_checkpoint_open(h.path);
     t = tg_checkpoint_read_tensor(ck, "t");
-    cr_assert(t && t->dtype == TG_F64);
-    expect_loaded_values(t, (const double[]){0x1p52, 3.0}, 2);
+    cr_assert(t && t->dtype == TG_I64);
+    cr_assert_eq(tg_const_data_i64(t)[0], INT64_C(9007199254740993));
+    cr_assert_eq(tg_const_data_i64(t)[1], 3);
     tg_free(t);
     tg_checkpoint_close(ck);
     remove_temp_dir(h.dir);
 
-    write_one_tensor(&h, "I64", 8, 1, (const uint64_t[]){UINT64_C(0x0020000000000001)}); /* 2^53 + 1 */
+    /* U64 still reads as float64, refused when a value is not exact there. */
+    write_one_tensor(&h, "U64", 8, 1, (const uint64_t[]){UINT64_C(0x0020000000000001)}); /* 2^53 + 1 */
     ck = tg_checkpoint_open(h.path);
     cr_assert_null(tg_checkpoint_read_tensor(ck, "t"));
     assert_error(TG_ERR_DTYPE, "tg_checkpoint_read_tensor", "9007199254740993");

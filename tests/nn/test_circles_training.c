@@ -36,7 +36,7 @@ static bool has_dead_unit(tg_model *model, tg_tensor *x) {
     for (int i = 0; i < tg_model_num_layers(model) && !dead; i++) {
         tg_layer *layer = tg_model_layer(model, i);
         h = tg_layer_forward(layer, h);
-        if (strcmp(layer->kind, "relu") != 0) continue;
+        if (strcmp(tg_module_kind(layer), "relu") != 0) continue;
         for (int64_t unit = 0; unit < h->shape[1] && !dead; unit++) {
             bool alive = false;
             for (int64_t row = 0; row < h->shape[0] && !alive; row++)
@@ -57,11 +57,11 @@ static tg_model *make_network(tg_rng *rng, tg_tensor *train_x) {
         int n_layers = tg_model_num_layers(model);
         for (int i = 0; i < n_layers; i++) {
             tg_layer *layer = tg_model_layer(model, i);
-            if (strcmp(layer->kind, "dense") != 0) continue;
+            if (strcmp(tg_module_kind(layer), "dense") != 0) continue;
             if (i < n_layers - 2) /* a hidden layer: bias 0.1 */
-                tg_init_tensor(layer->params[1], TG_INIT_CONSTANT, NULL, 0, 0, 0.1);
+                tg_init_tensor(tg_module_param(layer, "bias"), TG_INIT_CONSTANT, NULL, 0, 0, 0.1);
             else /* the output layer: weights 0 */
-                tg_init_tensor(layer->params[0], TG_INIT_ZEROS, NULL, 0, 0, 0);
+                tg_init_tensor(tg_module_param(layer, "weight"), TG_INIT_ZEROS, NULL, 0, 0, 0);
         }
         if (!has_dead_unit(model, train_x)) return model;
         tg_model_free(model);

@@ -138,11 +138,14 @@ Test(nn_layers, initializer_errors) {
 Test(nn_layers, dense_has_named_weight_and_zero_bias_parameters) {
     tg_rng rng = tg_rng_seeded(3);
     tg_layer *dense = tg_dense_new(&rng, TG_F32, 5, 3, TG_INIT_GLOROT_UNIFORM);
-    cr_assert_str_eq(dense->kind, "dense");
-    cr_assert_eq(dense->n_params, 2);
-    cr_assert_str_eq(dense->param_names[0], "weight");
-    cr_assert_str_eq(dense->param_names[1], "bias");
-    tg_tensor *w = dense->params[0], *b = dense->params[1];
+    cr_assert_str_eq(tg_module_kind(dense), "dense");
+    cr_assert_eq(tg_module_num_params(dense), 2);
+    char name[32];
+    tg_tensor *w = tg_module_param_at(dense, 0, name, sizeof name);
+    cr_assert_str_eq(name, "weight");
+    tg_tensor *b = tg_module_param_at(dense, 1, name, sizeof name);
+    cr_assert_str_eq(name, "bias");
+    cr_assert(w == tg_module_param(dense, "weight") && b == tg_module_param(dense, "bias"));
     cr_assert(w->rank == 2 && w->shape[0] == 5 && w->shape[1] == 3 && w->dtype == TG_F32);
     cr_assert(b->rank == 1 && b->shape[0] == 3 && b->dtype == TG_F32);
     cr_assert(w->requires_grad && b->requires_grad && !w->tape && !b->tape);
@@ -155,7 +158,7 @@ Test(nn_layers, dense_has_named_weight_and_zero_bias_parameters) {
     }
     cr_assert(nonzero);
     for (int i = 0; i < 3; i++) cr_assert_eq(tg_get_flat(b, i), 0.0);
-    cr_assert(dense->training);
+    cr_assert(tg_module_is_training(dense));
     tg_layer_free(dense);
 }
 
@@ -165,16 +168,16 @@ Test(nn_layers, dense_forward_is_x_matmul_w_plus_b) {
     for (int d = 0; d < 2; d++) {
         tg_rng rng = tg_rng_seeded(4);
         tg_layer *dense = tg_dense_new(&rng, dtypes[d], 4, 3, TG_INIT_HE_NORMAL);
-        tg_init_tensor(dense->params[1], TG_INIT_CONSTANT, NULL, 0, 0, 0.0);
-        for (int j = 0; j < 3; j++) tg_set_flat(dense->params[1], j, 0.5 * j - 0.25);
+        tg_init_tensor(tg_module_param(dense, "bias"), TG_INIT_CONSTANT, NULL, 0, 0, 0.0);
+        for (int j = 0; j < 3; j++) tg_set_flat(tg_module_param(dense, "bias"), j, 0.5 * j - 0.25);
         tg_tensor *x = tg_rand_normal(&rng, dtypes[d], 2, (int64_t[]){6, 4}, 0, 1);
         tg_tensor *y = tg_layer_forward(dense, x);
         cr_assert(y && y->rank == 2 && y->shape[0] == 6 && y->shape[1] == 3 && y->dtype == dtypes[d]);
         for (int r = 0; r < 6; r++)
             for (int j = 0; j < 3; j++) {
-                double want = tg_get_flat(dense->params[1], j);
+                double want = tg_get_flat(tg_module_param(dense, "bias"), j);
                 for (int i = 0; i < 4; i++)
-                    want += tg_get_flat(x, r * 4 + i) * tg_get_flat(dense->params[0], i * 3 + j);
+                    want += tg_get_flat(x, r * 4 + i) * tg_get_flat(tg_module_param(dense, "weight"), i * 3 + j);
                 double tol = dtypes[d] == TG_F64 ? 1e-14 : 1e-5, got = tg_get_flat(y, r * 3 + j);
                 cr_assert(fabs(got - want) <= tol * fmax(1, fabs(want)), "%s y[%d][%d] %.17g vs %.17g",
                           tg_dtype_name(dtypes[d]), r, j, got, want);
@@ -195,9 +198,9 @@ static tg_tensor *dense_of(tg_tensor *const *in, int n, void *ctx) {
 Test(nn_layers, dense_passes_gradcheck_for_x_weight_and_bias) {
     tg_rng rng = tg_rng_seeded(5);
     tg_layer *dense = tg_dense_new(&rng, TG_F64, 3, 2, TG_INIT_GLOROT_NORMAL);
-    tg_init_tensor(dense->params[1], TG_INIT_CONSTANT, NULL, 0, 0, 0.3);
+    tg_init_tensor(tg_module_param(dense, "bias"), TG_INIT_CONSTANT, NULL, 0, 0, 0.3);
     tg_tensor *x = tg_gradcheck_input(&rng, 2, (int64_t[]){4, 3}, -2, 2, 0, NULL, 0);
-    tg_tensor *inputs[3] = {x, dense->params[0], dense->params[1]};
+    tg_tensor *inputs[3] = {x, tg_module_param(dense, "weight"), tg_module_param(dense, "bias")};
     tg_gradcheck_options options = tg_gradcheck_defaults();
     options.atol = 1e-8;
     options.rtol = 1e-6;
@@ -206,7 +209,7 @@ Test(nn_layers, dense_passes_gradcheck_for_x_weight_and_bias) {
     char text[512];
     cr_assert(result.passed, "%s", tg_gradcheck_describe(&result, text, sizeof text));
     cr_assert_eq(result.entries_checked, 8 * (12 + 6 + 2), "the full Jacobian");
-    cr_assert(dense->params[0]->requires_grad && !dense->params[0]->grad, "gradcheck left the weight as it was");
+    cr_assert(tg_module_param(dense, "weight")->requires_grad && !tg_module_param(dense, "weight")->grad, "gradcheck left the weight as it was");
     tg_free(x);
     tg_layer_free(dense);
 }
@@ -273,8 +276,9 @@ Test(nn_layers, activation_layers_apply_tg_activate_and_own_nothing) {
     tg_tensor *x = tg_from_doubles(TG_F64, 2, (int64_t[]){2, 3}, (double[]){-2, -0.5, 0, 0.5, 1, 3});
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         tg_layer *layer = tg_activation_layer_new(kinds[k].activation);
-        cr_assert_str_eq(layer->kind, kinds[k].kind);
-        cr_assert_eq(layer->n_params, 0);
+        cr_assert_str_eq(tg_module_kind(layer), kinds[k].kind);
+        cr_assert_eq(tg_module_num_params(layer), 0);
+        cr_assert_eq(tg_module_num_buffers(layer), 0);
         tg_tensor *y = tg_layer_forward(layer, x), *want = tg_activate(kinds[k].activation, x);
         for (int i = 0; i < 6; i++) cr_assert_eq(tg_get_flat(y, i), tg_get_flat(want, i), "%s [%d]", kinds[k].kind, i);
         tg_layer_free(layer);
@@ -283,13 +287,13 @@ Test(nn_layers, activation_layers_apply_tg_activate_and_own_nothing) {
     reset_tape();
 }
 
-Test(nn_layers, leaky_relu_layer_reads_its_slope_from_scalar) {
-    tg_layer *layer = tg_activation_layer_new(TG_ACT_LEAKY_RELU);
-    cr_assert_eq(layer->scalar, 0.01);
-    layer->scalar = 0.5;
+Test(nn_layers, leaky_relu_layers_have_slope_0_01_or_the_one_given) {
+    tg_layer *layer = tg_leaky_relu_layer_new(0.5), *default_slope = tg_activation_layer_new(TG_ACT_LEAKY_RELU);
     tg_tensor *x = tg_from_doubles(TG_F64, 1, (int64_t[]){2}, (double[]){-4, 4});
-    tg_tensor *y = tg_layer_forward(layer, x);
+    tg_tensor *y = tg_layer_forward(layer, x), *y_default = tg_layer_forward(default_slope, x);
     cr_assert(tg_get_flat(y, 0) == -2 && tg_get_flat(y, 1) == 4);
+    cr_assert(tg_get_flat(y_default, 0) == -0.04 && tg_get_flat(y_default, 1) == 4);
+    tg_layer_free(default_slope);
     tg_free(x);
     tg_layer_free(layer);
     reset_tape();
@@ -302,30 +306,18 @@ Test(nn_layers, unknown_activation_layer_is_refused) {
     tg_set_error_mode(TG_ERRORS_ABORT);
 }
 
-/* ---- a user-defined layer: the record is public ---- */
+/* ---- a user-defined layer: a module with a forward and state ---- */
 
 /* y = x * s with one learned scale s (shape (1)), whose state counts calls. */
-static tg_tensor *scale_forward(tg_layer *self, tg_tensor *x) {
-    (*(int *)self->state)++;
-    return tg_mul(x, self->params[0]);
-}
-
-static void scale_destroy(tg_layer *self) {
-    tg_free(self->params[0]);
-    free(self->state);
-    free(self);
+static tg_tensor *scale_forward(tg_module *self, tg_tensor *x) {
+    (*(int *)tg_module_state(self))++;
+    return tg_mul(x, tg_module_param(self, "s"));
 }
 
 static tg_layer *scale_layer_new(double s) {
-    tg_layer *layer = calloc(1, sizeof *layer);
-    layer->kind = "scale";
-    layer->forward = scale_forward;
-    layer->destroy = scale_destroy;
-    layer->n_params = 1;
-    layer->params[0] = tg_full(TG_F64, 1, (int64_t[]){1}, s);
-    layer->param_names[0] = "s";
-    layer->state = calloc(1, sizeof(int));
-    tg_set_requires_grad(layer->params[0], true);
+    tg_module *layer = tg_module_new("scale", scale_forward);
+    tg_module_add_param(layer, "s", tg_full(TG_F64, 1, (int64_t[]){1}, s));
+    tg_module_set_state(layer, calloc(1, sizeof(int)), free);
     return layer;
 }
 
@@ -335,8 +327,8 @@ Test(nn_layers, a_user_defined_layer_runs_and_learns_like_a_builtin) {
     tg_tensor *y = tg_layer_forward(layer, x);
     cr_assert(tg_get_flat(y, 0) == 3 && tg_get_flat(y, 1) == 6);
     cr_assert_eq(tg_backward(tg_sum(y), NULL), TG_OK);
-    cr_assert_eq(tg_get_flat(tg_grad(layer->params[0]), 0), 3.0, "d sum(x s)/ds = sum x");
-    cr_assert_eq(*(int *)layer->state, 1);
+    cr_assert_eq(tg_get_flat(tg_grad(tg_module_param(layer, "s")), 0), 3.0, "d sum(x s)/ds = sum x");
+    cr_assert_eq(*(int *)tg_module_state(layer), 1);
     tg_free(x);
     tg_layer_free(layer);
     reset_tape();

@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 
+#include "nn/nn_internal.h" /* holders and tied slots, to check ownership */
 #include "tapegrad.h"
 #include "tests/test_helpers.h"
 
@@ -82,7 +83,7 @@ static tg_tensor *weighted_sum_loss(tg_model *model, tg_tensor *x, tg_tensor *c)
 Test(nn_sharing, the_same_layer_twice_in_one_model) {
     tg_rng rng = tg_rng_seeded(21);
     tg_layer *dense = tg_dense_new(&rng, TG_F64, D, D, TG_INIT_GLOROT_UNIFORM);
-    tg_init_tensor(dense->params[1], TG_INIT_CONSTANT, NULL, 0, 0, 0.1);
+    tg_init_tensor(tg_module_param(dense, "bias"), TG_INIT_CONSTANT, NULL, 0, 0, 0.1);
     tg_model *model = tg_model_new();
     cr_assert_eq(tg_model_add(model, dense), TG_OK);
     cr_assert_eq(tg_model_add(model, tg_activation_layer_new(TG_ACT_RELU)), TG_OK);
@@ -91,9 +92,9 @@ Test(nn_sharing, the_same_layer_twice_in_one_model) {
     cr_assert_eq(tg_model_num_params(model), 2, "one weight and one bias");
     cr_assert_eq(tg_model_param_count(model), D * D + D);
     char name[32];
-    cr_assert_eq(tg_model_param(model, 0, name, sizeof name), dense->params[0]);
+    cr_assert_eq(tg_model_param(model, 0, name, sizeof name), tg_module_param(dense, "weight"));
     cr_assert_str_eq(name, "0.weight");
-    cr_assert_eq(tg_model_param(model, 1, name, sizeof name), dense->params[1]);
+    cr_assert_eq(tg_model_param(model, 1, name, sizeof name), tg_module_param(dense, "bias"));
     cr_assert_str_eq(name, "0.bias");
     tg_tensor *params[4];
     cr_assert_eq(tg_model_params(model, params, 4), 2);
@@ -103,8 +104,8 @@ Test(nn_sharing, the_same_layer_twice_in_one_model) {
     cr_assert_eq(tg_backward(loss, NULL), TG_OK, "%s", tg_last_error_message());
 
     double w[D * D], b[D], h[N * D], a[N * D], y[N * D], dh[N * D], dw[D * D] = {0}, db[D] = {0};
-    copy_out(dense->params[0], w);
-    copy_out(dense->params[1], b);
+    copy_out(tg_module_param(dense, "weight"), w);
+    copy_out(tg_module_param(dense, "bias"), b);
     affine(x_values, w, b, N, D, D, h);
     for (int i = 0; i < N * D; i++) a[i] = h[i] > 0 ? h[i] : 0;
     affine(a, w, b, N, D, D, y);
@@ -116,8 +117,8 @@ Test(nn_sharing, the_same_layer_twice_in_one_model) {
     affine_input_grad(c_values, w, N, D, D, dh);
     for (int i = 0; i < N * D; i++) dh[i] *= h[i] > 0;
     affine_param_grads(x_values, dh, N, D, D, dw, db);
-    expect_close(tg_grad(dense->params[0]), dw, "dW");
-    expect_close(tg_grad(dense->params[1]), db, "db");
+    expect_close(tg_grad(tg_module_param(dense, "weight")), dw, "dW");
+    expect_close(tg_grad(tg_module_param(dense, "bias")), db, "db");
 
     tg_free(x);
     tg_free(c);
@@ -132,8 +133,8 @@ static void run_model(tg_model *model, const tg_layer *dense) {
     tg_tensor *y = tg_model_forward(model, x);
     cr_assert_not_null(y, "%s", tg_last_error_message());
     double w[D * D], b[D], want[N * D];
-    copy_out(dense->params[0], w);
-    copy_out(dense->params[1], b);
+    copy_out(tg_module_param(dense, "weight"), w);
+    copy_out(tg_module_param(dense, "bias"), b);
     affine(x_values, w, b, N, D, D, want);
     expect_close(y, want, "y"); /* (each model is only the shared dense layer) */
     tg_free(x);
@@ -172,8 +173,8 @@ static tied_model tied_model_new(uint64_t seed) {
     t.a = tg_dense_new(&rng, TG_F64, D, D, TG_INIT_GLOROT_UNIFORM);
     t.b = tg_dense_new(&rng, TG_F64, D, D, TG_INIT_HE_UNIFORM);
     for (int j = 0; j < D; j++) {
-        tg_set_flat(t.a->params[1], j, 0.1 * (j + 1));
-        tg_set_flat(t.b->params[1], j, -0.2 * (j + 1));
+        tg_set_flat(tg_module_param(t.a, "bias"), j, 0.1 * (j + 1));
+        tg_set_flat(tg_module_param(t.b, "bias"), j, -0.2 * (j + 1));
     }
     cr_assert_eq(tg_layer_tie_param(t.b, "weight", t.a, "weight"), TG_OK, "%s", tg_last_error_message());
     t.model = tg_model_new();
@@ -186,9 +187,9 @@ static tied_model tied_model_new(uint64_t seed) {
 /* The gradients of L at the current parameters, in plain C. */
 static void tied_reference_grads(const tied_model *t, double *dw, double *dba, double *dbb) {
     double w[D * D], ba[D], bb[D], h[N * D], a[N * D], dh[N * D];
-    copy_out(t->a->params[0], w);
-    copy_out(t->a->params[1], ba);
-    copy_out(t->b->params[1], bb);
+    copy_out(tg_module_param(t->a, "weight"), w);
+    copy_out(tg_module_param(t->a, "bias"), ba);
+    copy_out(tg_module_param(t->b, "bias"), bb);
     affine(x_values, w, ba, N, D, D, h);
     for (int i = 0; i < N * D; i++) a[i] = tanh(h[i]);
     memset(dw, 0, D * D * sizeof *dw);
@@ -210,7 +211,7 @@ static void backward_through(tied_model *t) {
 
 Test(nn_sharing, a_tied_weight_is_one_parameter_with_the_sum_of_both_gradients) {
     tied_model t = tied_model_new(23);
-    cr_assert_eq(t.b->params[0], t.a->params[0], "one tensor");
+    cr_assert_eq(tg_module_param(t.b, "weight"), tg_module_param(t.a, "weight"), "one tensor");
     cr_assert_eq(tg_model_num_params(t.model), 3);
     const char *names[3] = {"0.weight", "0.bias", "2.bias"};
     tg_tensor *params[4];
@@ -220,8 +221,8 @@ Test(nn_sharing, a_tied_weight_is_one_parameter_with_the_sum_of_both_gradients) 
         cr_assert_eq(tg_model_param(t.model, p, name, sizeof name), params[p]);
         cr_assert_str_eq(name, names[p]);
     }
-    cr_assert_eq(params[0], t.a->params[0]);
-    cr_assert_eq(params[2], t.b->params[1]);
+    cr_assert_eq(params[0], tg_module_param(t.a, "weight"));
+    cr_assert_eq(params[2], tg_module_param(t.b, "bias"));
     cr_assert_eq(tg_model_param_count(t.model), D * D + D + D);
 
     double dw[D * D], dba[D], dbb[D];
@@ -245,7 +246,7 @@ Test(nn_sharing, a_tied_weight_is_one_parameter_with_the_sum_of_both_gradients) 
     cr_assert_not_null(sgd, "%s", tg_last_error_message());
     cr_assert_eq(tg_optimizer_step(sgd), TG_OK);
     for (int i = 0; i < D * D; i++) w[i] -= 0.5 * dw[i];
-    expect_close(t.b->params[0], w, "W after one step");
+    expect_close(tg_module_param(t.b, "weight"), w, "W after one step");
     tg_optimizer_free(sgd);
     tg_model_free(t.model); /* A is held by the model and by B: freed once, last */
 }
@@ -268,7 +269,7 @@ Test(nn_sharing, a_tied_model_saves_the_shared_weight_once_and_loads_back) {
         const tg_tensor *want = tg_model_param(saved.model, p, NULL, 0), *got = tg_model_param(loaded.model, p, NULL, 0);
         cr_assert_eq(memcmp(got->data, want->data, (size_t)got->numel * sizeof(double)), 0, "parameter %d", p);
     }
-    cr_assert_eq(loaded.b->params[0], loaded.a->params[0], "still tied after the load");
+    cr_assert_eq(tg_module_param(loaded.b, "weight"), tg_module_param(loaded.a, "weight"), "still tied after the load");
     /* An untied model of the same layers has a 2.weight the file lacks. */
     tg_rng rng = tg_rng_seeded(26);
     tg_model *untied = tg_model_new();
@@ -296,7 +297,7 @@ Test(nn_sharing, a_tie_source_outside_the_model_goes_with_the_tied_layer) {
     cr_assert_eq(tg_model_add(model, tied), TG_OK);
     cr_assert_eq(tg_model_num_params(model), 2, "the source's weight, the tied layer's bias");
     char name[32];
-    cr_assert_eq(tg_model_param(model, 0, name, sizeof name), source->params[0]);
+    cr_assert_eq(tg_model_param(model, 0, name, sizeof name), tg_module_param(source, "weight"));
     cr_assert_str_eq(name, "0.weight");
     /* The creator no longer owns the source: tg_layer_free refuses it. */
     tg_set_error_mode(TG_ERRORS_RETURN);
@@ -317,8 +318,8 @@ Test(nn_sharing, a_chain_of_ties_shares_one_tensor) {
     tg_layer *c = tg_dense_new(&rng, TG_F64, D, D, TG_INIT_GLOROT_UNIFORM);
     cr_assert_eq(tg_layer_tie_param(b, "weight", a, "weight"), TG_OK);
     cr_assert_eq(tg_layer_tie_param(c, "weight", b, "weight"), TG_OK);
-    cr_assert_eq(c->params[0], a->params[0]);
-    cr_assert_eq(c->param_source[0], a, "held by the owner, not by b");
+    cr_assert_eq(tg_module_param(c, "weight"), tg_module_param(a, "weight"));
+    cr_assert_eq(c->params[0].source, a, "held by the owner, not by b");
     cr_assert_eq(a->holders, 2);
     cr_assert_eq(tg_layer_tie_param(c, "weight", a, "weight"), TG_OK, "tying again is nothing");
     cr_assert_eq(a->holders, 2);
@@ -328,7 +329,7 @@ Test(nn_sharing, a_chain_of_ties_shares_one_tensor) {
     tg_model_add(model, a);
     cr_assert_eq(tg_model_num_params(model), 4, "the weight once, three biases");
     char name[32];
-    cr_assert_eq(tg_model_param(model, 0, name, sizeof name), a->params[0]);
+    cr_assert_eq(tg_model_param(model, 0, name, sizeof name), tg_module_param(a, "weight"));
     cr_assert_str_eq(name, "0.weight", "the first name in layer order");
     tg_model_free(model);
 }
@@ -342,7 +343,7 @@ Test(nn_sharing, tying_again_releases_the_previous_source) {
     tg_layer *tied = tg_dense_new(&rng, TG_F64, D, D, TG_INIT_GLOROT_UNIFORM);
     cr_assert_eq(tg_layer_tie_param(tied, "weight", first, "weight"), TG_OK);
     cr_assert_eq(tg_layer_tie_param(tied, "weight", second, "weight"), TG_OK); /* first is freed */
-    cr_assert_eq(tied->params[0], second->params[0]);
+    cr_assert_eq(tg_module_param(tied, "weight"), tg_module_param(second, "weight"));
     cr_assert_eq(second->holders, 1);
     tg_layer_free(tied); /* and second with it */
 }
@@ -356,7 +357,7 @@ Test(nn_sharing, ties_that_cannot_be_made_are_refused_and_change_nothing) {
     tg_layer *single = tg_dense_new(&rng, TG_F32, D, D, TG_INIT_GLOROT_UNIFORM);
     tg_layer *other = tg_dense_new(&rng, TG_F64, D, D, TG_INIT_GLOROT_UNIFORM);
     tg_layer *relu = tg_activation_layer_new(TG_ACT_RELU);
-    tg_tensor *a_weight = a->params[0], *b_weight = b->params[0];
+    tg_tensor *a_weight = tg_module_param(a, "weight"), *b_weight = tg_module_param(b, "weight");
     cr_assert_eq(tg_layer_tie_param(b, "weight", narrow, "weight"), TG_ERR_SHAPE);
     assert_error(TG_ERR_SHAPE, "tg_layer_tie_param", "(3,2)");
     cr_assert_eq(tg_layer_tie_param(b, "weight", single, "weight"), TG_ERR_DTYPE);
@@ -367,7 +368,7 @@ Test(nn_sharing, ties_that_cannot_be_made_are_refused_and_change_nothing) {
     assert_error(TG_ERR_ARGUMENT, "tg_layer_tie_param", "has no parameter 'weight' (it has none)");
     cr_assert_eq(tg_layer_tie_param(NULL, "weight", a, "weight"), TG_ERR_ARGUMENT);
     assert_error(TG_ERR_ARGUMENT, "tg_layer_tie_param", "layer is NULL");
-    cr_assert(a->params[0] == a_weight && b->params[0] == b_weight && a->holders == 0 && b->holders == 0);
+    cr_assert(tg_module_param(a, "weight") == a_weight && tg_module_param(b, "weight") == b_weight && a->holders == 0 && b->holders == 0);
     /* b's weight is a's; a's bias then b's would make each hold the other. */
     cr_assert_eq(tg_layer_tie_param(b, "weight", a, "weight"), TG_OK);
     cr_assert_eq(tg_layer_tie_param(a, "bias", b, "bias"), TG_ERR_ARGUMENT);
@@ -375,7 +376,7 @@ Test(nn_sharing, ties_that_cannot_be_made_are_refused_and_change_nothing) {
     /* a's weight lends itself to b: it cannot be tied elsewhere. */
     cr_assert_eq(tg_layer_tie_param(a, "weight", other, "weight"), TG_ERR_ARGUMENT);
     assert_error(TG_ERR_ARGUMENT, "tg_layer_tie_param", "tie them to the source instead");
-    cr_assert(a->params[0] == a_weight && a->param_source[1] == NULL && a->holders == 1);
+    cr_assert(tg_module_param(a, "weight") == a_weight && a->params[1].source == NULL && a->holders == 1);
     tg_set_error_mode(TG_ERRORS_ABORT);
     tg_layer_free(b); /* and a with it */
     tg_layer_free(narrow);

@@ -104,10 +104,15 @@ bool tgi_shape_sizes_fit(int rank, const int64_t *shape, uint64_t limit) {
     return true;
 }
 
-tg_status tg_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v) {
-    if (!tg_dtype_is_integer(dtype)) return TG_OK;
+/* Whether v is a whole number in the range of the integer dtype (false for
+ * NaN and infinities). */
+static bool integer_value_fits(tg_dtype dtype, double v) {
     double limit = dtype == TG_I64 ? 0x1p63 : 0x1p31;
-    if (v == trunc(v) && v >= -limit && v < limit) return TG_OK; /* false for NaN and infinities */
+    return v == trunc(v) && v >= -limit && v < limit;
+}
+
+tg_status tg_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v) {
+    if (!tg_dtype_is_integer(dtype) || integer_value_fits(dtype, v)) return TG_OK;
     return tg_error_report(TG_ERR_ARGUMENT, function, "%s %.17g is not a whole number that %s holds", what, v,
                            tg_dtype_name(dtype));
 }
@@ -223,7 +228,10 @@ tg_tensor *tg_from_doubles(tg_dtype dtype, int rank, const int64_t *shape, const
         return NULL;
     }
     for (int64_t i = 0; i < t->numel; i++) {
-        if (tg_integer_value_check("tg_from_doubles", "values[i]", dtype, values[i]) != TG_OK) {
+        if (tg_dtype_is_integer(dtype) && !integer_value_fits(dtype, values[i])) {
+            char what[48];
+            snprintf(what, sizeof what, "values[%lld]", (long long)i);
+            tg_integer_value_check("tg_from_doubles", what, dtype, values[i]);
             tg_free(t);
             return NULL;
         }

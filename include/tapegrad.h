@@ -25,6 +25,7 @@
 #include "tapegrad/op.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/gradcheck.h"
+#include "tapegrad/autodiff.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"
 #include "tapegrad/threads.h"

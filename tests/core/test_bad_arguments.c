@@ -2265,6 +2265,93 @@ static bool rand_normal_f64_std_overflows(void)
     return tg_rand_normal(&rng, TG_F64, 2, shape_2x3, 0, 1e308) == NULL;
 }
 
+/* ---- issue 23 (gradtools): autodiff.h ---- */
+static tg_tensor *sum_of_squares(tg_tensor *const *inputs, int n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    return tg_sum(tg_mul(inputs[0], inputs[0]));
+}
+static tg_tensor *squares(tg_tensor *const *inputs, int n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    return tg_mul(inputs[0], inputs[0]);
+}
+static tg_tensor *silent_null(tg_tensor *const *inputs, int n, void *ctx)
+{
+    (void)inputs;
+    (void)n;
+    (void)ctx;
+    return NULL;
+}
+static bool vjp_null_f(void)
+{
+    tg_tensor *x = mat(2, 3), *g = NULL;
+    return tg_vjp(NULL, NULL, 1, &x, NULL, NULL, &g) != TG_OK && !g;
+}
+static bool vjp_tape_input(void)
+{
+    tg_tensor *x = taped(), *g = NULL;
+    return tg_vjp(sum_of_squares, NULL, 1, &x, NULL, NULL, &g) != TG_OK && !g;
+}
+static bool vjp_v_shape(void)
+{
+    tg_tensor *x = mat(2, 3), *v = mat(2, 2), *g = NULL;
+    return tg_vjp(squares, NULL, 1, &x, v, NULL, &g) != TG_OK && !g;
+}
+static bool vjp_no_v_for_matrix(void)
+{
+    tg_tensor *x = mat(2, 3), *g = NULL, *value = NULL;
+    return tg_vjp(squares, NULL, 1, &x, NULL, &value, &g) != TG_OK && !g && !value;
+}
+static bool vjp_null_results(void)
+{
+    tg_tensor *x = mat(2, 3);
+    return tg_vjp(sum_of_squares, NULL, 1, &x, NULL, NULL, NULL) != TG_OK;
+}
+static bool jvp_tangent_shape(void)
+{
+    tg_tensor *x = mat(2, 3), *t = mat(3, 2), *jv = NULL;
+    return tg_jvp(squares, NULL, 1, &x, &t, NULL, &jv) != TG_OK && !jv;
+}
+static bool jvp_null_tangents(void)
+{
+    tg_tensor *x = mat(2, 3), *jv = NULL;
+    return tg_jvp(squares, NULL, 1, &x, NULL, NULL, &jv) != TG_OK && !jv;
+}
+static bool hvp_matrix_output(void)
+{
+    tg_tensor *x = mat(2, 3), *hv = NULL;
+    return tg_hvp(squares, NULL, 1, &x, &x, NULL, &hv) != TG_OK && !hv;
+}
+static bool hvp_null_v(void)
+{
+    tg_tensor *x = mat(2, 3), *hv = NULL;
+    return tg_hvp(sum_of_squares, NULL, 1, &x, NULL, NULL, &hv) != TG_OK && !hv;
+}
+static bool jacobian_n_zero(void)
+{
+    tg_tensor *x = mat(2, 3), *J = NULL;
+    return tg_jacobian(squares, NULL, 0, &x, &J) != TG_OK && !J;
+}
+static bool jacobian_too_many_axes(void)
+{
+    static const int64_t shape5[5] = {1, 1, 2, 1, 1};
+    tg_tensor *x = keep(KEPT_TENSOR, tg_zeros(TG_F64, 5, shape5)), *J = NULL;
+    return tg_jacobian(squares, NULL, 1, &x, &J) != TG_OK && !J;
+}
+static bool hessian_matrix_output(void)
+{
+    tg_tensor *x = mat(2, 3), *H = NULL;
+    return tg_hessian(squares, NULL, 1, &x, &H) != TG_OK && !H;
+}
+static bool hessian_silent_null(void)
+{
+    tg_tensor *x = mat(2, 3), *H = NULL;
+    return tg_hessian(silent_null, NULL, 1, &x, &H) != TG_OK && !H;
+}
+
 /* ====================================================================
  * The table
  * ==================================================================== */
@@ -3031,6 +3118,20 @@ static bad_call rows[] = {
     {"tg_layer_tie_param", "a tie back to the tied layer", tie_cycle, ARG, "hold itself"},
     {"tg_layer_tie_param", "a slot another layer is tied to", tie_lent_slot, ARG, "tied to 'weight'"},
     {"tg_layer_free", "a layer a model holds", layer_free_held, ARG, "held 1 time"},
+    /* issue 23 (gradtools): autodiff.h */
+    {"tg_vjp", "NULL f", vjp_null_f, ARG, "f is NULL"},
+    {"tg_vjp", "a tape input", vjp_tape_input, ARG, "belongs to a tape"},
+    {"tg_vjp", "v (2,2) for a (2,3) output", vjp_v_shape, SHAPE, "(2,2)"},
+    {"tg_vjp", "no v for a (2,3) output", vjp_no_v_for_matrix, SHAPE, "(2,3)"},
+    {"tg_vjp", "NULL result list", vjp_null_results, ARG, "vjp"},
+    {"tg_jvp", "tangent (3,2) for a (2,3) input", jvp_tangent_shape, SHAPE, "(3,2)"},
+    {"tg_jvp", "NULL tangents", jvp_null_tangents, ARG, "tangents"},
+    {"tg_hvp", "a (2,3) output", hvp_matrix_output, SHAPE, "(2,3)"},
+    {"tg_hvp", "NULL v", hvp_null_v, ARG, "v (a list"},
+    {"tg_jacobian", "n = 0", jacobian_n_zero, ARG, "n=0"},
+    {"tg_jacobian", "rank 5 by rank 5: 10 axes", jacobian_too_many_axes, SHAPE, "10 axes"},
+    {"tg_hessian", "a (2,3) output", hessian_matrix_output, SHAPE, "(2,3)"},
+    {"tg_hessian", "f returns NULL silently", hessian_silent_null, ARG, "f returned NULL"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

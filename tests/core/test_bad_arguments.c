@@ -2352,6 +2352,30 @@ static bool hessian_silent_null(void)
     return tg_hessian(silent_null, NULL, 1, &x, &H) != TG_OK && !H;
 }
 
+static bool gradgradcheck_null_f(void)
+{
+    tg_tensor *x = mat(2, 3);
+    return tg_gradgradcheck(NULL, NULL, 1, &x, NULL, NULL) != TG_OK;
+}
+static bool gradgradcheck_f32_input(void)
+{
+    tg_tensor *x = mat32(2, 3);
+    return tg_gradgradcheck(sum_of_squares, NULL, 1, &x, NULL, NULL) != TG_OK;
+}
+static bool gradgradcheck_eps_zero(void)
+{
+    tg_tensor *x = mat(2, 3);
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.eps = 0;
+    return tg_gradgradcheck(sum_of_squares, NULL, 1, &x, &options, NULL) != TG_OK;
+}
+static bool gradgradcheck_f_fails(void)
+{
+    tg_tensor *x = mat(2, 3);
+    tg_gradcheck_result result;
+    return tg_gradgradcheck(silent_null, NULL, 1, &x, NULL, &result) != TG_OK && result.worst_input == -1;
+}
+
 /* ====================================================================
  * The table
  * ==================================================================== */
@@ -3132,6 +3156,10 @@ static bad_call rows[] = {
     {"tg_jacobian", "rank 5 by rank 5: 10 axes", jacobian_too_many_axes, SHAPE, "10 axes"},
     {"tg_hessian", "a (2,3) output", hessian_matrix_output, SHAPE, "(2,3)"},
     {"tg_hessian", "f returns NULL silently", hessian_silent_null, ARG, "f returned NULL"},
+    {"tg_gradgradcheck", "NULL f", gradgradcheck_null_f, ARG, "f is NULL"},
+    {"tg_gradgradcheck", "a float32 input", gradgradcheck_f32_input, DTYPE, "float32"},
+    {"tg_gradgradcheck", "eps = 0", gradgradcheck_eps_zero, ARG, "eps=0"},
+    {"tg_gradgradcheck", "f returns NULL silently", gradgradcheck_f_fails, ARG, "f returned NULL"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

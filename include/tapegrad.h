@@ -26,6 +26,7 @@
 #include "tapegrad/ops.h"
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/autodiff.h"
+#include "tapegrad/graph.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"
 #include "tapegrad/threads.h"

@@ -2376,6 +2376,15 @@ static bool gradgradcheck_f_fails(void)
     return tg_gradgradcheck(silent_null, NULL, 1, &x, NULL, &result) != TG_OK && result.worst_input == -1;
 }
 
+/* ---- issue 23 (gradtools): graph.h ---- */
+static bool graph_null_out(void) { return tg_graph_write_dot(NULL, mat(2, 3), TG_GRAPH_DEFAULT) != TG_OK; }
+static bool graph_unknown_flags(void) { return tg_graph_write_dot(stderr, mat(2, 3), 6) != TG_OK; }
+static bool graph_null_model(void)
+{
+    return tg_graph_write_dot_model(stderr, mat(2, 3), NULL, TG_GRAPH_DEFAULT) != TG_OK;
+}
+static bool graph_null_output(void) { return tg_graph_write_dot(stderr, NULL, TG_GRAPH_DEFAULT) != TG_OK; }
+
 /* ====================================================================
  * The table
  * ==================================================================== */
@@ -3160,6 +3169,10 @@ static bad_call rows[] = {
     {"tg_gradgradcheck", "a float32 input", gradgradcheck_f32_input, DTYPE, "float32"},
     {"tg_gradgradcheck", "eps = 0", gradgradcheck_eps_zero, ARG, "eps=0"},
     {"tg_gradgradcheck", "f returns NULL silently", gradgradcheck_f_fails, ARG, "f returned NULL"},
+    {"tg_graph_write_dot", "NULL out", graph_null_out, ARG, "out"},
+    {"tg_graph_write_dot", "flags 6", graph_unknown_flags, ARG, "0x6"},
+    {"tg_graph_write_dot", "NULL output", graph_null_output, ARG, "output"},
+    {"tg_graph_write_dot_model", "NULL model", graph_null_model, ARG, "model is NULL"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

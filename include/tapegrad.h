@@ -27,6 +27,7 @@
 #include "tapegrad/gradcheck.h"
 #include "tapegrad/autodiff.h"
 #include "tapegrad/graph.h"
+#include "tapegrad/progress.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"
 #include "tapegrad/threads.h"

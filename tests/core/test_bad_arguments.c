@@ -2385,6 +2385,64 @@ static bool graph_null_model(void)
 }
 static bool graph_null_output(void) { return tg_graph_write_dot(stderr, NULL, TG_GRAPH_DEFAULT) != TG_OK; }
 
+/* ---- issue 23 (gradtools): progress.h ---- */
+static bool progress_null_out(void) { return tg_progress_new(NULL, "x", 10, TG_PROGRESS_AUTO) == NULL; }
+static bool progress_negative_total(void) { return tg_progress_new(stderr, "x", -5, TG_PROGRESS_AUTO) == NULL; }
+static bool progress_unknown_style(void) { return tg_progress_new(stderr, "x", 10, (tg_progress_style)9) == NULL; }
+static bool progress_negative_steps(void)
+{
+    tg_progress *p = tg_progress_new(stderr, "x", 10, TG_PROGRESS_LINES);
+    bool refused = tg_progress_advance(p, -3) != TG_OK;
+    tg_progress_finish(p, false);
+    return refused;
+}
+static bool progress_ninth_metric(void)
+{
+    tg_progress *p = tg_progress_new(stderr, "x", 10, TG_PROGRESS_LINES);
+    static const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    for (int i = 0; i < 8; i++) tg_progress_set_metric(p, names[i], i);
+    bool refused = tg_progress_set_metric(p, "ninth", 9) != TG_OK;
+    tg_progress_finish(p, false);
+    return refused;
+}
+static bool progress_interval_nan(void)
+{
+    tg_progress *p = tg_progress_new(stderr, "x", 10, TG_PROGRESS_LINES);
+    bool refused = tg_progress_set_interval(p, NAN) != TG_OK;
+    tg_progress_finish(p, false);
+    return refused;
+}
+static bool metrics_log_missing_dir(void)
+{
+    return tg_metrics_log_open("/nonexistent-tapegrad-dir/m.csv", TG_METRICS_CSV) == NULL;
+}
+static bool metrics_log_unknown_format(void) { return tg_metrics_log_open("/tmp/m.csv", (tg_metrics_format)4) == NULL; }
+static bool metrics_log_csv_renamed_column(void)
+{
+    char path[] = "/tmp/tapegrad_bad_metrics_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return false;
+    close(fd);
+    tg_metrics_log *log = tg_metrics_log_open(path, TG_METRICS_CSV);
+    tg_metrics_log_write(log, 1, 1, (const char *[]){"loss"}, (double[]){1});
+    bool refused = tg_metrics_log_write(log, 2, 1, (const char *[]){"lost"}, (double[]){1}) != TG_OK;
+    tg_metrics_log_close(log);
+    remove(path);
+    return refused;
+}
+static bool metrics_log_zero_values(void)
+{
+    char path[] = "/tmp/tapegrad_bad_metrics_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return false;
+    close(fd);
+    tg_metrics_log *log = tg_metrics_log_open(path, TG_METRICS_JSONL);
+    bool refused = tg_metrics_log_write(log, 1, 0, (const char *[]){"loss"}, (double[]){1}) != TG_OK;
+    tg_metrics_log_close(log);
+    remove(path);
+    return refused;
+}
+
 /* ====================================================================
  * The table
  * ==================================================================== */
@@ -3173,6 +3231,16 @@ static bad_call rows[] = {
     {"tg_graph_write_dot", "flags 6", graph_unknown_flags, ARG, "0x6"},
     {"tg_graph_write_dot", "NULL output", graph_null_output, ARG, "output"},
     {"tg_graph_write_dot_model", "NULL model", graph_null_model, ARG, "model is NULL"},
+    {"tg_progress_new", "NULL out", progress_null_out, ARG, "out"},
+    {"tg_progress_new", "total -5", progress_negative_total, ARG, "-5"},
+    {"tg_progress_new", "style 9", progress_unknown_style, ARG, "9"},
+    {"tg_progress_advance", "steps -3", progress_negative_steps, ARG, "-3"},
+    {"tg_progress_set_metric", "a ninth metric", progress_ninth_metric, ARG, "ninth"},
+    {"tg_progress_set_interval", "NaN seconds", progress_interval_nan, ARG, "nan"},
+    {"tg_metrics_log_open", "a missing directory", metrics_log_missing_dir, IO, "/nonexistent-tapegrad-dir/m.csv"},
+    {"tg_metrics_log_open", "format 4", metrics_log_unknown_format, ARG, "4"},
+    {"tg_metrics_log_write", "CSV column 'lost' for 'loss'", metrics_log_csv_renamed_column, ARG, "'lost'"},
+    {"tg_metrics_log_write", "n = 0", metrics_log_zero_values, ARG, "n is 0"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

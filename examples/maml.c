@@ -19,7 +19,7 @@
  * before and after one step on its 10 support points. Writes maml.svg (one
  * test task: the true curve, the 10 points, and each model after one step)
  * into the current directory or argv[1]; argv[2] sets the meta-steps
- * (default 4000).
+ * (default 3000).
  *
  *   build/examples/maml [output-directory [meta-steps]]
  */
@@ -277,7 +277,7 @@ static bool write_figure(const char *path, tg_tensor *thetas[3][N_PARAMS]) {
 
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : ".";
-    int steps = argc > 2 ? atoi(argv[2]) : 4000;
+    int steps = argc > 2 ? atoi(argv[2]) : 3000;
     if (steps < 1) {
         fprintf(stderr, "maml: meta-steps must be >= 1, got '%s'\n", argv[2]);
         return 2;

@@ -5,10 +5,12 @@
  *     Dense(4, relu) Dense(6, relu) Dense(6, relu) Dense(4, relu) Dense(1, sigmoid)
  *
  * Prints a line per epoch (loss, accuracy, examples/s; a progress bar too
- * when stdout is a terminal), then writes two figures like the article's:
+ * when stdout is a terminal, tg_progress), then writes two figures like the
+ * article's and the numbers behind the second:
  *   circles_boundary.svg  the decision regions (probability of the inner
  *                         class on a grid) with the points on top (figure 3)
  *   circles_training.svg  loss and accuracy per epoch (figure 7)
+ *   circles_metrics.csv   those per-epoch numbers (tg_metrics_log)
  * into the current directory, or into the directory given as argv[1].
  * Exit status 1 if the test accuracy stays below 99%.
  *
@@ -131,17 +133,6 @@ static double seconds_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* "\repoch   3/100 [#########.....................]  12/25", redrawn in place. */
-static void show_progress(int epoch, int64_t batch, int64_t batches) {
-    enum { WIDTH = 30 };
-    char bar[WIDTH + 1];
-    int64_t filled = batch * WIDTH / batches;
-    for (int i = 0; i < WIDTH; i++) bar[i] = i < filled ? '#' : '.';
-    bar[WIDTH] = '\0';
-    printf("\repoch %3d/%d [%s] %3lld/%lld", epoch, EPOCHS, bar, (long long)batch, (long long)batches);
-    fflush(stdout);
 }
 
 /* ---- figures ---- */
@@ -316,7 +307,6 @@ static bool write_training_svg(const char *path, const history *h) {
 
 int main(int argc, char **argv) {
     const char *out_dir = argc > 1 ? argv[1] : ".";
-    bool terminal = isatty(STDOUT_FILENO);
     tg_rng rng = tg_rng_seeded(SEED);
 
     tg_dataset *circles = tg_make_circles(&rng, SAMPLES, NOISE, FACTOR), *train, *test;
@@ -339,12 +329,19 @@ int main(int argc, char **argv) {
     tg_batches *batches = tg_batches_new(train, BATCH, TG_F64, TG_ENCODE_INDEX);
     int64_t per_epoch = tg_batches_per_epoch(batches);
     static history h;
+    char path[4096];
+    tg_metrics_log *metrics = tg_metrics_log_open(join_path(path, sizeof path, out_dir, "circles_metrics.csv"),
+                                                  TG_METRICS_CSV);
+    const char *metric_names[] = {"loss", "accuracy", "test_loss", "test_accuracy"};
     double started = seconds_now();
     for (int epoch = 1; epoch <= EPOCHS; epoch++) {
         tg_batches_shuffle(batches, &rng);
         double epoch_started = seconds_now(), loss_sum = 0, correct = 0;
-        int64_t seen = 0, rows, batch = 0;
+        int64_t seen = 0, rows;
         tg_tensor *x, *labels;
+        char label[32];
+        snprintf(label, sizeof label, "epoch %3d/%d", epoch, EPOCHS);
+        tg_progress *progress = tg_progress_new(stdout, label, per_epoch, TG_PROGRESS_AUTO);
         while ((rows = tg_batches_next(batches, &x, &labels)) > 0) {
             tg_optimizer_zero_grad(optimizer);
             tg_tensor *prob = tg_model_forward(model, x);
@@ -355,8 +352,10 @@ int main(int argc, char **argv) {
             correct += tg_binary_accuracy(prob, as_column(labels)) * (double)rows;
             seen += rows;
             tg_tape_reset(tg_tape_current());
-            if (terminal) show_progress(epoch, ++batch, per_epoch);
+            tg_progress_set_metric(progress, "loss", loss_sum / (double)seen);
+            tg_progress_advance(progress, 1);
         }
+        tg_progress_finish(progress, false);
         double rate = (double)seen / (seconds_now() - epoch_started);
         evaluation on_test = evaluate(model, test_x, test_labels);
         h.epoch[epoch - 1] = epoch;
@@ -364,18 +363,20 @@ int main(int argc, char **argv) {
         h.train_accuracy[epoch - 1] = correct / (double)seen;
         h.test_loss[epoch - 1] = on_test.loss;
         h.test_accuracy[epoch - 1] = on_test.accuracy;
-        if (terminal) printf("\r%*s\r", 60, "");
         printf("epoch %3d/%d  loss %.5f  accuracy %6.2f%%  test loss %.5f  test accuracy %6.2f%%  %8.0f examples/s\n",
                epoch, EPOCHS, h.train_loss[epoch - 1], 100 * h.train_accuracy[epoch - 1], on_test.loss,
                100 * on_test.accuracy, rate);
+        double row[] = {h.train_loss[epoch - 1], h.train_accuracy[epoch - 1], on_test.loss, on_test.accuracy};
+        if (metrics) tg_metrics_log_write(metrics, epoch, 4, metric_names, row);
     }
+    bool written_metrics = metrics && tg_metrics_log_close(metrics) == TG_OK;
     double elapsed = seconds_now() - started;
 
     evaluation on_train = evaluate(model, train_x, train_labels), on_test = evaluate(model, test_x, test_labels);
     printf("\nafter %d epochs (%.2f s): training accuracy %.2f%%, test accuracy %.2f%% (target %.0f%%)\n", EPOCHS,
            elapsed, 100 * on_train.accuracy, 100 * on_test.accuracy, 100 * TARGET_ACCURACY);
 
-    char path[4096];
+    if (written_metrics) printf("wrote %s/circles_metrics.csv\n", out_dir);
     bool written = write_boundary_svg(join_path(path, sizeof path, out_dir, "circles_boundary.svg"), model, train_x,
                                       train_labels, test_x, test_labels);
     if (written) printf("wrote %s\n", path);
@@ -398,5 +399,5 @@ int main(int argc, char **argv) {
                 100 * TARGET_ACCURACY);
         return 1;
     }
-    return written && written_training ? 0 : 1;
+    return written && written_training && written_metrics ? 0 : 1;
 }

@@ -87,17 +87,6 @@ static int64_t count_correct(tg_model *model, tg_batches *batches, bool binary)
     return correct;
 }
 
-/* One line of a live progress bar, redrawn in place with a carriage return. */
-static void draw_progress(const char *name, int epoch, int64_t batch, int64_t batches, double mean_loss)
-{
-    static const char bar[] = "==============================";
-    const int width = (int)sizeof bar - 1;
-    int filled = (int)((int64_t)width * batch / batches);
-    printf("\r%s epoch %d [%.*s%*s] %3d%%  loss %.4f", name, epoch, filled, bar, width - filled, "",
-           (int)(100 * batch / batches), mean_loss);
-    fflush(stdout);
-}
-
 typedef struct epoch_result {
     double mean_loss;
     double train_accuracy; /* running: each batch scored before its update */
@@ -109,10 +98,13 @@ typedef struct epoch_result {
 static epoch_result train_epoch(const char *name, int epoch, tg_model *model, tg_optimizer *opt,
                                 const tg_lr_schedule *schedule, tg_batches *batches, tg_rng *rng, bool binary)
 {
-    const bool live = isatty(STDOUT_FILENO);
     const int64_t n_batches = tg_batches_per_epoch(batches);
+    char label[64];
+    snprintf(label, sizeof label, "%s epoch %d", name, epoch);
+    /* a bar on a terminal; elsewhere a line at most every second */
+    tg_progress *progress = tg_progress_new(stdout, label, n_batches, TG_PROGRESS_AUTO);
     double loss_sum = 0.0, start = seconds_now();
-    int64_t correct = 0, seen = 0, batch = 0, rows = 0;
+    int64_t correct = 0, seen = 0, rows = 0;
     tg_tensor *x = NULL, *y = NULL;
 
     tg_batches_shuffle(batches, rng);
@@ -129,11 +121,10 @@ static epoch_result train_epoch(const char *name, int epoch, tg_model *model, tg
         correct += batch_correct(scores, y, rows, binary);
         seen += rows;
         tg_tape_reset(tg_tape_current());
-        batch++;
-        if (live && (batch % 25 == 0 || batch == n_batches))
-            draw_progress(name, epoch, batch, n_batches, loss_sum / (double)seen);
+        tg_progress_set_metric(progress, "loss", loss_sum / (double)seen);
+        tg_progress_advance(progress, 1);
     }
-    if (live) printf("\r%79s\r", "");
+    tg_progress_finish(progress, false);
     double elapsed = seconds_now() - start;
     return (epoch_result){loss_sum / (double)seen, (double)correct / (double)seen, (double)seen / elapsed};
 }

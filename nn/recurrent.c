@@ -10,8 +10,8 @@
  */
 #include <stdlib.h>
 
-#include "core/error_internal.h"
-#include "core/tensor_internal.h"
+#include "tapegrad/error.h"
+#include "tapegrad/tensor.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/op.h" /* TG_MAX_INPUTS, concat's limit */
 #include "tapegrad/ops.h"
@@ -53,6 +53,14 @@ static tg_tensor *gate(tg_tensor *stacked, int k, int64_t hidden) {
     return tg_slice(stacked, 1, k * hidden, (k + 1) * hidden);
 }
 
+/* True when a and b have the same rank and sizes. */
+static bool same_shape(const tg_tensor *a, const tg_tensor *b) {
+    if (a->rank != b->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
+}
+
 tg_status tg_lstm_cell(tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor *w_ih, tg_tensor *w_hh, tg_tensor *b_ih,
                        tg_tensor *b_hh, tg_tensor **h_out, tg_tensor **c_out) {
     const char *function = "tg_lstm_cell";
@@ -60,7 +68,7 @@ tg_status tg_lstm_cell(tg_tensor *x, tg_tensor *h, tg_tensor *c, tg_tensor *w_ih
     *h_out = *c_out = NULL;
     if (check_cell(function, 4, x, h, w_ih, w_hh, b_ih, b_hh) != TG_OK) return tg_last_error();
     if (tg_tensor_check(function, "c", c) != TG_OK) return tg_last_error();
-    if (c->dtype != x->dtype || !tg_shapes_equal(c, h))
+    if (c->dtype != x->dtype || !same_shape(c, h))
         return tg_error_report(TG_ERR_SHAPE, function, "c must have h's shape and dtype");
     int64_t hidden = h->shape[1];
     tg_tensor *z = tg_add(affine(x, w_ih, b_ih), affine(h, w_hh, b_hh));

@@ -76,6 +76,22 @@ tg_gradcheck_options tg_gradcheck_defaults(void);
 tg_status tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs,
                        const tg_gradcheck_options *options, tg_gradcheck_result *result);
 
+/* Second order: checks the gradient of the gradient, as PyTorch's
+ * gradgradcheck. With v a fixed random vector of f's output shape (drawn
+ * from options->seed), it runs tg_gradcheck on
+ *     g(inputs, v) = d<v, f(inputs)>/d inputs   (flattened and concatenated),
+ * whose gradient goes through every backward rule's own backward rule, with
+ * respect to the inputs and v: float64 finite differences of the analytic
+ * gradient against the tape's second derivatives. In the result,
+ * worst_input == n means the entry is one of v's, and worst_output indexes
+ * the concatenated gradient (input after input). Inputs, options, result and
+ * errors as tg_gradcheck (errors named tg_gradgradcheck); the cost is
+ * tg_gradcheck's for a function of n + 1 inputs with sum(numel(inputs))
+ * outputs, each evaluation of which is a forward and a recorded backward
+ * pass. */
+tg_status tg_gradgradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs,
+                           const tg_gradcheck_options *options, tg_gradcheck_result *result);
+
 /* Writes a one-line summary of a result ("gradcheck passed: 24 entries, worst
  * input 0 index 3: analytic ... numeric ...") into buf. Returns buf. A NULL
  * buf, size 0 or a NULL result is reported (TG_ERR_ARGUMENT); buf (when

@@ -2241,6 +2241,184 @@ static bool rand_normal_f64_std_overflows(void)
     return tg_rand_normal(&rng, TG_F64, 2, shape_2x3, 0, 1e308) == NULL;
 }
 
+/* ---- issue 23 (gradtools): autodiff.h ---- */
+static tg_tensor *sum_of_squares(tg_tensor *const *inputs, int n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    return tg_sum(tg_mul(inputs[0], inputs[0]));
+}
+static tg_tensor *squares(tg_tensor *const *inputs, int n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    return tg_mul(inputs[0], inputs[0]);
+}
+static tg_tensor *silent_null(tg_tensor *const *inputs, int n, void *ctx)
+{
+    (void)inputs;
+    (void)n;
+    (void)ctx;
+    return NULL;
+}
+static bool vjp_null_f(void)
+{
+    tg_tensor *x = mat(2, 3), *g = NULL;
+    return tg_vjp(NULL, NULL, 1, &x, NULL, NULL, &g) != TG_OK && !g;
+}
+static bool vjp_tape_input(void)
+{
+    tg_tensor *x = taped(), *g = NULL;
+    return tg_vjp(sum_of_squares, NULL, 1, &x, NULL, NULL, &g) != TG_OK && !g;
+}
+static bool vjp_v_shape(void)
+{
+    tg_tensor *x = mat(2, 3), *v = mat(2, 2), *g = NULL;
+    return tg_vjp(squares, NULL, 1, &x, v, NULL, &g) != TG_OK && !g;
+}
+static bool vjp_no_v_for_matrix(void)
+{
+    tg_tensor *x = mat(2, 3), *g = NULL, *value = NULL;
+    return tg_vjp(squares, NULL, 1, &x, NULL, &value, &g) != TG_OK && !g && !value;
+}
+static bool vjp_null_results(void)
+{
+    tg_tensor *x = mat(2, 3);
+    return tg_vjp(sum_of_squares, NULL, 1, &x, NULL, NULL, NULL) != TG_OK;
+}
+static bool jvp_tangent_shape(void)
+{
+    tg_tensor *x = mat(2, 3), *t = mat(3, 2), *jv = NULL;
+    return tg_jvp(squares, NULL, 1, &x, &t, NULL, &jv) != TG_OK && !jv;
+}
+static bool jvp_null_tangents(void)
+{
+    tg_tensor *x = mat(2, 3), *jv = NULL;
+    return tg_jvp(squares, NULL, 1, &x, NULL, NULL, &jv) != TG_OK && !jv;
+}
+static bool hvp_matrix_output(void)
+{
+    tg_tensor *x = mat(2, 3), *hv = NULL;
+    return tg_hvp(squares, NULL, 1, &x, &x, NULL, &hv) != TG_OK && !hv;
+}
+static bool hvp_null_v(void)
+{
+    tg_tensor *x = mat(2, 3), *hv = NULL;
+    return tg_hvp(sum_of_squares, NULL, 1, &x, NULL, NULL, &hv) != TG_OK && !hv;
+}
+static bool jacobian_n_zero(void)
+{
+    tg_tensor *x = mat(2, 3), *J = NULL;
+    return tg_jacobian(squares, NULL, 0, &x, &J) != TG_OK && !J;
+}
+static bool jacobian_too_many_axes(void)
+{
+    static const int64_t shape5[5] = {1, 1, 2, 1, 1};
+    tg_tensor *x = keep(KEPT_TENSOR, tg_zeros(TG_F64, 5, shape5)), *J = NULL;
+    return tg_jacobian(squares, NULL, 1, &x, &J) != TG_OK && !J;
+}
+static bool hessian_matrix_output(void)
+{
+    tg_tensor *x = mat(2, 3), *H = NULL;
+    return tg_hessian(squares, NULL, 1, &x, &H) != TG_OK && !H;
+}
+static bool hessian_silent_null(void)
+{
+    tg_tensor *x = mat(2, 3), *H = NULL;
+    return tg_hessian(silent_null, NULL, 1, &x, &H) != TG_OK && !H;
+}
+
+static bool gradgradcheck_null_f(void)
+{
+    tg_tensor *x = mat(2, 3);
+    return tg_gradgradcheck(NULL, NULL, 1, &x, NULL, NULL) != TG_OK;
+}
+static bool gradgradcheck_f32_input(void)
+{
+    tg_tensor *x = mat32(2, 3);
+    return tg_gradgradcheck(sum_of_squares, NULL, 1, &x, NULL, NULL) != TG_OK;
+}
+static bool gradgradcheck_eps_zero(void)
+{
+    tg_tensor *x = mat(2, 3);
+    tg_gradcheck_options options = tg_gradcheck_defaults();
+    options.eps = 0;
+    return tg_gradgradcheck(sum_of_squares, NULL, 1, &x, &options, NULL) != TG_OK;
+}
+static bool gradgradcheck_f_fails(void)
+{
+    tg_tensor *x = mat(2, 3);
+    tg_gradcheck_result result;
+    return tg_gradgradcheck(silent_null, NULL, 1, &x, NULL, &result) != TG_OK && result.worst_input == -1;
+}
+
+/* ---- issue 23 (gradtools): graph.h ---- */
+static bool graph_null_out(void) { return tg_graph_write_dot(NULL, mat(2, 3), TG_GRAPH_DEFAULT) != TG_OK; }
+static bool graph_unknown_flags(void) { return tg_graph_write_dot(stderr, mat(2, 3), 6) != TG_OK; }
+static bool graph_null_model(void)
+{
+    return tg_graph_write_dot_model(stderr, mat(2, 3), NULL, TG_GRAPH_DEFAULT) != TG_OK;
+}
+static bool graph_null_output(void) { return tg_graph_write_dot(stderr, NULL, TG_GRAPH_DEFAULT) != TG_OK; }
+
+/* ---- issue 23 (gradtools): progress.h ---- */
+static bool progress_null_out(void) { return tg_progress_new(NULL, "x", 10, TG_PROGRESS_AUTO) == NULL; }
+static bool progress_negative_total(void) { return tg_progress_new(stderr, "x", -5, TG_PROGRESS_AUTO) == NULL; }
+static bool progress_unknown_style(void) { return tg_progress_new(stderr, "x", 10, (tg_progress_style)9) == NULL; }
+static bool progress_negative_steps(void)
+{
+    tg_progress *p = tg_progress_new(stderr, "x", 10, TG_PROGRESS_LINES);
+    bool refused = tg_progress_advance(p, -3) != TG_OK;
+    tg_progress_finish(p, false);
+    return refused;
+}
+static bool progress_ninth_metric(void)
+{
+    tg_progress *p = tg_progress_new(stderr, "x", 10, TG_PROGRESS_LINES);
+    static const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    for (int i = 0; i < 8; i++) tg_progress_set_metric(p, names[i], i);
+    bool refused = tg_progress_set_metric(p, "ninth", 9) != TG_OK;
+    tg_progress_finish(p, false);
+    return refused;
+}
+static bool progress_interval_nan(void)
+{
+    tg_progress *p = tg_progress_new(stderr, "x", 10, TG_PROGRESS_LINES);
+    bool refused = tg_progress_set_interval(p, NAN) != TG_OK;
+    tg_progress_finish(p, false);
+    return refused;
+}
+static bool metrics_log_missing_dir(void)
+{
+    return tg_metrics_log_open("/nonexistent-tapegrad-dir/m.csv", TG_METRICS_CSV) == NULL;
+}
+static bool metrics_log_unknown_format(void) { return tg_metrics_log_open("/tmp/m.csv", (tg_metrics_format)4) == NULL; }
+static bool metrics_log_csv_renamed_column(void)
+{
+    char path[] = "/tmp/tapegrad_bad_metrics_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return false;
+    close(fd);
+    tg_metrics_log *log = tg_metrics_log_open(path, TG_METRICS_CSV);
+    tg_metrics_log_write(log, 1, 1, (const char *[]){"loss"}, (double[]){1});
+    bool refused = tg_metrics_log_write(log, 2, 1, (const char *[]){"lost"}, (double[]){1}) != TG_OK;
+    tg_metrics_log_close(log);
+    remove(path);
+    return refused;
+}
+static bool metrics_log_zero_values(void)
+{
+    char path[] = "/tmp/tapegrad_bad_metrics_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return false;
+    close(fd);
+    tg_metrics_log *log = tg_metrics_log_open(path, TG_METRICS_JSONL);
+    bool refused = tg_metrics_log_write(log, 1, 0, (const char *[]){"loss"}, (double[]){1}) != TG_OK;
+    tg_metrics_log_close(log);
+    remove(path);
+    return refused;
+}
+
 /* ====================================================================
  * The table
  * ==================================================================== */
@@ -3531,6 +3709,38 @@ static bad_call rows[] = {
     {"tg_cross_entropy_loss_ex", "label_smoothing 1.5", ce_ex_smoothing, ARG, "1.5"},
     {"tg_cross_entropy_loss_ex", "labels (3) for (2,2)", ce_ex_labels_shape, SHAPE, "(3)"},
     {"tg_accuracy", "int64 label 5 for 2 classes", accuracy_int_label_range, ARG, "label 5 at row 2"},
+    /* issue 23 (gradtools): autodiff.h */
+    {"tg_vjp", "NULL f", vjp_null_f, ARG, "f is NULL"},
+    {"tg_vjp", "a tape input", vjp_tape_input, ARG, "belongs to a tape"},
+    {"tg_vjp", "v (2,2) for a (2,3) output", vjp_v_shape, SHAPE, "(2,2)"},
+    {"tg_vjp", "no v for a (2,3) output", vjp_no_v_for_matrix, SHAPE, "(2,3)"},
+    {"tg_vjp", "NULL result list", vjp_null_results, ARG, "vjp"},
+    {"tg_jvp", "tangent (3,2) for a (2,3) input", jvp_tangent_shape, SHAPE, "(3,2)"},
+    {"tg_jvp", "NULL tangents", jvp_null_tangents, ARG, "tangents"},
+    {"tg_hvp", "a (2,3) output", hvp_matrix_output, SHAPE, "(2,3)"},
+    {"tg_hvp", "NULL v", hvp_null_v, ARG, "v (a list"},
+    {"tg_jacobian", "n = 0", jacobian_n_zero, ARG, "n=0"},
+    {"tg_jacobian", "rank 5 by rank 5: 10 axes", jacobian_too_many_axes, SHAPE, "10 axes"},
+    {"tg_hessian", "a (2,3) output", hessian_matrix_output, SHAPE, "(2,3)"},
+    {"tg_hessian", "f returns NULL silently", hessian_silent_null, ARG, "f returned NULL"},
+    {"tg_gradgradcheck", "NULL f", gradgradcheck_null_f, ARG, "f is NULL"},
+    {"tg_gradgradcheck", "a float32 input", gradgradcheck_f32_input, DTYPE, "float32"},
+    {"tg_gradgradcheck", "eps = 0", gradgradcheck_eps_zero, ARG, "eps=0"},
+    {"tg_gradgradcheck", "f returns NULL silently", gradgradcheck_f_fails, ARG, "f returned NULL"},
+    {"tg_graph_write_dot", "NULL out", graph_null_out, ARG, "out"},
+    {"tg_graph_write_dot", "flags 6", graph_unknown_flags, ARG, "0x6"},
+    {"tg_graph_write_dot", "NULL output", graph_null_output, ARG, "output"},
+    {"tg_graph_write_dot_model", "NULL model", graph_null_model, ARG, "model is NULL"},
+    {"tg_progress_new", "NULL out", progress_null_out, ARG, "out"},
+    {"tg_progress_new", "total -5", progress_negative_total, ARG, "-5"},
+    {"tg_progress_new", "style 9", progress_unknown_style, ARG, "9"},
+    {"tg_progress_advance", "steps -3", progress_negative_steps, ARG, "-3"},
+    {"tg_progress_set_metric", "a ninth metric", progress_ninth_metric, ARG, "ninth"},
+    {"tg_progress_set_interval", "NaN seconds", progress_interval_nan, ARG, "nan"},
+    {"tg_metrics_log_open", "a missing directory", metrics_log_missing_dir, IO, "/nonexistent-tapegrad-dir/m.csv"},
+    {"tg_metrics_log_open", "format 4", metrics_log_unknown_format, ARG, "4"},
+    {"tg_metrics_log_write", "CSV column 'lost' for 'loss'", metrics_log_csv_renamed_column, ARG, "'lost'"},
+    {"tg_metrics_log_write", "n = 0", metrics_log_zero_values, ARG, "n is 0"},
 };
 
 #define ROW_COUNT ((int)(sizeof rows / sizeof rows[0]))

@@ -329,7 +329,10 @@ static tg_tensor *run_case(tg_tensor *const *inputs, int n, void *ctx) {
     return run->c->apply(converted);
 }
 
-static void check_case(const op_case *c, tg_dtype dtype, tg_gradcheck_mode mode, uint64_t seed) {
+typedef enum check_order { FIRST_ORDER = 1, SECOND_ORDER = 2 } check_order;
+
+static void check_case_order(const op_case *c, tg_dtype dtype, tg_gradcheck_mode mode, uint64_t seed,
+                             check_order order) {
     tg_rng rng = tg_rng_seeded(seed);
     tg_tensor *inputs[MAX_CASE_INPUTS];
     double avoid[2];
@@ -352,14 +355,21 @@ static void check_case(const op_case *c, tg_dtype dtype, tg_gradcheck_mode mode,
     }
     run_ctx run = {c, dtype};
     tg_gradcheck_result result;
-    tg_status status = tg_gradcheck(run_case, &run, c->n_inputs, inputs, &options, &result);
+    tg_status status = order == SECOND_ORDER
+                           ? tg_gradgradcheck(run_case, &run, c->n_inputs, inputs, &options, &result)
+                           : tg_gradcheck(run_case, &run, c->n_inputs, inputs, &options, &result);
+    const char *check = order == SECOND_ORDER ? "gradgradcheck" : "gradcheck";
     char text[512];
-    cr_assert_eq(status, TG_OK, "%s (%s, %s): gradcheck could not run: %s", c->op, c->what, tg_dtype_name(dtype),
+    cr_assert_eq(status, TG_OK, "%s (%s, %s): %s could not run: %s", c->op, c->what, tg_dtype_name(dtype), check,
                  tg_last_error_message());
-    cr_assert(result.passed, "%s (%s, %s, %s): %s", c->op, c->what, tg_dtype_name(dtype),
-              mode == TG_GRADCHECK_FULL ? "full" : "random", tg_gradcheck_describe(&result, text, sizeof text));
+    cr_assert(result.passed, "%s (%s, %s, %s %s): %s", c->op, c->what, tg_dtype_name(dtype),
+              mode == TG_GRADCHECK_FULL ? "full" : "random", check, tg_gradcheck_describe(&result, text, sizeof text));
     cr_assert_gt(result.entries_checked, 0);
     for (int i = 0; i < c->n_inputs; i++) tg_free(inputs[i]);
+}
+
+static void check_case(const op_case *c, tg_dtype dtype, tg_gradcheck_mode mode, uint64_t seed) {
+    check_case_order(c, dtype, mode, seed, FIRST_ORDER);
 }
 
 Test(gradcheck_ops, every_op_float64_full_jacobian) {
@@ -372,6 +382,17 @@ Test(gradcheck_ops, every_op_float32_full_jacobian) {
 
 Test(gradcheck_ops, every_op_float64_random_directions) {
     for (int i = 0; i < n_cases; i++) check_case(&cases[i], TG_F64, TG_GRADCHECK_RANDOM, 300 + (uint64_t)i);
+}
+
+/* Second order for every case (so every differentiable op with a case has
+ * one): the gradient of each op's gradient, through its rule's own rules,
+ * against finite differences of the analytic gradient (tg_gradgradcheck). */
+Test(gradcheck_ops, every_op_float64_second_order_full) {
+    for (int i = 0; i < n_cases; i++) check_case_order(&cases[i], TG_F64, TG_GRADCHECK_FULL, 400 + (uint64_t)i, SECOND_ORDER);
+}
+
+Test(gradcheck_ops, every_op_float32_second_order_full) {
+    for (int i = 0; i < n_cases; i++) check_case_order(&cases[i], TG_F32, TG_GRADCHECK_FULL, 500 + (uint64_t)i, SECOND_ORDER);
 }
 
 static bool is_non_differentiable(const char *name) {
@@ -393,7 +414,8 @@ Test(gradcheck_ops, every_op_in_the_table_has_a_backward_rule_and_a_case) {
         cr_assert_not_null(op->backward, "op '%s' has no backward rule", op->name);
         bool covered = false;
         for (int i = 0; i < n_cases && !covered; i++) covered = strcmp(cases[i].op, op->name) == 0;
-        cr_assert(covered, "op '%s' has no gradcheck case in tests/core/test_gradcheck_ops.c", op->name);
+        cr_assert(covered, "op '%s' has no gradcheck case in tests/core/test_gradcheck_ops.c (each case is "
+                           "checked to first and second order)", op->name);
     }
 }
 

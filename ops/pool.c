@@ -308,13 +308,13 @@ static tg_status pool_geometry(const char *function, const tg_tensor *x, int64_t
 }
 
 tg_tensor *tg_max_pool2d(tg_tensor *x, int64_t kernel, int64_t stride, int64_t padding) {
-    tg_window_geometry g;
+    tg_window_geometry g = {0};
     if (pool_geometry("tg_max_pool2d", x, kernel, stride, padding, &g) != TG_OK) return NULL;
     return max_pool2d_select(x, x, &g);
 }
 
 tg_tensor *tg_avg_pool2d(tg_tensor *x, int64_t kernel, int64_t stride, int64_t padding) {
-    tg_window_geometry g;
+    tg_window_geometry g = {0};
     if (pool_geometry("tg_avg_pool2d", x, kernel, stride, padding, &g) != TG_OK) return NULL;
     tg_op_attrs attrs = tg_no_attrs;
     tg_window_to_attrs(&g, &attrs);

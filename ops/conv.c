@@ -33,14 +33,14 @@ static void inside_range(int64_t tap, int64_t stride, int64_t size, int64_t out,
 
 typedef struct im2col_job {
     const tg_node *node;
-    tg_window_geometry g;
+    tgi_window_geometry g;
     int64_t n, c, h, w;
 } im2col_job;
 
 #define DEFINE_IM2COL_ROWS(NAME, T)                                                                       \
     static void NAME(const im2col_job *job, const T *restrict x, T *restrict cols, int64_t begin,         \
                      int64_t end) {                                                                       \
-        const tg_window_geometry *g = &job->g;                                                            \
+        const tgi_window_geometry *g = &job->g;                                                            \
         int64_t taps = g->kh * g->kw, plane = job->h * job->w, per_image = g->out_h * g->out_w;           \
         for (int64_t row = begin; row < end; row++) {                                                     \
             int64_t c = row / taps, u = row % taps / g->kw, v = row % g->kw;                              \
@@ -80,15 +80,15 @@ static void im2col_range(void *ctx, int64_t begin, int64_t end) {
 
 static void im2col_forward(const tg_node *node) {
     const tg_tensor *x = node->inputs[0];
-    im2col_job job = {node, tg_window_from_attrs(&node->attrs), x->shape[0], x->shape[1], x->shape[2], x->shape[3]};
+    im2col_job job = {node, tgi_window_from_attrs(&node->attrs), x->shape[0], x->shape[1], x->shape[2], x->shape[3]};
     int64_t rows = job.c * job.g.kh * job.g.kw;
     double row_cost = (double)(job.n * job.g.out_h * job.g.out_w);
     tg_parallel_items(rows, row_cost, im2col_range, &job);
 }
 
 static void im2col_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    tg_window_geometry geometry = tg_window_from_attrs(&node->attrs);
-    grad_inputs[0] = tg_col2im(g, &geometry, node->inputs[0]->shape);
+    tgi_window_geometry geometry = tgi_window_from_attrs(&node->attrs);
+    grad_inputs[0] = tgi_col2im(g, &geometry, node->inputs[0]->shape);
 }
 
 const tg_op tg_op_im2col = {"im2col", 1, im2col_forward, im2col_backward};
@@ -98,7 +98,7 @@ const tg_op tg_op_im2col = {"im2col", 1, im2col_forward, im2col_backward};
 #define DEFINE_COL2IM_PLANES(NAME, T)                                                                     \
     static void NAME(const im2col_job *job, const T *restrict cols, T *restrict x, int64_t begin,         \
                      int64_t end) {                                                                       \
-        const tg_window_geometry *g = &job->g;                                                            \
+        const tgi_window_geometry *g = &job->g;                                                            \
         int64_t plane = job->h * job->w, per_image = g->out_h * g->out_w;                                 \
         int64_t row_len = job->n * per_image;                                                             \
         for (int64_t item = begin; item < end; item++) {                                                  \
@@ -133,28 +133,28 @@ static void col2im_range(void *ctx, int64_t begin, int64_t end) {
 
 static void col2im_forward(const tg_node *node) {
     const tg_tensor *x = node->output;
-    im2col_job job = {node, tg_window_from_attrs(&node->attrs), x->shape[0], x->shape[1], x->shape[2], x->shape[3]};
+    im2col_job job = {node, tgi_window_from_attrs(&node->attrs), x->shape[0], x->shape[1], x->shape[2], x->shape[3]};
     double plane_cost = (double)(job.g.kh * job.g.kw * job.g.out_h * job.g.out_w);
     tg_parallel_items(job.n * job.c, plane_cost, col2im_range, &job);
 }
 
 static void col2im_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    tg_window_geometry geometry = tg_window_from_attrs(&node->attrs);
+    tgi_window_geometry geometry = tgi_window_from_attrs(&node->attrs);
     const tg_tensor *cols = node->inputs[0];
-    grad_inputs[0] = tg_im2col(g, &geometry, cols->rank == 3 ? cols->shape[0] : 1);
+    grad_inputs[0] = tgi_im2col(g, &geometry, cols->rank == 3 ? cols->shape[0] : 1);
 }
 
 const tg_op tg_op_col2im = {"col2im", 1, col2im_forward, col2im_backward};
 
 /* ---- the two ops' functions (internal: conv_internal.h) ---- */
 
-tg_tensor *tg_im2col(tg_tensor *x, const tg_window_geometry *geometry, int64_t groups) {
-    const char *function = "tg_im2col";
+tg_tensor *tgi_im2col(tg_tensor *x, const tgi_window_geometry *geometry, int64_t groups) {
+    const char *function = "tgi_im2col";
     if (tg_tensor_check(function, "x", x) != TG_OK) return NULL;
     int64_t rows = x->shape[1] * geometry->kh * geometry->kw;
     int64_t columns = x->shape[0] * geometry->out_h * geometry->out_w;
     tg_op_attrs attrs = tgi_no_attrs;
-    tg_window_to_attrs(geometry, &attrs);
+    tgi_window_to_attrs(geometry, &attrs);
     tg_tensor *inputs[1] = {x};
     if (groups > 1) {
         int64_t shape[3] = {groups, rows / groups, columns};
@@ -164,11 +164,11 @@ tg_tensor *tg_im2col(tg_tensor *x, const tg_window_geometry *geometry, int64_t g
     return tg_op_apply(&tg_op_im2col, inputs, 1, &attrs, x->dtype, 2, shape);
 }
 
-tg_tensor *tg_col2im(tg_tensor *cols, const tg_window_geometry *geometry, const int64_t image_shape[4]) {
-    const char *function = "tg_col2im";
+tg_tensor *tgi_col2im(tg_tensor *cols, const tgi_window_geometry *geometry, const int64_t image_shape[4]) {
+    const char *function = "tgi_col2im";
     if (tg_tensor_check(function, "cols", cols) != TG_OK) return NULL;
     tg_op_attrs attrs = tgi_no_attrs;
-    tg_window_to_attrs(geometry, &attrs);
+    tgi_window_to_attrs(geometry, &attrs);
     tg_tensor *inputs[1] = {cols};
     return tg_op_apply(&tg_op_col2im, inputs, 1, &attrs, cols->dtype, 4, image_shape);
 }
@@ -180,7 +180,7 @@ tg_tensor *tg_col2im(tg_tensor *cols, const tg_window_geometry *geometry, const 
 /* A convolution's sizes once checked: x (n, c_in, h, w) and the window. */
 typedef struct conv_sizes {
     int64_t n, c_in, h, w, c_out, groups;
-    tg_window_geometry g;
+    tgi_window_geometry g;
 } conv_sizes;
 
 static bool fits_int32(int64_t v) { return v >= 0 && v <= INT32_MAX; }
@@ -287,7 +287,7 @@ static tg_status check_conv2d(const char *function, tg_tensor *x, tg_tensor *wei
         check_channels(function, x, weight, o->groups, false) != TG_OK)
         return tg_last_error();
     if (bias && check_bias(function, x, bias, weight->shape[0]) != TG_OK) return tg_last_error();
-    tg_window_geometry g = {weight->shape[2], weight->shape[3], o->stride_h, o->stride_w, o->dilation_h,
+    tgi_window_geometry g = {weight->shape[2], weight->shape[3], o->stride_h, o->stride_w, o->dilation_h,
                             o->dilation_w, o->pad_top, o->pad_left, 0, 0};
     if (windows_along(function, "height", x->shape[2], o->pad_top, o->pad_bottom, g.kh, g.sh, g.dh, &g.out_h) != TG_OK ||
         windows_along(function, "width", x->shape[3], o->pad_left, o->pad_right, g.kw, g.sw, g.dw, &g.out_w) != TG_OK)
@@ -326,7 +326,7 @@ static const tg_conv2d_opts conv2d_defaults = TG_CONV2D_DEFAULTS;
 tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, const tg_conv2d_opts *opts) {
     conv_sizes s = {0};
     if (check_conv2d("tg_conv2d", x, weight, bias, opts ? opts : &conv2d_defaults, &s) != TG_OK) return NULL;
-    tg_tensor *cols = tg_im2col(x, &s.g, s.groups);
+    tg_tensor *cols = tgi_im2col(x, &s.g, s.groups);
     return channels_first(grouped_product(weight, cols, s.groups), bias, s.c_out, s.n, s.g.out_h, s.g.out_w);
 }
 
@@ -354,7 +354,7 @@ tg_tensor *tg_conv1d(tg_tensor *x, tg_tensor *weight, tg_tensor *bias, const tg_
     tg_tensor *x4 = tg_reshape(x, 4, (int64_t[]){x->shape[0], x->shape[1], 1, x->shape[2]});
     tg_tensor *w4 = tg_reshape(weight, 4, (int64_t[]){weight->shape[0], weight->shape[1], 1, weight->shape[2]});
     if (!x4 || !w4 || check_conv2d(function, x4, w4, bias, &o2, &s) != TG_OK) return NULL;
-    tg_tensor *cols = tg_im2col(x4, &s.g, s.groups);
+    tg_tensor *cols = tgi_im2col(x4, &s.g, s.groups);
     tg_tensor *y = channels_first(grouped_product(w4, cols, s.groups), bias, s.c_out, s.n, 1, s.g.out_w);
     return tg_reshape(y, 3, (int64_t[]){s.n, s.c_out, s.g.out_w});
 }
@@ -405,7 +405,7 @@ tg_tensor *tg_conv_transpose2d(tg_tensor *x, tg_tensor *weight, tg_tensor *bias,
         return NULL;
     /* The convolution from (N, C_out, out_h, out_w) to x's size: its windows
      * are x's positions. */
-    tg_window_geometry g = {kh, kw, o->stride_h, o->stride_w, o->dilation_h, o->dilation_w,
+    tgi_window_geometry g = {kh, kw, o->stride_h, o->stride_w, o->dilation_h, o->dilation_w,
                             o->pad_top, o->pad_left, h, w};
     tg_tensor *channels = tg_permute(x, (int[]){1, 0, 2, 3}); /* (C_in, N, H, W) */
     int64_t per_group = weight->numel / c_in;                   /* C_out/G * kh * kw */
@@ -417,7 +417,7 @@ tg_tensor *tg_conv_transpose2d(tg_tensor *x, tg_tensor *weight, tg_tensor *bias,
         tg_tensor *x3 = tg_reshape(channels, 3, (int64_t[]){groups, c_in / groups, n * h * w});
         cols = tg_matmul_t(tg_reshape(weight, 3, (int64_t[]){groups, c_in / groups, per_group}), true, x3, false);
     }
-    tg_tensor *y = tg_col2im(cols, &g, (int64_t[]){n, c_out, out_h, out_w});
+    tg_tensor *y = tgi_col2im(cols, &g, (int64_t[]){n, c_out, out_h, out_w});
     if (bias) y = tg_add(y, tg_reshape(bias, 4, (int64_t[]){1, c_out, 1, 1}));
     return y;
 }

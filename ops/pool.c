@@ -43,13 +43,13 @@ static int64_t window_along(bool adaptive, int64_t kernel, int64_t stride, int64
 
 typedef struct pool_job {
     const tg_node *node;
-    tg_window_geometry g;
+    tgi_window_geometry g;
     bool adaptive;
     int64_t h, w; /* the image's size (the output's, for the _grad ops) */
 } pool_job;
 
 static pool_job pool_job_of(const tg_node *node, const tg_tensor *image) {
-    pool_job job = {node, tg_window_from_attrs(&node->attrs), (node->attrs.flags & TG_ATTR_ADAPTIVE) != 0,
+    pool_job job = {node, tgi_window_from_attrs(&node->attrs), (node->attrs.flags & TG_ATTR_ADAPTIVE) != 0,
                     image->shape[2], image->shape[3]};
     return job;
 }
@@ -133,32 +133,32 @@ static void max_pool2d_grad_forward(const tg_node *node) {
     tg_parallel_items(x->shape[0] * x->shape[1], plane_cost(&job), scatter_range, &job);
 }
 
-static tg_tensor *max_pool2d_select(tg_tensor *v, tg_tensor *x, const tg_window_geometry *g);
+static tg_tensor *max_pool2d_select(tg_tensor *v, tg_tensor *x, const tgi_window_geometry *g);
 
 static void max_pool2d_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    tg_window_geometry geometry = tg_window_from_attrs(&node->attrs);
-    if (node->inputs[0]->requires_grad) grad_inputs[0] = tg_max_pool2d_grad(g, node->inputs[1], &geometry);
+    tgi_window_geometry geometry = tgi_window_from_attrs(&node->attrs);
+    if (node->inputs[0]->requires_grad) grad_inputs[0] = tgi_max_pool2d_grad(g, node->inputs[1], &geometry);
 }
 
 static void max_pool2d_grad_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
-    tg_window_geometry geometry = tg_window_from_attrs(&node->attrs);
+    tgi_window_geometry geometry = tgi_window_from_attrs(&node->attrs);
     if (node->inputs[0]->requires_grad) grad_inputs[0] = max_pool2d_select(g, node->inputs[1], &geometry);
 }
 
 const tg_op tg_op_max_pool2d = {"max_pool2d", 2, max_pool2d_forward, max_pool2d_backward};
 const tg_op tg_op_max_pool2d_grad = {"max_pool2d_grad", 2, max_pool2d_grad_forward, max_pool2d_grad_backward};
 
-static tg_tensor *max_pool2d_select(tg_tensor *v, tg_tensor *x, const tg_window_geometry *g) {
+static tg_tensor *max_pool2d_select(tg_tensor *v, tg_tensor *x, const tgi_window_geometry *g) {
     tg_op_attrs attrs = tgi_no_attrs;
-    tg_window_to_attrs(g, &attrs);
+    tgi_window_to_attrs(g, &attrs);
     tg_tensor *inputs[2] = {v, x};
     int64_t shape[4] = {x->shape[0], x->shape[1], g->out_h, g->out_w};
     return tg_op_apply(&tg_op_max_pool2d, inputs, 2, &attrs, x->dtype, 4, shape);
 }
 
-tg_tensor *tg_max_pool2d_grad(tg_tensor *g, tg_tensor *x, const tg_window_geometry *geometry) {
+tg_tensor *tgi_max_pool2d_grad(tg_tensor *g, tg_tensor *x, const tgi_window_geometry *geometry) {
     tg_op_attrs attrs = tgi_no_attrs;
-    tg_window_to_attrs(geometry, &attrs);
+    tgi_window_to_attrs(geometry, &attrs);
     tg_tensor *inputs[2] = {g, x};
     return tg_op_apply(&tg_op_max_pool2d_grad, inputs, 2, &attrs, x->dtype, 4, x->shape);
 }
@@ -167,7 +167,7 @@ tg_tensor *tg_max_pool2d_grad(tg_tensor *g, tg_tensor *x, const tg_window_geomet
 
 #define DEFINE_AVG_POOL_PLANES(SUM, SPREAD, T)                                                            \
     static void SUM(const pool_job *job, const T *x, T *out, int64_t begin, int64_t end) {                \
-        const tg_window_geometry *g = &job->g;                                                            \
+        const tgi_window_geometry *g = &job->g;                                                            \
         int64_t plane = job->h * job->w, windows = g->out_h * g->out_w;                                   \
         for (int64_t item = begin; item < end; item++)                                                    \
             for (int64_t i = 0; i < g->out_h; i++) {                                                      \
@@ -185,7 +185,7 @@ tg_tensor *tg_max_pool2d_grad(tg_tensor *g, tg_tensor *x, const tg_window_geomet
             }                                                                                             \
     }                                                                                                     \
     static void SPREAD(const pool_job *job, const T *grad, T *out, int64_t begin, int64_t end) {          \
-        const tg_window_geometry *g = &job->g;                                                            \
+        const tgi_window_geometry *g = &job->g;                                                            \
         int64_t plane = job->h * job->w, windows = g->out_h * g->out_w;                                   \
         for (int64_t item = begin; item < end; item++) {                                                  \
             memset(out + item * plane, 0, (size_t)plane * sizeof(T));                                     \
@@ -251,7 +251,7 @@ const tg_op tg_op_avg_pool2d = {"avg_pool2d", 1, avg_pool2d_forward, avg_pool2d_
 const tg_op tg_op_avg_pool2d_grad = {"avg_pool2d_grad", 1, avg_pool2d_grad_forward, avg_pool2d_grad_backward};
 
 static tg_tensor *avg_pool2d_apply(tg_tensor *x, const tg_op_attrs *attrs) {
-    tg_window_geometry g = tg_window_from_attrs(attrs);
+    tgi_window_geometry g = tgi_window_from_attrs(attrs);
     int64_t shape[4] = {x->shape[0], x->shape[1], g.out_h, g.out_w};
     return tg_op_apply(&tg_op_avg_pool2d, &x, 1, attrs, x->dtype, 4, shape);
 }
@@ -260,10 +260,10 @@ static tg_tensor *avg_pool2d_grad(tg_tensor *g, const tg_op_attrs *attrs, const 
     return tg_op_apply(&tg_op_avg_pool2d_grad, &g, 1, attrs, g->dtype, 4, image_shape);
 }
 
-tg_tensor *tg_avg_pool2d_grad(tg_tensor *g, const tg_window_geometry *geometry, bool adaptive,
+tg_tensor *tgi_avg_pool2d_grad(tg_tensor *g, const tgi_window_geometry *geometry, bool adaptive,
                               const int64_t image_shape[4]) {
     tg_op_attrs attrs = tgi_no_attrs;
-    tg_window_to_attrs(geometry, &attrs);
+    tgi_window_to_attrs(geometry, &attrs);
     attrs.flags = adaptive ? TG_ATTR_ADAPTIVE : 0;
     return avg_pool2d_grad(g, &attrs, image_shape);
 }
@@ -287,7 +287,7 @@ static tg_status check_image(const char *function, const tg_tensor *x) {
 /* The window geometry of kernel x kernel windows moved by stride with padding
  * on every side, after checking each and that a window fits the padded image. */
 static tg_status pool_geometry(const char *function, const tg_tensor *x, int64_t kernel, int64_t stride,
-                               int64_t padding, tg_window_geometry *g) {
+                               int64_t padding, tgi_window_geometry *g) {
     if (check_image(function, x) != TG_OK) return tg_last_error();
     if (kernel < 1 || kernel > INT32_MAX)
         return tg_error_report(TG_ERR_ARGUMENT, function, "kernel %lld must be >= 1", (long long)kernel);
@@ -301,23 +301,23 @@ static tg_status pool_geometry(const char *function, const tg_tensor *x, int64_t
     if (kernel > h + 2 * padding || kernel > w + 2 * padding)
         return tg_error_report(TG_ERR_SHAPE, function, "kernel %lld is larger than the padded input %lldx%lld",
                                (long long)kernel, (long long)(h + 2 * padding), (long long)(w + 2 * padding));
-    tg_window_geometry geometry = {kernel, kernel, stride, stride, 1, 1, padding, padding,
+    tgi_window_geometry geometry = {kernel, kernel, stride, stride, 1, 1, padding, padding,
                                    (h + 2 * padding - kernel) / stride + 1, (w + 2 * padding - kernel) / stride + 1};
     *g = geometry;
     return TG_OK;
 }
 
 tg_tensor *tg_max_pool2d(tg_tensor *x, int64_t kernel, int64_t stride, int64_t padding) {
-    tg_window_geometry g;
+    tgi_window_geometry g = {0};
     if (pool_geometry("tg_max_pool2d", x, kernel, stride, padding, &g) != TG_OK) return NULL;
     return max_pool2d_select(x, x, &g);
 }
 
 tg_tensor *tg_avg_pool2d(tg_tensor *x, int64_t kernel, int64_t stride, int64_t padding) {
-    tg_window_geometry g;
+    tgi_window_geometry g = {0};
     if (pool_geometry("tg_avg_pool2d", x, kernel, stride, padding, &g) != TG_OK) return NULL;
     tg_op_attrs attrs = tgi_no_attrs;
-    tg_window_to_attrs(&g, &attrs);
+    tgi_window_to_attrs(&g, &attrs);
     return avg_pool2d_apply(x, &attrs);
 }
 
@@ -329,9 +329,9 @@ tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w) {
                         (long long)out_w);
         return NULL;
     }
-    tg_window_geometry g = {0, 0, 0, 0, 1, 1, 0, 0, out_h, out_w};
+    tgi_window_geometry g = {0, 0, 0, 0, 1, 1, 0, 0, out_h, out_w};
     tg_op_attrs attrs = tgi_no_attrs;
-    tg_window_to_attrs(&g, &attrs);
+    tgi_window_to_attrs(&g, &attrs);
     attrs.flags = TG_ATTR_ADAPTIVE;
     return avg_pool2d_apply(x, &attrs);
 }

@@ -217,7 +217,7 @@ static inline void transpose4_pd(__m256d r[4])
 void tgi_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int64_t rs,
                            int64_t cs, float *dst)
 {
-    if (w_eff != w || (w != 6 && w % 8 != 0) || (cs != 1 && rs != 1)) {
+    if ((w != 6 && w % 8 != 0) || (cs != 1 && rs != 1) || (cs == 1 && w_eff != w)) {
         pack_plain_f32(kc, w_eff, w, src, rs, cs, dst);
         return;
     }
@@ -232,29 +232,34 @@ void tgi_gemm_avx2_pack_f32(int64_t kc, int w_eff, int w, const float *src, int6
         }
         return;
     }
-    /* rs == 1: column j of the panel is the contiguous run src + j*cs. */
+    /* rs == 1: column j of the panel is the contiguous run src + j*cs; the
+     * columns from w_eff on (a last, partial panel) are zeros. */
     int64_t p = 0;
     for (; p + 8 <= kc; p += 8) {
         for (int j0 = 0; j0 < w; j0 += 8) {
             __m256 r[8];
             float *out = dst + p * w + j0;
-            if (w - j0 >= 8) { /* a full 8x8 block: no per-row test */
+            if (w_eff - j0 >= 8) { /* a full 8x8 block: no per-row test */
                 for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (j0 + j) * cs + p);
                 transpose8_ps(r);
                 for (int q = 0; q < 8; q++) _mm256_storeu_ps(out + q * w, r[q]);
                 continue;
             }
-            /* w == 6: six rows, padded to eight with zeros; six values stored per p */
             for (int j = 0; j < 8; j++)
-                r[j] = j < 6 ? _mm256_loadu_ps(src + (j0 + j) * cs + p) : _mm256_setzero_ps();
+                r[j] = j0 + j < w_eff ? _mm256_loadu_ps(src + (j0 + j) * cs + p) : _mm256_setzero_ps();
             transpose8_ps(r);
+            if (w - j0 >= 8) {
+                for (int q = 0; q < 8; q++) _mm256_storeu_ps(out + q * w, r[q]);
+                continue;
+            }
+            /* w == 6: six values stored per p */
             for (int q = 0; q < 8; q++) {
                 _mm_storeu_ps(out + q * w, _mm256_castps256_ps128(r[q]));
                 _mm_storel_pi((__m64 *)(void *)(out + q * w + 4), _mm256_extractf128_ps(r[q], 1));
             }
         }
     }
-    if (p < kc) pack_plain_f32(kc - p, w, w, src + p, 1, cs, dst + p * w);
+    if (p < kc) pack_plain_f32(kc - p, w_eff, w, src + p, 1, cs, dst + p * w);
 }
 
 void tgi_gemm_avx2_pack_f64(int64_t kc, int w_eff, int w, const double *src, int64_t rs,

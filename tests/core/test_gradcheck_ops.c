@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "ops/conv_internal.h" /* tg_im2col, tg_col2im */
+#include "ops/conv_internal.h" /* tgi_im2col, tgi_col2im */
 #include "ops/op_internal.h" /* the fused backward ops: tgi_relu_grad, ... */
 #include "ops/norm_internal.h" /* tgi_normalize, tgi_normalize_grad */
 #include "tapegrad.h"
@@ -97,10 +97,10 @@ static tg_tensor *f_where(tg_tensor **x) { return tg_where(tg_gt_scalar(x[0], 0.
 static tg_tensor *f_where_mask_broadcast(tg_tensor **x) { return tg_where(tg_gt_scalar(x[1], 0.0), x[0], x[2]); }
 /* Convolutions on odd shapes: non-square images and kernels, stride 2,
  * asymmetric padding, dilation 2, groups 2 and depthwise. */
-static const tg_window_geometry im2col_geometry = {2, 3, 2, 1, 1, 2, 1, 0, 3, 2}; /* on (2,3,5,4) */
-static tg_tensor *f_im2col(tg_tensor **x) { return tg_im2col(x[0], &im2col_geometry, 1); }
-static tg_tensor *f_im2col_groups(tg_tensor **x) { return tg_im2col(x[0], &im2col_geometry, 3); }
-static tg_tensor *f_col2im(tg_tensor **x) { return tg_col2im(x[0], &im2col_geometry, (int64_t[]){2, 3, 5, 4}); }
+static const tgi_window_geometry im2col_geometry = {2, 3, 2, 1, 1, 2, 1, 0, 3, 2}; /* on (2,3,5,4) */
+static tg_tensor *f_im2col(tg_tensor **x) { return tgi_im2col(x[0], &im2col_geometry, 1); }
+static tg_tensor *f_im2col_groups(tg_tensor **x) { return tgi_im2col(x[0], &im2col_geometry, 3); }
+static tg_tensor *f_col2im(tg_tensor **x) { return tgi_col2im(x[0], &im2col_geometry, (int64_t[]){2, 3, 5, 4}); }
 static tg_tensor *f_conv2d_bias(tg_tensor **x) { return tg_conv2d(x[0], x[1], x[2], NULL); }
 static tg_tensor *f_conv2d_strided(tg_tensor **x) {
     tg_conv2d_opts o = {2, 1, 1, 0, 2, 1, 1, 2, 1}; /* stride (2,1), pads t1 b0 l2 r1, dilation (1,2) */
@@ -124,19 +124,19 @@ static tg_tensor *f_conv_transpose2d(tg_tensor **x) {
 }
 /* Pooling: (2,3,5,4) images; the arg-max moves only where two inputs of a
  * window tie, which random samples keep away from. */
-static const tg_window_geometry max_pool_geometry = {2, 2, 2, 2, 1, 1, 1, 1, 3, 3};  /* kernel 2, stride 2, pad 1 */
-static const tg_window_geometry avg_pool_geometry = {3, 3, 2, 2, 1, 1, 1, 1, 3, 2};  /* kernel 3, stride 2, pad 1 */
+static const tgi_window_geometry max_pool_geometry = {2, 2, 2, 2, 1, 1, 1, 1, 3, 3};  /* kernel 2, stride 2, pad 1 */
+static const tgi_window_geometry avg_pool_geometry = {3, 3, 2, 2, 1, 1, 1, 1, 3, 2};  /* kernel 3, stride 2, pad 1 */
 static tg_tensor *f_max_pool2d(tg_tensor **x) { return tg_max_pool2d(x[0], 2, 2, 1); }
 static tg_tensor *f_max_pool2d_overlapping(tg_tensor **x) { return tg_max_pool2d(x[0], 3, 1, 1); }
-static tg_tensor *f_max_pool2d_grad(tg_tensor **x) { return tg_max_pool2d_grad(x[0], x[1], &max_pool_geometry); }
+static tg_tensor *f_max_pool2d_grad(tg_tensor **x) { return tgi_max_pool2d_grad(x[0], x[1], &max_pool_geometry); }
 static tg_tensor *f_avg_pool2d(tg_tensor **x) { return tg_avg_pool2d(x[0], 3, 2, 1); }
 static tg_tensor *f_adaptive_avg_pool2d(tg_tensor **x) { return tg_adaptive_avg_pool2d(x[0], 3, 4); }
 static tg_tensor *f_avg_pool2d_grad(tg_tensor **x) {
-    return tg_avg_pool2d_grad(x[0], &avg_pool_geometry, false, (int64_t[]){2, 3, 5, 4});
+    return tgi_avg_pool2d_grad(x[0], &avg_pool_geometry, false, (int64_t[]){2, 3, 5, 4});
 }
 static tg_tensor *f_adaptive_avg_pool2d_grad(tg_tensor **x) {
-    static const tg_window_geometry to_3x4 = {0, 0, 0, 0, 1, 1, 0, 0, 3, 4};
-    return tg_avg_pool2d_grad(x[0], &to_3x4, true, (int64_t[]){2, 3, 5, 7});
+    static const tgi_window_geometry to_3x4 = {0, 0, 0, 0, 1, 1, 0, 0, 3, 4};
+    return tgi_avg_pool2d_grad(x[0], &to_3x4, true, (int64_t[]){2, 3, 5, 7});
 }
 /* Normalization: the fused ops on (A, B, D) views with odd sizes, and the
  * public functions with their affine parts. Dropout with a fixed (seed,

@@ -392,14 +392,19 @@ static void gemm_narrow(tg_gemm_narrow_fn *fn, int64_t rows, const tg_gemm_narro
 }
 
 /* ---- small products: the narrow kernels, one block of columns at a time ------
- * A product of at most GEMM_SMALL_PATH_WORK multiply-adds does too little
- * work per element of A to pay for packing it: C is computed in blocks of
- * the narrow kernel's columns (cols), each block's rows in the kernel's
- * blocks of rows, reading A and B in place (a transposed B is first copied
- * into k x cols panels, which the kernel reads as an untransposed B). The
- * narrow kernels compute in the packed kernel's arithmetic, so the result is
- * the packed path's bit for bit; rows are split over threads in whole blocks. */
-#define GEMM_SMALL_PATH_WORK ((double)(1 << 21))
+ * A product of less than GEMM_SMALL_PATH_WORK multiply-adds, or one whose
+ * transposed B has at most the narrow kernel's columns (a convolution's
+ * patches times its filters), does too little work per element of A to pay
+ * for packing it: C is computed in blocks of the narrow kernel's columns
+ * (cols), each block's rows in the kernel's blocks of rows, reading A and B
+ * in place (a transposed B is first copied into k x cols panels, which the
+ * kernel reads as an untransposed B). The narrow kernels compute in the
+ * packed kernel's arithmetic, so the result is the packed path's bit for
+ * bit; rows are split over threads in whole blocks. From 32^3 up, square
+ * products ran faster packed (bench/RESULTS.md). */
+#define GEMM_SMALL_PATH_WORK ((double)(1 << 14))
+/* Batch items of at most this many multiply-adds are shared out whole. */
+#define GEMM_BATCH_SMALL_ITEM ((double)(1 << 21))
 
 typedef struct small_job {
     tg_gemm_narrow_fn *fn;
@@ -679,7 +684,7 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
             gemm_narrow(kernel->narrow_##SFX, kernel->narrow_rows, &narrow, m, work);          \
             return;                                                                            \
         }                                                                                      \
-        if (kernel->narrow_##SFX && work <= GEMM_SMALL_PATH_WORK) {                             \
+        if (kernel->narrow_##SFX && (work < GEMM_SMALL_PATH_WORK || n <= kernel->narrow_cols_##SFX)) { \
             tg_gemm_narrow_args small = {trans_a, n, k, balanced_kc(k, kernel->SFX.kc),          \
                                          alpha, beta, a, b, c, lda, ldb, ldc};                   \
             if (small_##SFX(kernel, &small, trans_b, m, work)) return;                         \
@@ -767,7 +772,7 @@ static bool batch_args_valid(const char *function, int64_t m, int64_t n, int64_t
         batch_job_##SFX j = {trans_a, trans_b, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,     \
                              stride_a, stride_b, stride_c, batch, 1};                           \
         double item_work = (double)m * (double)n * (double)k;                                  \
-        if (item_work > GEMM_SMALL_PATH_WORK || batch == 1) {                                  \
+        if (item_work > GEMM_BATCH_SMALL_ITEM || batch == 1) {                                  \
             batch_items_##SFX(&j, 0, batch);                                                   \
             return;                                                                            \
         }                                                                                      \

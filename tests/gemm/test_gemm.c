@@ -501,12 +501,13 @@ Test(gemm, kernel_can_be_forced_to_portable)
 
 /* ---- the thread pool ----------------------------------------------------------- */
 
-/* Products small enough to skip packing (at most 2^21 multiply-adds: the
- * shapes of attention heads and small convolutions, odd sizes, every
- * transpose combination) against the naive loop, on every kernel this CPU
- * runs, float32 and float64, 1 and 2 threads. */
+/* Small products (less than 2^14 multiply-adds, or n within the narrow
+ * kernel's columns: these skip packing) and the attention and convolution
+ * shapes around them, odd sizes, every transpose combination, against the
+ * naive loop, on every kernel this CPU runs, float32 and float64, 1 and 2
+ * threads. */
 static const shape small_shapes[] = {
-    {64, 64, 48}, {128, 128, 64}, {2048, 6, 75}, {17, 33, 19}, {37, 53, 29},
+    {64, 64, 48}, {128, 128, 64}, {2048, 6, 75}, {17, 33, 19}, {37, 53, 29}, {23, 19, 31}, {9, 40, 21},
     {100, 17, 130}, {128, 128, 128}, {31, 64, 300},
 };
 

@@ -11,7 +11,9 @@
  * median of several timed samples (2*m*n*k flops per product). The shapes are
  * squares and the products an MLP step makes (128 x 784 x 512 and
  * 128 x 512 x 256 layers): forward X@W (NN), backward dX = dY@W^T (NT) and
- * dW = X^T@dY (TN). bench/peers/openblas_gemm.c prints the same lines for
+ * dW = X^T@dY (TN), and small products that skip packing (16^3 to 128^3,
+ * odd sizes, an attention head's 128x128x64 NT, a 5x5 convolution's
+ * 2048x6x75 NT). bench/peers/openblas_gemm.c prints the same lines for
  * OpenBLAS, so bench/peers/run_openblas.sh can join the two. */
 #include "tapegrad/threads.h"
 

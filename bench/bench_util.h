@@ -61,6 +61,8 @@ static const bench_shape bench_gemm_shapes[] = {
     {"NN", 512, 512, 512},  {"NN", 1024, 1024, 1024}, {"NN", 2048, 2048, 2048},
     {"NN", 128, 512, 784},  {"NT", 128, 784, 512},    {"TN", 784, 512, 128},
     {"NN", 128, 256, 512},  {"NT", 128, 512, 256},    {"TN", 512, 256, 128},
+    {"NN", 16, 16, 16},     {"NN", 32, 32, 32},       {"NN", 64, 64, 48},
+    {"NT", 128, 128, 64},   {"TN", 37, 53, 29},       {"NT", 2048, 6, 75},
 };
 
 /* One product named on the command line as DTYPE:OP:MxNxK (for example

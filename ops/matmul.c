@@ -5,8 +5,9 @@
  * The last two axes of each operand are the matrices; the leading axes are
  * batch axes and broadcast like NumPy ((2,1,3,4) @ (5,4,6) -> (2,5,3,6); a
  * 2-D operand is shared by every batch). The forward loops over the batch
- * and calls the packed GEMM (kernels/gemm.h) once per batch entry, or once in
- * all when a shared right operand lets the batch fold into the rows.
+ * with one batched GEMM call (kernels/gemm.h) when the batch walk is one
+ * strided axis (else one GEMM call per batch entry), or one GEMM in all when
+ * a shared right operand lets the batch fold into the rows.
  * Transposed operands are read in place by the GEMM's trans flags, never
  * copied. The backward is itself a pair of matmul_t calls (below), summed
  * back over broadcast batch axes by tgi_reduce_grad_to. */
@@ -86,6 +87,16 @@ static void matmul_forward(const tg_node *node) {
     tg_strided_set_broadcast(&batch, BATCH_A, a->rank - 2, a->shape, a->strides);
     tg_strided_set_broadcast(&batch, BATCH_B, b->rank - 2, b->shape, b->strides);
     tg_strided_collapse(&batch);
+    if (batch.rank <= 1) { /* one strided batch axis: one batched GEMM call */
+        int64_t sa = batch.rank ? batch.stride[0][BATCH_A] : 0, sb = batch.rank ? batch.stride[0][BATCH_B] : 0;
+        if (out->dtype == TG_F32)
+            tg_gemm_batch_f32(ta, tb, m, n, k, 1.0f, a->data, da.ld, sa, b->data, db.ld, sb, 0.0f, out->data, n,
+                              m * n, batches);
+        else
+            tg_gemm_batch_f64(ta, tb, m, n, k, 1.0, a->data, da.ld, sa, b->data, db.ld, sb, 0.0, out->data, n,
+                              m * n, batches);
+        return;
+    }
     for (int64_t i = 0; i < batches; i++, tg_strided_step(&batch))
         gemm(out->dtype, ta, tb, m, n, k, a->data, batch.offset[BATCH_A], da.ld, b->data, batch.offset[BATCH_B], db.ld,
              out->data, i * m * n, n);

@@ -20,4 +20,14 @@ static inline void openblas_product(bool f64, const bench_shape *s, const void *
         cblas_sgemm(CblasRowMajor, opa, opb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c, s->n);
 }
 
+/* The same batch as tapegrad_batch_product, as a loop of OpenBLAS calls. */
+static inline void openblas_batch_product(bool f64, const bench_shape *s, int batch, const void *a, const void *b,
+                                          void *c)
+{
+    size_t bytes = f64 ? sizeof(double) : sizeof(float);
+    size_t sa = (size_t)s->m * s->k * bytes, sb = (size_t)s->k * s->n * bytes, sc = (size_t)s->m * s->n * bytes;
+    for (int i = 0; i < batch; i++)
+        openblas_product(f64, s, (const char *)a + i * sa, (const char *)b + i * sb, (char *)c + i * sc);
+}
+
 #endif

@@ -47,6 +47,29 @@ void tg_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, do
                  const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
                  double *c, int64_t ldc);
 
+/* A batch of equal products, strided like cblas_sgemm_batch_strided:
+ *
+ *   C_i = alpha * op(A_i) @ op(B_i) + beta * C_i    for i in [0, batch)
+ *
+ * with A_i at a + i*stride_a, B_i at b + i*stride_b, C_i at c + i*stride_c
+ * (strides in elements; 0 shares one A or B with every item), each product as
+ * tg_gemm_f32 / tg_gemm_f64 describe it. Small items are shared out over the
+ * thread pool whole, large ones split over it one after the other; each C_i
+ * is bitwise what one tg_gemm_* call gives, whatever the thread count.
+ *
+ * Errors (TG_ERR_ARGUMENT, nothing written): those of tg_gemm_*, a negative
+ * batch, a negative stride_a or stride_b, and, for more than one item, a
+ * stride_c shorter than one C's span ((m-1)*ldc + n: the C matrices would
+ * overlap). */
+void tg_gemm_batch_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, int64_t stride_a, const float *b, int64_t ldb,
+                       int64_t stride_b, float beta, float *c, int64_t ldc, int64_t stride_c,
+                       int64_t batch);
+void tg_gemm_batch_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                       const double *a, int64_t lda, int64_t stride_a, const double *b,
+                       int64_t ldb, int64_t stride_b, double beta, double *c, int64_t ldc,
+                       int64_t stride_c, int64_t batch);
+
 /* The micro-kernel family the products run on: "avx512", "avx2-fma" or
  * "portable". */
 const char *tg_gemm_kernel_name(void);

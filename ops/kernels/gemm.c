@@ -354,21 +354,34 @@ typedef struct narrow_job {
     int threads;
 } narrow_job;
 
+/* Rows [m0, m1) of a narrow product, in blocks of `rows`. */
+static void narrow_rows(tg_gemm_narrow_fn *fn, const tg_gemm_narrow_args *args, int64_t m0, int64_t m1,
+                        int64_t rows)
+{
+    int64_t i = m0;
+    for (; i + rows <= m1; i += rows) fn(args, i, (int)rows);
+    /* The last rows 4, 2 and 1 at a time (a lone row's FMAs wait on each other). */
+    for (int tail = 4; tail >= 1; tail /= 2)
+        if (i + tail <= m1) {
+            fn(args, i, tail);
+            i += tail;
+        }
+}
+
+/* This task's share of m rows split in whole blocks of `rows` over `threads`. */
+static gemm_strip task_rows(int64_t m, int64_t n, int64_t rows, int64_t task, int threads)
+{
+    int64_t blocks = (m + rows - 1) / rows;
+    gemm_strip s = {min64(m, blocks * task / threads * rows), min64(m, blocks * (task + 1) / threads * rows), 0, n};
+    return s;
+}
+
 static void narrow_task(void *ctx, int64_t task, int thread_index)
 {
     (void)thread_index;
     const narrow_job *job = ctx;
-    int64_t blocks = (job->m + job->rows - 1) / job->rows;
-    int64_t m0 = min64(job->m, blocks * task / job->threads * job->rows);
-    int64_t m1 = min64(job->m, blocks * (task + 1) / job->threads * job->rows);
-    int64_t i = m0;
-    for (; i + job->rows <= m1; i += job->rows) job->fn(job->args, i, (int)job->rows);
-    /* The last rows 4, 2 and 1 at a time (a lone row's FMAs wait on each other). */
-    for (int rows = 4; rows >= 1; rows /= 2)
-        if (i + rows <= m1) {
-            job->fn(job->args, i, rows);
-            i += rows;
-        }
+    gemm_strip s = task_rows(job->m, job->args->n, job->rows, task, job->threads);
+    narrow_rows(job->fn, job->args, s.m0, s.m1, job->rows);
 }
 
 static void gemm_narrow(tg_gemm_narrow_fn *fn, int64_t rows, const tg_gemm_narrow_args *args, int64_t m,
@@ -376,6 +389,53 @@ static void gemm_narrow(tg_gemm_narrow_fn *fn, int64_t rows, const tg_gemm_narro
 {
     narrow_job job = {fn, args, m, rows, tgi_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD)};
     tgi_parallel_for(job.threads, job.threads, narrow_task, &job);
+}
+
+/* ---- small products: the narrow kernels, one block of columns at a time ------
+ * A product of less than GEMM_SMALL_PATH_WORK multiply-adds, or one whose
+ * transposed B has at most the narrow kernel's columns (a convolution's
+ * patches times its filters), does too little work per element of A to pay
+ * for packing it: C is computed in blocks of the narrow kernel's columns
+ * (cols), each block's rows in the kernel's blocks of rows, reading A and B
+ * in place (a transposed B is first copied into k x cols panels, which the
+ * kernel reads as an untransposed B). The narrow kernels compute in the
+ * packed kernel's arithmetic, so the result is the packed path's bit for
+ * bit; rows are split over threads in whole blocks. From 32^3 up, square
+ * products ran faster packed (bench/RESULTS.md). */
+#define GEMM_SMALL_PATH_WORK ((double)(1 << 14))
+/* Batch items of at most this many multiply-adds are shared out whole. */
+#define GEMM_BATCH_SMALL_ITEM ((double)(1 << 21))
+
+typedef struct small_job {
+    tg_gemm_narrow_fn *fn;
+    const tg_gemm_narrow_args *args; /* b: B, or op(B) in panels (panel j at b + j*k, ldb = cols) */
+    bool b_in_panels;
+    int64_t m, rows, cols;
+    size_t element_bytes;
+    int threads;
+} small_job;
+
+static void small_task(void *ctx, int64_t task, int thread_index)
+{
+    (void)thread_index;
+    const small_job *job = ctx;
+    const tg_gemm_narrow_args *g = job->args;
+    gemm_strip s = task_rows(job->m, g->n, job->rows, task, job->threads);
+    for (int64_t j = 0; j < g->n; j += job->cols) {
+        tg_gemm_narrow_args block = *g;
+        block.n = min64(job->cols, g->n - j);
+        block.b = (const char *)g->b + (size_t)(job->b_in_panels ? j * g->k : j) * job->element_bytes;
+        block.c = (char *)g->c + (size_t)j * job->element_bytes;
+        narrow_rows(job->fn, &block, s.m0, s.m1, job->rows);
+    }
+}
+
+static void gemm_small(tg_gemm_narrow_fn *fn, const gemm_kernel *kernel, int64_t cols, size_t element_bytes,
+                       const tg_gemm_narrow_args *args, bool b_in_panels, int64_t m, double work)
+{
+    small_job job = {fn, args, b_in_panels, m, kernel->narrow_rows, cols, element_bytes,
+                     tgi_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD)};
+    tgi_parallel_for(job.threads, job.threads, small_task, &job);
 }
 
 /* ---- the public entry points' argument check ------------------------------ */
@@ -563,6 +623,27 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
         }                                                                                      \
     }                                                                                          \
                                                                                                \
+    /* The small path (see gemm_small); false, computing nothing, when a            \
+     * transposed B finds no memory for its panels. */                                         \
+    static bool small_##SFX(const gemm_kernel *kernel, tg_gemm_narrow_args *args, bool trans_b,  \
+                            int64_t m, double work)                                            \
+    {                                                                                          \
+        int64_t cols = kernel->narrow_cols_##SFX, n = args->n, k = args->k;                    \
+        if (trans_b) { /* op(B)[:, j : j+cols] -> k x cols panel at j*k, zero-padded */        \
+            pack_buffers *buffers = thread_buffers(0, (size_t)(round_up(n, cols) * k) * sizeof(T)); \
+            if (buffers == NULL) return false;                                                 \
+            const T *b = args->b;                                                              \
+            T *panels = buffers->b;                                                            \
+            for (int64_t j = 0; j < n; j += cols)                                              \
+                kernel->pack_##SFX(k, (int)min64(cols, n - j), (int)cols, b + j * args->ldb, 1, \
+                                   args->ldb, panels + j * k);                                 \
+            args->b = panels;                                                                  \
+            args->ldb = cols;                                                                  \
+        }                                                                                      \
+        gemm_small(kernel->narrow_##SFX, kernel, cols, sizeof(T), args, trans_b, m, work);     \
+        return true;                                                                           \
+    }                                                                                          \
+                                                                                               \
     static void gemm_task_##SFX(void *ctx, int64_t task, int thread_index)                     \
     {                                                                                          \
         (void)thread_index;                                                                    \
@@ -603,6 +684,11 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
             gemm_narrow(kernel->narrow_##SFX, kernel->narrow_rows, &narrow, m, work);          \
             return;                                                                            \
         }                                                                                      \
+        if (kernel->narrow_##SFX && (work < GEMM_SMALL_PATH_WORK || n <= kernel->narrow_cols_##SFX)) { \
+            tg_gemm_narrow_args small = {trans_a, n, k, balanced_kc(k, kernel->SFX.kc),          \
+                                         alpha, beta, a, b, c, lda, ldb, ldc};                   \
+            if (small_##SFX(kernel, &small, trans_b, m, work)) return;                         \
+        }                                                                                      \
         g.threads = tgi_parallel_threads_for_work(work, GEMM_WORK_PER_THREAD);                  \
         row_blocks blocks;                                                                     \
         if (g.threads > 1 && work >= DYNAMIC_MIN_WORK &&                                       \
@@ -614,3 +700,85 @@ static bool gemm_args_valid(const char *function, bool trans_a, bool trans_b, in
 
 GEMM_DEFINE(float, f32)
 GEMM_DEFINE(double, f64)
+
+/* ---- batches of equal products ------------------------------------------------
+ * Items small enough for the small path are shared out over the threads in
+ * contiguous runs, each item a whole product on one thread (its GEMM call runs
+ * nested, so inline); larger items run one after the other, each split over
+ * the threads by the GEMM itself. Either way an item is computed exactly as
+ * one tg_gemm_* call would compute it, so the batch is the same bits as a loop
+ * of calls, whatever the thread count. */
+
+/* True if the batch's strides are usable; else reports which one is wrong. */
+static bool batch_args_valid(const char *function, int64_t m, int64_t n, int64_t ldc, int64_t stride_a,
+                             int64_t stride_b, int64_t stride_c, int64_t batch)
+{
+    if (batch < 0) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "batch = %lld must not be negative", (long long)batch);
+        return false;
+    }
+    if (stride_a < 0 || stride_b < 0) {
+        tg_error_report(TG_ERR_ARGUMENT, function, "strides must not be negative: stride_a = %lld, stride_b = %lld",
+                        (long long)stride_a, (long long)stride_b);
+        return false;
+    }
+    int64_t c_extent = m > 0 && n > 0 ? (m - 1) * ldc + n : 0; /* elements one C spans */
+    if (batch > 1 && stride_c < c_extent) {
+        tg_error_report(TG_ERR_ARGUMENT, function,
+                        "stride_c = %lld is less than %lld, the span of one C (m = %lld, n = %lld, ldc = %lld): "
+                        "the batch's C matrices would overlap",
+                        (long long)stride_c, (long long)c_extent, (long long)m, (long long)n, (long long)ldc);
+        return false;
+    }
+    return true;
+}
+
+#define GEMM_BATCH_DEFINE(T, SFX)                                                              \
+    typedef struct batch_job_##SFX {                                                           \
+        bool trans_a, trans_b;                                                                 \
+        int64_t m, n, k;                                                                       \
+        T alpha, beta;                                                                         \
+        const T *a, *b;                                                                        \
+        T *c;                                                                                  \
+        int64_t lda, ldb, ldc, stride_a, stride_b, stride_c, batch;                            \
+        int threads;                                                                           \
+    } batch_job_##SFX;                                                                         \
+                                                                                               \
+    static void batch_items_##SFX(const batch_job_##SFX *j, int64_t first, int64_t end)        \
+    {                                                                                          \
+        for (int64_t i = first; i < end; i++)                                                  \
+            tg_gemm_##SFX(j->trans_a, j->trans_b, j->m, j->n, j->k, j->alpha,                  \
+                          j->a + i * j->stride_a, j->lda, j->b + i * j->stride_b, j->ldb,      \
+                          j->beta, j->c + i * j->stride_c, j->ldc);                            \
+    }                                                                                          \
+                                                                                               \
+    static void batch_task_##SFX(void *ctx, int64_t task, int thread_index)                    \
+    {                                                                                          \
+        (void)thread_index;                                                                    \
+        const batch_job_##SFX *j = ctx;                                                        \
+        batch_items_##SFX(j, j->batch * task / j->threads, j->batch * (task + 1) / j->threads); \
+    }                                                                                          \
+                                                                                               \
+    void tg_gemm_batch_##SFX(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,       \
+                             T alpha, const T *a, int64_t lda, int64_t stride_a, const T *b,   \
+                             int64_t ldb, int64_t stride_b, T beta, T *c, int64_t ldc,         \
+                             int64_t stride_c, int64_t batch)                                  \
+    {                                                                                          \
+        const char *function = "tg_gemm_batch_" #SFX;                                         \
+        if (!batch_args_valid(function, m, n, ldc, stride_a, stride_b, stride_c, batch)) return; \
+        if (batch == 0) return;                                                                \
+        if (!gemm_args_valid(function, trans_a, trans_b, m, n, k, k > 0 && alpha != 0, a, lda, b, ldb, c, ldc)) \
+            return;                                                                            \
+        batch_job_##SFX j = {trans_a, trans_b, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc,     \
+                             stride_a, stride_b, stride_c, batch, 1};                           \
+        double item_work = (double)m * (double)n * (double)k;                                  \
+        if (item_work > GEMM_BATCH_SMALL_ITEM || batch == 1) {                                  \
+            batch_items_##SFX(&j, 0, batch);                                                   \
+            return;                                                                            \
+        }                                                                                      \
+        j.threads = tgi_parallel_threads_for_work(item_work * (double)batch, GEMM_WORK_PER_THREAD); \
+        tgi_parallel_for(j.threads, j.threads, batch_task_##SFX, &j);                           \
+    }
+
+GEMM_BATCH_DEFINE(float, f32)
+GEMM_BATCH_DEFINE(double, f64)

@@ -13,13 +13,15 @@
  * gemm_avx2.c: x86-64 AVX2+FMA, gemm_avx512.c: AVX-512F) and are chosen once
  * at run time. A product whose rows of B fit one or two vectors (a
  * classifier's last layer) skips packing on the AVX-512 and AVX2 kernels,
- * with the same arithmetic (see below).
+ * with the same arithmetic (see below); so do products of less than 2^14
+ * multiply-adds and those with a transposed B that narrow, one block of the
+ * narrow kernel's columns at a time.
  *
  * Large products are split over the thread pool by blocks of C, so each
  * thread writes its own elements: strips fixed by the thread count, or, for
  * the largest tall products, row blocks claimed as threads come free. Every element of C is reduced over k in the
  * same order whatever the thread count, so results are bitwise reproducible
- * for a given kernel; small products stay on the calling thread. Packing
+ * for a given kernel; the smallest products stay on the calling thread. Packing
  * buffers are allocated once per thread and reused.
  */
 #ifndef TAPEGRAD_OPS_KERNELS_GEMM_H

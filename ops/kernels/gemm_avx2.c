@@ -335,7 +335,7 @@ static inline void narrow_store_pd(double *c, __m256d acc, __m256i mask, double 
 }
 
 /* Rows [i0, i0 + ROWS) of C; ROWS is a constant at each call (6, 4, 2 or 1). */
-static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, int64_t i0, const tg_gemm_narrow_args *g,
+static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, bool full, int64_t i0, const tg_gemm_narrow_args *g,
                                                                   const float *a, const float *b, float *c)
 {
     const __m256i lo = lanes_ps((int)g->n), hi = lanes_ps((int)g->n - 8);
@@ -343,10 +343,13 @@ static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, int6
     for (int64_t pc = 0; pc < g->k; pc += g->kc) {
         int64_t p_end = pc + g->kc < g->k ? pc + g->kc : g->k;
         __m256 acc[6][2];
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
         for (int64_t p = pc; p < p_end; p++) {
-            __m256 b0 = _mm256_maskload_ps(b + p * g->ldb, lo), b1 = _mm256_maskload_ps(b + p * g->ldb + 8, hi);
+            __m256 b0 = full ? _mm256_loadu_ps(b + p * g->ldb) : _mm256_maskload_ps(b + p * g->ldb, lo);
+            __m256 b1 = full ? _mm256_loadu_ps(b + p * g->ldb + 8) : _mm256_maskload_ps(b + p * g->ldb + 8, hi);
             const float *ap = a + i0 * row_step + p * p_step;
+            #pragma GCC unroll 8
             for (int r = 0; r < rows; r++) {
                 __m256 ai = _mm256_broadcast_ss(ap + r * row_step);
                 acc[r][0] = _mm256_fmadd_ps(ai, b0, acc[r][0]);
@@ -354,6 +357,7 @@ static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, int6
             }
         }
         float beta = pc == 0 ? (float)g->beta : 1.0f;
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++) {
             narrow_store_ps(c + (i0 + r) * g->ldc, acc[r][0], lo, (float)g->alpha, beta);
             if (g->n > 8) narrow_store_ps(c + (i0 + r) * g->ldc + 8, acc[r][1], hi, (float)g->alpha, beta);
@@ -361,7 +365,7 @@ static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, int6
     }
 }
 
-static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int64_t i0, const tg_gemm_narrow_args *g,
+static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, bool full, int64_t i0, const tg_gemm_narrow_args *g,
                                                                   const double *a, const double *b, double *c)
 {
     const __m256i lo = lanes_pd((int)g->n), hi = lanes_pd((int)g->n - 4);
@@ -369,10 +373,13 @@ static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int6
     for (int64_t pc = 0; pc < g->k; pc += g->kc) {
         int64_t p_end = pc + g->kc < g->k ? pc + g->kc : g->k;
         __m256d acc[6][2];
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_pd();
         for (int64_t p = pc; p < p_end; p++) {
-            __m256d b0 = _mm256_maskload_pd(b + p * g->ldb, lo), b1 = _mm256_maskload_pd(b + p * g->ldb + 4, hi);
+            __m256d b0 = full ? _mm256_loadu_pd(b + p * g->ldb) : _mm256_maskload_pd(b + p * g->ldb, lo);
+            __m256d b1 = full ? _mm256_loadu_pd(b + p * g->ldb + 4) : _mm256_maskload_pd(b + p * g->ldb + 4, hi);
             const double *ap = a + i0 * row_step + p * p_step;
+            #pragma GCC unroll 8
             for (int r = 0; r < rows; r++) {
                 __m256d ai = _mm256_broadcast_sd(ap + r * row_step);
                 acc[r][0] = _mm256_fmadd_pd(ai, b0, acc[r][0]);
@@ -380,6 +387,7 @@ static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int6
             }
         }
         double beta = pc == 0 ? g->beta : 1.0;
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++) {
             narrow_store_pd(c + (i0 + r) * g->ldc, acc[r][0], lo, g->alpha, beta);
             if (g->n > 4) narrow_store_pd(c + (i0 + r) * g->ldc + 4, acc[r][1], hi, g->alpha, beta);
@@ -389,20 +397,40 @@ static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int6
 
 void tgi_gemm_avx2_narrow_f32(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
+    bool full = g->n == TG_GEMM_AVX2_NARROW_F32; /* plain loads of B's rows */
     switch (rows) {
-    case 6: narrow_rows_f32(6, i0, g, g->a, g->b, g->c); break;
-    case 4: narrow_rows_f32(4, i0, g, g->a, g->b, g->c); break;
-    case 2: narrow_rows_f32(2, i0, g, g->a, g->b, g->c); break;
-    default: narrow_rows_f32(1, i0, g, g->a, g->b, g->c); break;
+    case 6:
+        if (full) narrow_rows_f32(6, true, i0, g, g->a, g->b, g->c);
+        else narrow_rows_f32(6, false, i0, g, g->a, g->b, g->c);
+        break;
+    case 4:
+        if (full) narrow_rows_f32(4, true, i0, g, g->a, g->b, g->c);
+        else narrow_rows_f32(4, false, i0, g, g->a, g->b, g->c);
+        break;
+    case 2:
+        if (full) narrow_rows_f32(2, true, i0, g, g->a, g->b, g->c);
+        else narrow_rows_f32(2, false, i0, g, g->a, g->b, g->c);
+        break;
+    default: narrow_rows_f32(1, false, i0, g, g->a, g->b, g->c); break;
     }
 }
 
 void tgi_gemm_avx2_narrow_f64(const tg_gemm_narrow_args *g, int64_t i0, int rows)
 {
+    bool full = g->n == TG_GEMM_AVX2_NARROW_F64; /* plain loads of B's rows */
     switch (rows) {
-    case 6: narrow_rows_f64(6, i0, g, g->a, g->b, g->c); break;
-    case 4: narrow_rows_f64(4, i0, g, g->a, g->b, g->c); break;
-    case 2: narrow_rows_f64(2, i0, g, g->a, g->b, g->c); break;
-    default: narrow_rows_f64(1, i0, g, g->a, g->b, g->c); break;
+    case 6:
+        if (full) narrow_rows_f64(6, true, i0, g, g->a, g->b, g->c);
+        else narrow_rows_f64(6, false, i0, g, g->a, g->b, g->c);
+        break;
+    case 4:
+        if (full) narrow_rows_f64(4, true, i0, g, g->a, g->b, g->c);
+        else narrow_rows_f64(4, false, i0, g, g->a, g->b, g->c);
+        break;
+    case 2:
+        if (full) narrow_rows_f64(2, true, i0, g, g->a, g->b, g->c);
+        else narrow_rows_f64(2, false, i0, g, g->a, g->b, g->c);
+        break;
+    default: narrow_rows_f64(1, false, i0, g, g->a, g->b, g->c); break;
     }
 }

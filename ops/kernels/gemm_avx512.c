@@ -188,13 +188,16 @@ static inline __attribute__((always_inline)) void narrow_rows_f32(int rows, int6
     for (int64_t pc = 0; pc < g->k; pc += g->kc) {
         int64_t p_end = pc + g->kc < g->k ? pc + g->kc : g->k;
         __m512 acc[8];
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++) acc[r] = _mm512_setzero_ps();
         for (int64_t p = pc; p < p_end; p++) {
             __m512 bp = _mm512_maskz_loadu_ps(mask, b + p * g->ldb);
             const float *ap = a + i0 * row_step + p * p_step;
+            #pragma GCC unroll 8
             for (int r = 0; r < rows; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(ap[r * row_step]), bp, acc[r]);
         }
         float beta = pc == 0 ? (float)g->beta : 1.0f;
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++)
             store_row_f32(c + (i0 + r) * g->ldc, acc[r], mask, valpha, _mm512_set1_ps(beta), beta);
     }
@@ -209,13 +212,16 @@ static inline __attribute__((always_inline)) void narrow_rows_f64(int rows, int6
     for (int64_t pc = 0; pc < g->k; pc += g->kc) {
         int64_t p_end = pc + g->kc < g->k ? pc + g->kc : g->k;
         __m512d acc[8];
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++) acc[r] = _mm512_setzero_pd();
         for (int64_t p = pc; p < p_end; p++) {
             __m512d bp = _mm512_maskz_loadu_pd(mask, b + p * g->ldb);
             const double *ap = a + i0 * row_step + p * p_step;
+            #pragma GCC unroll 8
             for (int r = 0; r < rows; r++) acc[r] = _mm512_fmadd_pd(_mm512_set1_pd(ap[r * row_step]), bp, acc[r]);
         }
         double beta = pc == 0 ? g->beta : 1.0;
+        #pragma GCC unroll 8
         for (int r = 0; r < rows; r++)
             store_row_f64(c + (i0 + r) * g->ldc, acc[r], mask, valpha, _mm512_set1_pd(beta), beta);
     }

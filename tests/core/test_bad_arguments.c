@@ -205,6 +205,12 @@ static bool gemm_k_zero_null_operands(void) {
     tg_gemm_f32(false, false, 2, 3, 0, 1.0f, NULL, 0, NULL, 0, 0.5f, gemm_c, 3);
     return gemm_c[0] == 3.5f && gemm_c[5] == 3.5f && gemm_c[6] == 7.0f; /* C = 0.5 C, 2 x 3 only */
 }
+/* tg_gemm_batch_*: 2x2 items, C untouched on error. */
+static bool gemm_batch_negative_count(void) { fill_c(); tg_gemm_batch_f32(false, false, 2, 2, 2, 1.0f, gemm_a, 2, 4, gemm_b, 2, 4, 0.0f, gemm_c, 2, 4, -3); return c_untouched(); }
+static bool gemm_batch_negative_stride_a(void) { fill_c(); tg_gemm_batch_f64(false, false, 2, 2, 2, 1.0, gemm_a64, 2, -4, gemm_b64, 2, 4, 0.0, gemm_c64, 2, 4, 2); return c_untouched(); }
+static bool gemm_batch_overlapping_c(void) { fill_c(); tg_gemm_batch_f32(false, false, 2, 2, 2, 1.0f, gemm_a, 2, 4, gemm_b, 2, 4, 0.0f, gemm_c, 2, 3, 2); return c_untouched(); }
+static bool gemm_batch_lda_short(void) { fill_c(); tg_gemm_batch_f64(false, false, 2, 2, 3, 1.0, gemm_a64, 2, 6, gemm_b64, 2, 6, 0.0, gemm_c64, 2, 4, 2); return c_untouched(); }
+static bool gemm_batch_null_b(void) { fill_c(); tg_gemm_batch_f32(false, false, 2, 2, 2, 1.0f, gemm_a, 2, 4, NULL, 2, 4, 0.0f, gemm_c, 2, 4, 2); return c_untouched(); }
 
 /* ====================================================================
  * tensor.h
@@ -2928,6 +2934,11 @@ static bad_call rows[] = {
     {"tg_gemm_f64", "NULL A", gemm_null_a, ARG, "A is NULL"},
     {"tg_gemm_f32", "NULL C", gemm_null_c, ARG, "C is NULL"},
     {"tg_gemm_f32", "k = 0 with NULL A and B (no error: not read)", gemm_k_zero_null_operands, TG_OK, ""},
+    {"tg_gemm_batch_f32", "batch = -3", gemm_batch_negative_count, ARG, "batch = -3"},
+    {"tg_gemm_batch_f64", "stride_a = -4", gemm_batch_negative_stride_a, ARG, "stride_a = -4"},
+    {"tg_gemm_batch_f32", "stride_c 3 < span 4 of one C", gemm_batch_overlapping_c, ARG, "stride_c = 3"},
+    {"tg_gemm_batch_f64", "lda 2 < k 3", gemm_batch_lda_short, ARG, "lda = 2"},
+    {"tg_gemm_batch_f32", "NULL B", gemm_batch_null_b, ARG, "B is NULL"},
     /* tensor.h */
     {"tg_empty", "rank -1", empty_rank_negative, SHAPE, "-1"},
     {"tg_empty", "rank 9 > TG_MAX_RANK", empty_rank_9, SHAPE, "9"},

@@ -501,6 +501,113 @@ Test(gemm, kernel_can_be_forced_to_portable)
 
 /* ---- the thread pool ----------------------------------------------------------- */
 
+/* Small products (less than 2^14 multiply-adds, or n within the narrow
+ * kernel's columns: these skip packing) and the attention and convolution
+ * shapes around them, odd sizes, every transpose combination, against the
+ * naive loop, on every kernel this CPU runs, float32 and float64, 1 and 2
+ * threads. */
+static const shape small_shapes[] = {
+    {64, 64, 48}, {128, 128, 64}, {2048, 6, 75}, {17, 33, 19}, {37, 53, 29}, {23, 19, 31}, {9, 40, 21},
+    {100, 17, 130}, {128, 128, 128}, {31, 64, 300},
+};
+
+Test(gemm, small_products_read_in_place_match_naive_loop)
+{
+    static const char *const names[] = {"avx512", "avx2-fma", "portable"};
+    for (size_t kn = 0; kn < sizeof names / sizeof names[0]; kn++) {
+        if (!tgi_gemm_use_kernel(names[kn])) continue;
+        for (int threads = 1; threads <= 2; threads++) {
+            tg_set_num_threads(threads);
+            for (size_t i = 0; i < sizeof small_shapes / sizeof small_shapes[0]; i++) {
+                check_f32(small_shapes[i], 1.0f, 0.0f);
+                check_f32(small_shapes[i], -0.5f, 0.25f);
+                check_f64(small_shapes[i], 1.0, 0.0);
+                check_f64(small_shapes[i], -0.5, 0.25);
+            }
+        }
+    }
+    tgi_gemm_use_kernel(NULL);
+}
+
+/* A small product comes out the same bits on 1 and 2 threads (128^3 splits). */
+Test(gemm, small_products_do_not_depend_on_thread_count)
+{
+    enum { M = 128, N = 128, K = 128 };
+    static double a[M * K], b[K * N], one[M * N], two[M * N];
+    rng_state = 99;
+    for (int i = 0; i < M * K; i++) a[i] = next_uniform();
+    for (int i = 0; i < K * N; i++) b[i] = next_uniform();
+    for (int combo = 0; combo < 4; combo++) {
+        bool ta = combo & 1, tb = combo & 2;
+        tg_set_num_threads(1);
+        tg_gemm_f64(ta, tb, M, N, K, 1.0, a, ta ? M : K, b, tb ? K : N, 0.0, one, N);
+        tg_set_num_threads(2);
+        tg_gemm_f64(ta, tb, M, N, K, 1.0, a, ta ? M : K, b, tb ? K : N, 0.0, two, N);
+        cr_assert(memcmp(one, two, sizeof one) == 0, "combo %d", combo);
+    }
+}
+
+/* A strided batch equals a loop of single products bit for bit, on 1 and 2
+ * threads, for small items (shared out whole) and large ones (each split),
+ * with a shared B (stride 0) and padded strides; the single products are
+ * themselves checked against the naive loop above. */
+#define DEFINE_BATCH_CHECK(T, SFX)                                                             \
+    static void batch_matches_loop_##SFX(bool ta, bool tb, int64_t m, int64_t n, int64_t k,    \
+                                         int64_t batch, bool shared_b)                         \
+    {                                                                                          \
+        int64_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;                   \
+        int64_t sa = (ta ? k : m) * lda + 5, sb = shared_b ? 0 : (tb ? n : k) * ldb + 1;       \
+        int64_t sc = m * ldc + 7;                                                              \
+        size_t na = (size_t)(sa * batch), nb = (size_t)(shared_b ? sb + (tb ? n : k) * ldb : sb * batch); \
+        size_t nc = (size_t)(sc * batch);                                                      \
+        T *a = malloc(sizeof(T) * na), *b = malloc(sizeof(T) * nb);                            \
+        T *c0 = malloc(sizeof(T) * nc), *want = malloc(sizeof(T) * nc);                        \
+        T *one = malloc(sizeof(T) * nc), *two = malloc(sizeof(T) * nc);                        \
+        cr_assert(a && b && c0 && want && one && two);                                         \
+        rng_state = (uint64_t)(m * 7 + n * 11 + k * 13 + batch);                               \
+        for (size_t i = 0; i < na; i++) a[i] = (T)next_uniform();                              \
+        for (size_t i = 0; i < nb; i++) b[i] = (T)next_uniform();                              \
+        for (size_t i = 0; i < nc; i++) c0[i] = want[i] = one[i] = two[i] = (T)next_uniform(); \
+        for (int64_t i = 0; i < batch; i++)                                                    \
+            tg_gemm_##SFX(ta, tb, m, n, k, (T)0.5, a + i * sa, lda, b + i * sb, ldb, (T)0.25,   \
+                          want + i * sc, ldc);                                                 \
+        tg_set_num_threads(1);                                                                 \
+        tg_gemm_batch_##SFX(ta, tb, m, n, k, (T)0.5, a, lda, sa, b, ldb, sb, (T)0.25, one, ldc, sc, batch); \
+        tg_set_num_threads(2);                                                                 \
+        tg_gemm_batch_##SFX(ta, tb, m, n, k, (T)0.5, a, lda, sa, b, ldb, sb, (T)0.25, two, ldc, sc, batch); \
+        cr_assert(memcmp(one, want, sizeof(T) * nc) == 0, #SFX " %s%s %lldx%lldx%lld x%lld: 1 thread", \
+                  ta ? "T" : "N", tb ? "T" : "N", (long long)m, (long long)n, (long long)k, (long long)batch); \
+        cr_assert(memcmp(two, want, sizeof(T) * nc) == 0, #SFX " %s%s %lldx%lldx%lld x%lld: 2 threads", \
+                  ta ? "T" : "N", tb ? "T" : "N", (long long)m, (long long)n, (long long)k, (long long)batch); \
+        free(a), free(b), free(c0), free(want), free(one), free(two);                          \
+    }
+DEFINE_BATCH_CHECK(float, f32)
+DEFINE_BATCH_CHECK(double, f64)
+
+Test(gemm, batched_products_equal_a_loop_of_products_on_1_and_2_threads)
+{
+    static const struct { int64_t m, n, k, batch; } cases[] = {
+        {64, 64, 32, 12}, {33, 17, 9, 5}, {3, 2, 4, 7}, {200, 160, 90, 3}, {5, 5, 5, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int combo = 0; combo < 8; combo++) {
+            bool ta = combo & 1, tb = combo & 2, shared = combo & 4;
+            batch_matches_loop_f32(ta, tb, cases[i].m, cases[i].n, cases[i].k, cases[i].batch, shared);
+            batch_matches_loop_f64(ta, tb, cases[i].m, cases[i].n, cases[i].k, cases[i].batch, shared);
+        }
+}
+
+/* The batch against the naive loop, by hand-sized numbers: two 2x2 items. */
+Test(gemm, batched_two_by_two_products_by_hand)
+{
+    const float a[8] = {1, 2, 3, 4, /* item 1 */ 0, 1, 1, 0};
+    const float b[8] = {5, 6, 7, 8, /* item 1 */ 2, 3, 4, 5};
+    float c[8] = {0};
+    tg_gemm_batch_f32(false, false, 2, 2, 2, 1.0f, a, 2, 4, b, 2, 4, 0.0f, c, 2, 4, 2);
+    const float want[8] = {19, 22, 43, 50, /* swap rows */ 4, 5, 2, 3};
+    for (int i = 0; i < 8; i++) cr_assert_eq(c[i], want[i], "c[%d] = %g, want %g", i, c[i], want[i]);
+}
+
 Test(threads, set_returns_previous_and_rejects_zero)
 {
     tg_set_num_threads(3);

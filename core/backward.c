@@ -55,11 +55,11 @@ static tg_tensor *initial_gradient(const char *function, tg_tape *tape, tg_tenso
  * recorded like any op when the pass is (create_graph), so that gradients of
  * gradients see it. Both operands have the tensor's shape and dtype (the walk
  * checks every gradient); named "add", as the sum it is. */
-TG_HOT_CLONES static void sum_f32(float *restrict out, const float *restrict a, const float *restrict b,
+TG_HOT_CLONES static void gradient_sum_f32(float *restrict out, const float *restrict a, const float *restrict b,
                                   int64_t begin, int64_t end) {
     TG_FOR_SIMD(i, begin, end, out[i] = a[i] + b[i]);
 }
-TG_HOT_CLONES static void sum_f64(double *restrict out, const double *restrict a, const double *restrict b,
+TG_HOT_CLONES static void gradient_sum_f64(double *restrict out, const double *restrict a, const double *restrict b,
                                   int64_t begin, int64_t end) {
     TG_FOR_SIMD(i, begin, end, out[i] = a[i] + b[i]);
 }
@@ -68,9 +68,9 @@ static void gradient_sum_range(void *ctx, int64_t begin, int64_t end) {
     const tg_node *node = ctx;
     const tg_tensor *a = node->inputs[0], *b = node->inputs[1];
     if (a->dtype == TG_F32)
-        sum_f32(node->output->data, a->data, b->data, begin, end);
+        gradient_sum_f32(node->output->data, a->data, b->data, begin, end);
     else
-        sum_f64(node->output->data, a->data, b->data, begin, end);
+        gradient_sum_f64(node->output->data, a->data, b->data, begin, end);
 }
 
 static void gradient_sum_forward(const tg_node *node) {

@@ -152,7 +152,7 @@ void tg_tensor_changed(const tg_tensor *t) {
 }
 
 static tg_tensor *persistent_new(const char *function, tg_dtype dtype, int rank, const int64_t *shape) {
-    int64_t numel;
+    int64_t numel = 0;
     if (tg_shape_validate(function, rank, shape, dtype, &numel) != TG_OK) return NULL;
     tg_tensor *t = calloc(1, sizeof *t);
     size_t bytes = (size_t)numel * tg_dtype_size(dtype);

@@ -25,10 +25,13 @@ typedef struct where_job {
 } where_job;
 
 #define DEFINE_WHERE_KERNELS(T, SFX)                                                                        \
+    /* Both values are read before the choice, so that the loop is a blend of   \
+     * full loads (gcc 12 -O3 miscompiled the conditional loads of the ternary). */ \
+    static inline T select_##SFX(T m, T a, T b) { return m != (T)0 ? a : b; }                               \
     /* Operands laid out like the output: one flat loop (a blend). */                                      \
     TG_HOT_CLONES static void where_flat_##SFX(T *restrict o, const T *restrict m, const T *restrict a,     \
                                                const T *restrict b, int64_t begin, int64_t end) {          \
-        TG_FOR_SIMD(i, begin, end, o[i] = m[i] != (T)0 ? a[i] : b[i]);                                      \
+        TG_FOR_SIMD(i, begin, end, o[i] = select_##SFX(m[i], a[i], b[i]));                                  \
     }                                                                                                       \
     /* n elements of a row, each operand stepping by its own stride (0 when broadcast). */                 \
     static void where_row_##SFX(T *o, const T *m, int64_t step_m, const T *a, int64_t step_a, const T *b,  \

@@ -49,7 +49,7 @@ static tg_status check_shape(const char *function, const char *what, int i, cons
 /* Persistent copies of n vectors, vector i in inputs[i]'s dtype; NULL on
  * failure (nothing leaked). */
 static tg_tensor **copy_vectors(int n, tg_tensor *const *vectors, tg_tensor *const *inputs) {
-    tg_tensor **copies = calloc((size_t)n, sizeof *copies);
+    tg_tensor **copies = calloc(n > 0 ? (size_t)n : 1, sizeof *copies);
     if (!copies) return NULL;
     for (int i = 0; i < n; i++) {
         copies[i] = tg_session_copy_as(vectors[i], inputs[i]->dtype);

@@ -41,6 +41,8 @@
  * update went from 181 to 150 us per MNIST step. The arithmetic is the same
  * in both (meson.build sets -ffp-contract=off, so no FMA contraction), so
  * results do not depend on which version runs.
+ * Such a function needs a name no other file uses for one: clang gives its
+ * resolver a global symbol even when the function is static.
  * Not under ThreadSanitizer: the resolvers run while the library is being
  * relocated, before TSan's runtime is set up, and the program crashed before
  * main. */

@@ -111,7 +111,7 @@ static bool integer_value_fits(tg_dtype dtype, double v) {
     return v == trunc(v) && v >= -limit && v < limit;
 }
 
-tg_status tg_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v) {
+tg_status tgi_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v) {
     if (!tg_dtype_is_integer(dtype) || integer_value_fits(dtype, v)) return TG_OK;
     return tg_error_report(TG_ERR_ARGUMENT, function, "%s %.17g is not a whole number that %s holds", what, v,
                            tg_dtype_name(dtype));
@@ -190,7 +190,7 @@ static void fill(tg_tensor *t, double value) {
 }
 
 static tg_tensor *filled(const char *function, tg_dtype dtype, int rank, const int64_t *shape, double value) {
-    if (tg_integer_value_check(function, "value", dtype, value) != TG_OK) return NULL;
+    if (tgi_integer_value_check(function, "value", dtype, value) != TG_OK) return NULL;
     tg_tensor *t = persistent_new(function, dtype, rank, shape);
     if (t) fill(t, value);
     return t;
@@ -231,7 +231,7 @@ tg_tensor *tg_from_doubles(tg_dtype dtype, int rank, const int64_t *shape, const
         if (tg_dtype_is_integer(dtype) && !integer_value_fits(dtype, values[i])) {
             char what[48];
             snprintf(what, sizeof what, "values[%lld]", (long long)i);
-            tg_integer_value_check("tg_from_doubles", what, dtype, values[i]);
+            tgi_integer_value_check("tg_from_doubles", what, dtype, values[i]);
             tg_free(t);
             return NULL;
         }
@@ -258,7 +258,7 @@ tg_tensor *tg_arange(tg_dtype dtype, double start, double stop, double step) {
     if (!t) return NULL;
     for (int64_t i = 0; i < count; i++) {
         double v = start + (double)i * step;
-        if (tg_integer_value_check("tg_arange", "value", dtype, v) != TG_OK) {
+        if (tgi_integer_value_check("tg_arange", "value", dtype, v) != TG_OK) {
             tg_free(t);
             return NULL;
         }
@@ -279,7 +279,7 @@ tg_tensor *tg_linspace(tg_dtype dtype, double start, double stop, int64_t count)
         /* The last value is exactly `stop`, as numpy's. */
         double v = count == 1 ? start : start + (stop - start) * (double)i / (double)(count - 1);
         v = i == count - 1 && count > 1 ? stop : v;
-        if (tg_integer_value_check("tg_linspace", "value", dtype, v) != TG_OK) {
+        if (tgi_integer_value_check("tg_linspace", "value", dtype, v) != TG_OK) {
             tg_free(t);
             return NULL;
         }
@@ -404,9 +404,9 @@ static bool flat_in_range(const char *function, const tg_tensor *t, int64_t i) {
     return true;
 }
 
-/* tg_integer_value_check for the value tg_set / tg_set_flat write. */
+/* tgi_integer_value_check for the value tg_set / tg_set_flat write. */
 static bool settable(const char *function, const tg_tensor *t, double value) {
-    return tg_integer_value_check(function, "value", t->dtype, value) == TG_OK;
+    return tgi_integer_value_check(function, "value", t->dtype, value) == TG_OK;
 }
 
 double tg_get(const tg_tensor *t, const int64_t *index) {
@@ -516,7 +516,7 @@ static bool truncates_into(double v, tg_dtype dtype) {
     return v > -limit - 1.0 && v < limit;
 }
 
-tg_status tg_convert_elements(const char *function, tg_tensor *dst, const tg_tensor *src) {
+tg_status tgi_convert_elements(const char *function, tg_tensor *dst, const tg_tensor *src) {
     int64_t n = src->numel;
     if (dst->dtype == TG_F32 && src->dtype == TG_F64) {
         const double *s = src->data;
@@ -567,7 +567,7 @@ tg_status tg_copy_into(tg_tensor *dst, const tg_tensor *src) {
     }
     if (dst->dtype == src->dtype)
         memmove(dst->data, src->data, (size_t)src->numel * tg_dtype_size(src->dtype));
-    else if (tg_convert_elements("tg_copy_into", dst, src) != TG_OK)
+    else if (tgi_convert_elements("tg_copy_into", dst, src) != TG_OK)
         return tg_last_error();
     tg_tensor_changed(dst);
     return TG_OK;

@@ -75,7 +75,7 @@ static inline size_t tg_dtype_bytes(tg_dtype dtype) {
 
 /* A double converted to int64 by truncation toward zero, saturating at the
  * ends and 0 for NaN, so that no input is undefined behaviour. Callers that
- * must not lose a value check it first (tg_integer_value_check). */
+ * must not lose a value check it first (tgi_integer_value_check). */
 static inline int64_t tg_double_to_i64(double v) {
     if (v != v) return 0;
     if (v >= 0x1p63) return INT64_MAX;
@@ -93,7 +93,7 @@ static inline int32_t tg_double_to_i32(double v) {
  * `dtype` cannot hold exactly: NaN, an infinity, a fraction, a number out of
  * its range. `what` names the value ("value", "values[3]"). TG_OK for a float
  * dtype. */
-tg_status tg_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v);
+tg_status tgi_integer_value_check(const char *function, const char *what, tg_dtype dtype, double v);
 
 /* Converts src's elements into dst (same element count, any two dtypes):
  * floats between each other by a C cast (float64 -> float32 rounds to
@@ -101,7 +101,7 @@ tg_status tg_integer_value_check(const char *function, const char *what, tg_dtyp
  * truncation toward zero (torch's .long()), int64 to int32 exactly. A value
  * the destination cannot hold (NaN, an infinity, out of range) is reported
  * under `function`, naming the element, and leaves dst partly written. */
-tg_status tg_convert_elements(const char *function, tg_tensor *dst, const tg_tensor *src);
+tg_status tgi_convert_elements(const char *function, tg_tensor *dst, const tg_tensor *src);
 
 /* Element i (flat, row-major) as a double, for any dtype (an int64 beyond
  * 2^53 rounds). */

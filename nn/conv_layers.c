@@ -50,7 +50,7 @@ tg_layer *tg_conv2d_layer_new(tg_rng *rng, tg_dtype dtype, int64_t in_channels, 
     if (opts) settings = *opts;
     if (check_conv2d_args(function, rng, dtype, in_channels, out_channels, kernel, &settings, init) != TG_OK)
         return NULL;
-    tg_module *layer = tg_nn_module_with_settings(function, "conv2d", conv2d_layer_forward, &settings, sizeof settings);
+    tg_module *layer = tgi_nn_module_with_settings(function, "conv2d", conv2d_layer_forward, &settings, sizeof settings);
     if (!layer) return NULL;
     /* Fans as PyTorch counts them: channels of one group times the kernel's area. */
     int64_t area = kernel * kernel, fan_in = in_channels / settings.groups * area, fan_out = out_channels / settings.groups * area;
@@ -94,7 +94,7 @@ static tg_layer *pool_layer(const char *function, const char *kind, tg_module_fo
         return NULL;
     }
     pool_settings settings = {kernel, stride, padding};
-    return tg_nn_module_with_settings(function, kind, forward, &settings, sizeof settings);
+    return tgi_nn_module_with_settings(function, kind, forward, &settings, sizeof settings);
 }
 
 tg_layer *tg_max_pool2d_layer_new(int64_t kernel, int64_t stride, int64_t padding) {
@@ -118,5 +118,5 @@ static tg_tensor *flatten_layer_forward(tg_module *self, tg_tensor *x) {
 
 tg_layer *tg_flatten_layer_new(int start_axis, int end_axis) {
     flatten_settings settings = {start_axis, end_axis};
-    return tg_nn_module_with_settings("tg_flatten_layer_new", "flatten", flatten_layer_forward, &settings, sizeof settings);
+    return tgi_nn_module_with_settings("tg_flatten_layer_new", "flatten", flatten_layer_forward, &settings, sizeof settings);
 }

@@ -153,7 +153,7 @@ static tg_tensor *tape_one_hot(tg_tensor *logits, const tg_tensor *labels) {
 
 /* Labels must be exact class indices: a 2.5 or a -1 is a data bug, not
  * something to round. Shared with tg_accuracy (nn_internal.h). */
-tg_status tg_nn_check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
+tg_status tgi_nn_check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
                              const tg_tensor *labels) {
     char ss[160], sl[160];
     tg_status s = tg_tensor_check(function, scores_name, scores);
@@ -184,7 +184,7 @@ tg_status tg_nn_check_labels(const char *function, const tg_tensor *scores, cons
  * nothing instead of 0 * -inf = NaN. Gradient at the logits:
  * (softmax(logits) - one_hot) / batch, exactly 0 at a -inf logit. */
 tg_tensor *tg_cross_entropy_loss(tg_tensor *logits, const tg_tensor *labels) {
-    if (tg_nn_check_labels("tg_cross_entropy_loss", logits, "logits", labels) != TG_OK) return NULL;
+    if (tgi_nn_check_labels("tg_cross_entropy_loss", logits, "logits", labels) != TG_OK) return NULL;
     tg_tensor *log_probs = tg_log_softmax(logits, -1);
     tg_tensor *one_hot = tape_one_hot(logits, labels);
     tg_tensor *at_label = tg_where(one_hot, log_probs, tape_zeros_like(logits));
@@ -197,7 +197,7 @@ tg_cross_entropy_options tg_cross_entropy_defaults(void) {
     return options;
 }
 
-/* The checks of tg_nn_check_labels, where a row whose label is
+/* The checks of tgi_nn_check_labels, where a row whose label is
  * `ignore_index` may hold any value; the number of other rows in *counted. */
 static tg_status check_labels_ignoring(const char *function, const tg_tensor *logits, const tg_tensor *labels,
                                        int64_t ignore_index, int64_t *counted) {

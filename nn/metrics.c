@@ -22,7 +22,7 @@ static int64_t row_argmax(const tg_tensor *scores, int64_t row) {
 }
 
 double tg_accuracy(const tg_tensor *scores, const tg_tensor *labels) {
-    if (tg_nn_check_labels("tg_accuracy", scores, "scores", labels) != TG_OK) return NAN;
+    if (tgi_nn_check_labels("tg_accuracy", scores, "scores", labels) != TG_OK) return NAN;
     int64_t rows = scores->shape[0], correct = 0;
     for (int64_t row = 0; row < rows; row++) correct += row_argmax(scores, row) == (int64_t)tg_get_flat(labels, row);
     return (double)correct / (double)rows;

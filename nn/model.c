@@ -17,11 +17,11 @@ tg_model *tg_model_new(void) {
 }
 
 tg_status tg_model_add(tg_model *model, tg_layer *layer) {
-    if (!tg_nn_add_child("tg_model_add", model, NULL, layer)) return tg_last_error();
+    if (!tgi_nn_add_child("tg_model_add", model, NULL, layer)) return tg_last_error();
     return TG_OK;
 }
 
-tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x) { return tg_nn_forward("tg_model_forward", model, x); }
+tg_tensor *tg_model_forward(tg_model *model, tg_tensor *x) { return tgi_nn_forward("tg_model_forward", model, x); }
 
 int tg_model_num_layers(const tg_model *model) {
     if (!model) {
@@ -43,23 +43,23 @@ tg_layer *tg_model_layer(tg_model *model, int index) {
     return model->children[index].module;
 }
 
-int tg_model_num_params(const tg_model *model) { return tg_nn_num_params("tg_model_num_params", model); }
+int tg_model_num_params(const tg_model *model) { return tgi_nn_num_params("tg_model_num_params", model); }
 tg_tensor *tg_model_param(tg_model *model, int index, char *name_buf, size_t name_size) {
-    return tg_nn_param_at("tg_model_param", model, index, name_buf, name_size);
+    return tgi_nn_param_at("tg_model_param", model, index, name_buf, name_size);
 }
-int tg_model_params(tg_model *model, tg_tensor **out, int max) { return tg_nn_params("tg_model_params", model, out, max); }
-int64_t tg_model_param_count(const tg_model *model) { return tg_nn_param_count("tg_model_param_count", model); }
+int tg_model_params(tg_model *model, tg_tensor **out, int max) { return tgi_nn_params("tg_model_params", model, out, max); }
+int64_t tg_model_param_count(const tg_model *model) { return tgi_nn_param_count("tg_model_param_count", model); }
 void tg_model_set_training(tg_model *model, bool training) {
-    tg_nn_set_training("tg_model_set_training", model, training);
+    tgi_nn_set_training("tg_model_set_training", model, training);
 }
-tg_status tg_model_save(const tg_model *model, const char *path) { return tg_nn_save("tg_model_save", model, path); }
-tg_status tg_model_load(tg_model *model, const char *path) { return tg_nn_load("tg_model_load", model, path); }
-void tg_model_free(tg_model *model) { tg_nn_free("tg_model_free", model); }
+tg_status tg_model_save(const tg_model *model, const char *path) { return tgi_nn_save("tg_model_save", model, path); }
+tg_status tg_model_load(tg_model *model, const char *path) { return tgi_nn_load("tg_model_load", model, path); }
+void tg_model_free(tg_model *model) { tgi_nn_free("tg_model_free", model); }
 
-tg_tensor *tg_layer_forward(tg_layer *layer, tg_tensor *x) { return tg_nn_forward("tg_layer_forward", layer, x); }
-void tg_layer_free(tg_layer *layer) { tg_nn_free("tg_layer_free", layer); }
+tg_tensor *tg_layer_forward(tg_layer *layer, tg_tensor *x) { return tgi_nn_forward("tg_layer_forward", layer, x); }
+void tg_layer_free(tg_layer *layer) { tgi_nn_free("tg_layer_free", layer); }
 tg_status tg_layer_tie_param(tg_layer *layer, const char *name, tg_layer *source, const char *source_name) {
-    return tg_nn_tie_param("tg_layer_tie_param", layer, name, source, source_name);
+    return tgi_nn_tie_param("tg_layer_tie_param", layer, name, source, source_name);
 }
 
 /* ---- the MLP builder ---- */

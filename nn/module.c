@@ -66,7 +66,7 @@ void *tg_module_state(const tg_module *module) {
 
 /* A module of `kind` with a copy of `size` bytes at `settings` as state
  * (freed with it); NULL after reporting under `function`. */
-tg_module *tg_nn_module_with_settings(const char *function, const char *kind, tg_module_forward_fn forward,
+tg_module *tgi_nn_module_with_settings(const char *function, const char *kind, tg_module_forward_fn forward,
                                       const void *settings, size_t size) {
     void *state = malloc(size);
     tg_error_nested_begin();
@@ -116,14 +116,14 @@ static void destroy_unheld(tg_module *module) {
         if (slot->source) {
             int lent = slot_of(slot->source, slot->tensor);
             if (lent >= 0) slot->source->params[lent].users--;
-            tg_nn_module_release(slot->source);
+            tgi_nn_module_release(slot->source);
         } else {
             tg_free(slot->tensor);
         }
     }
     for (int k = 0; k < module->n_buffers; k++) tg_free(module->buffers[k].tensor);
     for (int i = 0; i < module->n_children; i++) {
-        tg_nn_module_release(module->children[i].module);
+        tgi_nn_module_release(module->children[i].module);
         free(module->children[i].name);
     }
     if (module->free_state && module->state) module->free_state(module->state);
@@ -134,17 +134,17 @@ static void destroy_unheld(tg_module *module) {
     free(module);
 }
 
-void tg_nn_module_hold(tg_module *module) { module->holders++; }
+void tgi_nn_module_hold(tg_module *module) { module->holders++; }
 
-void tg_nn_module_release(tg_module *module) {
+void tgi_nn_module_release(tg_module *module) {
     if (--module->holders <= 0) destroy_unheld(module);
 }
 
-void tg_nn_module_free_unheld(tg_module *module) {
+void tgi_nn_module_free_unheld(tg_module *module) {
     if (module->holders <= 0) destroy_unheld(module);
 }
 
-void tg_nn_free(const char *function, tg_module *module) {
+void tgi_nn_free(const char *function, tg_module *module) {
     if (!module) return;
     if (module->holders > 0) {
         tg_error_report(TG_ERR_ARGUMENT, function,
@@ -155,7 +155,7 @@ void tg_nn_free(const char *function, tg_module *module) {
     destroy_unheld(module);
 }
 
-void tg_module_free(tg_module *module) { tg_nn_free("tg_module_free", module); }
+void tg_module_free(tg_module *module) { tgi_nn_free("tg_module_free", module); }
 
 /* True if `from` holds `target` through children or tied slots, directly or
  * along a chain (`from` itself counts). The chains end: a cycle is refused
@@ -282,7 +282,7 @@ tg_status tg_module_transpose_in_files(tg_module *module, const char *name) {
 
 /* ---- children ---- */
 
-tg_module *tg_nn_add_child(const char *function, tg_module *module, const char *name, tg_module *child) {
+tg_module *tgi_nn_add_child(const char *function, tg_module *module, const char *name, tg_module *child) {
     char index_name[16];
     tg_status status = TG_OK;
     if (!module || !child) {
@@ -308,17 +308,17 @@ tg_module *tg_nn_add_child(const char *function, tg_module *module, const char *
         status = tg_error_report(TG_ERR_MEMORY, function, "cannot add child '%s'", name);
     }
     if (status != TG_OK) { /* a new module was handed over: freed; a held one stays */
-        if (child) tg_nn_module_free_unheld(child);
+        if (child) tgi_nn_module_free_unheld(child);
         return NULL;
     }
     module->children[module->n_children++] = (tg_nn_child){.name = copy, .module = child};
-    tg_nn_module_hold(child);
-    tg_nn_set_training(function, child, module->training);
+    tgi_nn_module_hold(child);
+    tgi_nn_set_training(function, child, module->training);
     return child;
 }
 
 tg_module *tg_module_add_child(tg_module *module, const char *name, tg_module *child) {
-    return tg_nn_add_child("tg_module_add_child", module, name, child);
+    return tgi_nn_add_child("tg_module_add_child", module, name, child);
 }
 
 int tg_module_num_children(const tg_module *module) {
@@ -396,17 +396,17 @@ tg_module *tg_module_find(const tg_module *module, const char *path) {
 
 /* ---- train / eval ---- */
 
-void tg_nn_set_training(const char *function, tg_module *module, bool training) {
+void tgi_nn_set_training(const char *function, tg_module *module, bool training) {
     if (!module) {
         tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", strstr(function, "model") ? "model" : "module");
         return;
     }
     module->training = training;
-    for (int i = 0; i < module->n_children; i++) tg_nn_set_training(function, module->children[i].module, training);
+    for (int i = 0; i < module->n_children; i++) tgi_nn_set_training(function, module->children[i].module, training);
 }
 
 void tg_module_set_training(tg_module *module, bool training) {
-    tg_nn_set_training("tg_module_set_training", module, training);
+    tgi_nn_set_training("tg_module_set_training", module, training);
 }
 
 bool tg_module_is_training(const tg_module *module) {
@@ -443,7 +443,7 @@ static tg_status check_tie(const char *function, const tg_module *module, int k,
     return TG_OK;
 }
 
-tg_status tg_nn_tie_param(const char *function, tg_module *module, const char *name, tg_module *source,
+tg_status tgi_nn_tie_param(const char *function, tg_module *module, const char *name, tg_module *source,
                           const char *source_name) {
     if (!module || !source || !name || !source_name)
         return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL",
@@ -461,12 +461,12 @@ tg_status tg_nn_tie_param(const char *function, tg_module *module, const char *n
     tg_tensor *old = slot->tensor;
     tg_module *old_source = slot->source;
     owner->params[slot_of(owner, tensor)].users++;
-    tg_nn_module_hold(owner);
+    tgi_nn_module_hold(owner);
     slot->tensor = tensor;
     slot->source = owner;
     if (old_source) {
         old_source->params[slot_of(old_source, old)].users--;
-        tg_nn_module_release(old_source);
+        tgi_nn_module_release(old_source);
     } else {
         tg_free(old);
     }
@@ -474,7 +474,7 @@ tg_status tg_nn_tie_param(const char *function, tg_module *module, const char *n
 }
 
 tg_status tg_module_tie_param(tg_module *module, const char *name, tg_module *source, const char *source_name) {
-    return tg_nn_tie_param("tg_module_tie_param", module, name, source, source_name);
+    return tgi_nn_tie_param("tg_module_tie_param", module, name, source, source_name);
 }
 
 /* ---- forward ---- */
@@ -546,7 +546,7 @@ static int run_module(const char *function, tg_module *module, int n_in, tg_tens
     return out[0] ? 1 : -1;
 }
 
-int tg_nn_forward_n(const char *function, tg_module *module, int n_in, tg_tensor *const *in, int max_out,
+int tgi_nn_forward_n(const char *function, tg_module *module, int n_in, tg_tensor *const *in, int max_out,
                     tg_tensor **out) {
     if (!module || !in || !out) {
         tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !module ? "module" : !in ? "in" : "out");
@@ -577,16 +577,16 @@ int tg_nn_forward_n(const char *function, tg_module *module, int n_in, tg_tensor
 }
 
 int tg_module_forward_n(tg_module *module, int n_in, tg_tensor *const *in, int max_out, tg_tensor **out) {
-    return tg_nn_forward_n("tg_module_forward_n", module, n_in, in, max_out, out);
+    return tgi_nn_forward_n("tg_module_forward_n", module, n_in, in, max_out, out);
 }
 
-tg_tensor *tg_nn_forward(const char *function, tg_module *module, tg_tensor *x) {
+tg_tensor *tgi_nn_forward(const char *function, tg_module *module, tg_tensor *x) {
     if (!module) {
         tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", strstr(function, "model") ? "model" : "layer");
         return NULL;
     }
     tg_tensor *out[TG_MODULE_MAX_IO];
-    int n = tg_nn_forward_n(function, module, 1, &x, TG_MODULE_MAX_IO, out);
+    int n = tgi_nn_forward_n(function, module, 1, &x, TG_MODULE_MAX_IO, out);
     if (n < 0) return NULL;
     if (n != 1) {
         tg_error_report(TG_ERR_ARGUMENT, function, "the %s module gave %d outputs, one expected (tg_module_forward_n)",
@@ -596,4 +596,4 @@ tg_tensor *tg_nn_forward(const char *function, tg_module *module, tg_tensor *x) 
     return out[0];
 }
 
-tg_tensor *tg_module_forward(tg_module *module, tg_tensor *x) { return tg_nn_forward("tg_module_forward", module, x); }
+tg_tensor *tg_module_forward(tg_module *module, tg_tensor *x) { return tgi_nn_forward("tg_module_forward", module, x); }

@@ -14,7 +14,7 @@
  * data bug, not something to round). Reports the first problem under
  * `function` and returns its status (TG_ERR_ARGUMENT for a NULL or a bad
  * label, TG_ERR_SHAPE for a shape), else TG_OK. Defined in losses.c. */
-tg_status tg_nn_check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
+tg_status tgi_nn_check_labels(const char *function, const tg_tensor *scores, const char *scores_name,
                              const tg_tensor *labels);
 
 /* ---- modules (module.c; see "Ownership" in nn.h) ---- */
@@ -50,27 +50,27 @@ struct tg_module {
 };
 
 /* One more holder; one fewer (the last one frees the module). */
-void tg_nn_module_hold(tg_module *module);
-void tg_nn_module_release(tg_module *module);
+void tgi_nn_module_hold(tg_module *module);
+void tgi_nn_module_release(tg_module *module);
 /* Frees a module nothing holds (one refused by tg_module_add_child). */
-void tg_nn_module_free_unheld(tg_module *module);
+void tgi_nn_module_free_unheld(tg_module *module);
 
 /* A module of `kind` whose state is a copy of `size` bytes at `settings`
  * (a layer's constants), freed with it; NULL after reporting under
  * `function`. */
-tg_module *tg_nn_module_with_settings(const char *function, const char *kind, tg_module_forward_fn forward,
+tg_module *tgi_nn_module_with_settings(const char *function, const char *kind, tg_module_forward_fn forward,
                                       const void *settings, size_t size);
 
 /* The module functions with the public name to report errors under, so
  * that tg_model_ and tg_layer_ names report under their own. */
-tg_module *tg_nn_add_child(const char *function, tg_module *module, const char *name, tg_module *child);
-int tg_nn_forward_n(const char *function, tg_module *module, int n_in, tg_tensor *const *in, int max_out,
+tg_module *tgi_nn_add_child(const char *function, tg_module *module, const char *name, tg_module *child);
+int tgi_nn_forward_n(const char *function, tg_module *module, int n_in, tg_tensor *const *in, int max_out,
                     tg_tensor **out);
-tg_tensor *tg_nn_forward(const char *function, tg_module *module, tg_tensor *x);
-void tg_nn_free(const char *function, tg_module *module);
-tg_status tg_nn_tie_param(const char *function, tg_module *module, const char *name, tg_module *source,
+tg_tensor *tgi_nn_forward(const char *function, tg_module *module, tg_tensor *x);
+void tgi_nn_free(const char *function, tg_module *module);
+tg_status tgi_nn_tie_param(const char *function, tg_module *module, const char *name, tg_module *source,
                           const char *source_name);
-void tg_nn_set_training(const char *function, tg_module *module, bool training);
+void tgi_nn_set_training(const char *function, tg_module *module, bool training);
 
 /* The tree's tensors in walk order, each distinct one once (state_dict.c). */
 typedef struct tg_nn_named {
@@ -83,15 +83,15 @@ typedef struct tg_nn_named_list {
     tg_nn_named *items;
     int n, cap;
 } tg_nn_named_list;
-tg_status tg_nn_collect(const char *function, const tg_module *module, bool params, bool buffers,
+tg_status tgi_nn_collect(const char *function, const tg_module *module, bool params, bool buffers,
                         tg_nn_named_list *list);
-void tg_nn_named_list_free(tg_nn_named_list *list);
-int tg_nn_num_params(const char *function, const tg_module *module);
-tg_tensor *tg_nn_param_at(const char *function, const tg_module *module, int index, char *name_buf,
+void tgi_nn_named_list_free(tg_nn_named_list *list);
+int tgi_nn_num_params(const char *function, const tg_module *module);
+tg_tensor *tgi_nn_param_at(const char *function, const tg_module *module, int index, char *name_buf,
                           size_t name_size);
-int tg_nn_params(const char *function, const tg_module *module, tg_tensor **out, int max);
-int64_t tg_nn_param_count(const char *function, const tg_module *module);
-tg_status tg_nn_save(const char *function, const tg_module *module, const char *path);
-tg_status tg_nn_load(const char *function, tg_module *module, const char *path);
+int tgi_nn_params(const char *function, const tg_module *module, tg_tensor **out, int max);
+int64_t tgi_nn_param_count(const char *function, const tg_module *module);
+tg_status tgi_nn_save(const char *function, const tg_module *module, const char *path);
+tg_status tgi_nn_load(const char *function, tg_module *module, const char *path);
 
 #endif

@@ -54,7 +54,7 @@ tg_layer *tg_batch_norm2d_layer_new(tg_dtype dtype, int64_t channels, double eps
         return NULL;
     }
     batch_norm_settings settings = {eps, momentum};
-    tg_module *layer = tg_nn_module_with_settings(function, "batch_norm2d", batch_norm2d_forward, &settings, sizeof settings);
+    tg_module *layer = tgi_nn_module_with_settings(function, "batch_norm2d", batch_norm2d_forward, &settings, sizeof settings);
     if (!layer) return NULL;
     /* PyTorch's names and starting values; the count is float64 (exact to
      * 2^53), PyTorch's int64 loads into it exactly. */
@@ -103,7 +103,7 @@ tg_layer *tg_layer_norm_layer_new(tg_dtype dtype, int n_axes, const int64_t *nor
             return NULL;
         }
     layer_norm_settings settings = {n_axes, eps};
-    tg_module *layer = tg_nn_module_with_settings(function, "layer_norm", layer_norm_forward, &settings, sizeof settings);
+    tg_module *layer = tgi_nn_module_with_settings(function, "layer_norm", layer_norm_forward, &settings, sizeof settings);
     if (!layer || !affine) return layer;
     tg_error_nested_begin();
     bool ok = tg_module_add_param(layer, "weight", tg_ones(dtype, n_axes, normalized_shape)) &&
@@ -137,7 +137,7 @@ tg_layer *tg_dropout_layer_new(double p, uint64_t seed) {
         return NULL;
     }
     dropout_settings settings = {p, seed, 0};
-    return tg_nn_module_with_settings("tg_dropout_layer_new", "dropout", dropout_forward, &settings, sizeof settings);
+    return tgi_nn_module_with_settings("tg_dropout_layer_new", "dropout", dropout_forward, &settings, sizeof settings);
 }
 
 static dropout_settings *dropout_state(const char *function, const tg_layer *layer) {

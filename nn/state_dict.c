@@ -12,7 +12,7 @@
 
 /* ---- the walk: each module's parameters, its buffers, then its children ---- */
 
-void tg_nn_named_list_free(tg_nn_named_list *list) {
+void tgi_nn_named_list_free(tg_nn_named_list *list) {
     for (int i = 0; i < list->n; i++) free(list->items[i].name);
     free(list->items);
     memset(list, 0, sizeof *list);
@@ -69,27 +69,27 @@ static tg_status collect_module(const char *function, const tg_module *module, c
     return status;
 }
 
-tg_status tg_nn_collect(const char *function, const tg_module *module, bool params, bool buffers,
+tg_status tgi_nn_collect(const char *function, const tg_module *module, bool params, bool buffers,
                         tg_nn_named_list *list) {
     memset(list, 0, sizeof *list);
     if (!module) return tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", strstr(function, "model") ? "model" : "module");
     tg_status status = collect_module(function, module, "", false, params, buffers, list);
-    if (status != TG_OK) tg_nn_named_list_free(list);
+    if (status != TG_OK) tgi_nn_named_list_free(list);
     return status;
 }
 
-int tg_nn_num_params(const char *function, const tg_module *module) {
+int tgi_nn_num_params(const char *function, const tg_module *module) {
     tg_nn_named_list list;
-    if (tg_nn_collect(function, module, true, false, &list) != TG_OK) return 0;
+    if (tgi_nn_collect(function, module, true, false, &list) != TG_OK) return 0;
     int n = list.n;
-    tg_nn_named_list_free(&list);
+    tgi_nn_named_list_free(&list);
     return n;
 }
 
 static tg_tensor *named_at(const char *function, const tg_module *module, bool buffers, int index, char *name_buf,
                            size_t name_size) {
     tg_nn_named_list list;
-    if (tg_nn_collect(function, module, !buffers, buffers, &list) != TG_OK) return NULL;
+    if (tgi_nn_collect(function, module, !buffers, buffers, &list) != TG_OK) return NULL;
     tg_tensor *t = NULL;
     if (index < 0 || index >= list.n) {
         tg_error_report(TG_ERR_ARGUMENT, function, "no %s %d (the model has %d)", buffers ? "buffer" : "parameter",
@@ -98,16 +98,16 @@ static tg_tensor *named_at(const char *function, const tg_module *module, bool b
         t = list.items[index].tensor;
         if (name_buf && name_size > 0) snprintf(name_buf, name_size, "%s", list.items[index].name);
     }
-    tg_nn_named_list_free(&list);
+    tgi_nn_named_list_free(&list);
     return t;
 }
 
-tg_tensor *tg_nn_param_at(const char *function, const tg_module *module, int index, char *name_buf,
+tg_tensor *tgi_nn_param_at(const char *function, const tg_module *module, int index, char *name_buf,
                           size_t name_size) {
     return named_at(function, module, false, index, name_buf, name_size);
 }
 
-int tg_nn_params(const char *function, const tg_module *module, tg_tensor **out, int max) {
+int tgi_nn_params(const char *function, const tg_module *module, tg_tensor **out, int max) {
     if (!module || (!out && max > 0)) {
         tg_error_report(TG_ERR_ARGUMENT, function, "%s is NULL", !module ? "model" : "out");
         return 0;
@@ -117,38 +117,38 @@ int tg_nn_params(const char *function, const tg_module *module, tg_tensor **out,
         return 0;
     }
     tg_nn_named_list list;
-    if (tg_nn_collect(function, module, true, false, &list) != TG_OK) return 0;
+    if (tgi_nn_collect(function, module, true, false, &list) != TG_OK) return 0;
     int count = 0;
     for (; count < max && count < list.n; count++) out[count] = list.items[count].tensor;
-    tg_nn_named_list_free(&list);
+    tgi_nn_named_list_free(&list);
     return count;
 }
 
-int64_t tg_nn_param_count(const char *function, const tg_module *module) {
+int64_t tgi_nn_param_count(const char *function, const tg_module *module) {
     tg_nn_named_list list;
-    if (tg_nn_collect(function, module, true, false, &list) != TG_OK) return 0;
+    if (tgi_nn_collect(function, module, true, false, &list) != TG_OK) return 0;
     int64_t count = 0;
     for (int i = 0; i < list.n; i++) count += list.items[i].tensor->numel;
-    tg_nn_named_list_free(&list);
+    tgi_nn_named_list_free(&list);
     return count;
 }
 
-int tg_module_num_params(const tg_module *module) { return tg_nn_num_params("tg_module_num_params", module); }
+int tg_module_num_params(const tg_module *module) { return tgi_nn_num_params("tg_module_num_params", module); }
 tg_tensor *tg_module_param_at(const tg_module *module, int index, char *name_buf, size_t name_size) {
-    return tg_nn_param_at("tg_module_param_at", module, index, name_buf, name_size);
+    return tgi_nn_param_at("tg_module_param_at", module, index, name_buf, name_size);
 }
 int tg_module_params(const tg_module *module, tg_tensor **out, int max) {
-    return tg_nn_params("tg_module_params", module, out, max);
+    return tgi_nn_params("tg_module_params", module, out, max);
 }
 int64_t tg_module_param_count(const tg_module *module) {
-    return tg_nn_param_count("tg_module_param_count", module);
+    return tgi_nn_param_count("tg_module_param_count", module);
 }
 
 int tg_module_num_buffers(const tg_module *module) {
     tg_nn_named_list list;
-    if (tg_nn_collect("tg_module_num_buffers", module, false, true, &list) != TG_OK) return 0;
+    if (tgi_nn_collect("tg_module_num_buffers", module, false, true, &list) != TG_OK) return 0;
     int n = list.n;
-    tg_nn_named_list_free(&list);
+    tgi_nn_named_list_free(&list);
     return n;
 }
 
@@ -225,12 +225,12 @@ static const char **names_of(const char *function, const tg_nn_named_list *list)
     return names;
 }
 
-tg_status tg_nn_save(const char *function, const tg_module *module, const char *path) {
+tg_status tgi_nn_save(const char *function, const tg_module *module, const char *path) {
     tg_nn_named_list list;
-    tg_status status = tg_nn_collect(function, module, true, true, &list);
+    tg_status status = tgi_nn_collect(function, module, true, true, &list);
     if (status != TG_OK) return status;
     if (!path) {
-        tg_nn_named_list_free(&list);
+        tgi_nn_named_list_free(&list);
         return tg_error_report(TG_ERR_ARGUMENT, function, "path is NULL");
     }
     tg_error_nested_begin();
@@ -243,7 +243,7 @@ tg_status tg_nn_save(const char *function, const tg_module *module, const char *
     free(names);
     tg_error_nested_end();
     status = report_under(function, status);
-    tg_nn_named_list_free(&list);
+    tgi_nn_named_list_free(&list);
     return status;
 }
 
@@ -342,21 +342,21 @@ static tg_status read_all(const char *function, const tg_nn_named_list *list, co
 
 /* The checkpoint functions run nested: their errors are reported once, under
  * the caller's function, without their own names. */
-tg_status tg_nn_load(const char *function, tg_module *module, const char *path) {
+tg_status tgi_nn_load(const char *function, tg_module *module, const char *path) {
     tg_nn_named_list list;
-    tg_status status = tg_nn_collect(function, module, true, true, &list);
+    tg_status status = tgi_nn_collect(function, module, true, true, &list);
     if (status != TG_OK) return status;
     if (!path) {
-        tg_nn_named_list_free(&list);
+        tgi_nn_named_list_free(&list);
         return tg_error_report(TG_ERR_ARGUMENT, function, "path is NULL");
     }
     tg_error_nested_begin();
     status = read_all(function, &list, path);
     tg_error_nested_end();
     status = report_under(function, status);
-    tg_nn_named_list_free(&list);
+    tgi_nn_named_list_free(&list);
     return status;
 }
 
-tg_status tg_module_save(const tg_module *module, const char *path) { return tg_nn_save("tg_module_save", module, path); }
-tg_status tg_module_load(tg_module *module, const char *path) { return tg_nn_load("tg_module_load", module, path); }
+tg_status tg_module_save(const tg_module *module, const char *path) { return tgi_nn_save("tg_module_save", module, path); }
+tg_status tg_module_load(tg_module *module, const char *path) { return tgi_nn_load("tg_module_load", module, path); }

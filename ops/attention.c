@@ -250,7 +250,7 @@ tg_tensor *tg_scaled_dot_product_attention(tg_tensor *q, tg_tensor *k, tg_tensor
     return tg_op_apply(&tg_op_attention, inputs, mask ? 4 : 3, &attrs, q->dtype, q->rank, shape);
 }
 
-tg_tensor *tg_attention_composed(tg_tensor *q, tg_tensor *k, tg_tensor *v, tg_tensor *mask, bool is_causal,
+tg_tensor *tgi_attention_composed(tg_tensor *q, tg_tensor *k, tg_tensor *v, tg_tensor *mask, bool is_causal,
                                  double scale) {
     if (check_attention(q, k, v, mask, &scale) != TG_OK) return NULL;
     return tg_matmul(attention_weights(q, k, mask, is_causal, scale), v);

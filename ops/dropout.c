@@ -22,7 +22,7 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
-void tg_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
+void tgi_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
     uint32_t c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];
     uint32_t k0 = key[0], k1 = key[1];
     for (int round = 0; round < 10; round++) {
@@ -55,7 +55,7 @@ typedef struct dropout_job {
             uint32_t counter[4] = {(uint32_t)block, (uint32_t)((uint64_t)block >> 32), (uint32_t)call,         \
                                    (uint32_t)(call >> 32)};                                                   \
             uint32_t words[4];                                                                                \
-            tg_philox4x32(counter, key, words);                                                               \
+            tgi_philox4x32(counter, key, words);                                                               \
             for (int k = 0; k < 4; k++) {                                                                     \
                 int64_t i = block * 4 + k;                                                                    \
                 if (i < begin || i >= end) continue;                                                          \

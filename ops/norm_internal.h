@@ -32,6 +32,6 @@ tg_tensor *tgi_group_norm_composed(tg_tensor *x, int groups, tg_tensor *weight, 
 
 /* Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
  * 3", SC 2011): four 32-bit words from a 128-bit counter and a 64-bit key. */
-void tg_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+void tgi_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
 #endif

@@ -70,7 +70,7 @@ tg_tensor *tgi_log_softmax_grad(tg_tensor *g, tg_tensor *y, int axis);
  * against: same arguments, errors and result as
  * tg_scaled_dot_product_attention (attention.c), with a (T, S) matrix per
  * head in memory. */
-tg_tensor *tg_attention_composed(tg_tensor *q, tg_tensor *k, tg_tensor *v, tg_tensor *mask, bool is_causal,
+tg_tensor *tgi_attention_composed(tg_tensor *q, tg_tensor *k, tg_tensor *v, tg_tensor *mask, bool is_causal,
                                  double scale);
 
 /* Checks that both are usable and share a dtype, reporting under `function`

@@ -400,7 +400,7 @@ tg_tensor *tg_concat(int n, tg_tensor *const *tensors, int axis) {
     return tg_op_apply(&tg_op_concat, tensors, n, &attrs, first->dtype, first->rank, shape);
 }
 
-/* ---- to_dtype: each value converted as tg_convert_elements does (float64
+/* ---- to_dtype: each value converted as tgi_convert_elements does (float64
  * -> float32 rounds to nearest, float -> integer truncates toward zero).
  * d: the gradient converted back to x's dtype; none into or out of an
  * integer tensor (tg_op_apply records no op with an integer output, and an
@@ -411,7 +411,7 @@ static void to_dtype_forward(const tg_node *node) {
     if (x->dtype == out->dtype)
         memcpy(out->data, x->data, (size_t)out->numel * tg_dtype_size(out->dtype));
     else
-        tg_convert_elements("tg_to_dtype", out, x);
+        tgi_convert_elements("tg_to_dtype", out, x);
 }
 static void to_dtype_backward(const tg_node *node, tg_tensor *g, tg_tensor **grad_inputs) {
     grad_inputs[0] = tg_to_dtype(g, node->inputs[0]->dtype);

@@ -52,7 +52,7 @@ static tg_tensor **copy_vectors(int n, tg_tensor *const *vectors, tg_tensor *con
     tg_tensor **copies = calloc(n > 0 ? (size_t)n : 1, sizeof *copies);
     if (!copies) return NULL;
     for (int i = 0; i < n; i++) {
-        copies[i] = tg_session_copy_as(vectors[i], inputs[i]->dtype);
+        copies[i] = tgi_session_copy_as(vectors[i], inputs[i]->dtype);
         if (!copies[i]) {
             free_list(n, copies);
             return NULL;
@@ -65,7 +65,7 @@ static tg_tensor **copy_vectors(int n, tg_tensor *const *vectors, tg_tensor *con
 static tg_tensor *inner_product(int n, tg_tensor **a, tg_tensor **b) {
     tg_tensor *total = NULL;
     for (int i = 0; i < n; i++) {
-        tg_tensor *term = tg_session_as_dtype(tg_sum(tg_mul(a[i], b[i])), TG_F64);
+        tg_tensor *term = tgi_session_as_dtype(tg_sum(tg_mul(a[i], b[i])), TG_F64);
         total = total ? tg_add(total, term) : term;
     }
     return total;
@@ -104,12 +104,12 @@ static tg_status require_scalar(const char *function, const tg_tensor *out) {
 static tg_status vjp_in_session(tg_session *s, const tg_tensor *v, tg_tensor **value, tg_tensor **vjp,
                                 tg_tensor **grads) {
     tg_status status;
-    tg_tensor *out = tg_session_evaluate(s, &status);
+    tg_tensor *out = tgi_session_evaluate(s, &status);
     if (!out) return status;
     if (v) status = check_shape(s->function, "v", 0, v, out->rank, out->shape);
     else status = require_scalar(s->function, out);
     if (status != TG_OK) return status;
-    tg_tensor *seed = v ? tg_session_copy_as(v, out->dtype) : NULL;
+    tg_tensor *seed = v ? tgi_session_copy_as(v, out->dtype) : NULL;
     if (v && !seed) return tg_last_error();
     if (out->requires_grad) status = tg_gradients(out, seed, s->n, s->inputs, grads, false);
     tg_free(seed);
@@ -124,14 +124,14 @@ tg_status tg_vjp(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *inputs, c
     if (value) *value = NULL;
     if (!vjp) return tg_error_report(TG_ERR_ARGUMENT, function, "vjp (the list of n results) is NULL");
     clear_outputs(n, vjp);
-    tg_status s = tg_session_check(function, f, n, inputs, false);
+    tg_status s = tgi_session_check(function, f, n, inputs, false);
     if (s != TG_OK) return s;
     tg_tensor **grads = malloc((size_t)n * sizeof *grads);
     if (!grads) return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d pointers", n);
     tg_session session;
-    s = tg_session_begin(&session, function, f, ctx, n, inputs);
+    s = tgi_session_begin(&session, function, f, ctx, n, inputs);
     if (s == TG_OK) s = vjp_in_session(&session, v, value, vjp, grads);
-    tg_session_end(&session);
+    tgi_session_end(&session);
     free(grads);
     if (s != TG_OK) {
         free_outputs(n, vjp);
@@ -145,7 +145,7 @@ tg_status tg_vjp(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *inputs, c
 static tg_status jvp_in_session(tg_session *s, tg_tensor *const *tangents, tg_tensor **value, tg_tensor **jvp,
                                 tg_tensor **grads) {
     tg_status status;
-    tg_tensor *out = tg_session_evaluate(s, &status);
+    tg_tensor *out = tgi_session_evaluate(s, &status);
     if (!out) return status;
     for (int i = 0; i < s->n && status == TG_OK; i++)
         status = check_shape(s->function, "tangent", i, tangents[i], s->inputs[i]->rank, s->inputs[i]->shape);
@@ -177,15 +177,15 @@ tg_status tg_jvp(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *inputs, t
     if (value) *value = NULL;
     if (jvp) *jvp = NULL;
     if (!jvp) return tg_error_report(TG_ERR_ARGUMENT, function, "jvp (the result's slot) is NULL");
-    tg_status s = tg_session_check(function, f, n, inputs, false);
+    tg_status s = tgi_session_check(function, f, n, inputs, false);
     if (s != TG_OK) return s;
     if (!tangents) return tg_error_report(TG_ERR_ARGUMENT, function, "tangents (a list of %d tensors) is NULL", n);
     tg_tensor **grads = malloc((size_t)n * sizeof *grads);
     if (!grads) return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d pointers", n);
     tg_session session;
-    s = tg_session_begin(&session, function, f, ctx, n, inputs);
+    s = tgi_session_begin(&session, function, f, ctx, n, inputs);
     if (s == TG_OK) s = jvp_in_session(&session, tangents, value, jvp, grads);
-    tg_session_end(&session);
+    tgi_session_end(&session);
     free(grads);
     if (s != TG_OK) {
         free_outputs(1, jvp);
@@ -199,7 +199,7 @@ tg_status tg_jvp(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *inputs, t
 static tg_status hvp_in_session(tg_session *s, tg_tensor *const *v, tg_tensor **value, tg_tensor **hvp,
                                 tg_tensor **grads) {
     tg_status status;
-    tg_tensor *out = tg_session_evaluate(s, &status);
+    tg_tensor *out = tgi_session_evaluate(s, &status);
     if (!out) return status;
     status = require_scalar(s->function, out);
     for (int i = 0; i < s->n && status == TG_OK; i++)
@@ -227,15 +227,15 @@ tg_status tg_hvp(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *inputs, t
     if (value) *value = NULL;
     if (!hvp) return tg_error_report(TG_ERR_ARGUMENT, function, "hvp (the list of n results) is NULL");
     clear_outputs(n, hvp);
-    tg_status s = tg_session_check(function, f, n, inputs, false);
+    tg_status s = tgi_session_check(function, f, n, inputs, false);
     if (s != TG_OK) return s;
     if (!v) return tg_error_report(TG_ERR_ARGUMENT, function, "v (a list of %d tensors) is NULL", n);
     tg_tensor **grads = malloc((size_t)n * sizeof *grads);
     if (!grads) return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d pointers", n);
     tg_session session;
-    s = tg_session_begin(&session, function, f, ctx, n, inputs);
+    s = tgi_session_begin(&session, function, f, ctx, n, inputs);
     if (s == TG_OK) s = hvp_in_session(&session, v, value, hvp, grads);
-    tg_session_end(&session);
+    tgi_session_end(&session);
     free(grads);
     if (s != TG_OK) {
         free_outputs(n, hvp);
@@ -270,8 +270,8 @@ static tg_status jacobian_rows(tg_session *s, tg_tensor *out, tg_tensor **jacobi
     tg_status status = TG_OK;
     const int64_t m = out->numel;
     for (int64_t j = 0; j < m && status == TG_OK; j++) {
-        if (j > 0 && tg_session_over_budget(s)) {
-            out = tg_session_evaluate(s, &status);
+        if (j > 0 && tgi_session_over_budget(s)) {
+            out = tgi_session_evaluate(s, &status);
             if (!out) break;
         }
         tg_set_flat(seed, j, 1.0);
@@ -288,16 +288,16 @@ tg_status tg_jacobian(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *inpu
     const char *function = "tg_jacobian";
     if (!jacobians) return tg_error_report(TG_ERR_ARGUMENT, function, "jacobians (the list of n results) is NULL");
     clear_outputs(n, jacobians);
-    tg_status s = tg_session_check(function, f, n, inputs, false);
+    tg_status s = tgi_session_check(function, f, n, inputs, false);
     if (s != TG_OK) return s;
     tg_tensor **grads = malloc((size_t)n * sizeof *grads);
     if (!grads) return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d pointers", n);
     tg_session session;
-    s = tg_session_begin(&session, function, f, ctx, n, inputs);
-    tg_tensor *out = s == TG_OK ? tg_session_evaluate(&session, &s) : NULL;
+    s = tgi_session_begin(&session, function, f, ctx, n, inputs);
+    tg_tensor *out = s == TG_OK ? tgi_session_evaluate(&session, &s) : NULL;
     if (out) s = new_jacobians(&session, out, jacobians);
     if (out && s == TG_OK && out->requires_grad) s = jacobian_rows(&session, out, jacobians, grads);
-    tg_session_end(&session);
+    tgi_session_end(&session);
     free(grads);
     if (s != TG_OK) free_outputs(n, jacobians);
     return s;
@@ -311,14 +311,14 @@ tg_status tg_jacobian(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *inpu
 static tg_status flat_gradient(tg_session *s, tg_tensor **grads, tg_tensor **flat) {
     *flat = NULL;
     tg_status status;
-    tg_tensor *out = tg_session_evaluate(s, &status);
+    tg_tensor *out = tgi_session_evaluate(s, &status);
     if (!out) return status;
     status = require_scalar(s->function, out);
     if (status != TG_OK || !out->requires_grad) return status;
     status = tg_gradients(out, NULL, s->n, s->inputs, grads, true);
     if (status != TG_OK) return status;
     for (int i = 0; i < s->n; i++)
-        grads[i] = tg_session_as_dtype(tg_reshape(grads[i], 1, (int64_t[]){s->inputs[i]->numel}), TG_F64);
+        grads[i] = tgi_session_as_dtype(tg_reshape(grads[i], 1, (int64_t[]){s->inputs[i]->numel}), TG_F64);
     tg_tensor *g = s->n == 1 ? grads[0] : tg_concat(s->n, grads, 0);
     if (!g) return tg_last_error();
     if (g->requires_grad) *flat = g;
@@ -331,7 +331,7 @@ static tg_status hessian_rows(tg_session *s, int64_t total, tg_tensor *flat, tg_
     tg_status status = TG_OK;
     double *rows = hessian->data;
     for (int64_t k = 0; k < total && status == TG_OK; k++) {
-        if (k > 0 && tg_session_over_budget(s)) {
+        if (k > 0 && tgi_session_over_budget(s)) {
             status = flat_gradient(s, grads, &flat);
             if (status != TG_OK) break;
         }
@@ -352,14 +352,14 @@ tg_status tg_hessian(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *input
     const char *function = "tg_hessian";
     if (!hessian) return tg_error_report(TG_ERR_ARGUMENT, function, "hessian (the result's slot) is NULL");
     *hessian = NULL;
-    tg_status s = tg_session_check(function, f, n, inputs, false);
+    tg_status s = tgi_session_check(function, f, n, inputs, false);
     if (s != TG_OK) return s;
     int64_t total = 0;
     for (int i = 0; i < n; i++) total += inputs[i]->numel;
     tg_tensor **grads = malloc((size_t)n * sizeof *grads);
     if (!grads) return tg_error_report(TG_ERR_MEMORY, function, "cannot allocate %d pointers", n);
     tg_session session;
-    s = tg_session_begin(&session, function, f, ctx, n, inputs);
+    s = tgi_session_begin(&session, function, f, ctx, n, inputs);
     tg_tensor *flat = NULL;
     if (s == TG_OK) s = flat_gradient(&session, grads, &flat);
     if (s == TG_OK) {
@@ -367,7 +367,7 @@ tg_status tg_hessian(tg_autodiff_fn f, void *ctx, int n, tg_tensor *const *input
         if (!*hessian) s = tg_last_error();
     }
     if (s == TG_OK && flat) s = hessian_rows(&session, total, flat, *hessian, grads);
-    tg_session_end(&session);
+    tgi_session_end(&session);
     free(grads);
     if (s != TG_OK) free_outputs(1, hessian);
     return s;

@@ -29,7 +29,7 @@ static tg_tensor *gradient_of_f(tg_tensor *const *inputs, int n_inputs, void *ct
     second_order *so = ctx;
     tg_tensor *out = so->f(inputs, so->n, so->ctx);
     if (!out) return NULL;
-    tg_tensor *weighted = tg_sum(tg_mul(out, tg_session_as_dtype(inputs[so->n], out->dtype)));
+    tg_tensor *weighted = tg_sum(tg_mul(out, tgi_session_as_dtype(inputs[so->n], out->dtype)));
     if (!weighted) return NULL;
     if (tg_gradients(weighted, NULL, so->n, inputs, so->grads, true) != TG_OK) return NULL;
     for (int i = 0; i < so->n; i++) so->grads[i] = tg_reshape(so->grads[i], 1, (int64_t[]){inputs[i]->numel});
@@ -54,16 +54,16 @@ static tg_status check_options(const tg_gradcheck_options *o) {
 static tg_tensor *draw_output_vector(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, uint64_t seed,
                                      tg_status *status) {
     tg_session session;
-    *status = tg_session_begin(&session, FUNCTION, f, ctx, n, inputs);
+    *status = tgi_session_begin(&session, FUNCTION, f, ctx, n, inputs);
     if (*status != TG_OK) return NULL;
-    tg_tensor *out = tg_session_evaluate(&session, status);
+    tg_tensor *out = tgi_session_evaluate(&session, status);
     tg_tensor *v = NULL;
     if (out) {
         tg_rng rng = tg_rng_seeded(seed ^ 0x9e3779b97f4a7c15ull);
         v = tg_rand_normal(&rng, TG_F64, out->rank, out->shape, 0.0, 1.0);
         if (!v) *status = tg_last_error();
     }
-    tg_session_end(&session);
+    tgi_session_end(&session);
     return v;
 }
 
@@ -75,7 +75,7 @@ tg_status tg_gradgradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const
         result->worst_input = -1;
         result->worst_index = result->worst_output = -1;
     }
-    tg_status s = tg_session_check(FUNCTION, f, n, inputs, true);
+    tg_status s = tgi_session_check(FUNCTION, f, n, inputs, true);
     if (s == TG_OK) s = check_options(&o);
     if (s != TG_OK) return s;
 

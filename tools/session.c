@@ -9,7 +9,7 @@
 
 #define TAPE_BUDGET_BYTES ((size_t)64 << 20)
 
-tg_status tg_session_check(const char *function, tg_autodiff_fn f, int n, tg_tensor *const *inputs, bool f64_only) {
+tg_status tgi_session_check(const char *function, tg_autodiff_fn f, int n, tg_tensor *const *inputs, bool f64_only) {
     if (!f) return tg_error_report(TG_ERR_ARGUMENT, function, "f is NULL");
     if (n < 1 || !inputs)
         return tg_error_report(TG_ERR_ARGUMENT, function, "need n >= 1 inputs and a non-NULL list, got n=%d", n);
@@ -29,7 +29,7 @@ tg_status tg_session_check(const char *function, tg_autodiff_fn f, int n, tg_ten
     return TG_OK;
 }
 
-tg_status tg_session_begin(tg_session *s, const char *function, tg_autodiff_fn f, void *ctx, int n,
+tg_status tgi_session_begin(tg_session *s, const char *function, tg_autodiff_fn f, void *ctx, int n,
                            tg_tensor *const *inputs) {
     *s = (tg_session){.function = function, .f = f, .ctx = ctx, .n = n, .inputs = inputs};
     s->requires_grad = malloc((size_t)n * sizeof *s->requires_grad);
@@ -47,7 +47,7 @@ tg_status tg_session_begin(tg_session *s, const char *function, tg_autodiff_fn f
     return TG_OK;
 }
 
-tg_tensor *tg_session_evaluate(tg_session *s, tg_status *status) {
+tg_tensor *tgi_session_evaluate(tg_session *s, tg_status *status) {
     tg_tape_reset(s->tape);
     tg_clear_error();
     tg_tensor *out = s->f(s->inputs, s->n, s->ctx);
@@ -61,7 +61,7 @@ tg_tensor *tg_session_evaluate(tg_session *s, tg_status *status) {
     return *status == TG_OK ? out : NULL;
 }
 
-void tg_session_end(tg_session *s) {
+void tgi_session_end(tg_session *s) {
     if (!s->tape) return;
     for (int i = 0; i < s->n; i++) s->inputs[i]->requires_grad = s->requires_grad[i];
     tg_set_grad_enabled(s->previous_grad_mode);
@@ -72,15 +72,15 @@ void tg_session_end(tg_session *s) {
     s->requires_grad = NULL;
 }
 
-bool tg_session_over_budget(const tg_session *s) {
+bool tgi_session_over_budget(const tg_session *s) {
     return tg_tape_get_stats(s->tape).bytes_in_use > TAPE_BUDGET_BYTES;
 }
 
-tg_tensor *tg_session_as_dtype(tg_tensor *x, tg_dtype dtype) {
+tg_tensor *tgi_session_as_dtype(tg_tensor *x, tg_dtype dtype) {
     return x && x->dtype != dtype ? tg_to_dtype(x, dtype) : x;
 }
 
-tg_tensor *tg_session_copy_as(const tg_tensor *src, tg_dtype dtype) {
+tg_tensor *tgi_session_copy_as(const tg_tensor *src, tg_dtype dtype) {
     tg_tensor *copy = tg_zeros(dtype, src->rank, src->shape);
     if (copy && tg_copy_into(copy, src) != TG_OK) {
         tg_free(copy);

@@ -25,30 +25,30 @@ typedef struct tg_session {
 
 /* Checks f and the inputs (persistent, float32/64 unless f64_only) and
  * reports a bad one under `function`. */
-tg_status tg_session_check(const char *function, tg_autodiff_fn f, int n, tg_tensor *const *inputs, bool f64_only);
+tg_status tgi_session_check(const char *function, tg_autodiff_fn f, int n, tg_tensor *const *inputs, bool f64_only);
 
 /* Starts a session (arguments already checked): a private current tape,
  * grad mode on, every input requiring a gradient. */
-tg_status tg_session_begin(tg_session *s, const char *function, tg_autodiff_fn f, void *ctx, int n,
+tg_status tgi_session_begin(tg_session *s, const char *function, tg_autodiff_fn f, void *ctx, int n,
                            tg_tensor *const *inputs);
 
 /* f at the inputs' current values on the freshly reset private tape; NULL
  * with *status set when f fails (its error passes through). */
-tg_tensor *tg_session_evaluate(tg_session *s, tg_status *status);
+tg_tensor *tgi_session_evaluate(tg_session *s, tg_status *status);
 
 /* Restores the tape, grad mode and flags, and frees the private tape (with
  * every tensor on it). */
-void tg_session_end(tg_session *s);
+void tgi_session_end(tg_session *s);
 
 /* True when the private tape holds more than the tools' budget (64 MiB):
  * callers then evaluate f again rather than grow it further. */
-bool tg_session_over_budget(const tg_session *s);
+bool tgi_session_over_budget(const tg_session *s);
 
 /* x converted to `dtype` by the differentiable tg_to_dtype (x itself when
  * it already has that dtype, and NULL for NULL). */
-tg_tensor *tg_session_as_dtype(tg_tensor *x, tg_dtype dtype);
+tg_tensor *tgi_session_as_dtype(tg_tensor *x, tg_dtype dtype);
 
 /* A persistent copy of `src`'s values in `dtype` (the caller frees it). */
-tg_tensor *tg_session_copy_as(const tg_tensor *src, tg_dtype dtype);
+tg_tensor *tgi_session_copy_as(const tg_tensor *src, tg_dtype dtype);
 
 #endif

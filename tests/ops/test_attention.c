@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "ops/op_internal.h" /* tg_attention_composed */
+#include "ops/op_internal.h" /* tgi_attention_composed */
 #include "tapegrad.h"
 #include "tests/test_helpers.h"
 
@@ -91,7 +91,7 @@ static void run_form(bool fused, tg_tensor **in, int n, const attention_case *c,
                      tg_tensor **out_copy, tg_tensor **grads) {
     tg_tensor *mask = n > 3 ? in[3] : NULL;
     tg_tensor *out = fused ? tg_scaled_dot_product_attention(in[0], in[1], in[2], mask, c->causal, 0)
-                           : tg_attention_composed(in[0], in[1], in[2], mask, c->causal, 0);
+                           : tgi_attention_composed(in[0], in[1], in[2], mask, c->causal, 0);
     cr_assert_not_null(out, "%s: %s", c->what, tg_last_error_message());
     *out_copy = tg_clone(out);
     tg_tensor *loss = tg_sum(tg_mul(out, w));

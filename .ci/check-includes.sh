@@ -25,7 +25,7 @@ declare -A rank=([core]=0 [ops]=1 [io]=2 [nn]=3 [optim]=3 [data]=3 [tools]=4 [di
 # The layer each public header belongs to (the rest are core's).
 declare -A public_owner=([ops.h]=ops [kernels.h]=ops [checkpoint.h]=io [nn.h]=nn [optim.h]=optim
     [data.h]=data [gradcheck.h]=tools [dist.h]=dist
-    [conv.h]=ops [norm.h]=ops [index.h]=ops [autodiff.h]=tools [graph.h]=tools [progress.h]=tools)
+    [conv.h]=ops [norm.h]=ops [index.h]=ops [autodiff.h]=tools [graph.h]=tools [progress.h]=tools [summary.h]=tools)
 
 # Files of nn/ that may include internal headers of core/ (none: nn/ uses the
 # public API only). A file listed here is exempt from that rule.

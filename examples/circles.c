@@ -319,6 +319,9 @@ int main(int argc, char **argv) {
 
     int draws;
     tg_model *model = make_network(&rng, train_x, &draws);
+    tg_tensor *one_point = tg_zeros(TG_F64, 2, (int64_t[]){1, 2});
+    tg_model_summary(stdout, model, one_point);
+    tg_free(one_point);
     tg_tensor *params[16];
     int n_params = tg_model_params(model, params, 16);
     tg_optimizer *optimizer = tg_adam_new(n_params, params, LEARNING_RATE);

@@ -211,6 +211,9 @@ static tg_model *digits_model(uint64_t seed)
 static bool digits_classifier(const tg_dataset *train_set, const tg_dataset *test_set, const char *checkpoint)
 {
     tg_model *model = digits_model(1);
+    tg_tensor *one_image = tg_zeros(TG_F32, 2, (int64_t[]){1, 784});
+    tg_model_summary(stdout, model, one_image);
+    tg_free(one_image);
     printf("digits: 784-256-128-10 ReLU (%lld parameters), softmax cross-entropy, Adam lr %g halved every epoch, "
            "batch %d\n",
            (long long)tg_model_param_count(model), DIGITS_LR, BATCH_SIZE);

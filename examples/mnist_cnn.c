@@ -135,6 +135,9 @@ static bool train_and_check(bool variant, int epochs, const tg_dataset *train_se
                             const char *checkpoint) {
     double target = variant ? 0.993 : 0.990;
     tg_model *model = variant ? cnn_variant_new(1, TG_F32) : lenet5_new(1, TG_F32);
+    tg_tensor *one_image = tg_zeros(TG_F32, 4, (int64_t[]){1, 1, 28, 28});
+    tg_model_summary(stdout, model, one_image);
+    tg_free(one_image);
     tg_tensor *params[MAX_PARAMS];
     int n_params = tg_model_params(model, params, MAX_PARAMS);
     tg_optimizer *adam = tg_adam_new(n_params, params, LR);

@@ -32,6 +32,7 @@
 #include "tapegrad/autodiff.h"
 #include "tapegrad/graph.h"
 #include "tapegrad/progress.h"
+#include "tapegrad/summary.h"
 #include "tapegrad/nn.h"
 #include "tapegrad/optim.h"
 #include "tapegrad/threads.h"

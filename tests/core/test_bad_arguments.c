@@ -2367,6 +2367,12 @@ static bool graph_null_model(void)
 }
 static bool graph_null_output(void) { return tg_graph_write_dot(stderr, NULL, TG_GRAPH_DEFAULT) != TG_OK; }
 
+/* ---- issue 23: summary.h ---- */
+static bool summary_null_out(void) { return tg_model_summary(NULL, small_model(3), mat(2, 2)) != TG_OK; }
+static bool summary_null_model(void) { return tg_model_summary(stderr, NULL, mat(2, 2)) != TG_OK; }
+static bool summary_null_input(void) { return tg_model_summary(stderr, small_model(3), NULL) != TG_OK; }
+static bool summary_wrong_input(void) { return tg_model_summary(stderr, small_model(3), mat(2, 5)) != TG_OK; }
+
 /* ---- issue 23 (gradtools): progress.h ---- */
 static bool progress_null_out(void) { return tg_progress_new(NULL, "x", 10, TG_PROGRESS_AUTO) == NULL; }
 static bool progress_negative_total(void) { return tg_progress_new(stderr, "x", -5, TG_PROGRESS_AUTO) == NULL; }
@@ -3742,6 +3748,10 @@ static bad_call rows[] = {
     {"tg_graph_write_dot", "flags 6", graph_unknown_flags, ARG, "0x6"},
     {"tg_graph_write_dot", "NULL output", graph_null_output, ARG, "output"},
     {"tg_graph_write_dot_model", "NULL model", graph_null_model, ARG, "model is NULL"},
+    {"tg_model_summary", "NULL out", summary_null_out, ARG, "out is NULL"},
+    {"tg_model_summary", "NULL model", summary_null_model, ARG, "model is NULL"},
+    {"tg_model_summary", "NULL example_input", summary_null_input, ARG, "example_input"},
+    {"tg_model_summary", "input (2,5) for a 2-input model", summary_wrong_input, SHAPE, "layer '0'"},
     {"tg_progress_new", "NULL out", progress_null_out, ARG, "out"},
     {"tg_progress_new", "total -5", progress_negative_total, ARG, "-5"},
     {"tg_progress_new", "style 9", progress_unknown_style, ARG, "9"},

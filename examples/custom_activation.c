@@ -288,6 +288,7 @@ static double fit_sine(uint64_t seed, loss_fn loss_function, const char *loss_na
     tg_model_add(model, tg_dense_new(&rng, TG_F64, 16, 16, TG_INIT_GLOROT_UNIFORM));
     tg_model_add(model, mish_layer_new());
     tg_model_add(model, tg_dense_new(&rng, TG_F64, 16, 1, TG_INIT_GLOROT_UNIFORM));
+    tg_model_summary(stdout, model, x);
     tg_tensor *params[8];
     int n_params = tg_model_params(model, params, 8);
     tg_optimizer *adam = tg_adam_new(n_params, params, 0.01);

@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
     tg_tensor *x = tg_zeros(TG_F64, 2, (int64_t[]){BATCH, 2});
     tg_tensor *y = tg_zeros(TG_F64, 1, (int64_t[]){BATCH});
     tg_dataset_fill_range(data, 0, BATCH, x, y, TG_ENCODE_INDEX);
+    tg_model_summary(stdout, model, x);
 
     /* the circles example's loss: BCE on probabilities kept off 0 and 1 */
     tg_tensor *prob = tg_model_forward(model, x);

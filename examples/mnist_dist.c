@@ -79,6 +79,11 @@ static int run(const options *o, const tg_dataset *train, const tg_dataset *test
     int n = tg_model_params(model, params, MAX_PARAMS);
     tg_optimizer *opt = tg_adam_new(n, params, 1e-3);
     if (tg_dist_broadcast_model(model) != TG_OK) return 1;
+    if (tg_dist_rank() == 0) {
+        tg_tensor *one_image = tg_zeros(TG_F32, 2, (int64_t[]){1, 784});
+        tg_model_summary(stdout, model, one_image);
+        tg_free(one_image);
+    }
     tg_dist_reducer *reducer = tg_dist_reducer_new(model, 0);
     tg_dist_batches *batches = tg_dist_batches_new(train, o->batch, TG_F32, TG_ENCODE_INDEX, 7);
     if (!reducer || !batches) return 1;

@@ -121,10 +121,12 @@ Test(integers, to_dtype_truncates_toward_zero, .init = return_mode) {
     cr_assert_null(tg_to_dtype(n, TG_I64));
     assert_error(TG_ERR_ARGUMENT, "tg_to_dtype", "element 1 is nan");
     /* int64 -> int32, exact */
-    tg_tensor *small = tg_to_dtype(tg_to_dtype(make(TG_F32, 1, shape3, (const double[]){-1, 0, 7}), TG_I64), TG_I32);
+    tg_tensor *floats = make(TG_F32, 1, shape3, (const double[]){-1, 0, 7});
+    tg_tensor *small = tg_to_dtype(tg_to_dtype(floats, TG_I64), TG_I32);
     expect_tensor(small, TG_I32, 1, shape3, (const double[]){-1, 0, 7});
     tg_free(x);
     tg_free(n);
+    tg_free(floats);
     reset_tape();
 }
 
